@@ -1,0 +1,44 @@
+package bcschema
+
+import "testing"
+
+func TestLoad(t *testing.T) {
+	s, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(s.Entities); got != 90 {
+		t.Errorf("entity sets = %d, want 90", got)
+	}
+	inv, ok := s.EntitySet("salesInvoices")
+	if !ok {
+		t.Fatal("salesInvoices missing")
+	}
+	if !inv.HasAction("post") || !inv.Allows("PATCH") || !inv.Webhooks {
+		t.Errorf("salesInvoices: actions/ops/webhooks not as in the schema: %+v", inv.Operations)
+	}
+	lines, _ := s.EntitySet("salesInvoiceLines")
+	if lines.Parent == nil || lines.Parent.ChildField != "documentId" || lines.HasLastModified() {
+		t.Errorf("salesInvoiceLines parent = %+v", lines.Parent)
+	}
+	gl, _ := s.EntitySet("generalLedgerEntries")
+	if gl.Allows("POST") {
+		t.Error("generalLedgerEntries must be read-only")
+	}
+	f, ok := gl.Field("documentType")
+	if !ok || !f.IsEnum() || f.EnumValues[0] != "_x0020_" {
+		t.Errorf("documentType enum = %+v", f)
+	}
+	if kids := s.Children(inv); len(kids) != 1 || kids[0].EntitySet != "salesInvoiceLines" {
+		t.Errorf("children of salesInvoices = %v", kids)
+	}
+}
+
+func TestParseRejectsUnknownFormat(t *testing.T) {
+	if _, err := Parse([]byte(`{"schemaFormat":"other"}`)); err == nil {
+		t.Fatal("want error for unknown schemaFormat")
+	}
+	if _, err := Parse([]byte(`{`)); err == nil {
+		t.Fatal("want error for malformed JSON")
+	}
+}

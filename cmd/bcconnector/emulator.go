@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/bizzjoiner/bcconnector/emulator"
+	"github.com/bizzjoiner/bcconnector/emulator/datagen"
+	"github.com/bizzjoiner/bcconnector/emulator/fault"
+	"github.com/bizzjoiner/bcconnector/emulator/throttle"
+)
+
+// EmulatorCmd runs the sandbox.
+type EmulatorCmd struct {
+	Listen         string        `default:"127.0.0.1:8443" env:"BCC_EMULATOR_LISTEN" help:"Address to listen on (HTTPS). Port 0 picks a free port."`
+	Scenario       string        `default:"ok" env:"BCC_EMULATOR_SCENARIO" help:"Setup scenario to load, e.g. ok, secret-expired, permission-delegated-only. --list-scenarios shows all."`
+	ListScenarios  bool          `help:"List the setup scenarios and exit."`
+	Seed           int64         `default:"1" env:"BCC_EMULATOR_SEED" help:"Seed for IDs, secrets and data: the same seed gives the same tenant."`
+	DataSize       string        `default:"small" env:"BCC_EMULATOR_DATA_SIZE" help:"Rows per company: small, medium, large, or per entity set such as 'medium,generalLedgerEntries=1000000'."`
+	LatencyProfile string        `default:"off" env:"BCC_EMULATOR_LATENCY" help:"Server time per request: off, scaled (15 ms + 0.025 ms/row), reference (150 ms + 0.25 ms/row)."`
+	Faults         string        `env:"BCC_EMULATOR_FAULTS" help:"Faults to inject, e.g. '429@0.05,503(30s)@2%:bc,reset@0.01;seq:token=503,503,ok'."`
+	CAFile         string        `env:"BCC_EMULATOR_CA_FILE" help:"Where to write the CA certificate (PEM) clients must trust. Default: bcemulator-ca.pem in the temp directory."`
+	WebhookDelay   time.Duration `default:"30s" env:"BCC_EMULATOR_WEBHOOK_DELAY" help:"Webhook coalescing delay (BC: 30s). 0 sends at once."`
+	MutationRate   float64       `default:"0" env:"BCC_EMULATOR_MUTATION_RATE" help:"Changes per second the emulator makes to its own data (0 = none)."`
+	MaxPageSize    int           `default:"20000" env:"BCC_EMULATOR_MAX_PAGE_SIZE" help:"Server page size cap (BC: 20000)."`
+	ConflictStatus int           `default:"409" enum:"409,412" env:"BCC_EMULATOR_CONFLICT_STATUS" help:"HTTP status of a stale If-Match: 409 or 412 (UNCONFIRMED in BC)."`
+}
+
+// Run starts the emulator and serves until the context ends.
+func (c *EmulatorCmd) Run(ctx context.Context, g *Globals) error {
+	if c.ListScenarios {
+		tw := tabwriter.NewWriter(g.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "SCENARIO\tGUIDE STEP\tWHAT THE ADMIN DID\tWHAT THE WIRE SHOWS")
+		for _, s := range emulator.Scenarios() {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, orDash(s.GuideStep), s.AdminDid, s.WireSignal)
+		}
+		return tw.Flush()
+	}
+	cfg, err := c.config()
+	if err != nil {
+		return err
+	}
+	srv, err := emulator.Start(cfg, emulator.StartOptions{Addr: c.Listen, CAFile: c.CAFile})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	printBanner(g, srv, c)
+	<-ctx.Done()
+	fmt.Fprintln(g.Stderr, "emulator: stopping")
+	return nil
+}
+
+// config turns the flags into an emulator configuration; errors name the flag.
+func (c *EmulatorCmd) config() (emulator.Config, error) {
+	var cfg emulator.Config
+	sizes, err := datagen.ParseSizes(c.DataSize)
+	if err != nil {
+		return cfg, fmt.Errorf("--data-size: %w", err)
+	}
+	lat, err := throttle.ParseLatencyProfile(c.LatencyProfile)
+	if err != nil {
+		return cfg, fmt.Errorf("--latency-profile: %w", err)
+	}
+	var rules []fault.Rule
+	if strings.TrimSpace(c.Faults) != "" {
+		if rules, err = fault.Parse(c.Faults); err != nil {
+			return cfg, fmt.Errorf("--faults: %w", err)
+		}
+	}
+	if c.MaxPageSize <= 0 {
+		return cfg, fmt.Errorf("--max-page-size must be a positive number of entities, got %d", c.MaxPageSize)
+	}
+	if c.MutationRate < 0 {
+		return cfg, fmt.Errorf("--mutation-rate must be 0 or more changes per second, got %v", c.MutationRate)
+	}
+	delay := c.WebhookDelay
+	if delay == 0 {
+		delay = -1 // send at once
+	}
+	cfg = emulator.Config{
+		Scenario:       c.Scenario,
+		Seed:           c.Seed,
+		Sizes:          sizes,
+		Latency:        lat,
+		Faults:         rules,
+		MaxPageSize:    c.MaxPageSize,
+		ConflictStatus: c.ConflictStatus,
+		WebhookDelay:   delay,
+		Mutation:       emulator.MutatorConfig{Rate: c.MutationRate},
+	}
+	return cfg, nil
+}
+
+func printBanner(g *Globals, srv *emulator.Server, c *EmulatorCmd) {
+	cr := srv.Credentials()
+	fmt.Fprintf(g.Stdout, "bcconnector emulator: Entra ID + Business Central sandbox, scenario %q\n\n", c.Scenario)
+	tw := tabwriter.NewWriter(g.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "  Authority host\t%s\n", srv.AuthorityHost())
+	fmt.Fprintf(tw, "  BC API base URL\t%s\n", srv.BCBaseURL())
+	fmt.Fprintf(tw, "  CA file\t%s\n", srv.CAFile)
+	_ = tw.Flush()
+	fmt.Fprintln(g.Stdout)
+	fmt.Fprintf(tw, "  Tenant ID\t%s  (%s)\n", cr.TenantID, cr.TenantDomain)
+	fmt.Fprintf(tw, "  Client ID\t%s\n", cr.ClientID)
+	fmt.Fprintf(tw, "  Client secret\t%s  (sandbox only; expires %s)\n", cr.ClientSecret, cr.SecretEndDate.Format("2006-01-02"))
+	fmt.Fprintf(tw, "  Environment\t%s\n", cr.Environment)
+	fmt.Fprintf(tw, "  Company\t%s\n", cr.Company)
+	_ = tw.Flush()
+	fmt.Fprintf(g.Stdout, "\nGet a token:\n  curl --cacert %s -d grant_type=client_credentials -d client_id=%s --data-urlencode 'client_secret=%s' --data-urlencode scope=https://api.businesscentral.dynamics.com/.default %s/%s/oauth2/v2.0/token\n",
+		srv.CAFile, cr.ClientID, cr.ClientSecret, srv.URL, cr.TenantID)
+	fmt.Fprintf(g.Stdout, "List companies:\n  curl --cacert %s -H \"Authorization: Bearer $TOKEN\" %s/%s/%s/api/v2.0/companies\n\nPress Ctrl+C to stop.\n",
+		srv.CAFile, srv.BCBaseURL(), cr.TenantID, cr.Environment)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,233 @@
+package emulator
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/bizzjoiner/bcconnector/emulator/idp"
+)
+
+// apiKind is which API family a request addresses (bc-entra-facts §4.1).
+type apiKind int
+
+const (
+	apiStandard   apiKind = iota // /api/v2.0
+	apiCustom                    // /api/{publisher}/{group}/{version}
+	apiAutomation                // /api/microsoft/automation/v2.0
+)
+
+// requestContext is what a BC request resolved to before its handler runs.
+type requestContext struct {
+	ctx       context.Context
+	tenant    *bcTenant
+	tenantSeg string // the tenant segment as sent ("" when omitted)
+	env       *environment
+	app       *BCApp // nil for internal calls (mutator, tests)
+	appID     string
+	roles     []string // roles claim of the token
+	kind      apiKind
+	custom    *customAPI
+	prefix    string // "api/v2.0", "api/contoso/inventory/v1.0", ...
+	baseURL   string // absolute URL of the API root, e.g. https://host/v2.0/{t}/{env}/api/v2.0
+	now       time.Time
+	txn       *txn // set inside a transactional $batch
+	batch     bool // inside a $batch (no nested $batch, no extra throttling)
+	host      string
+}
+
+// serveBC handles /v2.0/{tenant?}/{environment}/api/... (bc-entra-facts §4.1).
+func (e *Emulator) serveBC(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	e.stats.requests.Add(1)
+	segs := strings.Split(strings.TrimPrefix(r.URL.Path, "/v2.0/"), "/")
+	var tenantSeg, envName string
+	var rest []string
+	switch {
+	case len(segs) >= 2 && segs[1] == "api":
+		envName, rest = segs[0], segs[2:]
+	case len(segs) >= 3 && segs[2] == "api":
+		tenantSeg, envName, rest = segs[0], segs[1], segs[3:]
+	default:
+		writeError(w, errf(http.StatusNotFound, codeNotFound, "No HTTP resource was found that matches the request URI '%s'.", requestURL(r)))
+		return
+	}
+	rc, aerr := e.authenticate(r, tenantSeg, envName)
+	if aerr != nil {
+		if aerr.Status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer authorization_uri="https://`+r.Host+`/common/oauth2/authorize", resource_id="`+idp.BCResourceURI+`"`)
+		}
+		writeError(w, aerr)
+		e.logRequest(r, aerr.Status, start, "")
+		return
+	}
+	if aerr := e.resolveAPI(rc, r, envName, &rest); aerr != nil {
+		writeError(w, aerr)
+		e.logRequest(r, aerr.Status, start, rc.appID)
+		return
+	}
+	release, rej := e.limiter.Acquire(r.Context(), rc.appID)
+	if rej != nil {
+		e.stats.throttled.Add(1)
+		writeError(w, &apiError{Status: rej.Status, Code: rej.Code, Message: rej.Message, RetryAfter: rej.RetryAfter})
+		e.logRequest(r, rej.Status, start, rc.appID)
+		return
+	}
+	defer release()
+	// bc-entra-facts §5: the latency model is the time a request holds one of the app's
+	// processing slots; the per-row part is spent while rows stream out.
+	e.spend(r.Context(), e.cfg.Latency.Overhead)
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	e.serveOData(sw, r, rc, rest)
+	e.logRequest(r, sw.status, start, rc.appID)
+}
+
+// authenticate validates the bearer token and the BC-side registration of the app: the
+// misconfiguration matrix of bc-entra-facts §3.4.
+func (e *Emulator) authenticate(r *http.Request, tenantSeg, envName string) (*requestContext, *apiError) {
+	auth := r.Header.Get("Authorization")
+	raw, ok := strings.CutPrefix(auth, "Bearer ")
+	if !ok {
+		raw, ok = strings.CutPrefix(auth, "bearer ")
+	}
+	if !ok || strings.TrimSpace(raw) == "" {
+		return nil, errf(http.StatusUnauthorized, codeGatewayUnauthorized, msgGatewayRejected)
+	}
+	claims, err := e.idp.Verify(strings.TrimSpace(raw))
+	if err != nil {
+		// Expired or forged tokens are turned away by the gateway (§3.4, body UNCONFIRMED).
+		return nil, errf(http.StatusUnauthorized, codeGatewayUnauthorized, msgGatewayRejected)
+	}
+	if claims.Aud != idp.BCResourceURI && claims.Aud != idp.BCResourceID && claims.Aud != idp.BCResourceURI+"/" {
+		return nil, errf(http.StatusUnauthorized, codeGatewayUnauthorized, msgGatewayRejected)
+	}
+	tid := claims.TID
+	if tenantSeg != "" {
+		t, ok := e.dir.LookupTenant(tenantSeg)
+		if !ok || !strings.EqualFold(t.ID, claims.TID) {
+			// Tenant in URL differs from the token's tid (§3.4: 401, UNCONFIRMED body).
+			return nil, errf(http.StatusUnauthorized, codeInvalidCredentials, msgInvalidCredentials)
+		}
+	}
+	bt := e.tenant(tid)
+	if bt == nil {
+		return nil, errf(http.StatusUnauthorized, codeInvalidCredentials, msgInvalidCredentials)
+	}
+	env := bt.env(envName)
+	if env == nil {
+		// §3.4: wrong environment name → 404 from the gateway (body UNCONFIRMED).
+		return nil, errf(http.StatusNotFound, "EnvironmentNotFound", "The environment '%s' does not exist in tenant '%s'.", envName, tid)
+	}
+	rc := &requestContext{
+		ctx:       r.Context(),
+		tenant:    bt,
+		tenantSeg: tenantSeg,
+		env:       env,
+		appID:     claims.AppID,
+		now:       e.cfg.Now().UTC(),
+		host:      r.Host,
+	}
+	rc.roles = claims.Roles
+	app, ok := env.app(claims.AppID)
+	// §3.4: no roles, app not on the Microsoft Entra Applications page, or State=Disabled all
+	// answer the same 401; the cause is not visible to the client.
+	if !ok || !app.Enabled {
+		return nil, errf(http.StatusUnauthorized, codeInvalidCredentials, msgInvalidCredentials)
+	}
+	rc.app = &app
+	return rc, nil
+}
+
+// resolveAPI picks the API family from the path after /api/ and checks the role it needs.
+func (e *Emulator) resolveAPI(rc *requestContext, r *http.Request, envName string, rest *[]string) *apiError {
+	segs := *rest
+	root := "https://" + r.Host + "/v2.0/"
+	if rc.tenantSeg != "" {
+		root += rc.tenantSeg + "/"
+	}
+	root += envName + "/api/"
+	role := idp.RoleAPIReadWriteAll
+	switch {
+	case len(segs) >= 1 && segs[0] == "v2.0":
+		rc.kind, rc.prefix, *rest = apiStandard, "api/v2.0", segs[1:]
+	case len(segs) >= 3 && segs[0] == "microsoft" && segs[1] == "automation" && segs[2] == "v2.0":
+		rc.kind, rc.prefix, *rest = apiAutomation, "api/microsoft/automation/v2.0", segs[3:]
+		role = idp.RoleAutomationReadWriteAll
+	case len(segs) >= 3:
+		api := e.customAPI(segs[0], segs[1], segs[2])
+		if api == nil {
+			return errf(http.StatusNotFound, codeNotFound, "No HTTP resource was found that matches the request URI '%s'.", requestURL(r))
+		}
+		rc.kind, rc.custom, rc.prefix, *rest = apiCustom, api, "api/"+strings.Join(segs[:3], "/"), segs[3:]
+	default:
+		return errf(http.StatusNotFound, codeNotFound, "No HTTP resource was found that matches the request URI '%s'.", requestURL(r))
+	}
+	rc.baseURL = root + strings.TrimPrefix(rc.prefix, "api/")
+	if !hasRole(rc.roles, role) {
+		// §0.1/§3.4: a token without the application role (delegated-only permission or no
+		// admin consent) is rejected like an unknown app.
+		return errf(http.StatusUnauthorized, codeInvalidCredentials, msgInvalidCredentials)
+	}
+	return nil
+}
+
+func hasRole(roles []string, want string) bool {
+	for _, r := range roles {
+		if r == want {
+			return true
+		}
+	}
+	return false
+}
+
+// spend holds the caller for d of simulated server time (the latency model).
+func (e *Emulator) spend(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+func requestURL(r *http.Request) string {
+	return "https://" + r.Host + r.URL.RequestURI()
+}
+
+// statusWriter remembers the status for the request log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if !s.wrote {
+		s.status, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusWriter) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func (e *Emulator) logRequest(r *http.Request, status int, start time.Time, appID string) {
+	e.cfg.Logger.LogAttrs(r.Context(), levelFor(status), "bc request",
+		slogStr("method", r.Method), slogStr("path", r.URL.Path), slogInt("status", status),
+		slogStr("app", appID), slogDur("elapsed", time.Since(start)))
+}

@@ -1,0 +1,428 @@
+package idp
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Tenant is one Entra tenant (bc-entra-facts §11 item 6).
+type Tenant struct {
+	// ID is the tenant GUID (the tid claim). Stored lower-case.
+	ID string
+	// Domains are the verified domains that may stand for the tenant in URLs, e.g.
+	// "contoso.onmicrosoft.com". Compared case-insensitively; unique across the directory.
+	Domains []string
+	// DisplayName is the organisation name Entra prints in some errors ("tenant named …").
+	// Empty means the ID is printed instead.
+	DisplayName string
+	// HasBC says the tenant has the Business Central service principal. False (the zero
+	// value) makes every token request for BC fail with AADSTS500011, as in a tenant that
+	// never had BC.
+	HasBC bool
+}
+
+// App is an app registration together with its service principal in one tenant. A
+// multi-tenant app used in several tenants is added once per tenant, with the same ClientID
+// and a different ServicePrincipalID.
+type App struct {
+	// ClientID is the application (client) id, a GUID. Stored lower-case.
+	ClientID string
+	// ObjectID is the application object's id. Generated when empty.
+	ObjectID string
+	// ServicePrincipalID is the service principal's object id in this tenant; it becomes the
+	// oid and sub claims. Generated when empty.
+	ServicePrincipalID string
+	// DisplayName is printed in AADSTS7000112 ("Application '{appId}'({appName}) is disabled.").
+	DisplayName string
+	// Enabled is "Enabled for users to sign-in" on the enterprise application. The zero value
+	// is a disabled app (AADSTS7000112): set Enabled: true for a working one.
+	Enabled bool
+	// SignInAudience is informational, e.g. "AzureADMyOrg" or "AzureADMultipleOrgs".
+	SignInAudience string
+	// RedirectURIs are the app's reply URLs; /adminconsent redirects only to one of them.
+	RedirectURIs []string
+	// Secrets are the app's client secrets.
+	Secrets []Secret
+	// Permissions are the API permissions the app requests, each with its consent state.
+	Permissions []Permission
+}
+
+// Secret is a client secret of an app registration.
+type Secret struct {
+	// ID is the secret's key id (what the portal shows as "Secret ID"). Generated when empty.
+	// Sending the ID instead of the Value is a classic mistake: it fails with AADSTS7000215.
+	ID string
+	// Value is the secret itself; required.
+	Value string
+	// Description is the portal's description.
+	Description string
+	// EndDate is when the secret expires; the zero value never expires. A request that sends
+	// the Value at or after EndDate fails with AADSTS7000222.
+	EndDate time.Time
+}
+
+// Permission is one API permission an app requests.
+type Permission struct {
+	// Resource is the resource's app id, BCResourceID for Business Central (the resource URI
+	// is accepted too).
+	Resource string
+	// Value is the permission value, e.g. "API.ReadWrite.All" or "Financials.ReadWrite.All".
+	Value string
+	// Type is Delegated or Application. Only consented Application permissions that the
+	// resource defines as app roles end up in the roles claim.
+	Type PermissionType
+	// Consented says admin consent was granted in this tenant.
+	Consented bool
+}
+
+// Directory is the emulator's Entra directory: tenants and their apps. It is safe for
+// concurrent use and may be changed while the server runs; a change affects the next token
+// request, never a token already issued (roles are frozen at issuance, bc-entra-facts §1.6).
+type Directory struct {
+	mu      sync.RWMutex
+	tenants map[string]*tenantEntry // by lower-case tenant id
+	domains map[string]string       // lower-case domain -> tenant id
+}
+
+type tenantEntry struct {
+	tenant Tenant
+	apps   map[string]App // by lower-case client id
+}
+
+// NewDirectory returns an empty directory.
+func NewDirectory() *Directory {
+	return &Directory{tenants: map[string]*tenantEntry{}, domains: map[string]string{}}
+}
+
+// AddTenant adds a tenant. The ID must be a non-empty GUID other than the all-zero GUID, every
+// domain a DNS name with at least two labels, and neither may already be taken.
+func (d *Directory) AddTenant(t Tenant) error {
+	t = cloneTenant(t)
+	if err := normalizeTenant(&t); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.tenants[t.ID]; ok {
+		return fmt.Errorf("idp: Tenant.ID %q already exists; use UpdateTenant to change it", t.ID)
+	}
+	if err := d.checkDomainsFree(t.ID, t.Domains); err != nil {
+		return err
+	}
+	d.tenants[t.ID] = &tenantEntry{tenant: t, apps: map[string]App{}}
+	for _, dom := range t.Domains {
+		d.domains[dom] = t.ID
+	}
+	return nil
+}
+
+// UpdateTenant changes a tenant in place: fn gets a copy, and the result is validated and
+// stored. The ID cannot change.
+func (d *Directory) UpdateTenant(id string, fn func(*Tenant)) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e, ok := d.tenants[strings.ToLower(id)]
+	if !ok {
+		return fmt.Errorf("idp: UpdateTenant: no tenant with ID %q", id)
+	}
+	t := cloneTenant(e.tenant)
+	fn(&t)
+	if err := normalizeTenant(&t); err != nil {
+		return err
+	}
+	if t.ID != e.tenant.ID {
+		return fmt.Errorf("idp: UpdateTenant: Tenant.ID cannot change (%q -> %q); remove and add instead", e.tenant.ID, t.ID)
+	}
+	if err := d.checkDomainsFree(t.ID, t.Domains); err != nil {
+		return err
+	}
+	for _, dom := range e.tenant.Domains {
+		delete(d.domains, dom)
+	}
+	for _, dom := range t.Domains {
+		d.domains[dom] = t.ID
+	}
+	e.tenant = t
+	return nil
+}
+
+// RemoveTenant deletes a tenant and its apps; requests naming it then fail with AADSTS90002.
+func (d *Directory) RemoveTenant(id string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e, ok := d.tenants[strings.ToLower(id)]
+	if !ok {
+		return fmt.Errorf("idp: RemoveTenant: no tenant with ID %q", id)
+	}
+	for _, dom := range e.tenant.Domains {
+		delete(d.domains, dom)
+	}
+	delete(d.tenants, e.tenant.ID)
+	return nil
+}
+
+// LookupTenant finds a tenant by GUID or verified domain, case-insensitively.
+func (d *Directory) LookupTenant(idOrDomain string) (Tenant, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	e := d.lookupLocked(idOrDomain)
+	if e == nil {
+		return Tenant{}, false
+	}
+	return cloneTenant(e.tenant), true
+}
+
+// Tenants returns copies of all tenants, ordered by ID.
+func (d *Directory) Tenants() []Tenant {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	out := make([]Tenant, 0, len(d.tenants))
+	for _, e := range d.tenants {
+		out = append(out, cloneTenant(e.tenant))
+	}
+	slices.SortFunc(out, func(a, b Tenant) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// AddApp registers an app (and its service principal) in a tenant. ClientID must be a GUID
+// not yet used in that tenant; empty ObjectID, ServicePrincipalID and secret IDs are generated.
+func (d *Directory) AddApp(tenantID string, a App) error {
+	a = cloneApp(a)
+	if err := normalizeApp(&a); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e, ok := d.tenants[strings.ToLower(tenantID)]
+	if !ok {
+		return fmt.Errorf("idp: AddApp: no tenant with ID %q; add the tenant first", tenantID)
+	}
+	if _, dup := e.apps[a.ClientID]; dup {
+		return fmt.Errorf("idp: AddApp: App.ClientID %q already exists in tenant %s; use UpdateApp", a.ClientID, e.tenant.ID)
+	}
+	e.apps[a.ClientID] = a
+	return nil
+}
+
+// UpdateApp changes an app in place: fn gets a copy, and the result is validated and stored.
+// The ClientID cannot change. Typical uses: expire a secret, disable the app, revoke consent.
+func (d *Directory) UpdateApp(tenantID, clientID string, fn func(*App)) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e, ok := d.tenants[strings.ToLower(tenantID)]
+	if !ok {
+		return fmt.Errorf("idp: UpdateApp: no tenant with ID %q", tenantID)
+	}
+	old, ok := e.apps[strings.ToLower(clientID)]
+	if !ok {
+		return fmt.Errorf("idp: UpdateApp: no app with ClientID %q in tenant %s", clientID, e.tenant.ID)
+	}
+	a := cloneApp(old)
+	fn(&a)
+	if err := normalizeApp(&a); err != nil {
+		return err
+	}
+	if a.ClientID != old.ClientID {
+		return fmt.Errorf("idp: UpdateApp: App.ClientID cannot change (%q -> %q); remove and add instead", old.ClientID, a.ClientID)
+	}
+	e.apps[a.ClientID] = a
+	return nil
+}
+
+// RemoveApp deletes an app from a tenant; token requests for it then fail with AADSTS700016.
+func (d *Directory) RemoveApp(tenantID, clientID string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e, ok := d.tenants[strings.ToLower(tenantID)]
+	if !ok {
+		return fmt.Errorf("idp: RemoveApp: no tenant with ID %q", tenantID)
+	}
+	if _, ok := e.apps[strings.ToLower(clientID)]; !ok {
+		return fmt.Errorf("idp: RemoveApp: no app with ClientID %q in tenant %s", clientID, e.tenant.ID)
+	}
+	delete(e.apps, strings.ToLower(clientID))
+	return nil
+}
+
+// LookupApp returns a copy of an app; the tenant may be given by GUID or verified domain.
+func (d *Directory) LookupApp(tenantIDOrDomain, clientID string) (App, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	e := d.lookupLocked(tenantIDOrDomain)
+	if e == nil {
+		return App{}, false
+	}
+	a, ok := e.apps[strings.ToLower(clientID)]
+	if !ok {
+		return App{}, false
+	}
+	return cloneApp(a), true
+}
+
+// Apps returns copies of a tenant's apps ordered by ClientID (nil for an unknown tenant).
+func (d *Directory) Apps(tenantID string) []App {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	e := d.lookupLocked(tenantID)
+	if e == nil {
+		return nil
+	}
+	out := make([]App, 0, len(e.apps))
+	for _, a := range e.apps {
+		out = append(out, cloneApp(a))
+	}
+	slices.SortFunc(out, func(a, b App) int { return strings.Compare(a.ClientID, b.ClientID) })
+	return out
+}
+
+// SetConsent sets Consented on every permission of an app, as "Grant admin consent for
+// {tenant}" (true) or removing the grants (false) would. Tokens already issued keep their roles.
+func (d *Directory) SetConsent(tenantID, clientID string, consented bool) error {
+	return d.UpdateApp(tenantID, clientID, func(a *App) {
+		for i := range a.Permissions {
+			a.Permissions[i].Consented = consented
+		}
+	})
+}
+
+func (d *Directory) lookupLocked(idOrDomain string) *tenantEntry {
+	key := strings.ToLower(idOrDomain)
+	if e, ok := d.tenants[key]; ok {
+		return e
+	}
+	if id, ok := d.domains[key]; ok {
+		return d.tenants[id]
+	}
+	return nil
+}
+
+func (d *Directory) checkDomainsFree(tenantID string, domains []string) error {
+	for _, dom := range domains {
+		if owner, ok := d.domains[dom]; ok && owner != tenantID {
+			return fmt.Errorf("idp: Tenant.Domains: %q is already a verified domain of tenant %s", dom, owner)
+		}
+	}
+	return nil
+}
+
+func normalizeTenant(t *Tenant) error {
+	t.ID = strings.ToLower(t.ID)
+	if !isGUID(t.ID) || t.ID == zeroGUID {
+		return fmt.Errorf("idp: Tenant.ID %q must be a non-zero GUID like 72f988bf-86f1-41af-91ab-2d7cd011db47", t.ID)
+	}
+	seen := map[string]bool{}
+	doms := t.Domains[:0]
+	for _, dom := range t.Domains {
+		dom = strings.ToLower(dom)
+		if !isDNSName(dom) {
+			return fmt.Errorf("idp: Tenant.Domains: %q is not a DNS name like contoso.onmicrosoft.com", dom)
+		}
+		if !seen[dom] {
+			seen[dom] = true
+			doms = append(doms, dom)
+		}
+	}
+	t.Domains = doms
+	return nil
+}
+
+func normalizeApp(a *App) error {
+	a.ClientID = strings.ToLower(a.ClientID)
+	if !isGUID(a.ClientID) {
+		return fmt.Errorf("idp: App.ClientID %q must be a GUID (the Application (client) ID)", a.ClientID)
+	}
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"ObjectID", &a.ObjectID}, {"ServicePrincipalID", &a.ServicePrincipalID}} {
+		if *f.v == "" {
+			*f.v = newUUID()
+			continue
+		}
+		*f.v = strings.ToLower(*f.v)
+		if !isGUID(*f.v) {
+			return fmt.Errorf("idp: App.%s %q must be a GUID or empty (generated)", f.name, *f.v)
+		}
+	}
+	for i := range a.Secrets {
+		s := &a.Secrets[i]
+		if s.Value == "" {
+			return fmt.Errorf("idp: App.Secrets[%d].Value is empty; a client secret needs a value", i)
+		}
+		if s.ID == "" {
+			s.ID = newUUID()
+		}
+	}
+	for i, p := range a.Permissions {
+		if p.Resource == "" || p.Value == "" {
+			return fmt.Errorf("idp: App.Permissions[%d] needs Resource (e.g. %s) and Value (e.g. %s)", i, BCResourceID, RoleAPIReadWriteAll)
+		}
+		if p.Type != Delegated && p.Type != Application {
+			return fmt.Errorf("idp: App.Permissions[%d].Type %q must be %q or %q", i, p.Type, Delegated, Application)
+		}
+	}
+	return nil
+}
+
+func cloneTenant(t Tenant) Tenant {
+	t.Domains = slices.Clone(t.Domains)
+	return t
+}
+
+func cloneApp(a App) App {
+	a.RedirectURIs = slices.Clone(a.RedirectURIs)
+	a.Secrets = slices.Clone(a.Secrets)
+	a.Permissions = slices.Clone(a.Permissions)
+	return a
+}
+
+const zeroGUID = "00000000-0000-0000-0000-000000000000"
+
+// isGUID reports whether s is a GUID in the 8-4-4-4-12 hex form (either case, no braces).
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// isDNSName reports whether s looks like a domain name Entra would accept in the tenant slot:
+// at least two dot-separated labels of letters, digits and inner hyphens, each 1–63 bytes.
+// bc-entra-facts §1.4: anything else is AADSTS900023.
+func isDNSName(s string) bool {
+	if len(s) > 253 {
+		return false
+	}
+	labels := strings.Split(s, ".")
+	if len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -1,0 +1,314 @@
+package emulator
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/bizzjoiner/bcconnector/emulator/idp"
+	"github.com/bizzjoiner/bcconnector/emulator/notify"
+)
+
+// The setup scenarios of PRODUCT.md ("The setup scenarios"): each is a way the customer
+// setup guide can end, reproduced in the directory and BC state so that the wire shows
+// what a real tenant would show.
+const (
+	ScenarioOK                      = "ok"
+	ScenarioTenantUnknown           = "tenant-unknown"
+	ScenarioTenantMalformed         = "tenant-malformed"
+	ScenarioClientUnknown           = "client-unknown"
+	ScenarioSecretWrong             = "secret-wrong"
+	ScenarioSecretIDInsteadOfValue  = "secret-id-instead-of-value"
+	ScenarioSecretExpired           = "secret-expired"
+	ScenarioAppDisabled             = "app-disabled"
+	ScenarioBCNotProvisioned        = "bc-not-provisioned"
+	ScenarioPermissionDelegatedOnly = "permission-delegated-only"
+	ScenarioConsentMissing          = "consent-missing"
+	ScenarioBCAppMissing            = "bc-app-missing"
+	ScenarioBCAppDisabled           = "bc-app-disabled"
+	ScenarioBCNoPermissions         = "bc-no-permissions"
+	ScenarioBCPartialPermissions    = "bc-partial-permissions"
+	ScenarioEnvironmentUnknown      = "environment-unknown"
+	ScenarioCompanyUnknown          = "company-unknown"
+)
+
+// ScenarioInfo describes a scenario: what the admin did and what the wire shows.
+type ScenarioInfo struct {
+	Name       string
+	AdminDid   string
+	WireSignal string
+	GuideStep  string // the step of the setup guide that is wrong ("" for ok)
+}
+
+var scenarios = []ScenarioInfo{
+	{ScenarioOK, "everything right", `token with roles ["API.ReadWrite.All"], BC 200`, ""},
+	{ScenarioTenantUnknown, "wrong Directory (tenant) ID", "AADSTS90002", "Step 2"},
+	{ScenarioTenantMalformed, "tenant ID that is neither a GUID nor a domain", "AADSTS900023 (or caught before any call)", "Step 2"},
+	{ScenarioClientUnknown, "wrong Application (client) ID", "AADSTS700016", "Step 2"},
+	{ScenarioSecretWrong, "wrong client secret", "AADSTS7000215", "Step 3"},
+	{ScenarioSecretIDInsteadOfValue, "pasted the Secret ID instead of the secret Value", "AADSTS7000215", "Step 3"},
+	{ScenarioSecretExpired, "secret past its end date", "AADSTS7000222", "Step 3"},
+	{ScenarioAppDisabled, "app disabled in Entra", "AADSTS7000112", "Step 1"},
+	{ScenarioBCNotProvisioned, "tenant has no Business Central", "AADSTS500011", "Prerequisites"},
+	{ScenarioPermissionDelegatedOnly, "Step 4 by the letter: Financials.ReadWrite.All as a delegated permission", "token without roles; BC 401 Authentication_InvalidCredentials", "Step 4"},
+	{ScenarioConsentMissing, "API.ReadWrite.All added, admin consent not granted", "token without roles; BC 401", "Step 5"},
+	{ScenarioBCAppMissing, "skipped Step 6 (no Microsoft Entra Applications record)", "token with roles; BC 401", "Step 6"},
+	{ScenarioBCAppDisabled, "Step 6 record left Disabled", "token with roles; BC 401", "Step 6"},
+	{ScenarioBCNoPermissions, "Step 6 record without a permission set", "BC permission errors on every entity set", "Step 6"},
+	{ScenarioBCPartialPermissions, "permission set misses some tables", "errors on employees, generalLedgerEntries; posted invoices silently filtered", "Step 6"},
+	{ScenarioEnvironmentUnknown, "wrong environment name", "BC 404", "Connection settings"},
+	{ScenarioCompanyUnknown, "wrong company", "company not in the list", "Connection settings"},
+}
+
+// Scenarios lists the scenarios the emulator can load, in the order of PRODUCT.md.
+func Scenarios() []ScenarioInfo { return append([]ScenarioInfo(nil), scenarios...) }
+
+// Names used by the seeded directory. The app name follows the guide's convention.
+const (
+	DemoTenantDomain     = "contoso.onmicrosoft.com"
+	DemoEnvironment      = "Production"
+	DemoSandbox          = "Sandbox"
+	DemoCompany          = "Company X"
+	DemoCompanyAmpersand = "Fabrikam & O'Brien Ltd."
+	DemoCompanyUnicode   = "Müller Bäckerei GmbH"
+	// PartialPermissionSet is the permission set of the bc-partial-permissions scenario.
+	PartialPermissionSet = "BIZZJOINER PARTIAL"
+	// ConnectorPermissionSet is the least-privilege set the guide's Step 6 names.
+	ConnectorPermissionSet = "BIZZJOINER CONNECTOR"
+	redirectURI            = "https://businesscentral.dynamics.com/OAuthLanding.htm"
+)
+
+// loadScenario seeds the directory and BC state and applies the scenario on top.
+func (e *Emulator) loadScenario(name string) error {
+	known := false
+	for _, s := range scenarios {
+		known = known || s.Name == name
+	}
+	if !known {
+		names := make([]string, len(scenarios))
+		for i, s := range scenarios {
+			names[i] = s.Name
+		}
+		return fmt.Errorf("emulator: unknown scenario %q; known scenarios: %s", name, strings.Join(names, ", "))
+	}
+	seed, now := e.cfg.Seed, e.cfg.Now().UTC()
+	tenantID := seededGUID(seed, "tenant/contoso")
+	clientID := seededGUID(seed, "app/bizzjoiner")
+	secret := idp.Secret{
+		ID:          seededGUID(seed, "secret/id"),
+		Value:       secretValue(seed, "secret/value"),
+		Description: "Bizzjoiner Secret",
+		EndDate:     now.AddDate(0, 12, 0).Truncate(24 * time.Hour),
+	}
+	app := idp.App{
+		ClientID:       clientID,
+		DisplayName:    "Bizzjoiner – BC Connector – " + DemoEnvironment + " – " + DemoCompany,
+		Enabled:        true,
+		SignInAudience: "AzureADMyOrg",
+		RedirectURIs:   []string{redirectURI},
+		Secrets:        []idp.Secret{secret},
+		Permissions: []idp.Permission{{
+			Resource: idp.BCResourceID, Value: idp.RoleAPIReadWriteAll, Type: idp.Application, Consented: true,
+		}},
+	}
+	tenant := idp.Tenant{ID: tenantID, Domains: []string{DemoTenantDomain}, DisplayName: "Contoso", HasBC: true}
+	bcApp := &BCApp{ClientID: clientID, Description: "Bizzjoiner Connector", Enabled: true, PermissionSets: []string{"D365 BUS FULL ACCESS"}}
+	creds := Credentials{
+		TenantID: tenantID, TenantDomain: DemoTenantDomain, ClientID: clientID,
+		ClientSecret: secret.Value, SecretID: secret.ID, SecretEndDate: secret.EndDate,
+		Environment: DemoEnvironment, Company: DemoCompany,
+	}
+
+	switch name {
+	case ScenarioTenantUnknown:
+		creds.TenantID = seededGUID(seed, "tenant/unknown")
+	case ScenarioTenantMalformed:
+		creds.TenantID = "your-tenant-id"
+	case ScenarioClientUnknown:
+		creds.ClientID = seededGUID(seed, "app/unknown")
+	case ScenarioSecretWrong:
+		creds.ClientSecret = secretValue(seed, "secret/wrong")
+	case ScenarioSecretIDInsteadOfValue:
+		creds.ClientSecret = secret.ID
+	case ScenarioSecretExpired:
+		app.Secrets[0].EndDate = now.AddDate(0, 0, -10).Truncate(24 * time.Hour)
+		creds.SecretEndDate = app.Secrets[0].EndDate
+	case ScenarioAppDisabled:
+		app.Enabled = false
+	case ScenarioBCNotProvisioned:
+		tenant.HasBC = false
+	case ScenarioPermissionDelegatedOnly:
+		app.Permissions = []idp.Permission{{Resource: idp.BCResourceID, Value: idp.ScopeFinancialsReadWriteAll, Type: idp.Delegated, Consented: true}}
+	case ScenarioConsentMissing:
+		app.Permissions[0].Consented = false
+	case ScenarioBCAppMissing:
+		bcApp = nil
+	case ScenarioBCAppDisabled:
+		bcApp.Enabled = false
+	case ScenarioBCNoPermissions:
+		bcApp.PermissionSets = nil
+	case ScenarioBCPartialPermissions:
+		bcApp.PermissionSets = []string{PartialPermissionSet}
+	case ScenarioEnvironmentUnknown:
+		creds.Environment = "Prodution"
+	case ScenarioCompanyUnknown:
+		creds.Company = "Company Y"
+	}
+
+	if err := e.dir.AddTenant(tenant); err != nil {
+		return err
+	}
+	if err := e.dir.AddApp(tenantID, app); err != nil {
+		return err
+	}
+	// A second customer, so tests can check that one tenant's app never reaches another's data.
+	other := idp.Tenant{ID: seededGUID(seed, "tenant/northwind"), Domains: []string{"northwind.onmicrosoft.com"}, DisplayName: "Northwind Traders", HasBC: true}
+	otherApp := idp.App{
+		ClientID: seededGUID(seed, "app/northwind"), DisplayName: "Bizzjoiner – BC Connector – Production – Northwind",
+		Enabled: true, RedirectURIs: []string{redirectURI},
+		Secrets:     []idp.Secret{{Value: secretValue(seed, "secret/northwind"), Description: "Bizzjoiner Secret", EndDate: now.AddDate(2, 0, 0)}},
+		Permissions: []idp.Permission{{Resource: idp.BCResourceID, Value: idp.RoleAPIReadWriteAll, Type: idp.Application, Consented: true}},
+	}
+	if err := e.dir.AddTenant(other); err != nil {
+		return err
+	}
+	if err := e.dir.AddApp(other.ID, otherApp); err != nil {
+		return err
+	}
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if tenant.HasBC {
+		bt := e.newBCTenant(tenantID, [][]string{
+			{DemoEnvironment, "Production", DemoCompany, DemoCompanyAmpersand, DemoCompanyUnicode},
+			{DemoSandbox, "Sandbox", DemoCompany, "CRONUS USA, Inc."},
+		})
+		if bcApp != nil {
+			bt.envs[0].apps[strings.ToLower(clientID)] = bcApp
+		}
+		e.tenants[tenantID] = bt
+		creds.CompanyID = bt.envs[0].companyByName(DemoCompany).ID
+	}
+	ob := e.newBCTenant(other.ID, [][]string{{DemoEnvironment, "Production", "Northwind Traders"}})
+	ob.envs[0].apps[strings.ToLower(otherApp.ClientID)] = &BCApp{ClientID: otherApp.ClientID, Description: "Bizzjoiner Connector", Enabled: true, PermissionSets: []string{"D365 BUS FULL ACCESS"}}
+	e.tenants[other.ID] = ob
+	e.creds = creds
+	return nil
+}
+
+// newBCTenant builds a tenant's environments: each spec is name, type, company names...
+func (e *Emulator) newBCTenant(tenantID string, specs [][]string) *bcTenant {
+	bt := &bcTenant{ID: tenantID, adminAuthorized: map[string]bool{}}
+	for _, spec := range specs {
+		env := &environment{
+			TenantID:       tenantID,
+			Name:           spec[0],
+			Type:           spec[1],
+			apps:           map[string]*BCApp{},
+			permissionSets: builtinPermissionSets(),
+		}
+		env.permissionSets[PartialPermissionSet] = partialPermissionSet()
+		env.permissionSets[ConnectorPermissionSet] = &PermissionSet{Name: ConnectorPermissionSet, Tables: map[string]Access{"*": fullAccess}}
+		for _, name := range spec[2:] {
+			label := tenantID + "/" + spec[0] + "/" + name
+			env.companies = append(env.companies, &company{
+				ID:          seededGUID(e.cfg.Seed, "company/"+label),
+				Name:        name,
+				DisplayName: name,
+				CreatedAt:   time.Date(2023, 4, 1, 9, 30, 0, 0, time.UTC),
+				tables:      map[string]*table{},
+				series:      map[string]int{},
+			})
+		}
+		env.webhooks = notify.NewManager(notify.Config{
+			Client:           e.cfg.WebhookClient,
+			Delay:            e.cfg.WebhookDelay,
+			MaxNotifications: e.cfg.WebhookMaxNotifications,
+			RetrySchedule:    e.cfg.WebhookRetrySchedule,
+			ConflictStatus:   e.cfg.ConflictStatus,
+			HandshakeTimeout: e.cfg.WebhookHandshakeTimeout,
+			HandshakeMethod:  e.cfg.WebhookHandshakeMethod,
+			Now:              e.cfg.Now,
+			Logger:           e.cfg.Logger,
+			ValidateResource: e.validateSubscriptionResource(env),
+		})
+		bt.envs = append(bt.envs, env)
+	}
+	return bt
+}
+
+// partialPermissionSet grants everything except the tables behind employees and
+// generalLedgerEntries, and only drafts of sales invoices (posted ones are silently
+// filtered by the aggregate page, §3.4).
+func partialPermissionSet() *PermissionSet {
+	ps := &PermissionSet{Name: PartialPermissionSet, Tables: map[string]Access{"*": fullAccess}}
+	for _, t := range []string{"Employee", "G/L Entry", "Sales Invoice Header"} {
+		ps.Tables[t] = Access{}
+	}
+	return ps
+}
+
+// secretValue makes a client secret in Entra's shape: 40 characters with "8Q~" at 3.
+func secretValue(seed int64, label string) string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
+	h := sha256.Sum256([]byte(fmt.Sprintf("%d/%s", seed, label)))
+	var b strings.Builder
+	for i := 0; b.Len() < 40; i++ {
+		if b.Len() == 3 {
+			b.WriteString("8Q~")
+			continue
+		}
+		b.WriteByte(alphabet[int(h[i%len(h)]+byte(i/len(h))*7)%len(alphabet)])
+	}
+	return b.String()
+}
+
+// validateSubscriptionResource checks a webhook subscription's resource: an entity set of
+// one of the environment's companies that supports webhooks (§7.5).
+func (e *Emulator) validateSubscriptionResource(env *environment) func(resource string) error {
+	return func(resource string) error {
+		r := strings.TrimPrefix(resource, "/")
+		i := strings.Index(r, "/companies(")
+		if i < 0 {
+			return fmt.Errorf("the resource '%s' must be a company entity set such as /api/v2.0/companies({id})/customers", resource)
+		}
+		rest := r[i+len("/companies("):]
+		id, set, ok := strings.Cut(rest, ")/")
+		if !ok || env.companyByID(id) == nil {
+			return fmt.Errorf("the company in resource '%s' does not exist", resource)
+		}
+		prefix := r[:i]
+		if prefix == "api/v2.0" {
+			ent, ok := e.schema.EntitySet(set)
+			if !ok {
+				return fmt.Errorf("the entity set '%s' does not exist", set)
+			}
+			if !ent.Webhooks {
+				return fmt.Errorf("the entity set '%s' does not support webhooks", set)
+			}
+			return nil
+		}
+		for _, ent := range sampleCustomAPI.entities {
+			if prefix == "api/"+sampleCustomAPI.publisher+"/"+sampleCustomAPI.group+"/"+sampleCustomAPI.version && ent.EntitySet == set && ent.Webhooks {
+				return nil
+			}
+		}
+		return fmt.Errorf("the resource '%s' does not support webhooks", resource)
+	}
+}
+
+// Environments returns the environment names of a tenant's BC, sorted.
+func (e *Emulator) Environments(tenantID string) []string {
+	t := e.tenant(tenantID)
+	if t == nil {
+		return nil
+	}
+	var out []string
+	for _, env := range t.envs {
+		out = append(out, env.Name)
+	}
+	sort.Strings(out)
+	return out
+}

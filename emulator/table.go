@@ -1,0 +1,225 @@
+package emulator
+
+import (
+	"encoding/base64"
+	"hash/fnv"
+	"sort"
+	"strconv"
+	"sync"
+
+	"github.com/bizzjoiner/bcconnector/bcschema"
+)
+
+// baseSource produces the generated (seed) rows of one entity set in one company. Row i is
+// computed on demand; ids strictly increase with i, so id order is index order.
+type baseSource interface {
+	Count() int
+	Row(i int) map[string]any
+	// IndexRange returns the index range [lo, hi) of rows satisfying `field op value`
+	// when the field is monotonic in the index; ok is false otherwise.
+	IndexRange(field, op string, value any) (lo, hi int, ok bool)
+}
+
+// emptySource is the base of an entity set that starts with no rows.
+type emptySource struct{}
+
+func (emptySource) Count() int                                      { return 0 }
+func (emptySource) Row(int) map[string]any                          { return nil }
+func (emptySource) IndexRange(string, string, any) (int, int, bool) { return 0, 0, true }
+
+// record is a row in the overlay: a created or modified row, or a tombstone for a deleted one.
+// Rows are never mutated in place (copy on write), so a map handed out stays valid.
+type record struct {
+	row     map[string]any
+	etag    string
+	deleted bool
+}
+
+// rowRef is one row as read from a table.
+type rowRef struct {
+	row  map[string]any
+	etag string
+}
+
+// table is one entity set of one company: generated base rows merged with an overlay of
+// writes, ordered by id (bc-entra-facts §11.11: stable order).
+type table struct {
+	ent *bcschema.Entity
+	src baseSource
+
+	mu      sync.RWMutex
+	overlay map[string]*record
+	live    []string // sorted ids of live overlay rows
+}
+
+func newTable(ent *bcschema.Entity, src baseSource) *table {
+	if src == nil {
+		src = emptySource{}
+	}
+	return &table{ent: ent, src: src, overlay: make(map[string]*record)}
+}
+
+// baseETag is the deterministic ETag of an unmodified generated row, in BC's shape: a weak
+// ETag over base64 of `'20;<number>;00;'` (bc-entra-facts §4.4; opaque to clients).
+func baseETag(id string) string {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(id))
+	return formatETag(h.Sum64())
+}
+
+func formatETag(n uint64) string {
+	raw := "'20;" + strconv.FormatUint(n, 10) + ";00;'"
+	return `W/"` + base64.StdEncoding.EncodeToString([]byte(raw)) + `"`
+}
+
+// get returns the live row with the given id.
+func (t *table) get(id string) (rowRef, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.getLocked(id)
+}
+
+func (t *table) getLocked(id string) (rowRef, bool) {
+	if rec, ok := t.overlay[id]; ok {
+		if rec.deleted {
+			return rowRef{}, false
+		}
+		return rowRef{row: rec.row, etag: rec.etag}, true
+	}
+	lo, hi, ok := t.src.IndexRange("id", "eq", id)
+	if !ok || lo >= hi {
+		return rowRef{}, false
+	}
+	row := t.src.Row(lo)
+	return rowRef{row: row, etag: baseETag(id)}, true
+}
+
+// scanRange limits a scan: rows of the base with index in [lo, hi) and, always, all live
+// overlay rows; only rows with id greater than after.
+type scanRange struct {
+	after  string
+	lo, hi int
+}
+
+// next returns up to max rows in id order that match keep, starting after r.after, and the
+// id to continue from. The lock is held for one call only, so long pages do not block writers.
+func (t *table) next(r scanRange, max int, keep func(map[string]any) bool) (rows []rowRef, last string, done bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+
+	i := r.lo
+	if r.after != "" {
+		if lo, _, ok := t.src.IndexRange("id", "gt", r.after); ok && lo > i {
+			i = lo
+		}
+	}
+	hi := r.hi
+	if n := t.src.Count(); hi > n {
+		hi = n
+	}
+	j := sort.SearchStrings(t.live, r.after)
+	if j < len(t.live) && t.live[j] == r.after {
+		j++
+	}
+	var baseRow map[string]any
+	var baseID string
+	for len(rows) < max {
+		// Load the next base row that the overlay does not shadow.
+		for baseRow == nil && i < hi {
+			row := t.src.Row(i)
+			i++
+			id, _ := row["id"].(string)
+			if _, shadowed := t.overlay[id]; shadowed {
+				continue
+			}
+			baseRow, baseID = row, id
+		}
+		if baseRow == nil && j >= len(t.live) {
+			return rows, last, true
+		}
+		var ref rowRef
+		if baseRow != nil && (j >= len(t.live) || baseID < t.live[j]) {
+			ref = rowRef{row: baseRow, etag: baseETag(baseID)}
+			last = baseID
+			baseRow = nil
+		} else {
+			rec := t.overlay[t.live[j]]
+			ref = rowRef{row: rec.row, etag: rec.etag}
+			last = t.live[j]
+			j++
+		}
+		if keep == nil || keep(ref.row) {
+			rows = append(rows, ref)
+		}
+	}
+	done = baseRow == nil && i >= hi && j >= len(t.live)
+	return rows, last, done
+}
+
+// undo restores the overlay entry of one id; writes return one so a transactional $batch
+// can roll back.
+type undo struct {
+	t    *table
+	id   string
+	prev *record // nil: the id had no overlay entry
+}
+
+func (u undo) apply() {
+	u.t.mu.Lock()
+	defer u.t.mu.Unlock()
+	u.t.setLocked(u.id, u.prev)
+}
+
+// put stores rec as the current state of id and returns how to undo it.
+func (t *table) put(id string, rec *record) undo {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	u := undo{t: t, id: id, prev: t.overlay[id]}
+	t.setLocked(id, rec)
+	return u
+}
+
+func (t *table) setLocked(id string, rec *record) {
+	wasLive := false
+	if old, ok := t.overlay[id]; ok && !old.deleted {
+		wasLive = true
+	}
+	if rec == nil {
+		delete(t.overlay, id)
+	} else {
+		t.overlay[id] = rec
+	}
+	isLive := rec != nil && !rec.deleted
+	switch {
+	case isLive && !wasLive:
+		k := sort.SearchStrings(t.live, id)
+		t.live = append(t.live, "")
+		copy(t.live[k+1:], t.live[k:])
+		t.live[k] = id
+	case !isLive && wasLive:
+		k := sort.SearchStrings(t.live, id)
+		if k < len(t.live) && t.live[k] == id {
+			t.live = append(t.live[:k], t.live[k+1:]...)
+		}
+	}
+}
+
+// count returns the number of live rows (base rows not deleted plus created rows).
+func (t *table) count() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	n := t.src.Count()
+	for id, rec := range t.overlay {
+		inBase := false
+		if lo, hi, ok := t.src.IndexRange("id", "eq", id); ok && lo < hi {
+			inBase = true
+		}
+		switch {
+		case inBase && rec.deleted:
+			n--
+		case !inBase && !rec.deleted:
+			n++
+		}
+	}
+	return n
+}
