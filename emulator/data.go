@@ -290,4 +290,3 @@ func publicRow(row map[string]any) map[string]any {
 	}
 	return out
 }
-
