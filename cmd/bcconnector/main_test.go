@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func runCLI(t *testing.T, ctx context.Context, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(ctx, args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	code, out, _ := runCLI(t, context.Background(), "--help")
+	if code != 0 || !strings.Contains(out, "emulator") {
+		t.Errorf("--help: %d %s", code, out)
+	}
+	code, out, _ = runCLI(t, context.Background(), "version")
+	if code != 0 || !strings.HasPrefix(out, "bcconnector ") {
+		t.Errorf("version: %d %q", code, out)
+	}
+}
+
+func TestEmulatorFlagsAreValidated(t *testing.T) {
+	for _, tc := range []struct{ args, want string }{
+		{"emulator --data-size=huge", "--data-size"},
+		{"emulator --latency-profile=fast", "--latency-profile"},
+		{"emulator --faults=429@2", "--faults"},
+		{"emulator --scenario=nope --listen=127.0.0.1:0", "unknown scenario"},
+		{"emulator --conflict-status=500", "conflict-status"},
+	} {
+		code, _, errOut := runCLI(t, context.Background(), strings.Fields(tc.args)...)
+		if code == 0 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%s: exit %d, stderr %q; want an error naming %s", tc.args, code, errOut, tc.want)
+		}
+	}
+}
+
+func TestEmulatorListScenarios(t *testing.T) {
+	code, out, _ := runCLI(t, context.Background(), "emulator", "--list-scenarios")
+	for _, s := range []string{"permission-delegated-only", "Step 4", "bc-app-missing", "Step 6", "AADSTS7000222"} {
+		if code != 0 || !strings.Contains(out, s) {
+			t.Errorf("--list-scenarios lacks %q: %s", s, out)
+		}
+	}
+}
+
+// TestEmulatorStarts runs the command as a person would and checks the banner prints
+// everything needed to connect.
+func TestEmulatorStarts(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	done := make(chan struct{})
+	var code int
+	var out, errb syncBuffer
+	go func() {
+		code = run(ctx, []string{"emulator", "--listen", "127.0.0.1:0", "--ca-file", ca, "--scenario", "secret-expired"}, &out, &errb)
+		close(done)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "Press Ctrl+C") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	banner := out.String()
+	for _, want := range []string{"Authority host", "https://127.0.0.1:", "BC API base URL", ca, "Tenant ID", "Client ID", "Client secret", "Environment", "Production", "Company X", `scenario "secret-expired"`} {
+		if !strings.Contains(banner, want) {
+			t.Errorf("banner lacks %q:\n%s", want, banner)
+		}
+	}
+	if code != 0 {
+		t.Errorf("exit code %d, stderr %s", code, errb.String())
+	}
+}
