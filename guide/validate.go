@@ -1,0 +1,263 @@
+package guide
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// FieldError is a value the admin typed that cannot be right. It names the field, the
+// guide step the value comes from, what is wrong and what to do.
+type FieldError struct {
+	Field   string // "tenant ID", "client ID", "client secret", "environment", "company", "secret end date"
+	Step    Step
+	Problem string
+	Fix     string
+}
+
+// Error reads like "client secret (Step 3 – Create a Client Secret): it looks like a
+// GUID … Fix: …".
+func (e *FieldError) Error() string {
+	return fmt.Sprintf("%s (%s): %s. Fix: %s", e.Field, e.Step, e.Problem, e.Fix)
+}
+
+// Notice is something the validation changed or wants the admin to know, without
+// refusing the value.
+type Notice struct {
+	Field   string
+	Message string
+}
+
+// Input is what the admin hands over at the end of the guide, plus the connection settings.
+type Input struct {
+	TenantID      string
+	ClientID      string
+	Secret        string // never echoed in any message
+	SecretEndDate string // optional, YYYY-MM-DD
+	Environment   string
+	Company       string // name or id; optional at validation time
+}
+
+// Checked is an Input that passed validation, trimmed and parsed.
+type Checked struct {
+	TenantID, ClientID, Secret, Environment, Company string
+	SecretEndDate                                    time.Time // zero if not given
+}
+
+var (
+	guidRE   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	domainRE = regexp.MustCompile(`^([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$`)
+)
+
+// IsGUID reports whether s is a GUID in 8-4-4-4-12 form.
+func IsGUID(s string) bool { return guidRE.MatchString(s) }
+
+// Validate checks every field and returns the cleaned values, notices (e.g. spaces that
+// were removed) and all problems at once as an errors.Join of *FieldError.
+func Validate(in Input, now time.Time) (Checked, []Notice, error) {
+	var out Checked
+	var notices []Notice
+	var errs []error
+	trim := func(field, v string) string {
+		t := strings.TrimSpace(v)
+		if t != v && t != "" {
+			notices = append(notices, Notice{Field: field, Message: "leading or trailing spaces were removed"})
+		}
+		return t
+	}
+	var fe *FieldError
+	if out.TenantID, fe = CheckTenant(trim("tenant ID", in.TenantID)); fe != nil {
+		errs = append(errs, fe)
+	}
+	if out.ClientID, fe = CheckClientID(trim("client ID", in.ClientID)); fe != nil {
+		errs = append(errs, fe)
+	}
+	if out.Secret, fe = CheckSecret(trim("client secret", in.Secret)); fe != nil {
+		errs = append(errs, fe)
+	}
+	if out.Environment, fe = CheckEnvironment(trim("environment", in.Environment)); fe != nil {
+		errs = append(errs, fe)
+	}
+	out.Company = trim("company", in.Company)
+	if out.Company != "" {
+		if _, fe = CheckCompany(out.Company); fe != nil {
+			errs = append(errs, fe)
+		}
+	}
+	if d := trim("secret end date", in.SecretEndDate); d != "" {
+		end, n, fe := CheckSecretEndDate(d, now)
+		if fe != nil {
+			errs = append(errs, fe)
+		}
+		if n != nil {
+			notices = append(notices, *n)
+		}
+		out.SecretEndDate = end
+	}
+	if out.ClientID != "" && out.ClientID == out.TenantID {
+		errs = append(errs, &FieldError{Field: "client ID", Step: Step2IDs,
+			Problem: "it is the same as the tenant ID",
+			Fix:     "on the app's Overview page, copy 'Application (client) ID' for the client ID and 'Directory (tenant) ID' for the tenant ID; they are different values"})
+	}
+	return out, notices, errors.Join(errs...)
+}
+
+// CheckTenant accepts a tenant GUID or a verified domain such as contoso.onmicrosoft.com.
+func CheckTenant(v string) (string, *FieldError) {
+	fe := &FieldError{Field: "tenant ID", Step: Step2IDs}
+	switch {
+	case v == "":
+		fe.Problem = "it is empty"
+	case IsGUID(v):
+		if v == "00000000-0000-0000-0000-000000000000" {
+			fe.Problem = "it is the empty GUID"
+			break
+		}
+		return strings.ToLower(v), nil
+	case strings.EqualFold(v, "common") || strings.EqualFold(v, "organizations") || strings.EqualFold(v, "consumers"):
+		fe.Problem = fmt.Sprintf("%q is not a tenant; client credentials need your own tenant (AADSTS9001023)", v)
+	case domainRE.MatchString(v):
+		return strings.ToLower(v), nil
+	default:
+		fe.Problem = fmt.Sprintf("%q is neither a GUID (8-4-4-4-12 hex digits) nor a domain such as contoso.onmicrosoft.com", redactLong(v))
+	}
+	fe.Fix = "in the Entra admin center open App registrations → your app → Overview and copy 'Directory (tenant) ID'"
+	return "", fe
+}
+
+// CheckClientID accepts the Application (client) ID, a GUID.
+func CheckClientID(v string) (string, *FieldError) {
+	if IsGUID(v) && v != "00000000-0000-0000-0000-000000000000" {
+		return strings.ToLower(v), nil
+	}
+	problem := "it is empty"
+	if v != "" {
+		problem = fmt.Sprintf("%q is not a GUID (8-4-4-4-12 hex digits)", redactLong(v))
+	}
+	return "", &FieldError{Field: "client ID", Step: Step2IDs, Problem: problem,
+		Fix: "in the Entra admin center open App registrations → your app → Overview and copy 'Application (client) ID' (not the Object ID)"}
+}
+
+// CheckSecret rejects values that cannot be a client secret's Value. The secret itself is
+// never repeated in the message.
+func CheckSecret(v string) (string, *FieldError) {
+	fe := &FieldError{Field: "client secret", Step: Step3Secret}
+	switch {
+	case v == "":
+		fe.Problem = "it is empty"
+		fe.Fix = "paste the secret's Value, copied right after creating it under Certificates & secrets"
+	case IsGUID(v):
+		// The portal shows "Value" and "Secret ID" side by side; the ID is a GUID.
+		fe.Problem = "it looks like a GUID, which is the Secret ID, not the secret's Value"
+		fe.Fix = "under Certificates & secrets the Value is shown only once, right after 'Add'; if you did not copy it, create a new client secret and paste its Value"
+	case strings.ContainsFunc(v, unicode.IsSpace):
+		fe.Problem = "it contains spaces or line breaks inside it"
+		fe.Fix = "copy the Value again with the copy button next to it, without surrounding text"
+	case len(v) < 16:
+		fe.Problem = fmt.Sprintf("it has only %d characters; Entra secret values are about 40", len(v))
+		fe.Fix = "copy the whole Value with the copy button next to it"
+	default:
+		return v, nil
+	}
+	return "", fe
+}
+
+// CheckEnvironment accepts a BC environment name: 1–30 letters, digits, '-' or '_'.
+func CheckEnvironment(v string) (string, *FieldError) {
+	fe := &FieldError{Field: "environment", Step: ConnectionSettings,
+		Fix: "use the environment name exactly as the Business Central admin center lists it, e.g. Production or Sandbox"}
+	switch {
+	case v == "":
+		fe.Problem = "it is empty"
+	case len(v) > 30:
+		fe.Problem = fmt.Sprintf("it has %d characters; environment names have at most 30", len(v))
+	default:
+		for i, r := range v {
+			if !(r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_')) {
+				fe.Problem = fmt.Sprintf("character %q at position %d is not allowed (letters, digits, '-' and '_' only)", r, i+1)
+				return "", fe
+			}
+		}
+		return v, nil
+	}
+	return "", fe
+}
+
+// CheckCompany accepts a company name (at most 30 characters in BC) or a company GUID.
+func CheckCompany(v string) (string, *FieldError) {
+	if IsGUID(v) {
+		return strings.ToLower(v), nil
+	}
+	if n := len([]rune(v)); n > 30 {
+		return "", &FieldError{Field: "company", Step: ConnectionSettings,
+			Problem: fmt.Sprintf("it has %d characters; Business Central company names have at most 30", n),
+			Fix:     "pick the company from the list the connection shows, or copy its name from Business Central's Companies page"}
+	}
+	return v, nil
+}
+
+// CheckSecretEndDate parses the secret's end date (YYYY-MM-DD, as the portal's Expires
+// column shows it) and warns when it is near.
+func CheckSecretEndDate(v string, now time.Time) (time.Time, *Notice, *FieldError) {
+	end, err := time.Parse("2006-01-02", v)
+	if err != nil {
+		if t, err2 := time.Parse("1/2/2006", v); err2 == nil {
+			end, err = t, nil
+		}
+	}
+	if err != nil {
+		return time.Time{}, nil, &FieldError{Field: "secret end date", Step: Step3Secret,
+			Problem: fmt.Sprintf("%q is not a date", v),
+			Fix:     "enter the date from the Expires column under Certificates & secrets as YYYY-MM-DD"}
+	}
+	switch level, days := ExpiryLevel(end, now); level {
+	case ExpiryExpired:
+		return end, nil, &FieldError{Field: "secret end date", Step: Step3Secret,
+			Problem: "the secret expired on " + end.Format("2006-01-02"),
+			Fix:     "create a new client secret under Certificates & secrets (12–24 months) and paste its Value"}
+	case ExpiryNone:
+		return end, nil, nil
+	default:
+		return end, &Notice{Field: "secret end date", Message: fmt.Sprintf("the secret expires in %d days; plan a rotation (add a new secret, verify, then remove the old one)", days)}, nil
+	}
+}
+
+// Expiry levels: warnings start 30 days before the end date and escalate at 14 and 3.
+const (
+	ExpiryNone    = ""
+	Expiry30      = "30"
+	Expiry14      = "14"
+	Expiry3       = "3"
+	ExpiryExpired = "expired"
+)
+
+// ExpiryLevel says how close a secret end date is: ExpiryNone, Expiry30, Expiry14,
+// Expiry3 or ExpiryExpired, and the whole days left. A zero end date is ExpiryNone.
+func ExpiryLevel(end, now time.Time) (string, int) {
+	if end.IsZero() {
+		return ExpiryNone, 0
+	}
+	left := end.Sub(now)
+	days := int(left.Hours() / 24)
+	switch {
+	case left <= 0:
+		return ExpiryExpired, 0
+	case days < 3:
+		return Expiry3, days
+	case days < 14:
+		return Expiry14, days
+	case days < 30:
+		return Expiry30, days
+	}
+	return ExpiryNone, days
+}
+
+func redactLong(s string) string {
+	if len(s) > 60 {
+		return s[:57] + "..."
+	}
+	return s
+}
