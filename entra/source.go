@@ -1,0 +1,423 @@
+package entra
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+)
+
+const (
+	defaultTimeout = 60 * time.Second
+	// refreshMargin matches MSAL, which treats a cached token as expired 5 minutes before
+	// its expiry (go-stack.md §A1); a shorter margin would make MSAL hand back the token we
+	// are trying to replace.
+	refreshMargin = 5 * time.Minute
+	// minValidity is the least lifetime a token handed out must still have, so a request
+	// that starts now does not reach BC with an expired token.
+	minValidity = time.Minute
+	// retryAfterFailure is how long a still-valid token is served after a failed refresh
+	// before the next refresh attempt.
+	retryAfterFailure = 30 * time.Second
+)
+
+// Source is a TokenSource for one connection (tenant, app, secret): azidentity's
+// ClientSecretCredential behind a cache. Concurrent callers share one in-flight request,
+// so a connection sends one token request per token lifetime however many goroutines ask.
+// A Source is safe for concurrent use.
+type Source struct {
+	tenantID, clientID, secret string
+	authority                  string
+	instanceDiscovery          bool
+	httpClient                 *http.Client
+	log                        *slog.Logger
+	now                        func() time.Time
+	maxRetries                 int
+	timeout                    time.Duration
+	requests                   atomic.Int64
+
+	mu        sync.Mutex
+	cred      azcore.TokenCredential // nil after Invalidate until the next fetch
+	tok       AccessToken            // cached token; zero when none
+	refreshAt time.Time              // when tok is due for refresh
+	flight    *flight                // the fetch in progress, if any
+}
+
+// flight is one token acquisition that concurrent callers wait on.
+type flight struct {
+	done chan struct{}
+	tok  AccessToken
+	err  error
+}
+
+var _ TokenSource = (*Source)(nil)
+
+// NewSource validates cfg without any network call and returns a Source. A tenant ID,
+// client ID or secret that cannot be right is reported as an *Error with the scenario it
+// points to and StatusCode 0 (e.g. a tenant ID with spaces: ScenarioTenantMalformed);
+// whether the values exist is for Entra to say, on the first Token call. An unusable
+// AuthorityHost is a plain error.
+func NewSource(cfg Config) (*Source, error) {
+	if err := validateCredentials(cfg); err != nil {
+		return nil, err
+	}
+	authority, discovery, err := normalizeAuthority(cfg.AuthorityHost)
+	if err != nil {
+		return nil, err
+	}
+	s := &Source{
+		tenantID:          cfg.TenantID,
+		clientID:          cfg.ClientID,
+		secret:            cfg.Secret,
+		authority:         authority,
+		instanceDiscovery: discovery,
+		httpClient:        cfg.HTTPClient,
+		log:               cfg.Logger,
+		now:               cfg.Now,
+		maxRetries:        cfg.MaxRetries,
+		timeout:           cfg.Timeout,
+	}
+	if s.httpClient == nil {
+		s.httpClient = &http.Client{Transport: http.DefaultTransport}
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.timeout <= 0 {
+		s.timeout = defaultTimeout
+	}
+	s.log = s.log.With(slog.String("tenant_id", s.tenantID), slog.String("client_id", s.clientID))
+	if s.cred, err = s.newCredential(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// newCredential builds the azidentity credential. It makes no network call; a new one
+// starts with an empty MSAL cache.
+func (s *Source) newCredential() (azcore.TokenCredential, error) {
+	cred, err := azidentity.NewClientSecretCredential(s.tenantID, s.clientID, s.secret, &azidentity.ClientSecretCredentialOptions{
+		ClientOptions: azcore.ClientOptions{
+			// Set explicitly, so the AZURE_AUTHORITY_HOST environment variable cannot
+			// redirect a connection.
+			Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: s.authority},
+			Transport: &transport{client: s.httpClient, log: s.log, requests: &s.requests},
+			Retry:     policy.RetryOptions{MaxRetries: int32(max(min(s.maxRetries, 100), -1))},
+		},
+		DisableInstanceDiscovery: !s.instanceDiscovery,
+	})
+	if err != nil {
+		if strings.Contains(err.Error(), "invalid tenantID") {
+			// validateCredentials applies azidentity's rule first; this is a safety net.
+			return nil, &Error{Scenario: ScenarioTenantMalformed, Err: err,
+				Description: "the Directory (tenant) ID is not valid: " + err.Error()}
+		}
+		return nil, fmt.Errorf("entra: building the client secret credential: %w", err)
+	}
+	return cred, nil
+}
+
+// Token returns a cached token while it has more than the refresh margin left (5 minutes,
+// or half its lifetime for short-lived tokens), and otherwise asks Entra for a new one.
+// Callers arriving while a request is in flight wait for it. If a refresh fails while the
+// cached token still has a minute left, that token is returned and the failure logged.
+// Failures are *Error; a cancelled ctx returns ctx's error.
+func (s *Source) Token(ctx context.Context) (AccessToken, error) {
+	if err := ctx.Err(); err != nil {
+		return AccessToken{}, err
+	}
+	s.mu.Lock()
+	if s.tok.Token != "" && s.now().Before(s.refreshAt) {
+		tok := s.tok
+		s.mu.Unlock()
+		return tok, nil
+	}
+	f := s.flight
+	if f == nil {
+		f = &flight{done: make(chan struct{})}
+		s.flight = f
+		// The fetch outlives a caller that gives up, so the others still get the token.
+		go s.run(context.WithoutCancel(ctx), f)
+	}
+	s.mu.Unlock()
+
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		return AccessToken{}, ctx.Err()
+	}
+	if f.err == nil {
+		return f.tok, nil
+	}
+	s.mu.Lock()
+	old := s.tok
+	s.mu.Unlock()
+	if old.Token != "" && s.now().Add(minValidity).Before(old.ExpiresOn) {
+		return old, nil
+	}
+	return AccessToken{}, f.err
+}
+
+// run performs one fetch and publishes its result, unless Invalidate ran meanwhile.
+func (s *Source) run(ctx context.Context, f *flight) {
+	s.mu.Lock()
+	cred := s.cred
+	s.mu.Unlock()
+	var err error
+	if cred == nil {
+		cred, err = s.newCredential()
+	}
+	var tok AccessToken
+	var refreshAt time.Time
+	if err == nil {
+		tok, refreshAt, err = s.fetch(ctx, cred)
+	}
+
+	s.mu.Lock()
+	if s.flight == f {
+		s.flight = nil
+		if s.cred == nil && cred != nil {
+			s.cred = cred
+		}
+		now := s.now()
+		switch {
+		case err == nil:
+			s.tok, s.refreshAt = tok, refreshAt
+		case s.tok.Token != "" && now.Add(minValidity).Before(s.tok.ExpiresOn):
+			s.refreshAt = now.Add(retryAfterFailure)
+			s.log.LogAttrs(ctx, slog.LevelWarn, "entra token refresh failed; using the cached token until it expires",
+				slog.Time("expires_on", s.tok.ExpiresOn), slog.Any("error", err))
+		}
+	}
+	s.mu.Unlock()
+	f.tok, f.err = tok, err
+	close(f.done)
+}
+
+// fetch asks azidentity for a token (MSAL answers from its own cache when it can).
+func (s *Source) fetch(ctx context.Context, cred azcore.TokenCredential) (AccessToken, time.Time, error) {
+	a := &attempt{}
+	ctx, cancel := context.WithTimeout(withAttempt(ctx, a), s.timeout)
+	defer cancel()
+	at, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{Scope}})
+	if err != nil {
+		e := s.toError(ctx, err, a)
+		s.log.LogAttrs(ctx, slog.LevelWarn, "entra token request failed", slog.Any("error", e))
+		return AccessToken{}, time.Time{}, e
+	}
+	if at.Token == "" {
+		e := &Error{Scenario: ScenarioUnknown, Host: s.authorityHostname(), Description: "Entra answered without an access token"}
+		return AccessToken{}, time.Time{}, e
+	}
+	now := s.now()
+	tok := AccessToken{Token: at.Token, ExpiresOn: at.ExpiresOn}
+	a.mu.Lock()
+	sent := a.tokenRq
+	a.mu.Unlock()
+	s.log.LogAttrs(ctx, slog.LevelDebug, "entra token acquired",
+		slog.Time("expires_on", tok.ExpiresOn), slog.Bool("from_msal_cache", sent == 0))
+	return tok, refreshTime(now, at.ExpiresOn, at.RefreshOn), nil
+}
+
+// refreshTime is when a token obtained at now is due for refresh: refreshMargin before it
+// expires (half its lifetime if that is shorter), or earlier if Entra's refresh_in says
+// so (azcore's RefreshOn).
+func refreshTime(now, expiresOn, refreshOn time.Time) time.Time {
+	margin := min(refreshMargin, expiresOn.Sub(now)/2)
+	at := expiresOn.Add(-margin)
+	if !refreshOn.IsZero() && refreshOn.After(now) && refreshOn.Before(at) {
+		at = refreshOn
+	}
+	return at
+}
+
+// toError turns azidentity's error into an *Error.
+func (s *Source) toError(ctx context.Context, err error, a *attempt) *Error {
+	var af *azidentity.AuthenticationFailedError
+	if errors.As(err, &af) && af.RawResponse != nil {
+		// runtime.Payload, not io.ReadAll: it buffers the body so that af.Error() can still
+		// print it (go-stack.md §A1).
+		body, _ := runtime.Payload(af.RawResponse)
+		e := wireError(af.RawResponse.StatusCode, body)
+		if req := af.RawResponse.Request; req != nil && req.URL != nil {
+			e.Host = req.URL.Host
+		}
+		if e.Host == "" {
+			e.Host = s.authorityHostname()
+		}
+		e.Err = err
+		return e
+	}
+	a.mu.Lock()
+	cause, host := a.err, a.host
+	a.mu.Unlock()
+	if host == "" {
+		host = s.authorityHostname()
+	}
+	if cause == nil && ctx.Err() != nil {
+		cause = ctx.Err()
+	}
+	if cause != nil {
+		reason := cause.Error()
+		var ue *url.Error
+		if errors.As(cause, &ue) {
+			reason = ue.Err.Error()
+		}
+		if errors.Is(cause, context.DeadlineExceeded) {
+			reason = fmt.Sprintf("no answer within %s", s.timeout)
+		}
+		return &Error{Scenario: ScenarioNetwork, Host: host, Err: cause,
+			Description: fmt.Sprintf("cannot reach Entra at %s: %s", host, reason)}
+	}
+	if strings.Contains(err.Error(), "invalid tenantID") {
+		return &Error{Scenario: ScenarioTenantMalformed, Host: host, Err: err,
+			Description: "the Directory (tenant) ID is not valid: " + err.Error()}
+	}
+	return &Error{Scenario: ScenarioUnknown, Host: host, Err: err,
+		Description: "token request failed: " + err.Error()}
+}
+
+func (s *Source) authorityHostname() string {
+	if u, err := url.Parse(s.authority); err == nil {
+		return u.Host
+	}
+	return ""
+}
+
+// Invalidate forgets the cached token, in this Source and in MSAL, so the next Token call
+// asks Entra for a new one. The bc client calls it after a 401 to refresh once. A fetch
+// already in flight completes for its waiters but is not cached.
+func (s *Source) Invalidate() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tok, s.refreshAt = AccessToken{}, time.Time{}
+	s.flight = nil
+	// A new credential has an empty MSAL cache; azidentity offers no way to clear one.
+	s.cred = nil
+}
+
+// Requests returns how many token requests this Source has sent to Entra (POSTs to the
+// token endpoint, retries included; discovery requests are not counted).
+func (s *Source) Requests() int64 { return s.requests.Load() }
+
+// String describes the Source without its secret.
+func (s *Source) String() string {
+	return fmt.Sprintf("entra.Source{TenantID: %q, ClientID: %q, AuthorityHost: %q}", s.tenantID, s.clientID, s.authority)
+}
+
+// GoString is String, so that %#v does not print the secret.
+func (s *Source) GoString() string { return s.String() }
+
+// LogValue logs the connection's identifiers, never the secret.
+func (s *Source) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("tenant_id", s.tenantID), slog.String("client_id", s.clientID),
+		slog.String("authority_host", s.authority))
+}
+
+// validateCredentials checks the shape of the three values the admin hands over. It
+// rejects only what cannot be right, leaving "does it exist" to Entra.
+func validateCredentials(cfg Config) error {
+	bad := func(sc Scenario, format string, args ...any) error {
+		return &Error{Scenario: sc, Description: fmt.Sprintf(format, args...)}
+	}
+	t := cfg.TenantID
+	switch {
+	case t == "":
+		return bad(ScenarioTenantMalformed, "the Directory (tenant) ID is empty; copy it from the app registration's Overview page")
+	case strings.TrimSpace(t) != t:
+		return bad(ScenarioTenantMalformed, "the Directory (tenant) ID %s has leading or trailing spaces; paste it without them", quoteShort(t))
+	case !validTenantChars(t):
+		// azidentity's own rule (validTenantID): letters, digits, '.' and '-'.
+		return bad(ScenarioTenantMalformed, "the Directory (tenant) ID %s may contain only letters, digits, '.' and '-'; use the GUID from the app registration's Overview page or a domain such as contoso.onmicrosoft.com", quoteShort(t))
+	case strings.EqualFold(t, "common") || strings.EqualFold(t, "organizations") || strings.EqualFold(t, "consumers"):
+		// bc-entra-facts §1.1: the client-credentials grant needs a specific tenant (AADSTS9001023).
+		return bad(ScenarioTenantMalformed, "the Directory (tenant) ID %q names no specific tenant; use the customer's tenant GUID or domain", t)
+	}
+	c := cfg.ClientID
+	switch {
+	case c == "":
+		return bad(ScenarioClientUnknown, "the Application (client) ID is empty; copy it from the app registration's Overview page")
+	case !isGUID(strings.TrimSpace(c)):
+		return bad(ScenarioClientUnknown, "the Application (client) ID %s is not a GUID; copy the Application (client) ID from the app registration's Overview page", quoteShort(c))
+	case strings.TrimSpace(c) != c:
+		return bad(ScenarioClientUnknown, "the Application (client) ID %s has leading or trailing spaces; paste it without them", quoteShort(c))
+	}
+	switch sec := cfg.Secret; {
+	case sec == "":
+		return bad(ScenarioSecretWrong, "the client secret is empty; paste the secret's Value from Certificates & secrets")
+	case strings.TrimSpace(sec) != sec:
+		// Never echo the secret, not even in part.
+		return bad(ScenarioSecretWrong, "the client secret has leading or trailing spaces; paste the secret's Value without them")
+	}
+	return nil
+}
+
+func validTenantChars(s string) bool {
+	for _, r := range s {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || r == '.' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// isGUID reports whether s is a GUID in the 8-4-4-4-12 hex form Entra uses for IDs.
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// quoteShort quotes an identifier for a message, cut to 80 bytes.
+func quoteShort(s string) string {
+	if len(s) > 80 {
+		return fmt.Sprintf("%q…", s[:80])
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// normalizeAuthority validates AuthorityHost and reports whether MSAL instance discovery
+// stays on (only for the public cloud, bc-entra-facts §1.5).
+func normalizeAuthority(host string) (string, bool, error) {
+	if host == "" {
+		return DefaultAuthorityHost, true, nil
+	}
+	u, err := url.Parse(host)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", false, fmt.Errorf("entra: AuthorityHost %q must be an https URL with a host and nothing after the path, e.g. %q", host, DefaultAuthorityHost)
+	}
+	norm := strings.TrimRight(u.String(), "/") + "/"
+	if strings.EqualFold(norm, DefaultAuthorityHost) {
+		return DefaultAuthorityHost, true, nil
+	}
+	return norm, false, nil
+}

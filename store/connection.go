@@ -1,0 +1,222 @@
+package store
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Connection is one customer's Business Central company as bcconnector reaches it: the
+// three values the customer's admin hands over (tenant, client ID, and the client secret,
+// kept separately as [SecretRecord]s), where the data lives (environment and company),
+// and optional endpoint overrides for the sandbox, proxies and other clouds.
+type Connection struct {
+	// ID identifies the connection; CreateConnection sets it (16 hex characters) when empty.
+	ID string
+	// Name is the display name, unique in the store (compared exactly). Empty means
+	// [DefaultName] (the setup guide's convention for the Entra app's name).
+	Name string
+	// TenantID is the Directory (tenant) ID: a GUID (stored lower-case) or a verified
+	// domain such as contoso.onmicrosoft.com.
+	TenantID string
+	// ClientID is the Application (client) ID, a GUID (stored lower-case).
+	ClientID string
+	// Environment is the BC environment name, e.g. "Production" or "Sandbox".
+	Environment string
+	// CompanyID is the BC company's id (GUID), resolved from the name or ID the admin
+	// gave and pinned, so writes can never land in another company of the same name.
+	// Empty until resolved.
+	CompanyID string
+	// CompanyName is the company's name, kept for display.
+	CompanyName string
+	// AuthorityHost overrides the Entra authority host, e.g. "https://login.microsoftonline.us/"
+	// or the emulator's URL; empty means the public cloud. Must be an https URL.
+	AuthorityHost string
+	// BCBaseURL overrides the BC API base URL (default
+	// "https://api.businesscentral.dynamics.com"); must be an https URL.
+	BCBaseURL string
+	// CAFile is a PEM file of extra CA certificates to trust for both hosts (the
+	// standalone emulator, a TLS-inspecting proxy); empty means the system roots.
+	CAFile string
+	// Entities are the entity sets the connection replicates; nil means none chosen yet.
+	Entities []string
+	// WriteEntities are the entity sets the connection may write; nil means none.
+	WriteEntities []string
+	// CreatedAt is set by CreateConnection.
+	CreatedAt time.Time
+	// UpdatedAt is set by CreateConnection and UpdateConnection.
+	UpdatedAt time.Time
+}
+
+// DefaultName returns the setup guide's name for the Entra app of a connection (guide
+// Step 1): "Bizzjoiner – BC Connector – {environment} – {company}", with en dashes.
+func DefaultName(environment, company string) string {
+	return "Bizzjoiner – BC Connector – " + environment + " – " + company
+}
+
+// NewID returns a random identifier of 16 lower-case hex characters.
+func NewID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (it aborts the program instead).
+	return hex.EncodeToString(b[:])
+}
+
+// Normalize trims surrounding spaces, lower-cases the GUIDs, fills an empty Name with
+// [DefaultName] (company name, else company ID), turns empty entity lists into nil and
+// validates every field. Its error wraps [ErrInvalid] and names the field and the fix.
+// Store implementations call it on create and update.
+func (c *Connection) Normalize() error {
+	for _, f := range []*string{&c.ID, &c.Name, &c.TenantID, &c.ClientID, &c.Environment, &c.CompanyID,
+		&c.CompanyName, &c.AuthorityHost, &c.BCBaseURL, &c.CAFile} {
+		*f = strings.TrimSpace(*f)
+	}
+	if isGUID(c.TenantID) {
+		c.TenantID = strings.ToLower(c.TenantID)
+	}
+	c.ClientID = strings.ToLower(c.ClientID)
+	c.CompanyID = strings.ToLower(c.CompanyID)
+
+	switch {
+	case c.TenantID == "":
+		return invalid("tenant ID is empty; copy the Directory (tenant) ID from the app's Overview page in Entra (guide Step 2)")
+	case c.TenantID == zeroGUID:
+		return invalid("tenant ID is the empty GUID; copy the Directory (tenant) ID from the app's Overview page in Entra (guide Step 2)")
+	case !isGUID(c.TenantID) && !isDomain(c.TenantID):
+		return invalid("tenant ID %q is neither a GUID nor a domain such as contoso.onmicrosoft.com; copy the Directory (tenant) ID from the app's Overview page in Entra (guide Step 2)", c.TenantID)
+	case !isGUID(c.ClientID) || c.ClientID == zeroGUID:
+		return invalid("client ID %q is not a GUID; copy the Application (client) ID from the app's Overview page in Entra (guide Step 2)", c.ClientID)
+	case c.Environment == "":
+		return invalid("environment is empty; give the BC environment name shown in the Business Central admin center, e.g. Production")
+	case strings.ContainsFunc(c.Environment, func(r rune) bool { return unicode.IsSpace(r) || strings.ContainsRune("/?#%\\", r) }):
+		return invalid("environment %q contains spaces or one of / ? # %% \\; give the environment name exactly as the BC admin center shows it", c.Environment)
+	case c.CompanyID != "" && !isGUID(c.CompanyID):
+		return invalid("company ID %q is not a GUID; leave it empty and give the company name, it is resolved to the ID", c.CompanyID)
+	case c.CompanyID == "" && c.CompanyName == "":
+		return invalid("company is missing; give the company name or ID as BC lists it")
+	case c.ID != "" && !validID(c.ID):
+		return invalid("connection ID %q must be 1-64 letters, digits, '-' or '_'", c.ID)
+	}
+	if err := checkHTTPS("authority host", c.AuthorityHost); err != nil {
+		return err
+	}
+	if err := checkHTTPS("BC base URL", c.BCBaseURL); err != nil {
+		return err
+	}
+	if c.Name == "" {
+		company := c.CompanyName
+		if company == "" {
+			company = c.CompanyID
+		}
+		c.Name = DefaultName(c.Environment, company)
+	}
+	if len(c.Name) > 200 || strings.ContainsFunc(c.Name, unicode.IsControl) {
+		return invalid("name must be at most 200 bytes without control characters")
+	}
+	var err error
+	if c.Entities, err = normalizeEntities("entities", c.Entities); err != nil {
+		return err
+	}
+	if c.WriteEntities, err = normalizeEntities("write entities", c.WriteEntities); err != nil {
+		return err
+	}
+	return nil
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...)
+}
+
+func checkHTTPS(field, s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return invalid("%s %q must be an absolute https URL without credentials or query, e.g. https://login.microsoftonline.us/", field, s)
+	}
+	return nil
+}
+
+func normalizeEntities(field string, in []string) ([]string, error) {
+	if len(in) == 0 {
+		return nil, nil
+	}
+	out := make([]string, 0, len(in))
+	for _, e := range in {
+		e = strings.TrimSpace(e)
+		if e == "" || strings.ContainsFunc(e, func(r rune) bool { return unicode.IsSpace(r) || r == '?' || r == '#' }) {
+			return nil, invalid("%s: %q is not an entity set name (e.g. customers, or publisher/group/v1.0/entitySet for a custom API)", field, e)
+		}
+		if slices.Contains(out, e) {
+			return nil, invalid("%s: %q is listed twice", field, e)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+const zeroGUID = "00000000-0000-0000-0000-000000000000"
+
+// isGUID reports whether s is a GUID in the 8-4-4-4-12 hex form (no braces).
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// isDomain reports whether s is a domain name Entra accepts in the tenant slot: two or
+// more dot-separated labels of letters, digits and inner hyphens (bc-entra-facts §1.4:
+// anything else is AADSTS900023).
+func isDomain(s string) bool {
+	if len(s) > 253 {
+		return false
+	}
+	labels := strings.Split(s, ".")
+	if len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func validID(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
