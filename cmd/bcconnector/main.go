@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/alecthomas/kong"
@@ -17,14 +18,34 @@ import (
 // CLI is the command line. Every flag can also be set through the environment variable
 // named in its help.
 type CLI struct {
-	Emulator EmulatorCmd `cmd:"" help:"Run the sandbox: an emulator of Microsoft Entra ID and Business Central online on a local HTTPS port."`
-	Version  VersionCmd  `cmd:"" help:"Print the version."`
+	Globals
+
+	Connection    ConnectionCmd    `cmd:"" help:"Add, list, show, remove connections and rotate their secrets."`
+	Doctor        DoctorCmd        `cmd:"" help:"Check a connection's setup step by step and say which guide step is wrong."`
+	ConsentURL    ConsentURLCmd    `cmd:"" name:"consent-url" help:"Print the admin-consent URL for a connection's app (guide Step 5)."`
+	PermissionSet PermissionSetCmd `cmd:"" name:"permission-set" help:"Write the least-privilege AL permission set BIZZJOINER CONNECTOR for the entity sets you use (guide Step 6)."`
+	Companies     CompaniesCmd     `cmd:"" help:"List the companies of a connection's environment."`
+	Get           GetCmd           `cmd:"" help:"Read records of an entity set as JSON lines."`
+	Create        CreateCmd        `cmd:"" help:"Create a record (JSON body)."`
+	Update        UpdateCmd        `cmd:"" help:"Update a record with If-Match (JSON body)."`
+	Delete        DeleteCmd        `cmd:"" help:"Delete a record with If-Match."`
+	Action        ActionCmd        `cmd:"" help:"Run a bound action such as post on a record."`
+	Key           KeyCmd           `cmd:"" help:"Manage the master key that seals client secrets."`
+	Emulator      EmulatorCmd      `cmd:"" help:"Run the sandbox: an emulator of Microsoft Entra ID and Business Central online on a local HTTPS port."`
+	Version       VersionCmd       `cmd:"" help:"Print the version."`
 }
 
-// Globals are handed to every command.
+// Globals are flags of every command, and the process's streams.
 type Globals struct {
-	Stdout io.Writer
-	Stderr io.Writer
+	DB       string `name:"db" env:"BCC_DB" placeholder:"PATH" help:"SQLite database file. Default: $XDG_DATA_HOME/bcconnector/bcconnector.db (~/.local/share/bcconnector/bcconnector.db)."`
+	KeyFile  string `name:"key-file" env:"BCC_KEY_FILE" placeholder:"PATH" help:"Master key file (created with mode 0600 on first run). Default: ~/.config/bcconnector/master.key. BCC_MASTER_KEY (base64 of 32 bytes) takes precedence."`
+	LogLevel string `name:"log-level" env:"BCC_LOG_LEVEL" default:"warn" enum:"debug,info,warn,error" help:"Log level (logs go to stderr; secrets and tokens are never logged)."`
+
+	Stdout io.Writer `kong:"-"`
+	Stderr io.Writer `kong:"-"`
+	Stdin  io.Reader `kong:"-"`
+
+	app *app
 }
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -42,12 +63,18 @@ func (VersionCmd) Run(g *Globals) error {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(runWithStdin(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 // run parses args and runs the command; it returns the process exit code. Tests call it.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	var cli CLI
+	return runWithStdin(ctx, args, strings.NewReader(""), stdout, stderr)
+}
+
+// runWithStdin is run with a given standard input (secrets may be piped in).
+func runWithStdin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cli := CLI{Globals: Globals{Stdout: stdout, Stderr: stderr, Stdin: stdin}}
+	defer cli.Globals.close()
 	exit := -1
 	parser, err := kong.New(&cli,
 		kong.Name("bcconnector"),
@@ -56,7 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { exit = code }),
 		kong.BindTo(ctx, (*context.Context)(nil)),
-		kong.Bind(&Globals{Stdout: stdout, Stderr: stderr}),
+		kong.Bind(&cli.Globals),
 	)
 	if err != nil {
 		fmt.Fprintln(stderr, "bcconnector:", err)
@@ -71,7 +98,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if err := kctx.Run(); err != nil {
-		fmt.Fprintln(stderr, "bcconnector:", err)
+		if err != errSilentFailure {
+			fmt.Fprintln(stderr, "bcconnector:", err)
+		}
 		return 1
 	}
 	return 0

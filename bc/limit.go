@@ -1,0 +1,164 @@
+package bc
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Defaults of BC's per-app limits as the client applies them (bc-entra-facts §5: BC allows
+// 5 requests in processing and 6,000 per 5-minute sliding window per user, and every Entra
+// app is its own user).
+const (
+	DefaultMaxInFlight = 5
+	// DefaultRateLimit stays 10% below BC's 6,000 so that clock skew and requests BC counts
+	// that we do not (the token endpoint does not count, but a second process might) leave
+	// headroom.
+	DefaultRateLimit = 5400
+	DefaultWindow    = 5 * time.Minute
+)
+
+// LimiterOptions configures a Limiter; zero fields take the defaults.
+type LimiterOptions struct {
+	// MaxInFlight is how many requests may be in flight at once, from sending the request
+	// until its response body is closed. Default 5 (DefaultMaxInFlight).
+	MaxInFlight int
+	// RateLimit is how many requests may start within any Window. Default 5,400
+	// (DefaultRateLimit).
+	RateLimit int
+	// Window is the sliding window of RateLimit. Default 5 minutes (DefaultWindow).
+	Window time.Duration
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Limiter keeps one Entra app's requests within BC's per-app limits: at most MaxInFlight in
+// flight and at most RateLimit started in any sliding Window. After a 429 it holds every
+// request back until the server's Retry-After has passed, so one throttled call does not
+// turn into a storm from the others.
+//
+// BC counts limits per app and environment (bc-entra-facts §5); Clients of the same app in
+// the same environment should share one Limiter (Options.Limiter). It is safe for
+// concurrent use.
+type Limiter struct {
+	slots  chan struct{}
+	window time.Duration
+	now    func() time.Time
+
+	mu          sync.Mutex
+	starts      []time.Time // ring of the last RateLimit start times
+	next        int         // index of the oldest start once the ring is full
+	filled      int
+	pausedUntil time.Time
+	waiting     int
+}
+
+// NewLimiter returns a Limiter with the options' limits.
+func NewLimiter(opt LimiterOptions) *Limiter {
+	if opt.MaxInFlight <= 0 {
+		opt.MaxInFlight = DefaultMaxInFlight
+	}
+	if opt.RateLimit <= 0 {
+		opt.RateLimit = DefaultRateLimit
+	}
+	if opt.Window <= 0 {
+		opt.Window = DefaultWindow
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	return &Limiter{
+		now:    opt.Now,
+		slots:  make(chan struct{}, opt.MaxInFlight),
+		window: opt.Window,
+		starts: make([]time.Time, opt.RateLimit),
+	}
+}
+
+// LimiterStats is a snapshot of a Limiter.
+type LimiterStats struct {
+	InFlight int // requests holding a slot
+	Waiting  int // requests waiting for a slot, the window or a pause
+	InWindow int // requests started within the current window
+}
+
+// Stats returns a snapshot.
+func (l *Limiter) Stats() LimiterStats {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	in := 0
+	for i := range l.filled {
+		if now.Sub(l.starts[i]) < l.window {
+			in++
+		}
+	}
+	return LimiterStats{InFlight: len(l.slots), Waiting: l.waiting, InWindow: in}
+}
+
+// Acquire waits for a slot and for room in the window, or until ctx ends. The caller must
+// call release (once is enough; more calls are no-ops) when the response body is closed.
+func (l *Limiter) Acquire(ctx context.Context) (release func(), err error) {
+	l.setWaiting(1)
+	defer l.setWaiting(-1)
+	select {
+	case l.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	var once sync.Once
+	release = func() { once.Do(func() { <-l.slots }) }
+	for {
+		wait := l.reserve()
+		if wait <= 0 {
+			return release, nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			release()
+			return nil, ctx.Err()
+		}
+	}
+}
+
+func (l *Limiter) setWaiting(d int) {
+	l.mu.Lock()
+	l.waiting += d
+	l.mu.Unlock()
+}
+
+// reserve records a start now and returns 0, or returns how long to wait.
+func (l *Limiter) reserve() time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if d := l.pausedUntil.Sub(now); d > 0 {
+		return d
+	}
+	if l.filled == len(l.starts) {
+		// The ring holds the last RateLimit starts; the oldest must have left the window.
+		if d := l.starts[l.next].Add(l.window).Sub(now); d > 0 {
+			return d
+		}
+	} else {
+		l.filled++
+	}
+	l.starts[l.next] = now
+	l.next = (l.next + 1) % len(l.starts)
+	return 0
+}
+
+// pause holds back every new request for d (after a 429 with Retry-After).
+func (l *Limiter) pause(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if until := l.now().Add(d); until.After(l.pausedUntil) {
+		l.pausedUntil = until
+	}
+}

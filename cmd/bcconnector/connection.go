@@ -1,0 +1,315 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/bizzjoiner/bcconnector/conn"
+	"github.com/bizzjoiner/bcconnector/doctor"
+	"github.com/bizzjoiner/bcconnector/entra"
+	"github.com/bizzjoiner/bcconnector/guide"
+	"github.com/bizzjoiner/bcconnector/store"
+)
+
+// ConnectionCmd groups the connection commands.
+type ConnectionCmd struct {
+	Add          ConnectionAddCmd    `cmd:"" help:"Add a connection from the values the customer's admin handed over; checks the setup first."`
+	List         ConnectionListCmd   `cmd:"" help:"List connections with their secret's expiry."`
+	Show         ConnectionShowCmd   `cmd:"" help:"Show one connection and its secrets (never their values)."`
+	Remove       ConnectionRemoveCmd `cmd:"" help:"Remove a connection and its sealed secrets."`
+	RotateSecret RotateSecretCmd     `cmd:"" name:"rotate-secret" help:"Replace the client secret without downtime: add the new one, verify it with Entra, then retire the old one."`
+}
+
+// Endpoints are the optional endpoint overrides of a connection.
+type Endpoints struct {
+	AuthorityHost string `name:"authority-host" placeholder:"URL" help:"Entra authority host (default https://login.microsoftonline.com/; the emulator prints its own)."`
+	BCBaseURL     string `name:"bc-base-url" placeholder:"URL" help:"BC API base URL (default https://api.businesscentral.dynamics.com/v2.0)."`
+	CAFile        string `name:"ca-file" placeholder:"PATH" help:"Extra CA certificates (PEM) to trust, e.g. the emulator's CA file."`
+}
+
+// ConnectionAddCmd adds a connection.
+type ConnectionAddCmd struct {
+	Name          string   `help:"Display name; default 'Bizzjoiner – BC Connector – {Environment} – {Company}'."`
+	Tenant        string   `required:"" placeholder:"GUID|DOMAIN" help:"Directory (tenant) ID from the app's Overview page (guide Step 2), or a verified domain."`
+	ClientID      string   `name:"client-id" required:"" placeholder:"GUID" help:"Application (client) ID from the app's Overview page (guide Step 2)."`
+	SecretEndDate string   `name:"secret-end-date" placeholder:"YYYY-MM-DD" help:"The secret's Expires date (guide Step 3), so we can warn before it expires."`
+	Environment   string   `default:"Production" help:"BC environment name as the admin center lists it."`
+	Company       string   `required:"" help:"Company name or ID; resolved to its ID and pinned."`
+	Entities      []string `sep:"," help:"Entity sets to read (default: the sync defaults)."`
+	WriteEntities []string `name:"write-entities" sep:"," help:"Entity sets the connection may write (checked without changing data)."`
+	NoCheck       bool     `name:"no-check" help:"Store without contacting Entra and BC (the company is then kept as given)."`
+	SecretInput
+	Endpoints
+}
+
+// Run validates, diagnoses, and stores the connection with its secret sealed.
+func (c *ConnectionAddCmd) Run(ctx context.Context, g *Globals) error {
+	a, err := g.open(ctx)
+	if err != nil {
+		return err
+	}
+	sec, err := c.read(g, "Client secret Value (guide Step 3; input hidden): ")
+	if err != nil {
+		return err
+	}
+	in := guide.Input{TenantID: c.Tenant, ClientID: c.ClientID, Secret: sec.Reveal(), SecretEndDate: c.SecretEndDate, Environment: c.Environment, Company: c.Company}
+	checked, notices, err := guide.Validate(in, time.Now())
+	for _, n := range notices {
+		fmt.Fprintf(g.Stderr, "note: %s: %s\n", n.Field, n.Message)
+	}
+	if err != nil {
+		return fmt.Errorf("the values cannot be right:\n%s", bulletErrors(err))
+	}
+	cn := store.Connection{
+		Name: c.Name, TenantID: checked.TenantID, ClientID: checked.ClientID, Environment: checked.Environment,
+		CompanyName: checked.Company, AuthorityHost: c.AuthorityHost, BCBaseURL: c.BCBaseURL, CAFile: c.CAFile,
+		Entities: c.Entities, WriteEntities: c.WriteEntities,
+	}
+	if guide.IsGUID(checked.Company) {
+		cn.CompanyID, cn.CompanyName = checked.Company, ""
+	}
+	verified := false
+	if !c.NoCheck {
+		hc, err := conn.HTTPClient(c.CAFile)
+		if err != nil {
+			return err
+		}
+		rep := doctor.Run(ctx, doctor.Config{Input: in, AuthorityHost: c.AuthorityHost, BCBaseURL: c.BCBaseURL, HTTPClient: hc,
+			Entities: c.Entities, WriteEntities: c.WriteEntities, Logger: a.log})
+		_ = rep.WriteText(g.Stdout)
+		if !rep.OK {
+			return errors.New("the setup check failed; nothing was stored. Fix the step above and run the command again (or add --no-check to store it anyway)")
+		}
+		cn.CompanyID, cn.CompanyName = rep.CompanyID, rep.CompanyName
+		verified = true
+	}
+	if cn.Name == "" {
+		company := cn.CompanyName
+		if company == "" {
+			company = cn.CompanyID
+		}
+		cn.Name = guide.DisplayName(cn.Environment, company)
+	}
+	created, err := a.db.CreateConnection(ctx, cn)
+	if err != nil {
+		return err
+	}
+	rec, err := a.db.AddSecret(ctx, created.ID, sec, checked.SecretEndDate)
+	if err != nil {
+		_ = a.db.DeleteConnection(ctx, created.ID)
+		return err
+	}
+	if verified {
+		if _, err := a.db.MarkSecretVerified(ctx, created.ID, rec.ID); err != nil {
+			return err
+		}
+	}
+	if _, err := a.db.PromoteSecret(ctx, created.ID, rec.ID); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.Stdout, "\nAdded connection %q (id %s): tenant %s, environment %s, company %s.\nThe client secret is sealed with master key %s.\n",
+		created.Name, created.ID, created.TenantID, created.Environment, companyLabel(created), a.kr.PrimaryID())
+	return nil
+}
+
+func companyLabel(c store.Connection) string {
+	switch {
+	case c.CompanyName != "" && c.CompanyID != "":
+		return fmt.Sprintf("%s (%s)", c.CompanyName, c.CompanyID)
+	case c.CompanyID != "":
+		return c.CompanyID
+	}
+	return c.CompanyName + " (not resolved yet)"
+}
+
+func bulletErrors(err error) string {
+	var lines []string
+	for _, e := range unjoin(err) {
+		lines = append(lines, "  - "+e.Error())
+	}
+	return strings.Join(lines, "\n")
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// ConnectionListCmd lists connections.
+type ConnectionListCmd struct {
+	JSON bool `help:"Print JSON."`
+}
+
+// Run prints one line per connection with the secret's expiry.
+func (c *ConnectionListCmd) Run(ctx context.Context, g *Globals) error {
+	a, err := g.open(ctx)
+	if err != nil {
+		return err
+	}
+	all, err := a.db.ListConnections(ctx)
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		return json.NewEncoder(g.Stdout).Encode(all)
+	}
+	if len(all) == 0 {
+		fmt.Fprintln(g.Stdout, "No connections yet. Add one with `bcconnector connection add` (try it against `bcconnector emulator`).")
+		return nil
+	}
+	tw := tabwriter.NewWriter(g.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tTENANT\tENVIRONMENT\tCOMPANY\tSECRET")
+	for _, cn := range all {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", cn.Name, cn.TenantID, cn.Environment, companyLabel(cn), a.secretSummary(ctx, cn.ID))
+	}
+	return tw.Flush()
+}
+
+// secretSummary describes the active secret's expiry, with the warning levels of the guide.
+func (a *app) secretSummary(ctx context.Context, connID string) string {
+	_, rec, err := a.db.ActiveSecret(ctx, connID)
+	if err != nil {
+		return "none"
+	}
+	if rec.EndDate.IsZero() {
+		return "end date unknown"
+	}
+	level, days := guide.ExpiryLevel(rec.EndDate, time.Now())
+	switch level {
+	case guide.ExpiryExpired:
+		return "EXPIRED " + rec.EndDate.Format("2006-01-02") + ": rotate it now"
+	case guide.ExpiryNone:
+		return "expires " + rec.EndDate.Format("2006-01-02")
+	}
+	return fmt.Sprintf("expires in %d days (%s): rotate it", days, rec.EndDate.Format("2006-01-02"))
+}
+
+// ConnectionShowCmd shows one connection.
+type ConnectionShowCmd struct {
+	Connection string `arg:"" help:"Connection name or ID."`
+	JSON       bool   `help:"Print JSON."`
+}
+
+// Run prints the connection and its secret records.
+func (c *ConnectionShowCmd) Run(ctx context.Context, g *Globals) error {
+	a, cn, err := g.connection(ctx, c.Connection)
+	if err != nil {
+		return err
+	}
+	secrets, err := a.db.ListSecrets(ctx, cn.ID)
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		return json.NewEncoder(g.Stdout).Encode(map[string]any{"connection": cn, "secrets": secrets})
+	}
+	tw := tabwriter.NewWriter(g.Stdout, 0, 4, 2, ' ', 0)
+	for _, kv := range [][2]string{
+		{"Name", cn.Name}, {"ID", cn.ID}, {"Tenant", cn.TenantID}, {"Client ID", cn.ClientID},
+		{"Environment", cn.Environment}, {"Company", companyLabel(cn)},
+		{"Entities", strings.Join(cn.Entities, ", ")}, {"Write entities", strings.Join(cn.WriteEntities, ", ")},
+		{"Authority host", orDefault(cn.AuthorityHost, guide.DefaultAuthorityHost)},
+		{"BC API base URL", orDefault(cn.BCBaseURL, guide.DefaultBCBaseURL)}, {"CA file", cn.CAFile},
+		{"Secret", a.secretSummary(ctx, cn.ID)},
+	} {
+		fmt.Fprintf(tw, "%s\t%s\n", kv[0], kv[1])
+	}
+	_ = tw.Flush()
+	fmt.Fprintln(g.Stdout, "\nSecrets (values are sealed and never shown):")
+	tw = tabwriter.NewWriter(g.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  ID\tSTATE\tEND DATE\tVERIFIED\tKEY")
+	for _, s := range secrets {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", s.ID, s.State, dateOrDash(s.EndDate), dateOrDash(s.VerifiedAt), s.KeyID)
+	}
+	return tw.Flush()
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def + " (default)"
+	}
+	return v
+}
+
+func dateOrDash(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Format("2006-01-02")
+}
+
+// ConnectionRemoveCmd removes a connection.
+type ConnectionRemoveCmd struct {
+	Connection string `arg:"" help:"Connection name or ID."`
+}
+
+// Run deletes the connection and its secrets.
+func (c *ConnectionRemoveCmd) Run(ctx context.Context, g *Globals) error {
+	a, cn, err := g.connection(ctx, c.Connection)
+	if err != nil {
+		return err
+	}
+	if err := a.db.DeleteConnection(ctx, cn.ID); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.Stdout, "Removed connection %q and its sealed secrets. Delete the client secret in Entra too if it is no longer used.\n", cn.Name)
+	return nil
+}
+
+// RotateSecretCmd replaces a connection's secret with zero downtime.
+type RotateSecretCmd struct {
+	Connection    string `arg:"" help:"Connection name or ID."`
+	SecretEndDate string `name:"secret-end-date" placeholder:"YYYY-MM-DD" help:"The new secret's Expires date."`
+	SecretInput
+}
+
+// Run adds the new secret as pending, proves it with a token request, then promotes it;
+// the old one keeps working until that moment.
+func (c *RotateSecretCmd) Run(ctx context.Context, g *Globals) error {
+	a, cn, err := g.connection(ctx, c.Connection)
+	if err != nil {
+		return err
+	}
+	sec, err := c.read(g, "New client secret Value (input hidden): ")
+	if err != nil {
+		return err
+	}
+	if _, fe := guide.CheckSecret(sec.Reveal()); fe != nil {
+		return fe
+	}
+	var end time.Time
+	if c.SecretEndDate != "" {
+		var fe *guide.FieldError
+		if end, _, fe = guide.CheckSecretEndDate(c.SecretEndDate, time.Now()); fe != nil {
+			return fe
+		}
+	}
+	rec, err := a.db.AddSecret(ctx, cn.ID, sec, end)
+	if err != nil {
+		return err
+	}
+	hc, err := conn.HTTPClient(cn.CAFile)
+	if err != nil {
+		return err
+	}
+	src, err := entra.NewSource(entra.Config{TenantID: cn.TenantID, ClientID: cn.ClientID, Secret: sec.Reveal(), AuthorityHost: cn.AuthorityHost, HTTPClient: hc, Logger: a.log})
+	if err == nil {
+		_, err = src.Token(ctx)
+	}
+	if err != nil {
+		_, _ = a.db.RetireSecret(ctx, cn.ID, rec.ID)
+		return fmt.Errorf("the new secret does not work, so the current one stays active: %w", err)
+	}
+	if _, err := a.db.PromoteSecret(ctx, cn.ID, rec.ID); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.Stdout, "The new secret works and is now active; the old one is retired here. Delete the old secret in Entra (Certificates & secrets) once no other system uses it.\n")
+	return nil
+}

@@ -1,0 +1,338 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/bizzjoiner/bcconnector/bc"
+	"github.com/bizzjoiner/bcconnector/conn"
+	"golang.org/x/term"
+)
+
+// CompaniesCmd lists companies.
+type CompaniesCmd struct {
+	Connection string `arg:"" help:"Connection name or ID."`
+	JSON       bool   `help:"Print JSON lines."`
+}
+
+// Run lists the environment's companies.
+func (c *CompaniesCmd) Run(ctx context.Context, g *Globals) error {
+	a, err := g.open(ctx)
+	if err != nil {
+		return err
+	}
+	cn, err := a.openConn(ctx, c.Connection)
+	if err != nil {
+		return err
+	}
+	companies, err := cn.BC.Companies(ctx)
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		enc := json.NewEncoder(g.Stdout)
+		for _, co := range companies {
+			if err := enc.Encode(co); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(g.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tDISPLAY NAME")
+	for _, co := range companies {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", co.ID, co.Name, co.DisplayName)
+	}
+	return tw.Flush()
+}
+
+// EntityArgs address an entity set of a connection's company.
+type EntityArgs struct {
+	Connection string `arg:"" help:"Connection name or ID."`
+	EntitySet  string `arg:"" name:"entity-set" help:"Entity set, e.g. customers, or a path such as salesInvoices(<id>)/salesInvoiceLines."`
+	API        string `name:"api" placeholder:"PUBLISHER/GROUP/VERSION" help:"A custom API instead of the standard v2.0 API, e.g. contoso/inventory/v1.0."`
+}
+
+// open opens the connection and addresses the entity set in its pinned company.
+func (e *EntityArgs) open(ctx context.Context, g *Globals) (*conn.Conn, bc.Ref, error) {
+	a, err := g.open(ctx)
+	if err != nil {
+		return nil, bc.Ref{}, err
+	}
+	cn, err := a.openConn(ctx, e.Connection)
+	if err != nil {
+		return nil, bc.Ref{}, err
+	}
+	ref, err := e.ref(cn.Connection.CompanyID)
+	return cn, ref, err
+}
+
+func (e *EntityArgs) ref(companyID string) (bc.Ref, error) {
+	ref := bc.Ref{CompanyID: companyID, Path: e.EntitySet}
+	if e.API != "" {
+		parts := strings.Split(e.API, "/")
+		if len(parts) != 3 {
+			return ref, fmt.Errorf("--api %q: use PUBLISHER/GROUP/VERSION, e.g. contoso/inventory/v1.0", e.API)
+		}
+		ref.API = bc.CustomAPI(parts[0], parts[1], parts[2])
+	}
+	return ref, nil
+}
+
+// GetCmd reads records.
+type GetCmd struct {
+	EntityArgs
+	ID       string   `help:"Read one record by id."`
+	Filter   string   `help:"OData $filter, sent as written (e.g. \"displayName eq 'O''Brien'\")."`
+	Select   []string `sep:"," help:"Fields to return."`
+	Expand   []string `sep:"," help:"Navigation properties to expand, e.g. salesInvoiceLines."`
+	OrderBy  []string `name:"orderby" sep:"," help:"Order, e.g. 'number desc'."`
+	All      bool     `help:"Read every page (following @odata.nextLink); without it only the first page."`
+	PageSize int      `name:"page-size" default:"1000" help:"Records per page (Prefer: odata.maxpagesize)."`
+}
+
+// Run prints one JSON object per line, as BC sent it.
+func (c *GetCmd) Run(ctx context.Context, g *Globals) error {
+	cn, ref, err := c.open(ctx, g)
+	if err != nil {
+		return err
+	}
+	q := &bc.Query{Select: c.Select, OrderBy: c.OrderBy, PageSize: c.PageSize}
+	if c.Filter != "" {
+		q.Filter = bc.Raw(c.Filter)
+	}
+	for _, x := range c.Expand {
+		q.Expand = append(q.Expand, bc.Expansion{Nav: x})
+	}
+	out := bufio.NewWriter(g.Stdout)
+	defer out.Flush()
+	if c.ID != "" {
+		rec, err := cn.BC.Get(ctx, ref, c.ID, q)
+		if err != nil {
+			return err
+		}
+		return writeLine(out, rec.Raw)
+	}
+	progress := newProgress(g)
+	if !c.All {
+		page, err := cn.BC.ListPage(ctx, ref, q)
+		if err != nil {
+			return err
+		}
+		for _, rec := range page.Records {
+			if err := writeLine(out, rec.Raw); err != nil {
+				return err
+			}
+		}
+		if page.NextLink != "" {
+			fmt.Fprintln(g.Stderr, "more records follow; add --all to read every page")
+		}
+		return nil
+	}
+	for rec, err := range cn.BC.List(ctx, ref, q) {
+		if err != nil {
+			return err
+		}
+		if err := writeLine(out, rec.Raw); err != nil {
+			return err
+		}
+		progress.add(1)
+	}
+	progress.done()
+	return nil
+}
+
+func writeLine(w io.Writer, raw json.RawMessage) error {
+	if _, err := w.Write(raw); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+// progress prints a running count on a terminal's stderr for long reads.
+type progress struct {
+	on    bool
+	w     io.Writer
+	n     int
+	start time.Time
+	last  time.Time
+}
+
+func newProgress(g *Globals) *progress {
+	f, ok := g.Stderr.(*os.File)
+	return &progress{on: ok && term.IsTerminal(int(f.Fd())), w: g.Stderr, start: time.Now()}
+}
+
+func (p *progress) add(n int) {
+	p.n += n
+	if p.on && time.Since(p.last) > 200*time.Millisecond {
+		p.last = time.Now()
+		fmt.Fprintf(p.w, "\r%d records (%.0f/s)", p.n, float64(p.n)/time.Since(p.start).Seconds())
+	}
+}
+
+func (p *progress) done() {
+	if p.on {
+		fmt.Fprintf(p.w, "\r%d records in %s\n", p.n, time.Since(p.start).Round(time.Millisecond))
+	}
+}
+
+// Body is a JSON request body from a flag or a file.
+type Body struct {
+	Data     string `help:"JSON body."`
+	DataFile string `name:"data-file" placeholder:"PATH" help:"Read the JSON body from a file ('-' for standard input)."`
+}
+
+func (b *Body) read(g *Globals) (json.RawMessage, error) {
+	var raw []byte
+	switch {
+	case b.Data != "":
+		raw = []byte(b.Data)
+	case b.DataFile == "-":
+		var err error
+		if raw, err = io.ReadAll(g.Stdin); err != nil {
+			return nil, err
+		}
+	case b.DataFile != "":
+		var err error
+		if raw, err = os.ReadFile(b.DataFile); err != nil {
+			return nil, fmt.Errorf("--data-file: %w", err)
+		}
+	default:
+		return nil, errors.New("give the body with --data '{...}' or --data-file PATH")
+	}
+	var probe map[string]any
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return nil, fmt.Errorf("the body is not a JSON object: %w", err)
+	}
+	return json.RawMessage(raw), nil
+}
+
+// CreateCmd creates a record.
+type CreateCmd struct {
+	EntityArgs
+	Body
+}
+
+// Run creates the record and prints it.
+func (c *CreateCmd) Run(ctx context.Context, g *Globals) error {
+	body, err := c.read(g)
+	if err != nil {
+		return err
+	}
+	cn, ref, err := c.open(ctx, g)
+	if err != nil {
+		return err
+	}
+	rec, err := cn.BC.Create(ctx, ref, body)
+	if err != nil {
+		return err
+	}
+	return writeLine(g.Stdout, rec.Raw)
+}
+
+// Concurrency chooses the If-Match of a write.
+type Concurrency struct {
+	ETag  string `name:"etag" help:"The record's @odata.etag; the write fails if someone changed it since. Default: read the current ETag first."`
+	Force bool   `help:"Send If-Match: * and overwrite whatever changed."`
+}
+
+func (c *Concurrency) etag(ctx context.Context, client *bc.Client, ref bc.Ref, id string) (string, error) {
+	switch {
+	case c.Force:
+		return bc.AnyETag, nil
+	case c.ETag != "":
+		return c.ETag, nil
+	}
+	rec, err := client.Get(ctx, ref, id, &bc.Query{Select: []string{"id"}, Primary: true})
+	if err != nil {
+		return "", err
+	}
+	return rec.ETag, nil
+}
+
+// UpdateCmd updates a record.
+type UpdateCmd struct {
+	EntityArgs
+	ID string `arg:"" help:"Record id."`
+	Body
+	Concurrency
+}
+
+// Run patches the record with If-Match and prints the result.
+func (c *UpdateCmd) Run(ctx context.Context, g *Globals) error {
+	body, err := c.read(g)
+	if err != nil {
+		return err
+	}
+	cn, ref, err := c.open(ctx, g)
+	if err != nil {
+		return err
+	}
+	etag, err := c.etag(ctx, cn.BC, ref, c.ID)
+	if err != nil {
+		return err
+	}
+	rec, err := cn.BC.Update(ctx, ref, c.ID, etag, body)
+	if err != nil {
+		return err
+	}
+	return writeLine(g.Stdout, rec.Raw)
+}
+
+// DeleteCmd deletes a record.
+type DeleteCmd struct {
+	EntityArgs
+	ID string `arg:"" help:"Record id."`
+	Concurrency
+}
+
+// Run deletes the record with If-Match.
+func (c *DeleteCmd) Run(ctx context.Context, g *Globals) error {
+	cn, ref, err := c.open(ctx, g)
+	if err != nil {
+		return err
+	}
+	etag, err := c.etag(ctx, cn.BC, ref, c.ID)
+	if err != nil {
+		return err
+	}
+	if err := cn.BC.Delete(ctx, ref, c.ID, etag); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.Stderr, "deleted %s(%s)\n", c.EntitySet, c.ID)
+	return nil
+}
+
+// ActionCmd runs a bound action.
+type ActionCmd struct {
+	EntityArgs
+	ID     string `arg:"" help:"Record id."`
+	Action string `arg:"" help:"Action name, e.g. post (Microsoft.NAV.post)."`
+}
+
+// Run invokes the action.
+func (c *ActionCmd) Run(ctx context.Context, g *Globals) error {
+	cn, ref, err := c.open(ctx, g)
+	if err != nil {
+		return err
+	}
+	body, err := cn.BC.Action(ctx, ref, c.ID, strings.TrimPrefix(c.Action, "Microsoft.NAV."))
+	if err != nil {
+		return err
+	}
+	if len(body) > 0 {
+		return writeLine(g.Stdout, body)
+	}
+	fmt.Fprintf(g.Stderr, "%s on %s(%s): done\n", c.Action, c.EntitySet, c.ID)
+	return nil
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/bizzjoiner/bcconnector/conn"
+	"github.com/bizzjoiner/bcconnector/doctor"
+	"github.com/bizzjoiner/bcconnector/guide"
+	"github.com/bizzjoiner/bcconnector/permset"
+)
+
+// DoctorCmd diagnoses a stored connection.
+type DoctorCmd struct {
+	Connection    string   `arg:"" help:"Connection name or ID."`
+	JSON          bool     `help:"Print the report as JSON (stable, machine-readable)."`
+	Entities      []string `sep:"," help:"Entity sets to check for read access (default: the connection's, else the sync defaults)."`
+	WriteEntities []string `name:"write-entities" sep:"," help:"Entity sets to check for write access (default: the connection's)."`
+}
+
+// Run prints the report; the exit code is 1 when a step failed.
+func (c *DoctorCmd) Run(ctx context.Context, g *Globals) error {
+	a, cn, err := g.connection(ctx, c.Connection)
+	if err != nil {
+		return err
+	}
+	sec, rec, err := a.db.ActiveSecret(ctx, cn.ID)
+	if err != nil {
+		return fmt.Errorf("connection %q has no active secret: %w", cn.Name, err)
+	}
+	hc, err := conn.HTTPClient(cn.CAFile)
+	if err != nil {
+		return err
+	}
+	company := cn.CompanyID
+	if company == "" {
+		company = cn.CompanyName
+	}
+	in := guide.Input{TenantID: cn.TenantID, ClientID: cn.ClientID, Secret: sec.Reveal(), Environment: cn.Environment, Company: company}
+	if !rec.EndDate.IsZero() {
+		in.SecretEndDate = rec.EndDate.Format("2006-01-02")
+	}
+	entities, writes := firstNonEmpty(c.Entities, cn.Entities), firstNonEmpty(c.WriteEntities, cn.WriteEntities)
+	rep := doctor.Run(ctx, doctor.Config{Input: in, AuthorityHost: cn.AuthorityHost, BCBaseURL: cn.BCBaseURL, HTTPClient: hc,
+		Entities: entities, WriteEntities: writes, Logger: a.log})
+	if c.JSON {
+		err = rep.WriteJSON(g.Stdout)
+	} else {
+		err = rep.WriteText(g.Stdout)
+	}
+	if err != nil {
+		return err
+	}
+	if !rep.OK {
+		return errSilentFailure
+	}
+	return nil
+}
+
+// errSilentFailure ends a command with exit code 1 after it printed its own explanation.
+var errSilentFailure = errors.New("")
+
+func firstNonEmpty(a, b []string) []string {
+	if len(a) > 0 {
+		return a
+	}
+	return b
+}
+
+// ConsentURLCmd prints the admin-consent URL.
+type ConsentURLCmd struct {
+	Connection string `arg:"" help:"Connection name or ID."`
+}
+
+// Run prints the URL an admin opens to grant consent (guide Step 5).
+func (c *ConsentURLCmd) Run(ctx context.Context, g *Globals) error {
+	_, cn, err := g.connection(ctx, c.Connection)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(g.Stdout, guide.AdminConsentURL(cn.AuthorityHost, cn.TenantID, cn.ClientID))
+	fmt.Fprintf(g.Stderr, "Open it signed in as a Global Administrator of the tenant and accept; it returns to %s.\n", guide.RedirectURI)
+	return nil
+}
+
+// PermissionSetCmd writes the least-privilege permission set.
+type PermissionSetCmd struct {
+	Entities []string `sep:"," help:"Entity sets read (default: the sync defaults)."`
+	Write    []string `sep:"," help:"Entity sets written (granted read, insert, modify, delete)."`
+	ObjectID int      `name:"object-id" default:"50100" help:"AL object ID in the per-tenant range 50000–99999."`
+	Output   string   `short:"o" placeholder:"FILE" help:"Write to FILE instead of standard output."`
+}
+
+// Run writes the AL source.
+func (c *PermissionSetCmd) Run(g *Globals) error {
+	read := c.Entities
+	if len(read) == 0 {
+		read = doctor.DefaultEntities
+	}
+	var b strings.Builder
+	if err := permset.Generate(&b, read, c.Write, permset.Options{ObjectID: c.ObjectID}); err != nil {
+		return err
+	}
+	if c.Output == "" {
+		_, err := fmt.Fprint(g.Stdout, b.String())
+		return err
+	}
+	if err := os.WriteFile(c.Output, []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.Stderr, "Wrote %s. Add it to a per-tenant extension, publish it, then assign %s to the app on the %s page (guide Step 6).\n", c.Output, guide.PermissionSetName, guide.BCPageName)
+	return nil
+}

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bizzjoiner/bcconnector/emulator"
+	"github.com/bizzjoiner/bcconnector/emulator/idp"
+)
+
+// cliEnv runs CLI commands against a real emulator on TLS, with a temporary database and
+// key file, and keeps everything printed so the test can scan it for secrets.
+type cliEnv struct {
+	t       *testing.T
+	srv     *emulator.Server
+	db, key string
+	printed bytes.Buffer
+}
+
+func newCLIEnv(t *testing.T, scenario string) *cliEnv {
+	dir := t.TempDir()
+	srv, err := emulator.Start(emulator.Config{Scenario: scenario}, emulator.StartOptions{Addr: "127.0.0.1:0", CAFile: filepath.Join(dir, "ca.pem")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	t.Setenv("BCC_MASTER_KEY", "")
+	return &cliEnv{t: t, srv: srv, db: filepath.Join(dir, "bcc.db"), key: filepath.Join(dir, "master.key")}
+}
+
+func (e *cliEnv) run(stdin string, args ...string) (int, string, string) {
+	e.t.Helper()
+	var out, errb bytes.Buffer
+	all := append([]string{"--db", e.db, "--key-file", e.key}, args...)
+	code := runWithStdin(context.Background(), all, strings.NewReader(stdin), &out, &errb)
+	e.printed.Write(out.Bytes())
+	e.printed.Write(errb.Bytes())
+	return code, out.String(), errb.String()
+}
+
+func (e *cliEnv) add(name string, extra ...string) (int, string, string) {
+	cr := e.srv.Credentials()
+	args := []string{"connection", "add", "--name", name, "--tenant", cr.TenantID, "--client-id", cr.ClientID,
+		"--environment", cr.Environment, "--company", cr.Company, "--secret-stdin",
+		"--secret-end-date", cr.SecretEndDate.Format("2006-01-02"),
+		"--authority-host", e.srv.AuthorityHost(), "--bc-base-url", e.srv.BCBaseURL(), "--ca-file", e.srv.CAFile}
+	return e.run(cr.ClientSecret+"\n", append(args, extra...)...)
+}
+
+// TestCLIAgainstEmulator walks what a newcomer does: add a connection, list it, run the
+// doctor, read, write, rotate the secret, rotate the master key.
+func TestCLIAgainstEmulator(t *testing.T) {
+	e := newCLIEnv(t, emulator.ScenarioOK)
+	cr := e.srv.Credentials()
+	code, out, errOut := e.add("contoso", "--write-entities", "customers")
+	if code != 0 || !strings.Contains(out, "Added connection \"contoso\"") || !strings.Contains(out, "The setup is right") {
+		t.Fatalf("connection add: %d\n%s\n%s", code, out, errOut)
+	}
+	if code, out, _ = e.run("", "connection", "list"); code != 0 || !strings.Contains(out, "contoso") || !strings.Contains(out, "Company X") {
+		t.Errorf("list: %s", out)
+	}
+	if code, out, _ = e.run("", "doctor", "contoso"); code != 0 || !strings.Contains(out, "The setup is right") {
+		t.Errorf("doctor: %d %s", code, out)
+	}
+	code, out, _ = e.run("", "doctor", "contoso", "--json")
+	var rep map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || rep["ok"] != true {
+		t.Errorf("doctor --json: %d %s", code, out)
+	}
+	if code, out, _ = e.run("", "companies", "contoso"); code != 0 || !strings.Contains(out, "Fabrikam & O'Brien Ltd.") {
+		t.Errorf("companies: %s", out)
+	}
+	// Read everything as JSON lines.
+	code, out, _ = e.run("", "get", "contoso", "customers", "--all", "--page-size", "7")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != e.srv.Count(e.srv.DemoCompanyRef(), "customers") {
+		t.Fatalf("get --all: %d, %d lines", code, len(lines))
+	}
+	// Create, update (reads the ETag first), delete.
+	code, out, errOut = e.run("", "create", "contoso", "customers", "--data", `{"displayName":"CLI & Sons"}`)
+	var created map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &created) != nil {
+		t.Fatalf("create: %d %s %s", code, out, errOut)
+	}
+	id := created["id"].(string)
+	if code, out, errOut = e.run("", "update", "contoso", "customers", id, "--data", `{"phoneNumber":"555"}`); code != 0 || !strings.Contains(out, `"phoneNumber":"555"`) {
+		t.Errorf("update: %d %s %s", code, out, errOut)
+	}
+	if code, _, errOut = e.run("", "update", "contoso", "customers", id, "--data", `{"phoneNumber":"556"}`, "--etag", created["@odata.etag"].(string)); code == 0 || !strings.Contains(errOut, "Request_EntityChanged") {
+		t.Errorf("stale update: %d %s", code, errOut)
+	}
+	if code, _, errOut = e.run("", "delete", "contoso", "customers", id); code != 0 {
+		t.Errorf("delete: %d %s", code, errOut)
+	}
+	// Rotate the secret: Entra gets a second secret, the CLI verifies it and switches.
+	newSecret := "Nw48Q~rotated-secret-value-0123456789abcd"
+	if err := e.srv.Directory().UpdateApp(cr.TenantID, cr.ClientID, func(a *idp.App) {
+		a.Secrets = append(a.Secrets, idp.Secret{Value: newSecret, EndDate: time.Now().AddDate(1, 0, 0)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut = e.run("not-the-secret-value-at-all-xyz\n", "connection", "rotate-secret", "contoso", "--secret-stdin"); code == 0 || !strings.Contains(errOut, "current one stays active") {
+		t.Errorf("rotate with a wrong secret: %d %s", code, errOut)
+	}
+	if code, out, errOut = e.run(newSecret+"\n", "connection", "rotate-secret", "contoso", "--secret-stdin"); code != 0 {
+		t.Fatalf("rotate-secret: %d %s %s", code, out, errOut)
+	}
+	if code, out, _ = e.run("", "doctor", "contoso"); code != 0 {
+		t.Errorf("doctor after rotation: %s", out)
+	}
+	// Rotate the master key, then everything still opens.
+	if code, out, errOut = e.run("", "key", "rotate"); code != 0 || !strings.Contains(out, "re-sealed 1 secrets") {
+		t.Errorf("key rotate: %d %s %s", code, out, errOut)
+	}
+	if code, out, _ = e.run("", "companies", "contoso"); code != 0 {
+		t.Errorf("companies after key rotation: %s", out)
+	}
+	// The permission set and the consent URL.
+	if code, out, _ = e.run("", "permission-set", "--entities", "customers,salesInvoices", "--write", "customers"); code != 0 || !strings.Contains(out, `permissionset 50100 "BIZZJOINER CONNECTOR"`) {
+		t.Errorf("permission-set: %s", out)
+	}
+	if code, out, _ = e.run("", "consent-url", "contoso"); code != 0 || !strings.Contains(out, "/adminconsent?client_id="+cr.ClientID) {
+		t.Errorf("consent-url: %s", out)
+	}
+	// No secret in anything printed, nor in the database files.
+	for _, s := range []string{cr.ClientSecret, newSecret} {
+		if strings.Contains(e.printed.String(), s) {
+			t.Errorf("a client secret was printed")
+		}
+		for _, f := range []string{e.db, e.db + "-wal"} {
+			if b, err := os.ReadFile(f); err == nil && bytes.Contains(b, []byte(s)) {
+				t.Errorf("%s holds a client secret in clear", f)
+			}
+		}
+	}
+}
+
+// TestCLIAddRefusesBrokenSetup: the doctor's report names the step and nothing is stored.
+func TestCLIAddRefusesBrokenSetup(t *testing.T) {
+	e := newCLIEnv(t, emulator.ScenarioPermissionDelegatedOnly)
+	code, out, errOut := e.add("contoso")
+	if code == 0 || !strings.Contains(out, "Step 4") || !strings.Contains(out, "API.ReadWrite.All") || !strings.Contains(errOut, "nothing was stored") {
+		t.Errorf("add with the guide's Step 4: %d\n%s\n%s", code, out, errOut)
+	}
+	if _, out, _ = e.run("", "connection", "list"); !strings.Contains(out, "No connections yet") {
+		t.Errorf("a broken setup was stored: %s", out)
+	}
+}
+
+func TestCLISecretNeverFromAFlag(t *testing.T) {
+	e := newCLIEnv(t, emulator.ScenarioOK)
+	code, _, errOut := e.run("", "connection", "add", "--tenant", "contoso.onmicrosoft.com", "--client-id", "4f6c2b1d-1111-4222-8333-944455556666", "--company", "Company X", "--secret", "abc")
+	if code == 0 || !strings.Contains(errOut, "shell history") {
+		t.Errorf("--secret: %d %s", code, errOut)
+	}
+	code, _, errOut = e.run("", "connection", "add", "--tenant", "nope", "--client-id", "x", "--company", "Company X", "--secret-stdin")
+	if code == 0 || !strings.Contains(errOut, "empty") {
+		t.Errorf("no secret on stdin: %d %s", code, errOut)
+	}
+	code, _, errOut = e.run("0e2b8f5a-1111-4222-8333-944455556666\n", "connection", "add", "--tenant", "nope", "--client-id", "x", "--company", "Company X", "--secret-stdin")
+	for _, want := range []string{"tenant ID (Step 2", "client ID (Step 2", "Secret ID"} {
+		if code == 0 || !strings.Contains(errOut, want) {
+			t.Errorf("bad values: %d, stderr lacks %q: %s", code, want, errOut)
+		}
+	}
+}

@@ -1,0 +1,93 @@
+// Package conn turns a stored connection and its secret into live clients: an Entra token
+// source and a BC API client sharing one HTTP client that trusts the connection's extra
+// CA. The CLI, the doctor's callers, the syncer and the web service all open connections
+// through it.
+package conn
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/bizzjoiner/bcconnector/bc"
+	"github.com/bizzjoiner/bcconnector/entra"
+	"github.com/bizzjoiner/bcconnector/secret"
+	"github.com/bizzjoiner/bcconnector/store"
+)
+
+// Conn is a connection ready to use.
+type Conn struct {
+	Connection store.Connection
+	Tokens     *entra.Source
+	BC         *bc.Client
+	HTTP       *http.Client
+}
+
+// Options configures Open.
+type Options struct {
+	// HTTPClient replaces the client built from the connection's CA file (tests).
+	HTTPClient *http.Client
+	// Limiter shares BC's per-app limits between Conns of one app and environment.
+	Limiter *bc.Limiter
+	// Logger receives the clients' debug lines (never tokens or secrets).
+	Logger *slog.Logger
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// TokenRetries is how often a failed token request is retried (entra.Config.MaxRetries):
+	// 0 means azcore's default of 3, negative means none.
+	TokenRetries int
+}
+
+// Open builds the clients of a connection. It does not contact Entra or BC.
+func Open(c store.Connection, sec secret.Secret, opt Options) (*Conn, error) {
+	hc := opt.HTTPClient
+	if hc == nil {
+		var err error
+		if hc, err = HTTPClient(c.CAFile); err != nil {
+			return nil, err
+		}
+	}
+	tokens, err := entra.NewSource(entra.Config{
+		TenantID: c.TenantID, ClientID: c.ClientID, Secret: sec.Reveal(),
+		AuthorityHost: c.AuthorityHost, HTTPClient: hc, Logger: opt.Logger, Now: opt.Now,
+		MaxRetries: opt.TokenRetries,
+	})
+	if err != nil {
+		return nil, err
+	}
+	client, err := bc.New(bc.Options{
+		BaseURL: c.BCBaseURL, TenantID: c.TenantID, Environment: c.Environment,
+		Tokens: entra.Bearer{Source: tokens}, HTTPClient: hc, Limiter: opt.Limiter,
+		Logger: opt.Logger, Now: opt.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Conn{Connection: c, Tokens: tokens, BC: client, HTTP: hc}, nil
+}
+
+// HTTPClient returns a client that trusts the system roots plus the PEM certificates in
+// caFile (empty: system roots only).
+func HTTPClient(caFile string) (*http.Client, error) {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 16
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("CA file: %w (check the connection's --ca-file)", err)
+		}
+		roots, err := x509.SystemCertPool()
+		if err != nil || roots == nil {
+			roots = x509.NewCertPool()
+		}
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("CA file %s holds no PEM certificate (check the connection's --ca-file)", caFile)
+		}
+		t.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	}
+	return &http.Client{Transport: t}, nil
+}

@@ -1,0 +1,55 @@
+package conn_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bizzjoiner/bcconnector/conn"
+	"github.com/bizzjoiner/bcconnector/emulator"
+	"github.com/bizzjoiner/bcconnector/secret"
+	"github.com/bizzjoiner/bcconnector/store"
+)
+
+// TestOpenTrustsTheCAFile: a connection with the emulator's CA file reaches it over real
+// TLS; without it the certificate is refused.
+func TestOpenTrustsTheCAFile(t *testing.T) {
+	dir := t.TempDir()
+	srv, err := emulator.Start(emulator.Config{}, emulator.StartOptions{Addr: "127.0.0.1:0", CAFile: filepath.Join(dir, "ca.pem")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	cr := srv.Credentials()
+	c := store.Connection{TenantID: cr.TenantID, ClientID: cr.ClientID, Environment: cr.Environment,
+		AuthorityHost: srv.AuthorityHost(), BCBaseURL: srv.BCBaseURL(), CAFile: srv.CAFile}
+	cn, err := conn.Open(c, secret.Secret(cr.ClientSecret), conn.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	companies, err := cn.BC.Companies(context.Background())
+	if err != nil || len(companies) == 0 {
+		t.Fatalf("companies over TLS with the CA file: %v", err)
+	}
+	c.CAFile = ""
+	cn, err = conn.Open(c, secret.Secret(cr.ClientSecret), conn.Options{TokenRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cn.Tokens.Token(context.Background()); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("without the CA file: %v", err)
+	}
+}
+
+func TestHTTPClientErrors(t *testing.T) {
+	if _, err := conn.HTTPClient(filepath.Join(t.TempDir(), "missing.pem")); err == nil || !strings.Contains(err.Error(), "--ca-file") {
+		t.Errorf("missing file: %v", err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.pem")
+	_ = os.WriteFile(bad, []byte("not a certificate"), 0o600)
+	if _, err := conn.HTTPClient(bad); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
+		t.Errorf("bad file: %v", err)
+	}
+}
