@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"github.com/bizzjoiner/bcconnector/guide"
 	"net/url"
 	"slices"
 	"strings"
@@ -56,7 +57,7 @@ type Connection struct {
 // DefaultName returns the setup guide's name for the Entra app of a connection (guide
 // Step 1): "Bizzjoiner – BC Connector – {environment} – {company}", with en dashes.
 func DefaultName(environment, company string) string {
-	return "Bizzjoiner – BC Connector – " + environment + " – " + company
+	return guide.DisplayName(environment, company)
 }
 
 // NewID returns a random identifier of 16 lower-case hex characters.

@@ -133,6 +133,3 @@ type SecretRecord struct {
 	// RetiredAt is when it was retired; zero unless State is retired.
 	RetiredAt time.Time
 }
-
-// Expiry returns the expiry warning level of the secret at now (see [ExpiryWarning]).
-func (r SecretRecord) Expiry(now time.Time) (ExpiryLevel, int) { return ExpiryWarning(r.EndDate, now) }

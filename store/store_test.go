@@ -4,47 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 )
-
-func TestExpiryWarning(t *testing.T) {
-	t.Parallel()
-	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	day := 24 * time.Hour
-	tests := []struct {
-		name  string
-		end   time.Time
-		level ExpiryLevel
-		days  int
-	}{
-		{"unknown", time.Time{}, ExpiryNone, 0},
-		{"a year", now.Add(365 * day), ExpiryNone, 365},
-		{"31 days", now.Add(31 * day), ExpiryNone, 31},
-		{"30 days + 1s", now.Add(30*day + time.Second), ExpiryNone, 30},
-		{"exactly 30 days", now.Add(30 * day), Expiry30, 30},
-		{"15 days", now.Add(15 * day), Expiry30, 15},
-		{"14 days", now.Add(14 * day), Expiry14, 14},
-		{"13.5 days", now.Add(13*day + 12*time.Hour), Expiry14, 13},
-		{"4 days", now.Add(4 * day), Expiry14, 4},
-		{"3 days", now.Add(3 * day), Expiry3, 3},
-		{"1 hour", now.Add(time.Hour), Expiry3, 0},
-		{"1 ns", now.Add(1), Expiry3, 0},
-		{"now", now, ExpiryExpired, -1},
-		{"1 hour ago", now.Add(-time.Hour), ExpiryExpired, -1},
-		{"10 days ago", now.Add(-10 * day), ExpiryExpired, -10},
-		{"other zone", time.Date(2026, 12, 1, 12, 0, 0, 0, time.FixedZone("X", 5*3600)), Expiry14, 4},
-	}
-	for _, tt := range tests {
-		level, days := ExpiryWarning(tt.end, now)
-		if level != tt.level || days != tt.days {
-			t.Errorf("%s: ExpiryWarning = (%q, %d), want (%q, %d)", tt.name, level, days, tt.level, tt.days)
-		}
-	}
-	r := SecretRecord{EndDate: now.Add(2 * day)}
-	if l, d := r.Expiry(now); l != Expiry3 || d != 2 {
-		t.Errorf("SecretRecord.Expiry = %q %d", l, d)
-	}
-}
 
 func TestDefaultName(t *testing.T) {
 	t.Parallel()
