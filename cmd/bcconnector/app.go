@@ -109,7 +109,7 @@ func (a *app) openConn(ctx context.Context, nameOrID string) (*conn.Conn, error)
 // SecretInput is how a command reads a client secret: never from a flag, because flags
 // land in shell history and process listings.
 type SecretInput struct {
-	SecretFile  string `name:"secret-file" placeholder:"PATH" help:"Read the client secret's Value from this file ('-' for standard input)."`
+	SecretFile  string `name:"secret-file" env:"BCC_SECRET_FILE" placeholder:"PATH" help:"Read the client secret's Value from this file ('-' for standard input)."`
 	SecretStdin bool   `name:"secret-stdin" help:"Read the client secret's Value from standard input."`
 	Secret      string `name:"secret" hidden:"" help:"Refused: a secret on the command line lands in shell history."`
 }

@@ -27,19 +27,19 @@ type ConnectionCmd struct {
 
 // Endpoints are the optional endpoint overrides of a connection.
 type Endpoints struct {
-	AuthorityHost string `name:"authority-host" placeholder:"URL" help:"Entra authority host (default https://login.microsoftonline.com/; the emulator prints its own)."`
-	BCBaseURL     string `name:"bc-base-url" placeholder:"URL" help:"BC API base URL (default https://api.businesscentral.dynamics.com/v2.0)."`
-	CAFile        string `name:"ca-file" placeholder:"PATH" help:"Extra CA certificates (PEM) to trust, e.g. the emulator's CA file."`
+	AuthorityHost string `name:"authority-host" env:"BCC_AUTHORITY_HOST" placeholder:"URL" help:"Entra authority host (default https://login.microsoftonline.com/; the emulator prints its own)."`
+	BCBaseURL     string `name:"bc-base-url" env:"BCC_BC_BASE_URL" placeholder:"URL" help:"BC API base URL (default https://api.businesscentral.dynamics.com/v2.0)."`
+	CAFile        string `name:"ca-file" env:"BCC_CA_FILE" placeholder:"PATH" help:"Extra CA certificates (PEM) to trust, e.g. the emulator's CA file."`
 }
 
 // ConnectionAddCmd adds a connection.
 type ConnectionAddCmd struct {
 	Name          string   `help:"Display name; default 'Bizzjoiner – BC Connector – {Environment} – {Company}'."`
-	Tenant        string   `required:"" placeholder:"GUID|DOMAIN" help:"Directory (tenant) ID from the app's Overview page (guide Step 2), or a verified domain."`
-	ClientID      string   `name:"client-id" required:"" placeholder:"GUID" help:"Application (client) ID from the app's Overview page (guide Step 2)."`
-	SecretEndDate string   `name:"secret-end-date" placeholder:"YYYY-MM-DD" help:"The secret's Expires date (guide Step 3), so we can warn before it expires."`
-	Environment   string   `default:"Production" help:"BC environment name as the admin center lists it."`
-	Company       string   `required:"" help:"Company name or ID; resolved to its ID and pinned."`
+	Tenant        string   `required:"" env:"BCC_TENANT" placeholder:"GUID|DOMAIN" help:"Directory (tenant) ID from the app's Overview page (guide Step 2), or a verified domain."`
+	ClientID      string   `name:"client-id" env:"BCC_CLIENT_ID" required:"" placeholder:"GUID" help:"Application (client) ID from the app's Overview page (guide Step 2)."`
+	SecretEndDate string   `name:"secret-end-date" env:"BCC_SECRET_END_DATE" placeholder:"YYYY-MM-DD" help:"The secret's Expires date (guide Step 3), so we can warn before it expires."`
+	Environment   string   `default:"Production" env:"BCC_ENVIRONMENT" help:"BC environment name as the admin center lists it."`
+	Company       string   `required:"" env:"BCC_COMPANY" help:"Company name or ID; resolved to its ID and pinned."`
 	Entities      []string `sep:"," help:"Entity sets to read (default: the sync defaults)."`
 	WriteEntities []string `name:"write-entities" sep:"," help:"Entity sets the connection may write (checked without changing data)."`
 	NoCheck       bool     `name:"no-check" help:"Store without contacting Entra and BC (the company is then kept as given)."`
