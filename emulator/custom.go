@@ -117,3 +117,8 @@ func customSource(e *Emulator, c *company, ent *bcschema.Entity) baseSource {
 	}
 	return nil
 }
+
+// Monotonic reports the fields IndexRange can answer; all grow with the index.
+func (s *inventorySource) Monotonic(field string) bool {
+	return field == "id" || field == "systemRowVersion" || field == "lastModifiedDateTime"
+}

@@ -56,6 +56,8 @@ func (e *Emulator) serveList(w http.ResponseWriter, r *http.Request, rc *request
 	var next string
 	if len(q.orderBy) == 0 {
 		next = e.pageByID(out, tab, rng, keep, q, limit)
+	} else if n, ok := e.pageMonotonic(out, tab, rng, keep, q, limit); ok {
+		next = n
 	} else {
 		next = e.pageSorted(out, tab, rng, keep, q, limit)
 	}
@@ -335,4 +337,97 @@ func (e *Emulator) contextURL(rc *requestContext, t *target, sel []string, singl
 		b.WriteString("/$entity")
 	}
 	return b.String()
+}
+
+// pageMonotonic serves $orderby on one field that base rows are already ordered by
+// (entryNumber, lastModifiedDateTime, …): it merges the base rows, walked in index order,
+// with the few overlay rows sorted, so a page costs its own rows instead of a sort of the
+// whole set. Ties are broken by id in the direction of the order. ok is false when the
+// query does not qualify.
+func (e *Emulator) pageMonotonic(out *rowWriter, tab *table, rng scanRange, keep func(map[string]any) bool, q *listQuery, limit int) (next string, ok bool) {
+	if len(q.orderBy) != 1 || !tab.monotonic(q.orderBy[0].Field) {
+		return "", false
+	}
+	field, desc := q.orderBy[0].Field, q.orderBy[0].Desc
+	cmp := func(a, b rowRef) int {
+		c := odata.Compare(a.row[field], b.row[field])
+		if c == 0 {
+			c = strings.Compare(a.row["id"].(string), b.row["id"].(string))
+		}
+		if desc {
+			c = -c
+		}
+		return c
+	}
+	var after *rowRef
+	if q.token != nil {
+		if len(q.token.Keys) != 1 {
+			return "", true
+		}
+		k, _ := fromTokenValue(q.token.Keys[0])
+		after = &rowRef{row: map[string]any{field: k, "id": q.token.ID}}
+	}
+	// Where the base walk starts: just before the token's key, or at the range's end.
+	i, end, step := rng.lo, rng.hi, 1
+	if desc {
+		i, end, step = rng.hi-1, rng.lo-1, -1
+	}
+	if after != nil {
+		if lo, hi, ok := tab.src.IndexRange(field, "eq", after.row[field]); ok {
+			if desc {
+				i = min(i, hi-1)
+			} else {
+				i = max(i, lo)
+			}
+		}
+	}
+	over := tab.overlayRows(keep)
+	sort.Slice(over, func(a, b int) bool { return cmp(over[a], over[b]) < 0 })
+	skip := 0
+	if q.token == nil {
+		skip = q.skip
+	}
+	var base []rowRef
+	bi, sent := 0, 0
+	var last rowRef
+	for sent < limit {
+		if bi >= len(base) && i != end {
+			base, i = tab.baseRun(i, end, step, chunkRows, keep)
+			bi = 0
+		}
+		var pick rowRef
+		switch {
+		case bi < len(base) && (len(over) == 0 || cmp(base[bi], over[0]) <= 0):
+			pick = base[bi]
+			bi++
+		case len(over) > 0:
+			pick, over = over[0], over[1:]
+		default:
+			return "", true
+		}
+		if after != nil && cmp(pick, *after) <= 0 {
+			continue
+		}
+		if skip > 0 {
+			skip--
+			continue
+		}
+		out.row(tab.ent, pick, q)
+		sent++
+		last = pick
+		if sent%chunkRows == 0 {
+			out.chunkDone(chunkRows)
+		}
+	}
+	out.chunkDone(sent % chunkRows)
+	// More rows follow if the base walk or the overlay has any left.
+	more := bi < len(base) || len(over) > 0
+	if !more && i != end {
+		rest, _ := tab.baseRun(i, end, step, 1, keep)
+		more = len(rest) > 0
+	}
+	if !more {
+		return "", true
+	}
+	return encodeSkipToken([]any{last.row[field]}, last.row["id"].(string)), true
 }

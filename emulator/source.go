@@ -59,3 +59,14 @@ func (e *Emulator) newSource(c *company, ent *bcschema.Entity) baseSource {
 	}
 	return s
 }
+
+// Monotonic reports whether field never decreases with the row index, so $orderby on it
+// needs no sort of the whole set.
+func (s *genSource) Monotonic(field string) bool {
+	for _, f := range s.gen.MonotonicFields(s.ent.EntitySet) {
+		if f == field {
+			return true
+		}
+	}
+	return false
+}

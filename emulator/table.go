@@ -223,3 +223,43 @@ func (t *table) count() int {
 	}
 	return n
 }
+
+// baseRun reads up to max live base rows (not shadowed by the overlay) that match keep,
+// walking indexes from i towards end (exclusive) in steps of step (+1 or -1). It returns
+// the rows and the index to continue from.
+func (t *table) baseRun(i, end, step, max int, keep func(map[string]any) bool) ([]rowRef, int) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	var rows []rowRef
+	for ; i != end && len(rows) < max; i += step {
+		row := t.src.Row(i)
+		id, _ := row["id"].(string)
+		if _, shadowed := t.overlay[id]; shadowed {
+			continue
+		}
+		if keep == nil || keep(row) {
+			rows = append(rows, rowRef{row: row, etag: baseETag(id)})
+		}
+	}
+	return rows, i
+}
+
+// overlayRows returns every live overlay row that matches keep.
+func (t *table) overlayRows(keep func(map[string]any) bool) []rowRef {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	var rows []rowRef
+	for _, id := range t.live {
+		rec := t.overlay[id]
+		if keep == nil || keep(rec.row) {
+			rows = append(rows, rowRef{row: rec.row, etag: rec.etag})
+		}
+	}
+	return rows
+}
+
+// monotonic reports whether base rows are ordered by field (non-decreasing with index).
+func (t *table) monotonic(field string) bool {
+	m, ok := t.src.(interface{ Monotonic(field string) bool })
+	return ok && m.Monotonic(field)
+}

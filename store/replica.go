@@ -1,0 +1,131 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/bizzjoiner/bcconnector/bcschema"
+)
+
+// ReplicaKey names one replicated entity set: a connection's company and an entity set.
+type ReplicaKey struct {
+	ConnectionID string
+	CompanyID    string
+	EntitySet    string
+}
+
+// ReplicaRow is one record of the replica: BC's id, its ETag, lastModifiedDateTime (zero
+// for sets without it) and the entity's JSON exactly as BC sent it.
+type ReplicaRow struct {
+	ID           string
+	ETag         string
+	LastModified time.Time
+	Raw          json.RawMessage
+	// ParentID is the document id of a line (documentId), empty otherwise; it lets a
+	// document's lines be replaced or deleted with it.
+	ParentID string
+}
+
+// Op is what a change did to the replica.
+type Op string
+
+// Change operations.
+const (
+	OpInsert Op = "insert"
+	OpUpdate Op = "update"
+	OpDelete Op = "delete"
+)
+
+// Change is one entry of the change log: every insert, update and delete applied to the
+// replica, numbered by Seq without gaps, in commit order.
+type Change struct {
+	Seq          int64     `json:"seq"`
+	ConnectionID string    `json:"connectionId"`
+	CompanyID    string    `json:"companyId"`
+	EntitySet    string    `json:"entitySet"`
+	ID           string    `json:"id"`
+	Op           Op        `json:"op"`
+	At           time.Time `json:"at"`
+	ETag         string    `json:"etag,omitempty"` // the new ETag; empty for deletes
+}
+
+// ReplicaBatch is what one committed page changes: rows to upsert, ids to delete, lines
+// to replace per document, and the checkpoint that says how far the sync got. ApplyBatch
+// writes all of it, and the change log entries, in one transaction.
+type ReplicaBatch struct {
+	Key     ReplicaKey
+	Upserts []ReplicaRow
+	Deletes []string
+	// Children replaces the lines of documents: for each child entity set, the complete
+	// current lines of the listed parents (lines of those parents not listed are deleted).
+	Children []ChildReplace
+	// Checkpoint, when non-nil, is stored for Key under CheckpointName (e.g. a partition's
+	// nextLink), replacing the previous one; CheckpointDone removes it instead.
+	CheckpointName string
+	Checkpoint     json.RawMessage
+	CheckpointDone bool
+	// Now stamps the change log; zero means time.Now.
+	Now time.Time
+}
+
+// ChildReplace is the full set of lines of some documents in a child entity set.
+type ChildReplace struct {
+	EntitySet string
+	ParentIDs []string
+	Rows      []ReplicaRow
+}
+
+// ApplyResult counts what a batch changed; unchanged rows (same ETag) write nothing.
+type ApplyResult struct {
+	Inserted, Updated, Deleted, Unchanged int
+	LastSeq                               int64
+}
+
+// SyncState is the persistent state of one replicated entity set.
+type SyncState struct {
+	Key ReplicaKey
+	// FullSyncDone is set when a full sync completed; until then a sync resumes it.
+	FullSyncDone bool
+	// FullSyncStartedAt is when the current or last full sync began (its data is at least
+	// that fresh); incremental runs start from it.
+	FullSyncStartedAt time.Time
+	// Watermark is the lastModifiedDateTime up to which changes have been applied.
+	Watermark time.Time
+	// LastRunAt, LastSuccessAt and LastError describe the most recent run.
+	LastRunAt, LastSuccessAt time.Time
+	LastError                string
+	// LastReconcileAt is when deletes were last reconciled by listing ids.
+	LastReconcileAt time.Time
+	// Throttled counts 429 answers absorbed; Requests counts BC requests.
+	Throttled, Requests int64
+	// Checkpoints are the named resume points of an unfinished run (partition → state).
+	Checkpoints map[string]json.RawMessage
+	// Paused stops scheduled runs.
+	Paused bool
+}
+
+// ReplicaStore keeps the replica, its change log and the sync state.
+type ReplicaStore interface {
+	// EnsureReplica creates (or migrates) the table of an entity set: key columns, the raw
+	// JSON, and one typed, queryable column per schema field.
+	EnsureReplica(ctx context.Context, ent *bcschema.Entity) error
+	// ApplyBatch applies a batch and its checkpoint atomically, logging each real change.
+	ApplyBatch(ctx context.Context, b ReplicaBatch) (ApplyResult, error)
+	// ReplicaIDs calls fn with every id and ETag of a replicated set, in id order.
+	ReplicaIDs(ctx context.Context, key ReplicaKey, fn func(id, etag string) error) error
+	// ReplicaGet returns one replicated row.
+	ReplicaGet(ctx context.Context, key ReplicaKey, id string) (ReplicaRow, error)
+	// ReplicaList returns up to limit rows with id greater than after, in id order.
+	ReplicaList(ctx context.Context, key ReplicaKey, after string, limit int) ([]ReplicaRow, error)
+	// ReplicaCount counts the rows of a replicated set.
+	ReplicaCount(ctx context.Context, key ReplicaKey) (int64, error)
+	// Changes returns up to limit change log entries with Seq greater than since.
+	Changes(ctx context.Context, since int64, limit int) ([]Change, error)
+	// SyncState returns the state of a replicated set (zero state if never synced).
+	SyncState(ctx context.Context, key ReplicaKey) (SyncState, error)
+	// UpdateSyncState changes the state with fn inside a transaction.
+	UpdateSyncState(ctx context.Context, key ReplicaKey, fn func(*SyncState)) error
+	// SyncStates lists the states of a connection's sets.
+	SyncStates(ctx context.Context, connectionID string) ([]SyncState, error)
+}
