@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -93,6 +94,30 @@ type Client struct {
 	lang    string
 	now     func() time.Time
 	sleep   func(ctx context.Context, d time.Duration) error
+	stats   clientStats
+}
+
+// clientStats counts what a Client sent and got, for sync status and metrics.
+type clientStats struct {
+	requests, throttled, serverErrors, transportErrors atomic.Int64
+}
+
+// Stats is a snapshot of a Client's counters since it was created.
+type Stats struct {
+	Requests        int64 // HTTP requests sent, retries included
+	Throttled       int64 // answers 429 (absorbed by retries unless the call failed)
+	ServerErrors    int64 // answers 5xx
+	TransportErrors int64 // requests that got no answer
+}
+
+// Stats returns the Client's counters.
+func (c *Client) Stats() Stats {
+	return Stats{
+		Requests:        c.stats.requests.Load(),
+		Throttled:       c.stats.throttled.Load(),
+		ServerErrors:    c.stats.serverErrors.Load(),
+		TransportErrors: c.stats.transportErrors.Load(),
+	}
 }
 
 // New returns a Client for the connection described by opt.
@@ -384,15 +409,23 @@ func (c *Client) send(ctx context.Context, cl *call, attempt int) (*http.Respons
 		h[k] = v
 	}
 	start := time.Now()
+	c.stats.requests.Add(1)
 	resp, err := c.http.Do(req)
 	elapsed := time.Since(start)
 	if err != nil {
+		c.stats.transportErrors.Add(1)
 		release()
 		c.log.LogAttrs(ctx, slog.LevelDebug, "bc request",
 			slog.String("op", cl.op), slog.String("method", cl.method), slog.String("path", req.URL.Path),
 			slog.Int("attempt", attempt), slog.String("client_request_id", cl.requestID),
 			slog.Duration("elapsed", elapsed), slog.String("error", stripURL(err).Error()))
 		return nil, err
+	}
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		c.stats.throttled.Add(1)
+	case resp.StatusCode >= 500:
+		c.stats.serverErrors.Add(1)
 	}
 	resp.Body = &releaseBody{rc: resp.Body, release: release}
 	c.log.LogAttrs(ctx, slog.LevelDebug, "bc request",

@@ -250,3 +250,15 @@ func TestPostIsRetriedWhenTheConnectionWasRefused(t *testing.T) {
 		t.Errorf("created %q after %d dials", created.ID, dials.Load())
 	}
 }
+
+func TestClientStatsCountThrottling(t *testing.T) {
+	e := setup(t, emulator.Config{})
+	c := e.client(Options{Retry: RetryOptions{BaseDelay: time.Millisecond}})
+	e.addFaults("seq:bc=429,429,ok")
+	if _, err := c.Companies(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Stats(); s.Requests != 3 || s.Throttled != 2 {
+		t.Errorf("stats = %+v, want 3 requests, 2 throttled", s)
+	}
+}
