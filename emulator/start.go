@@ -11,6 +11,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
@@ -118,7 +120,8 @@ func Start(cfg Config, opt StartOptions) (*Server, error) {
 		ReadHeaderTimeout: 10 * time.Second,
 		// §5: BC's gateway cuts requests at 10 minutes.
 		WriteTimeout: 10 * time.Minute,
-		ErrorLog:     nil,
+		// Clients that hang up mid-handshake (killed processes, probes) are not news.
+		ErrorLog: log.New(io.Discard, "", 0),
 	}
 	go func() {
 		err := s.srv.ServeTLS(ln, "", "")

@@ -170,3 +170,39 @@ func TestCLISecretNeverFromAFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestCLISync: sync, status and the change log from the command line.
+func TestCLISync(t *testing.T) {
+	e := newCLIEnv(t, emulator.ScenarioOK)
+	if code, out, errOut := e.add("contoso"); code != 0 {
+		t.Fatalf("add: %s %s", out, errOut)
+	}
+	code, out, errOut := e.run("", "sync", "contoso", "--entities", "customers,salesInvoices,salesInvoiceLines")
+	if code != 0 || !strings.Contains(errOut, "customers") || !strings.Contains(errOut, "salesInvoices") || !strings.Contains(out, "requests to BC") {
+		t.Fatalf("sync: %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, _ = e.run("", "status", "contoso")
+	if code != 0 || !strings.Contains(out, "customers") || !strings.Contains(out, "ok") {
+		t.Errorf("status: %s", out)
+	}
+	code, out, _ = e.run("", "changes", "--since", "0", "--limit", "3")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != 3 || !strings.Contains(lines[0], `"seq":1`) || !strings.Contains(lines[0], `"op":"insert"`) {
+		t.Errorf("changes: %s", out)
+	}
+	// An incremental run after a change in BC logs the update.
+	ref := e.srv.DemoCompanyRef()
+	var id string
+	for row := range e.srv.Rows(ref, "customers") {
+		id = row["id"].(string)
+		break
+	}
+	if _, err := e.srv.Update(ref, "customers", id, map[string]any{"displayName": "Changed"}); err != nil {
+		t.Fatal(err)
+	}
+	e.run("", "sync", "contoso", "--entities", "customers")
+	_, out, _ = e.run("", "changes", "--since", "0", "--limit", "100000")
+	if !strings.Contains(out, `"id":"`+id+`","op":"update"`) {
+		t.Errorf("the update was not logged")
+	}
+}

@@ -30,6 +30,9 @@ type CLI struct {
 	Update        UpdateCmd        `cmd:"" help:"Update a record with If-Match (JSON body)."`
 	Delete        DeleteCmd        `cmd:"" help:"Delete a record with If-Match."`
 	Action        ActionCmd        `cmd:"" help:"Run a bound action such as post on a record."`
+	Sync          SyncCmd          `cmd:"" help:"Replicate a connection's entity sets into the local store (resumes where it stopped)."`
+	Status        StatusCmd        `cmd:"" help:"Show the sync state per entity set: rows, watermark, last run, lag, errors, 429s."`
+	Changes       ChangesCmd       `cmd:"" help:"Print the change log (JSON lines) after a sequence number."`
 	Key           KeyCmd           `cmd:"" help:"Manage the master key that seals client secrets."`
 	Emulator      EmulatorCmd      `cmd:"" help:"Run the sandbox: an emulator of Microsoft Entra ID and Business Central online on a local HTTPS port."`
 	Version       VersionCmd       `cmd:"" help:"Print the version."`

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/bizzjoiner/bcconnector/doctor"
+	"github.com/bizzjoiner/bcconnector/syncer"
+	"golang.org/x/term"
+)
+
+// SyncCmd replicates a connection's entity sets into the store.
+type SyncCmd struct {
+	Connection string   `arg:"" help:"Connection name or ID."`
+	Entities   []string `sep:"," help:"Entity sets to sync (default: the connection's, else the sync defaults). Lines come with their documents."`
+	Full       bool     `help:"Start a full sync over (otherwise an unfinished one resumes, and a finished one is followed incrementally)."`
+	Reconcile  bool     `help:"Also list ids to find records deleted in BC."`
+	PageSize   int      `name:"page-size" default:"5000" help:"Records per page for full syncs."`
+}
+
+// Run syncs each target, showing progress on a terminal and log lines otherwise.
+func (c *SyncCmd) Run(ctx context.Context, g *Globals) error {
+	a, err := g.open(ctx)
+	if err != nil {
+		return err
+	}
+	cn, err := a.openConn(ctx, c.Connection)
+	if err != nil {
+		return err
+	}
+	if cn.Connection.CompanyID == "" {
+		return fmt.Errorf("connection %q has no resolved company; run `bcconnector doctor %s`", cn.Connection.Name, cn.Connection.Name)
+	}
+	sets := firstNonEmpty(c.Entities, firstNonEmpty(cn.Connection.Entities, doctor.DefaultEntities))
+	bars := newBars(g)
+	s, err := syncer.New(syncer.Options{Store: a.db, PageSize: c.PageSize, Logger: a.log, Progress: bars.update})
+	if err != nil {
+		return err
+	}
+	targets, err := s.Targets(cn.Connection.ID, cn.Connection.CompanyID, sets)
+	if err != nil {
+		return err
+	}
+	var failed []string
+	for _, t := range targets {
+		start := time.Now()
+		var res syncer.Result
+		if c.Full {
+			res, err = s.Full(ctx, cn.BC, t, true)
+		} else {
+			res, err = s.Sync(ctx, cn.BC, t)
+		}
+		if err == nil && c.Reconcile && res.Mode != syncer.ModeFull {
+			var rr syncer.Result
+			rr, err = s.Reconcile(ctx, cn.BC, t)
+			res.Deleted += rr.Deleted
+		}
+		bars.finish(t, res, err, time.Since(start))
+		if err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("interrupted; run the command again to resume where it stopped")
+			}
+			failed = append(failed, t.EntitySet)
+		}
+	}
+	st := cn.BC.Stats()
+	fmt.Fprintf(g.Stdout, "%d requests to BC, %d answered 429 (absorbed).\n", st.Requests, st.Throttled)
+	if len(failed) > 0 {
+		return fmt.Errorf("sync failed for %s; `bcconnector status %s` shows the errors", strings.Join(failed, ", "), cn.Connection.Name)
+	}
+	return nil
+}
+
+// bars shows one progress line per entity set on a terminal, or log lines otherwise.
+type bars struct {
+	mu    sync.Mutex
+	w     io.Writer
+	tty   bool
+	start map[string]time.Time
+	last  time.Time
+}
+
+func newBars(g *Globals) *bars {
+	f, ok := g.Stderr.(*os.File)
+	return &bars{w: g.Stderr, tty: ok && term.IsTerminal(int(f.Fd())), start: map[string]time.Time{}}
+}
+
+func (b *bars) update(p syncer.Progress) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	set := p.Target.EntitySet
+	if _, ok := b.start[set]; !ok {
+		b.start[set] = time.Now()
+	}
+	if time.Since(b.last) < 250*time.Millisecond {
+		return
+	}
+	b.last = time.Now()
+	el := time.Since(b.start[set]).Seconds()
+	rate := float64(p.Rows) / max(el, 0.001)
+	eta := ""
+	if p.Total > p.Rows && rate > 0 {
+		eta = fmt.Sprintf(" ETA %s", (time.Duration(float64(p.Total-p.Rows)/rate) * time.Second).Round(time.Second))
+	}
+	line := fmt.Sprintf("%-24s %s %9d/%d rows %8.0f rows/s%s", set, p.Mode, p.Rows, p.Total, rate, eta)
+	if b.tty {
+		fmt.Fprintf(b.w, "\r\033[K%s", line)
+	} else {
+		fmt.Fprintln(b.w, line)
+	}
+}
+
+func (b *bars) finish(t syncer.Target, r syncer.Result, err error, d time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.tty {
+		fmt.Fprint(b.w, "\r\033[K")
+	}
+	status := "ok"
+	if err != nil {
+		status = "FAILED: " + err.Error()
+	}
+	fmt.Fprintf(b.w, "%-24s %-11s %8d rows (%d new, %d changed, %d deleted) in %s: %s\n",
+		t.EntitySet, r.Mode, r.Rows, r.Inserted, r.Updated, r.Deleted, d.Round(time.Millisecond), status)
+}
+
+// StatusCmd shows the sync state of a connection.
+type StatusCmd struct {
+	Connection string `arg:"" help:"Connection name or ID."`
+	JSON       bool   `help:"Print JSON."`
+}
+
+// Run prints per entity set: rows, watermark, last run, lag, last error, 429s.
+func (c *StatusCmd) Run(ctx context.Context, g *Globals) error {
+	a, cn, err := g.connection(ctx, c.Connection)
+	if err != nil {
+		return err
+	}
+	states, err := a.db.SyncStates(ctx, cn.ID)
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		return json.NewEncoder(g.Stdout).Encode(states)
+	}
+	if len(states) == 0 {
+		fmt.Fprintf(g.Stdout, "Nothing synced yet; run `bcconnector sync %s`.\n", cn.Name)
+		return nil
+	}
+	tw := tabwriter.NewWriter(g.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ENTITY SET\tROWS\tWATERMARK\tLAST RUN\tLAG\t429s\tSTATE")
+	for _, st := range states {
+		rows, _ := a.db.ReplicaCount(ctx, st.Key)
+		lag := "-"
+		if !st.LastSuccessAt.IsZero() {
+			lag = time.Since(st.LastSuccessAt).Round(time.Second).String()
+		}
+		state := "ok"
+		switch {
+		case st.LastError != "":
+			state = "error: " + st.LastError
+		case !st.FullSyncDone:
+			state = "full sync not finished"
+		case st.Paused:
+			state = "paused"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%d\t%s\n", st.Key.EntitySet, rows, stamp(st.Watermark), stamp(st.LastRunAt), lag, st.Throttled, state)
+	}
+	return tw.Flush()
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05Z")
+}
+
+// ChangesCmd prints the change log from a position.
+type ChangesCmd struct {
+	Since int64 `help:"Print changes after this sequence number." default:"0"`
+	Limit int   `help:"At most this many changes." default:"1000"`
+}
+
+// Run prints one JSON change per line.
+func (c *ChangesCmd) Run(ctx context.Context, g *Globals) error {
+	a, err := g.open(ctx)
+	if err != nil {
+		return err
+	}
+	changes, err := a.db.Changes(ctx, c.Since, c.Limit)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(g.Stdout)
+	for _, ch := range changes {
+		if err := enc.Encode(ch); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,170 @@
+package syncer_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bizzjoiner/bcconnector/emulator"
+	"github.com/bizzjoiner/bcconnector/emulator/datagen"
+	"github.com/bizzjoiner/bcconnector/emulator/throttle"
+	"github.com/bizzjoiner/bcconnector/syncer"
+)
+
+func peakRSSMB() float64 {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return float64(ru.Maxrss) / 1024
+}
+
+// benchFullSync syncs n G/L entries from the emulator (latency off) into SQLite, then
+// bulk-inserts the same rows into a plain table of the same file, and reports both rates,
+// their ratio and the process's peak RSS (issue 4, target 1). Run each size in its own
+// process: peak RSS only grows.
+func benchFullSync(b *testing.B, n int) {
+	for i := 0; i < b.N; i++ {
+		w := newWorld(b, emulator.Config{}, fmt.Sprintf("small,generalLedgerEntries=%d", n), syncer.Options{PageSize: 5000})
+		ctx := context.Background()
+		start := time.Now()
+		res, err := w.sync.Full(ctx, w.client, w.target("generalLedgerEntries"), false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		syncDur := time.Since(start)
+		if res.Rows != int64(n) {
+			b.Fatalf("synced %d rows, want %d", res.Rows, n)
+		}
+		rss := peakRSSMB()
+		bulkDur := plainBulkInsert(b, w, n)
+		b.ReportMetric(float64(n)/syncDur.Seconds(), "sync-rows/s")
+		b.ReportMetric(float64(n)/bulkDur.Seconds(), "bulk-rows/s")
+		b.ReportMetric(bulkDur.Seconds()/syncDur.Seconds(), "ratio")
+		b.ReportMetric(rss, "peak-RSS-MB")
+	}
+}
+
+// plainBulkInsert inserts the same rows (as the API sends them) into a plain table:
+// prepared statement, 5,000 rows per transaction.
+func plainBulkInsert(b *testing.B, w *world, n int) time.Duration {
+	db, err := sql.Open("sqlite", "file:"+w.db.Path()+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(`CREATE TABLE bulk (id TEXT PRIMARY KEY, raw TEXT NOT NULL) STRICT`); err != nil {
+		b.Fatal(err)
+	}
+	// Render the rows first so only the insert is timed.
+	rows := make(chan [2]string, 5000)
+	go func() {
+		for row, etag := range w.emu.Rows(w.ref, "generalLedgerEntries") {
+			raw, _ := json.Marshal(row)
+			_ = etag
+			rows <- [2]string{row["id"].(string), string(raw)}
+		}
+		close(rows)
+	}()
+	start := time.Now()
+	var tx *sql.Tx
+	var stmt *sql.Stmt
+	count := 0
+	for r := range rows {
+		if count%5000 == 0 {
+			if tx != nil {
+				if err := tx.Commit(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			tx, _ = db.Begin()
+			stmt, _ = tx.Prepare(`INSERT INTO bulk (id, raw) VALUES (?, ?)`)
+		}
+		if _, err := stmt.Exec(r[0], r[1]); err != nil {
+			b.Fatal(err)
+		}
+		count++
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	if count != n {
+		b.Fatalf("bulk inserted %d rows", count)
+	}
+	return time.Since(start)
+}
+
+// BenchmarkFullSync100k: target 1's reference size for memory.
+func BenchmarkFullSync100k(b *testing.B) { benchFullSync(b, 100_000) }
+
+// BenchmarkFullSync1M: target 1 (ratio ≥ 0.6, peak RSS ≤ 150 MB).
+func BenchmarkFullSync1M(b *testing.B) { benchFullSync(b, 1_000_000) }
+
+// BenchmarkScaledLatency200k: target 2. 200,000 G/L entries with the emulator's `scaled`
+// latency and BC's limits; reports the partitioned full sync's time against the ceiling
+// 5 busy slots allow, and against sequential @odata.nextLink paging at 5,000 rows per page.
+func BenchmarkScaledLatency200k(b *testing.B) {
+	const n = 200_000
+	lat, _ := throttle.ParseLatencyProfile("scaled")
+	for i := 0; i < b.N; i++ {
+		run := func(opt syncer.Options) (time.Duration, *world) {
+			w := newWorld(b, emulator.Config{Latency: lat}, fmt.Sprintf("small,generalLedgerEntries=%d", n), opt)
+			start := time.Now()
+			if _, err := w.sync.Full(context.Background(), w.client, w.target("generalLedgerEntries"), false); err != nil {
+				b.Fatal(err)
+			}
+			return time.Since(start), w
+		}
+		par, w := run(syncer.Options{PageSize: 5000})
+		st := w.client.Stats()
+		seq, _ := run(syncer.Options{PageSize: 5000, Workers: 1, Partitions: 1})
+		pages := (n + 4999) / 5000
+		slotTime := time.Duration(pages)*lat.Overhead + time.Duration(n)*lat.PerRow
+		ceiling := slotTime / 5
+		b.ReportMetric(par.Seconds(), "parallel-s")
+		b.ReportMetric(ceiling.Seconds(), "ceiling-s")
+		b.ReportMetric(par.Seconds()/ceiling.Seconds(), "x-ceiling")
+		b.ReportMetric(seq.Seconds(), "sequential-s")
+		b.ReportMetric(seq.Seconds()/par.Seconds(), "speedup")
+		b.ReportMetric(float64(st.Throttled), "429s")
+		b.ReportMetric(float64(st.ServerErrors+st.TransportErrors), "failed-requests")
+	}
+}
+
+// BenchmarkIncremental1000: target 3. After 1,000 changes in BC, the time for incremental
+// runs plus id reconciliation (for deletes) of the changed sets to bring the replica level.
+func BenchmarkIncremental1000(b *testing.B) {
+	sizes, _ := datagen.ParseSizes("medium")
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		w := newWorld(b, emulator.Config{Sizes: sizes}, "", syncer.Options{})
+		ctx := context.Background()
+		sets := []string{"customers", "vendors", "items", "contacts", "generalLedgerEntries"}
+		for _, s := range sets {
+			if _, err := w.sync.Full(ctx, w.client, w.target(s), false); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := w.emu.Mutate(1000, emulator.MutatorConfig{}); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start := time.Now()
+		for _, s := range sets {
+			if _, err := w.sync.Incremental(ctx, w.client, w.target(s)); err != nil {
+				b.Fatal(err)
+			}
+			// Deletes are only visible by listing ids (ledger sets are skipped).
+			if _, err := w.sync.Reconcile(ctx, w.client, w.target(s)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(time.Since(start).Seconds(), "incremental-s")
+		b.StopTimer()
+		runtime.GC()
+	}
+}

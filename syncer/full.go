@@ -1,0 +1,339 @@
+package syncer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bizzjoiner/bcconnector/bc"
+	"github.com/bizzjoiner/bcconnector/bcschema"
+	"github.com/bizzjoiner/bcconnector/store"
+)
+
+// partition is one slice of a full sync, stored as its checkpoint after every page.
+type partition struct {
+	Filter string `json:"filter"` // $filter of the slice; "" reads the whole set
+	Next   string `json:"next,omitempty"`
+	Done   bool   `json:"done,omitempty"`
+	Rows   int64  `json:"rows"`
+}
+
+// plan is the checkpoint that marks a full sync in progress.
+type plan struct {
+	Started time.Time `json:"started"`
+	Total   int64     `json:"total"`
+	Parts   int       `json:"parts"`
+}
+
+const planName = "full:plan"
+
+func partName(i int) string { return fmt.Sprintf("full:%03d", i) }
+
+// Full copies the whole entity set. An unfinished full sync is resumed from its
+// checkpoints; restart discards them and starts over (a `--full` re-sync of an existing
+// replica), and reconciles deletes at the end.
+func (s *Syncer) Full(ctx context.Context, c *bc.Client, t Target, restart bool) (Result, error) {
+	start := time.Now()
+	res := Result{Target: t, Mode: ModeFull}
+	before := c.Stats()
+	ent, children, err := s.entity(t)
+	if err != nil {
+		return res, err
+	}
+	if err := s.ensure(ctx, ent, children); err != nil {
+		return res, err
+	}
+	st, err := s.opt.Store.SyncState(ctx, t.key())
+	if err != nil {
+		return res, err
+	}
+	var p plan
+	parts := map[string]partition{}
+	if raw, ok := st.Checkpoints[planName]; ok && !restart {
+		if err := json.Unmarshal(raw, &p); err != nil {
+			return res, fmt.Errorf("full sync checkpoint of %s is unreadable: %w", t.EntitySet, err)
+		}
+		for name, raw := range st.Checkpoints {
+			var pt partition
+			if strings.HasPrefix(name, "full:") && name != planName && json.Unmarshal(raw, &pt) == nil {
+				parts[name] = pt
+			}
+		}
+		s.opt.Logger.Info("resuming full sync", "entity_set", t.EntitySet, "partitions", len(parts))
+	} else {
+		p, parts, err = s.plan(ctx, c, t, ent)
+		if err != nil {
+			return res, s.finish(ctx, t, c, before, err, nil)
+		}
+		if err := s.savePlan(ctx, t, p, parts); err != nil {
+			return res, err
+		}
+	}
+	hadRows := st.FullSyncDone || restart
+	err = s.runPartitions(ctx, c, t, children, p, parts, &res)
+	if err == nil && hadRows && !isLedger(ent) {
+		// A re-sync over an existing replica must also drop what BC deleted meanwhile.
+		var rr Result
+		rr, err = s.reconcile(ctx, c, t, ent, children)
+		res.Deleted += rr.Deleted
+	}
+	res.Duration = time.Since(start)
+	err = s.finish(ctx, t, c, before, err, func(st *store.SyncState) {
+		st.FullSyncDone = true
+		st.FullSyncStartedAt = p.Started
+		st.Watermark = p.Started
+		st.LastReconcileAt = p.Started
+		for name := range st.Checkpoints {
+			if strings.HasPrefix(name, "full:") {
+				delete(st.Checkpoints, name)
+			}
+		}
+	})
+	s.opt.Logger.Info("full sync", "entity_set", t.EntitySet, "rows", res.Rows, "pages", res.Pages, "elapsed", res.Duration, "error", err)
+	return res, err
+}
+
+// plan probes the set and splits it into partitions: entryNumber ranges for ledgers,
+// lastModifiedDateTime ranges otherwise; small sets are one partition.
+func (s *Syncer) plan(ctx context.Context, c *bc.Client, t Target, ent *bcschema.Entity) (plan, map[string]partition, error) {
+	p := plan{Started: s.opt.Now().UTC()}
+	ref := bc.Set(t.CompanyID, t.EntitySet)
+	total, err := c.Count(ctx, ref, nil)
+	if err != nil {
+		return p, nil, err
+	}
+	p.Total = total
+	n := int((total + int64(s.opt.PageSize)*2 - 1) / (int64(s.opt.PageSize) * 2))
+	n = max(1, min(n, s.opt.Partitions))
+	var filters []string
+	if n > 1 {
+		if f, ok := ent.Field("entryNumber"); ok && (f.Type == bcschema.TypeInt32 || f.Type == bcschema.TypeInt64) {
+			filters, err = s.intRanges(ctx, c, ref, "entryNumber", n)
+		} else if ent.HasLastModified() {
+			filters, err = s.timeRanges(ctx, c, ref, "lastModifiedDateTime", n)
+		}
+		if err != nil {
+			return p, nil, err
+		}
+	}
+	if len(filters) == 0 {
+		filters = []string{""}
+	}
+	parts := make(map[string]partition, len(filters))
+	for i, f := range filters {
+		parts[partName(i)] = partition{Filter: f}
+	}
+	p.Parts = len(parts)
+	return p, parts, nil
+}
+
+// probe reads the lowest or highest value of field with one cheap request.
+func probe(ctx context.Context, c *bc.Client, ref bc.Ref, field string, desc bool) (json.RawMessage, bool, error) {
+	order := field
+	if desc {
+		order += " desc"
+	}
+	page, err := c.ListPage(ctx, ref, &bc.Query{Top: 1, Select: []string{field}, OrderBy: []string{order}})
+	if err != nil || len(page.Records) == 0 {
+		return nil, false, err
+	}
+	v, ok := page.Records[0].Lookup(field)
+	return v, ok, nil
+}
+
+// intRanges splits [min, max] of an integer key into n ranges; the last is open-ended so
+// rows added during the sync are read too.
+func (s *Syncer) intRanges(ctx context.Context, c *bc.Client, ref bc.Ref, field string, n int) ([]string, error) {
+	lo, ok1, err := probe(ctx, c, ref, field, false)
+	if err != nil {
+		return nil, err
+	}
+	hi, ok2, err := probe(ctx, c, ref, field, true)
+	if err != nil || !ok1 || !ok2 {
+		return nil, err
+	}
+	var a, b int64
+	if json.Unmarshal(lo, &a) != nil || json.Unmarshal(hi, &b) != nil || b <= a {
+		return nil, nil
+	}
+	step := (b - a + int64(n)) / int64(n)
+	var out []string
+	for i := 0; i < n; i++ {
+		from := a + int64(i)*step
+		if i == n-1 {
+			out = append(out, bc.Ge(field, from).String())
+			break
+		}
+		out = append(out, bc.And(bc.Ge(field, from), bc.Lt(field, from+step)).String())
+	}
+	return out, nil
+}
+
+// timeRanges splits [min, max] of a timestamp into n ranges, the last open-ended.
+func (s *Syncer) timeRanges(ctx context.Context, c *bc.Client, ref bc.Ref, field string, n int) ([]string, error) {
+	lo, ok1, err := probe(ctx, c, ref, field, false)
+	if err != nil {
+		return nil, err
+	}
+	hi, ok2, err := probe(ctx, c, ref, field, true)
+	if err != nil || !ok1 || !ok2 {
+		return nil, err
+	}
+	var a, b time.Time
+	if json.Unmarshal(lo, &a) != nil || json.Unmarshal(hi, &b) != nil || !b.After(a) {
+		return nil, nil
+	}
+	step := b.Sub(a)/time.Duration(n) + time.Millisecond
+	var out []string
+	for i := 0; i < n; i++ {
+		from := a.Add(time.Duration(i) * step)
+		if i == 0 {
+			from = time.Time{} // the first range is open downwards too
+		}
+		switch {
+		case i == n-1:
+			out = append(out, bc.Ge(field, from).String())
+		case i == 0:
+			out = append(out, bc.Lt(field, a.Add(step)).String())
+		default:
+			out = append(out, bc.And(bc.Ge(field, from), bc.Lt(field, from.Add(step))).String())
+		}
+	}
+	return out, nil
+}
+
+func (s *Syncer) savePlan(ctx context.Context, t Target, p plan, parts map[string]partition) error {
+	return s.opt.Store.UpdateSyncState(ctx, t.key(), func(st *store.SyncState) {
+		if st.Checkpoints == nil {
+			st.Checkpoints = map[string]json.RawMessage{}
+		}
+		for name := range st.Checkpoints {
+			if strings.HasPrefix(name, "full:") {
+				delete(st.Checkpoints, name)
+			}
+		}
+		raw, _ := json.Marshal(p)
+		st.Checkpoints[planName] = raw
+		for name, pt := range parts {
+			raw, _ := json.Marshal(pt)
+			st.Checkpoints[name] = raw
+		}
+		st.FullSyncStartedAt = p.Started
+	})
+}
+
+// runPartitions reads the unfinished partitions with Workers workers; each page is
+// committed with its partition's checkpoint in one transaction.
+func (s *Syncer) runPartitions(ctx context.Context, c *bc.Client, t Target, children []*bcschema.Entity, p plan, parts map[string]partition, res *Result) error {
+	names := make([]string, 0, len(parts))
+	var done int64
+	for name, pt := range parts {
+		done += pt.Rows
+		if !pt.Done {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	work := make(chan string)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		rows     atomic.Int64
+	)
+	rows.Store(done)
+	fail := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+			cancel()
+		}
+		mu.Unlock()
+	}
+	for w := 0; w < s.opt.Workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for name := range work {
+				if err := s.runPartition(ctx, c, t, children, name, parts[name], p.Total, &rows, res, &mu); err != nil {
+					fail(fmt.Errorf("%s partition %s: %w", t.EntitySet, name, err))
+					return
+				}
+			}
+		}()
+	}
+feed:
+	for _, name := range names {
+		select {
+		case work <- name:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	return ctx.Err()
+}
+
+func (s *Syncer) runPartition(ctx context.Context, c *bc.Client, t Target, children []*bcschema.Entity, name string, pt partition, total int64, rows *atomic.Int64, res *Result, mu *sync.Mutex) error {
+	ref := bc.Set(t.CompanyID, t.EntitySet)
+	var filter bc.Expr
+	if pt.Filter != "" {
+		filter = bc.Raw(pt.Filter)
+	}
+	q := s.query(children, s.opt.PageSize, filter)
+	for {
+		var page *bc.Page
+		var err error
+		if pt.Next == "" {
+			page, err = c.ListPage(ctx, ref, q)
+		} else {
+			page, err = c.NextPage(ctx, pt.Next, q)
+		}
+		if err != nil {
+			return err
+		}
+		b, err := batchFromPage(t, children, page.Records)
+		if err != nil {
+			return err
+		}
+		pt.Next, pt.Done = page.NextLink, page.NextLink == ""
+		pt.Rows += int64(len(page.Records))
+		b.CheckpointName = name
+		b.Checkpoint, _ = json.Marshal(pt)
+		b.Now = s.opt.Now()
+		ar, err := s.opt.Store.ApplyBatch(ctx, b)
+		if err != nil {
+			return err
+		}
+		n := rows.Add(int64(len(page.Records)))
+		mu.Lock()
+		res.Pages++
+		res.Rows += int64(len(page.Records))
+		res.Inserted += int64(ar.Inserted)
+		res.Updated += int64(ar.Updated)
+		res.Deleted += int64(ar.Deleted)
+		res.Same += int64(ar.Unchanged)
+		mu.Unlock()
+		if s.opt.Progress != nil {
+			s.opt.Progress(Progress{Target: t, Mode: ModeFull, Partition: name, Rows: n, Total: total})
+		}
+		if pt.Done {
+			return nil
+		}
+	}
+}
+
+// ErrNotSynced is returned for an incremental run of a set that never had a full sync.
+var ErrNotSynced = errors.New("syncer: the entity set has no completed full sync yet")

@@ -1,0 +1,200 @@
+package syncer
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/bizzjoiner/bcconnector/bc"
+	"github.com/bizzjoiner/bcconnector/bcschema"
+	"github.com/bizzjoiner/bcconnector/store"
+)
+
+// incrementalCheckpoint lets an interrupted incremental run continue its paging.
+type incrementalCheckpoint struct {
+	Since   time.Time `json:"since"`
+	Next    string    `json:"next,omitempty"`
+	MaxSeen time.Time `json:"maxSeen"`
+}
+
+const incrementalName = "incremental"
+
+// Incremental applies what changed since the watermark: records with
+// lastModifiedDateTime ≥ watermark − Overlap (bc-entra-facts §8: SQL and AL round times
+// differently, and a record may commit after a later one), keeping only those whose ETag
+// changed. Documents bring their complete lines. Sets without lastModifiedDateTime are
+// read in full and reconciled.
+func (s *Syncer) Incremental(ctx context.Context, c *bc.Client, t Target) (Result, error) {
+	start := time.Now()
+	res := Result{Target: t, Mode: ModeIncremental}
+	before := c.Stats()
+	ent, children, err := s.entity(t)
+	if err != nil {
+		return res, err
+	}
+	st, err := s.opt.Store.SyncState(ctx, t.key())
+	if err != nil {
+		return res, err
+	}
+	if !st.FullSyncDone {
+		return res, ErrNotSynced
+	}
+	if !ent.HasLastModified() {
+		res, err = s.reconcile(ctx, c, t, ent, children)
+		res.Mode = ModeIncremental
+		return res, s.finish(ctx, t, c, before, err, func(st *store.SyncState) { st.LastReconcileAt = s.opt.Now().UTC() })
+	}
+	cp := incrementalCheckpoint{Since: st.Watermark.Add(-s.opt.Overlap), MaxSeen: st.Watermark}
+	if raw, ok := st.Checkpoints[incrementalName]; ok {
+		_ = json.Unmarshal(raw, &cp)
+	}
+	err = s.incremental(ctx, c, t, ent, children, &cp, &res)
+	res.Duration = time.Since(start)
+	return res, s.finish(ctx, t, c, before, err, func(st *store.SyncState) {
+		if cp.MaxSeen.After(st.Watermark) {
+			st.Watermark = cp.MaxSeen
+		}
+		delete(st.Checkpoints, incrementalName)
+	})
+}
+
+func (s *Syncer) incremental(ctx context.Context, c *bc.Client, t Target, ent *bcschema.Entity, children []*bcschema.Entity, cp *incrementalCheckpoint, res *Result) error {
+	ref := bc.Set(t.CompanyID, t.EntitySet)
+	q := s.query(children, s.opt.PageSize, bc.Ge("lastModifiedDateTime", cp.Since))
+	for {
+		var page *bc.Page
+		var err error
+		if cp.Next == "" {
+			page, err = c.ListPage(ctx, ref, q)
+		} else {
+			page, err = c.NextPage(ctx, cp.Next, q)
+		}
+		if err != nil {
+			return err
+		}
+		b, err := batchFromPage(t, children, page.Records)
+		if err != nil {
+			return err
+		}
+		for _, r := range page.Records {
+			if r.LastModified.After(cp.MaxSeen) {
+				cp.MaxSeen = r.LastModified
+			}
+		}
+		cp.Next = page.NextLink
+		if cp.Next != "" {
+			b.CheckpointName = incrementalName
+			b.Checkpoint, _ = json.Marshal(cp)
+		}
+		b.Now = s.opt.Now()
+		ar, err := s.opt.Store.ApplyBatch(ctx, b)
+		if err != nil {
+			return err
+		}
+		res.Pages++
+		res.Rows += int64(len(page.Records))
+		res.Inserted += int64(ar.Inserted)
+		res.Updated += int64(ar.Updated)
+		res.Same += int64(ar.Unchanged)
+		if s.opt.Progress != nil {
+			s.opt.Progress(Progress{Target: t, Mode: ModeIncremental, Rows: res.Rows})
+		}
+		if cp.Next == "" {
+			return nil
+		}
+	}
+}
+
+// Reconcile finds records BC deleted: it lists every id (`$select=id`) and deletes from
+// the replica what is no longer there; documents take their lines with them. There is no
+// deleted-records API (bc-entra-facts §8), so this and webhook `deleted` notifications are
+// the only ways to see deletes. Ledger entries, which BC never deletes, are skipped.
+func (s *Syncer) Reconcile(ctx context.Context, c *bc.Client, t Target) (Result, error) {
+	before := c.Stats()
+	ent, children, err := s.entity(t)
+	if err != nil {
+		return Result{Target: t, Mode: ModeReconcile}, err
+	}
+	if isLedger(ent) {
+		return Result{Target: t, Mode: ModeReconcile}, nil
+	}
+	res, err := s.reconcile(ctx, c, t, ent, children)
+	return res, s.finish(ctx, t, c, before, err, func(st *store.SyncState) { st.LastReconcileAt = s.opt.Now().UTC() })
+}
+
+func (s *Syncer) reconcile(ctx context.Context, c *bc.Client, t Target, ent *bcschema.Entity, children []*bcschema.Entity) (Result, error) {
+	start := time.Now()
+	res := Result{Target: t, Mode: ModeReconcile}
+	if err := s.ensure(ctx, ent, children); err != nil {
+		return res, err
+	}
+	live := map[string]struct{}{}
+	q := &bc.Query{Select: []string{"id"}, PageSize: bc.MaxPageSize}
+	if !ent.HasLastModified() {
+		// Without timestamps the set is small and read whole: apply it, then delete the rest.
+		q = s.query(children, bc.MaxPageSize, bc.Expr{})
+	}
+	for page, err := range c.Pages(ctx, bc.Set(t.CompanyID, t.EntitySet), q) {
+		if err != nil {
+			return res, err
+		}
+		for _, r := range page.Records {
+			live[r.ID] = struct{}{}
+		}
+		res.Pages++
+		if !ent.HasLastModified() {
+			b, err := batchFromPage(t, children, page.Records)
+			if err != nil {
+				return res, err
+			}
+			b.Now = s.opt.Now()
+			ar, err := s.opt.Store.ApplyBatch(ctx, b)
+			if err != nil {
+				return res, err
+			}
+			res.Rows += int64(len(page.Records))
+			res.Inserted += int64(ar.Inserted)
+			res.Updated += int64(ar.Updated)
+			res.Same += int64(ar.Unchanged)
+		}
+	}
+	var gone []string
+	err := s.opt.Store.ReplicaIDs(ctx, t.key(), func(id, _ string) error {
+		if _, ok := live[id]; !ok {
+			gone = append(gone, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return res, err
+	}
+	for len(gone) > 0 {
+		n := min(len(gone), 1000)
+		b := store.ReplicaBatch{Key: t.key(), Deletes: gone[:n], Now: s.opt.Now()}
+		for _, ch := range children {
+			b.Children = append(b.Children, store.ChildReplace{EntitySet: ch.EntitySet, ParentIDs: gone[:n]})
+		}
+		ar, err := s.opt.Store.ApplyBatch(ctx, b)
+		if err != nil {
+			return res, err
+		}
+		res.Deleted += int64(ar.Deleted)
+		gone = gone[n:]
+	}
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+// Delete applies a webhook `deleted` notification: the record (and its lines) leave the
+// replica at once, without waiting for reconciliation.
+func (s *Syncer) Delete(ctx context.Context, t Target, id string) (store.ApplyResult, error) {
+	_, children, err := s.entity(t)
+	if err != nil {
+		return store.ApplyResult{}, err
+	}
+	b := store.ReplicaBatch{Key: t.key(), Deletes: []string{id}, Now: s.opt.Now()}
+	for _, ch := range children {
+		b.Children = append(b.Children, store.ChildReplace{EntitySet: ch.EntitySet, ParentIDs: []string{id}})
+	}
+	return s.opt.Store.ApplyBatch(ctx, b)
+}

@@ -1,0 +1,156 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/bizzjoiner/bcconnector/bc"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// SyncArgs is a River job that syncs one target. Jobs are unique per connection, company
+// and entity set while one is waiting or running, whatever their mode.
+type SyncArgs struct {
+	ConnectionID string `json:"connection_id" river:"unique"`
+	CompanyID    string `json:"company_id" river:"unique"`
+	EntitySet    string `json:"entity_set" river:"unique"`
+	// Mode is "" (whatever the target needs), "full" (restart), or "reconcile".
+	Mode Mode `json:"mode,omitempty"`
+}
+
+// Kind implements river.JobArgs.
+func (SyncArgs) Kind() string { return "bc_sync" }
+
+// InsertOpts makes sync jobs unique among jobs that have not finished.
+func (SyncArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{
+		Queue:       QueueSync,
+		MaxAttempts: 10,
+		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+			rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+			rivertype.JobStateRetryable, rivertype.JobStateScheduled,
+		}},
+	}
+}
+
+// Target returns the job's target.
+func (a SyncArgs) Target() Target {
+	return Target{ConnectionID: a.ConnectionID, CompanyID: a.CompanyID, EntitySet: a.EntitySet}
+}
+
+// QueueSync is the River queue of sync jobs.
+const QueueSync = "bc_sync"
+
+// Clients gives the BC client of a connection; clients of one connection should be one
+// value so they share BC's per-app limits.
+type Clients interface {
+	Client(ctx context.Context, connectionID string) (*bc.Client, error)
+}
+
+// Worker runs sync jobs on River. A 429 (or 503) that the client could not absorb
+// snoozes the job for the server's Retry-After instead of failing it, so throttling never
+// burns an attempt. A hint that arrives while a target is running makes the worker run it
+// again right after, so no notification is lost to job uniqueness.
+type Worker struct {
+	river.WorkerDefaults[SyncArgs]
+	Syncer  *Syncer
+	Clients Clients
+	Logger  *slog.Logger
+
+	mu      sync.Mutex
+	running map[Target]bool
+	dirty   map[Target]bool
+	snoozes int64
+}
+
+// Hint records that a target changed (a webhook notification) and returns whether a run
+// is in progress that will pick it up.
+func (w *Worker) Hint(t Target) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.running[t] {
+		if w.dirty == nil {
+			w.dirty = map[Target]bool{}
+		}
+		w.dirty[t] = true
+		return true
+	}
+	return false
+}
+
+// Snoozes counts jobs snoozed for throttling.
+func (w *Worker) Snoozes() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.snoozes
+}
+
+// Work implements river.Worker.
+func (w *Worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
+	t := job.Args.Target()
+	w.mu.Lock()
+	if w.running == nil {
+		w.running = map[Target]bool{}
+	}
+	w.running[t] = true
+	w.mu.Unlock()
+	defer func() {
+		w.mu.Lock()
+		delete(w.running, t)
+		w.mu.Unlock()
+	}()
+	client, err := w.Clients.Client(ctx, t.ConnectionID)
+	if err != nil {
+		return fmt.Errorf("connection %s: %w", t.ConnectionID, err)
+	}
+	mode := job.Args.Mode
+	for {
+		switch mode {
+		case ModeFull:
+			_, err = w.Syncer.Full(ctx, client, t, true)
+		case ModeReconcile:
+			_, err = w.Syncer.Reconcile(ctx, client, t)
+		default:
+			_, err = w.Syncer.Sync(ctx, client, t)
+		}
+		if err != nil {
+			return w.jobError(err)
+		}
+		w.mu.Lock()
+		again := w.dirty[t]
+		delete(w.dirty, t)
+		w.mu.Unlock()
+		if !again {
+			return nil
+		}
+		mode = "" // a hint during the run: catch up incrementally
+	}
+}
+
+// jobError turns throttling into a snooze (it does not count as an attempt).
+func (w *Worker) jobError(err error) error {
+	var be *bc.Error
+	if errors.As(err, &be) && bc.IsThrottled(err) {
+		d := be.RetryAfter
+		if d <= 0 {
+			d = 30 * time.Second
+		}
+		w.mu.Lock()
+		w.snoozes++
+		w.mu.Unlock()
+		if w.Logger != nil {
+			w.Logger.Warn("BC throttled the sync; snoozing the job", "retry_after", d)
+		}
+		return river.JobSnooze(d)
+	}
+	return err
+}
+
+// Timeout lets a full sync of a large set run as long as it needs (it checkpoints every
+// page, so a cancelled run loses at most one page of work).
+func (w *Worker) Timeout(*river.Job[SyncArgs]) time.Duration { return -1 }

@@ -1,0 +1,159 @@
+package syncer_test
+
+import (
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/bizzjoiner/bcconnector/bc"
+	"github.com/bizzjoiner/bcconnector/emulator"
+	"github.com/bizzjoiner/bcconnector/emulator/datagen"
+	"github.com/bizzjoiner/bcconnector/entra"
+	"github.com/bizzjoiner/bcconnector/secret"
+	"github.com/bizzjoiner/bcconnector/store"
+	"github.com/bizzjoiner/bcconnector/store/sqlite"
+	"github.com/bizzjoiner/bcconnector/syncer"
+)
+
+// world is an emulator, a BC client for its demo connection, a SQLite store and a syncer.
+type world struct {
+	t      testing.TB
+	emu    *emulator.Emulator
+	srv    *httptest.Server
+	ref    emulator.CompanyRef
+	client *bc.Client
+	db     *sqlite.DB
+	sync   *syncer.Syncer
+	connID string
+}
+
+func newWorld(t testing.TB, cfg emulator.Config, sizes string, opt syncer.Options) *world {
+	t.Helper()
+	if sizes != "" {
+		s, err := datagen.ParseSizes(sizes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Sizes = s
+	}
+	emu, err := emulator.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewTLSServer(emu)
+	t.Cleanup(func() { srv.Close(); emu.Close() })
+	cr := emu.Credentials()
+	tokens, err := entra.NewSource(entra.Config{TenantID: cr.TenantID, ClientID: cr.ClientID, Secret: cr.ClientSecret,
+		AuthorityHost: srv.URL + "/", HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := bc.New(bc.Options{BaseURL: srv.URL + "/v2.0", TenantID: cr.TenantID, Environment: cr.Environment,
+		Tokens: entra.Bearer{Source: tokens}, HTTPClient: srv.Client(),
+		Retry: bc.RetryOptions{BaseDelay: 5 * time.Millisecond, MaxDelay: 50 * time.Millisecond, MaxAttempts: 12}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "replica.db"), secret.GenerateKeyring(), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	opt.Store = db
+	s, err := syncer.New(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &world{t: t, emu: emu, srv: srv, ref: emu.DemoCompanyRef(), client: client, db: db, sync: s, connID: "conn1"}
+}
+
+func (w *world) target(set string) syncer.Target {
+	return syncer.Target{ConnectionID: w.connID, CompanyID: w.ref.CompanyID, EntitySet: set}
+}
+
+// assertEqual compares every row of the replica with the emulator's data: same ids, and
+// each stored JSON byte for byte what the API sends.
+func (w *world) assertEqual(sets ...string) {
+	w.t.Helper()
+	ctx := context.Background()
+	for _, set := range sets {
+		key := store.ReplicaKey{ConnectionID: w.connID, CompanyID: w.ref.CompanyID, EntitySet: set}
+		want := map[string]bool{}
+		for row := range w.emu.Rows(w.ref, set) {
+			want[row["id"].(string)] = true
+		}
+		n, bad := 0, false
+		err := w.db.ReplicaIDs(ctx, key, func(id, etag string) error {
+			n++
+			if !want[id] {
+				w.t.Errorf("%s: replica has %s, which BC does not", set, id)
+				bad = true
+				return nil
+			}
+			delete(want, id)
+			src, _ := w.emu.RowJSON(w.ref, set, id)
+			got, err := w.db.ReplicaGet(ctx, key, id)
+			if err != nil {
+				return err
+			}
+			if !bytes.Equal(src, got.Raw) {
+				w.t.Errorf("%s %s differs:\n BC:      %s\n replica: %s", set, id, src, got.Raw)
+				bad = true
+			}
+			return nil
+		})
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		for id := range want {
+			w.t.Errorf("%s: replica lacks %s", set, id)
+			bad = true
+		}
+		if bad {
+			w.t.Fatalf("%s: replica (%d rows) differs from BC", set, n)
+		}
+	}
+}
+
+// assertChangeLog checks the change log has no gap and no (id, etag) twice.
+func (w *world) assertChangeLog() []store.Change {
+	w.t.Helper()
+	var all []store.Change
+	var since int64
+	for {
+		page, err := w.db.Changes(context.Background(), since, 5000)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		all = append(all, page...)
+		since = page[len(page)-1].Seq
+	}
+	seen := map[string]bool{}
+	for i, c := range all {
+		if c.Seq != int64(i+1) {
+			w.t.Fatalf("change log gap: entry %d has seq %d", i, c.Seq)
+		}
+		k := c.EntitySet + "/" + c.ID + "/" + string(c.Op) + "/" + c.ETag
+		if c.Op != store.OpDelete && seen[k] {
+			w.t.Fatalf("change applied twice: %+v", c)
+		}
+		seen[k] = true
+	}
+	return all
+}
+
+func tokenOf(t testing.TB, w *world) bc.TokenSource {
+	cr := w.emu.Credentials()
+	tokens, err := entra.NewSource(entra.Config{TenantID: cr.TenantID, ClientID: cr.ClientID, Secret: cr.ClientSecret,
+		AuthorityHost: w.srv.URL + "/", HTTPClient: w.srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return entra.Bearer{Source: tokens}
+}
