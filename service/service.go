@@ -1,0 +1,102 @@
+// Package service is what people and the platform can do with bcconnector, independent of
+// how they reach it: the web UI (package web/ui), the JSON API (package web/api) and,
+// later, the CLI call it. It validates input with package guide, diagnoses with package
+// doctor, stores with package store, replicates with package syncer and writes through
+// package bc.
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/bizzjoiner/bcconnector/doctor"
+	"github.com/bizzjoiner/bcconnector/guide"
+	"github.com/bizzjoiner/bcconnector/store"
+)
+
+// ConnectionInput is what an admin enters: the values the setup guide produces, plus the
+// connection settings. Secret is write-only: it is never returned by any method.
+type ConnectionInput struct {
+	Name          string   `json:"name,omitempty"`
+	TenantID      string   `json:"tenantId"`
+	ClientID      string   `json:"clientId"`
+	Secret        string   `json:"secret,omitempty"`
+	SecretEndDate string   `json:"secretEndDate,omitempty"` // YYYY-MM-DD
+	Environment   string   `json:"environment"`
+	Company       string   `json:"company,omitempty"` // name or id
+	Entities      []string `json:"entities,omitempty"`
+	WriteEntities []string `json:"writeEntities,omitempty"`
+	AuthorityHost string   `json:"authorityHost,omitempty"`
+	BCBaseURL     string   `json:"bcBaseUrl,omitempty"`
+	CAFile        string   `json:"caFile,omitempty"`
+}
+
+// ConnectionView is a connection as shown to people and the platform: never the secret.
+type ConnectionView struct {
+	store.Connection
+	SecretEndDate time.Time         `json:"secretEndDate,omitempty"`
+	SecretExpiry  string            `json:"secretExpiry"` // guide.Expiry* level
+	SecretDays    int               `json:"secretDaysLeft"`
+	LastDoctor    *doctor.Report    `json:"lastDoctor,omitempty"`
+	Sync          []store.SyncState `json:"sync,omitempty"`
+	Paused        bool              `json:"paused"`
+	Counts        map[string]int64  `json:"counts,omitempty"` // rows per replicated set
+}
+
+// RecordsPage is a page of replicated records, with a cursor for the next.
+type RecordsPage struct {
+	Records    []json.RawMessage `json:"records"`
+	NextCursor string            `json:"nextCursor,omitempty"`
+}
+
+// WriteOp is a write-through to BC.
+type WriteOp struct {
+	Method string          `json:"method"` // POST, PATCH, DELETE, or ACTION
+	ID     string          `json:"id,omitempty"`
+	Action string          `json:"action,omitempty"`
+	ETag   string          `json:"etag,omitempty"` // If-Match; "" = read the current one first; "*" = overwrite
+	Body   json.RawMessage `json:"body,omitempty"`
+}
+
+// WriteResult is BC's answer to a write-through.
+type WriteResult struct {
+	Status int             `json:"status"`
+	Record json.RawMessage `json:"record,omitempty"`
+	// Replayed is true when the Idempotency-Key was seen before and the stored result is
+	// returned instead of writing again.
+	Replayed bool `json:"replayed,omitempty"`
+}
+
+// Service is everything the web layers need.
+type Service interface {
+	// Validate checks the input as typed (same messages as the CLI), without contacting anyone.
+	Validate(in ConnectionInput) ([]guide.Notice, error)
+	// Diagnose runs the doctor on input (not stored yet), reporting checks as they complete.
+	Diagnose(ctx context.Context, in ConnectionInput, onCheck func(doctor.Check)) *doctor.Report
+	// Companies lists the companies the input's credentials can see (for the wizard's pick list).
+	CompaniesFor(ctx context.Context, in ConnectionInput) ([][2]string, error) // (id, name)
+	// CreateConnection validates, diagnoses and stores; the secret is sealed. It fails with
+	// the doctor's report when the setup is not right.
+	CreateConnection(ctx context.Context, in ConnectionInput) (ConnectionView, *doctor.Report, error)
+	ListConnections(ctx context.Context, allowed func(connID string) bool) ([]ConnectionView, error)
+	GetConnection(ctx context.Context, idOrName string) (ConnectionView, error)
+	UpdateConnection(ctx context.Context, id string, in ConnectionInput) (ConnectionView, error) // not the secret
+	DeleteConnection(ctx context.Context, id string) error
+	// RotateSecret adds the new secret, verifies it with Entra, then retires the old one.
+	RotateSecret(ctx context.Context, id, secret, endDate string) error
+	// RunDoctor diagnoses a stored connection and keeps the report as its last result.
+	RunDoctor(ctx context.Context, id string, onCheck func(doctor.Check)) (*doctor.Report, error)
+	// Sync starts syncing (entitySets nil = the connection's); full restarts from scratch.
+	Sync(ctx context.Context, id string, entitySets []string, full bool) error
+	SetPaused(ctx context.Context, id string, paused bool) error
+	// Records pages through the replica of an entity set; filter is a simple
+	// "field op value" list applied to the typed columns.
+	Records(ctx context.Context, id, entitySet, filter, cursor string, limit int) (RecordsPage, error)
+	// Changes returns change log entries after since, waiting up to wait for new ones.
+	Changes(ctx context.Context, since int64, limit int, wait time.Duration, allowed func(connID string) bool) ([]store.Change, error)
+	// Write sends a write-through to BC; a repeated idempotencyKey returns the first result.
+	Write(ctx context.Context, id, entitySet string, op WriteOp, idempotencyKey string) (WriteResult, error)
+	// Batch passes a JSON $batch through to BC.
+	Batch(ctx context.Context, id string, body json.RawMessage, atomic bool) (json.RawMessage, error)
+}
