@@ -94,7 +94,7 @@ func (e *Emulator) authenticate(r *http.Request, tenantSeg, envName string) (*re
 	if !ok || strings.TrimSpace(raw) == "" {
 		return nil, errf(http.StatusUnauthorized, codeGatewayUnauthorized, msgGatewayRejected)
 	}
-	claims, err := e.idp.Verify(strings.TrimSpace(raw))
+	claims, err := e.verify(strings.TrimSpace(raw))
 	if err != nil {
 		// Expired or forged tokens are turned away by the gateway (§3.4, body UNCONFIRMED).
 		return nil, errf(http.StatusUnauthorized, codeGatewayUnauthorized, msgGatewayRejected)
@@ -230,4 +230,27 @@ func (e *Emulator) logRequest(r *http.Request, status int, start time.Time, appI
 	e.cfg.Logger.LogAttrs(r.Context(), levelFor(status), "bc request",
 		slogStr("method", r.Method), slogStr("path", r.URL.Path), slogInt("status", status),
 		slogStr("app", appID), slogDur("elapsed", time.Since(start)))
+}
+
+// verify checks a bearer token, remembering tokens whose signature was already verified
+// (an RSA check per request would dominate the emulator's CPU); expiry is checked every
+// time against the clock.
+func (e *Emulator) verify(raw string) (*idp.Claims, error) {
+	e.tokenMu.Lock()
+	c, ok := e.tokenCache[raw]
+	e.tokenMu.Unlock()
+	if ok && e.cfg.Now().Unix() < c.EXP {
+		return c, nil
+	}
+	c, err := e.idp.Verify(raw)
+	if err != nil {
+		return nil, err
+	}
+	e.tokenMu.Lock()
+	if len(e.tokenCache) > 1000 {
+		clear(e.tokenCache)
+	}
+	e.tokenCache[raw] = c
+	e.tokenMu.Unlock()
+	return c, nil
 }

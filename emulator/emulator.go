@@ -47,6 +47,9 @@ type Emulator struct {
 	mutator  *mutator
 	closeOne sync.Once
 
+	tokenMu    sync.Mutex
+	tokenCache map[string]*idp.Claims
+
 	metadataOnce sync.Once
 	metadata     []byte
 	stats        requestStats
@@ -80,6 +83,8 @@ func New(cfg Config) (*Emulator, error) {
 		gen:     datagen.New(c.Seed, c.Sizes),
 		dir:     idp.NewDirectory(),
 		tenants: make(map[string]*bcTenant),
+
+		tokenCache: make(map[string]*idp.Claims),
 	}
 	e.idp, err = idp.NewServer(idp.Config{
 		Directory:     e.dir,

@@ -58,6 +58,15 @@ type DB struct {
 
 	krMu sync.RWMutex // held for reading while sealing, for writing while re-sealing
 	kr   *secret.Keyring
+
+	tables sync.Map // entity set -> table of rows, for tables known to exist
+	scopes sync.Map // store.ReplicaKey -> committed scope number
+
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt // prepared on the writer, by query
+
+	lookup lookupMode         // how ApplyBatch reads stored ETags (benchmarks vary it)
+	hook   func(stage string) // tests: called inside ApplyBatch's transaction
 }
 
 var _ store.Store = (*DB)(nil)
@@ -191,6 +200,12 @@ func (db *DB) Path() string { return db.path }
 // Close closes both connection pools.
 func (db *DB) Close() error {
 	var errs []error
+	db.stmtMu.Lock()
+	for _, s := range db.stmts {
+		errs = append(errs, s.Close())
+	}
+	db.stmts = nil
+	db.stmtMu.Unlock()
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
 	}
@@ -229,6 +244,13 @@ func (db *DB) withTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
+	// A panic in fn must not leave the single writer connection in a transaction.
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback()
+			panic(p)
+		}
+	}()
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return err

@@ -1,0 +1,94 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/bizzjoiner/bcconnector/store"
+)
+
+var filterOps = map[string]string{"eq": "=", "ne": "IS NOT", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+
+// ReplicaQuery implements store.RecordQuerier. Conditions compare the typed generated
+// columns (see ReplicaTable's layout), so "amount gt 100" compares numbers and dates
+// compare as the text BC sends, which sorts. eq with a nil Value matches NULL.
+func (db *DB) ReplicaQuery(ctx context.Context, key store.ReplicaKey, filters []store.FieldFilter, after string, limit int) ([]store.ReplicaRow, error) {
+	if err := validKey(key); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		return nil, fmt.Errorf("%w: ReplicaQuery limit is %d; pass a positive page size", store.ErrInvalid, limit)
+	}
+	table, ok, err := db.replicaTable(ctx, db.read, key.EntitySet)
+	if err != nil || !ok {
+		return nil, err
+	}
+	cols, err := db.columns(ctx, table)
+	if err != nil {
+		return nil, err
+	}
+	var where strings.Builder
+	args := []any{key.ConnectionID, key.CompanyID, after}
+	for _, f := range filters {
+		col, ok := cols[strings.ToLower(f.Field)]
+		if !ok || col == "raw" {
+			return nil, fmt.Errorf("%w: filter field %q is not a field of %s", store.ErrInvalid, f.Field, key.EntitySet)
+		}
+		op, ok := filterOps[f.Op]
+		if !ok {
+			return nil, fmt.Errorf("%w: filter operator %q: use eq, ne, gt, ge, lt or le", store.ErrInvalid, f.Op)
+		}
+		v := f.Value
+		if b, isBool := v.(bool); isBool {
+			v = 0
+			if b {
+				v = 1
+			}
+		}
+		switch {
+		case f.Op == "eq":
+			op = "IS" // IS compares NULL too
+		case f.Op == "ne":
+		case v == nil:
+			return nil, fmt.Errorf("%w: filter on %q: null only works with eq and ne", store.ErrInvalid, f.Field)
+		}
+		where.WriteString(" AND " + quoteIdent(col) + " " + op + " ?")
+		args = append(args, v)
+	}
+	args = append(args, limit)
+	rows, err := db.read.QueryContext(ctx, `SELECT `+replicaRowColumns+` FROM `+quoteIdent(table)+`
+		WHERE connection_id = ? AND company_id = ? AND id > ?`+where.String()+` ORDER BY id LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: query %s rows: %w", key.EntitySet, err)
+	}
+	defer rows.Close()
+	var out []store.ReplicaRow
+	for rows.Next() {
+		r, err := scanReplicaRow(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: query %s rows: %w", key.EntitySet, err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// columns returns the columns of a table (generated ones included), keyed by lower-case
+// name, since SQLite's column names are case-insensitive.
+func (db *DB) columns(ctx context.Context, table string) (map[string]string, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT name FROM pragma_table_xinfo(?)`, table)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: columns of %s: %w", table, err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out[strings.ToLower(n)] = n
+	}
+	return out, rows.Err()
+}

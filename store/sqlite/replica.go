@@ -1,0 +1,869 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/bizzjoiner/bcconnector/bcschema"
+	"github.com/bizzjoiner/bcconnector/store"
+)
+
+var _ store.ReplicaStore = (*DB)(nil)
+
+// The replica's layout.
+//
+// Each replicated entity set has a table of rows, replica_<set>_rows:
+//
+//	scope         INTEGER  -- the (connection, company, entity set), numbered in scopes
+//	id            TEXT     -- BC's id; PRIMARY KEY (scope, id)
+//	etag          TEXT     -- BC's @odata.etag
+//	last_modified INTEGER  -- lastModifiedDateTime in Unix milliseconds; NULL if the set has none
+//	parent_id     TEXT     -- the document id of a line; NULL otherwise
+//	raw           TEXT     -- the entity's JSON exactly as BC sent it
+//
+// with indexes on (scope, last_modified) and (scope, parent_id), and a view, replica_<set>,
+// which is what SQL should read: connection_id, company_id, id, etag, last_modified,
+// parent_id, raw and one column per schema field, named exactly as the field and computed
+// from raw with json_extract (JSON strings read as TEXT, numbers as INTEGER or REAL, true
+// and false as 1 and 0):
+//
+//	SELECT "number", "displayName", "balanceDue" FROM replica_customers
+//	WHERE connection_id = ? AND company_id = ? AND "balanceDue" > 1000
+//
+// Why not the obvious layout (connection and company ID strings in every row, generated
+// columns in the table, one change log row per change)? Throughput: writing a full sync
+// must not cost much more than storing the JSON. SQLite computes the VIRTUAL generated
+// columns of a table on every INSERT (a JSON parse and one look-up per field), the two
+// ID strings add about 50 bytes to every row and to every index entry, and a change log
+// row per change costs another insert with eight bound values. Together they made a full
+// sync 3 to 4 times slower than a plain INSERT of (id, raw); this layout is within 25%
+// (see BenchmarkApplyBatch).
+
+// Columns of the view that are not schema fields. A field with one of these names
+// (case-insensitively, as SQLite compares column names) gets no column of its own: "id"
+// is the key column itself, and any other is still in raw.
+var replicaKeyColumns = []string{"connection_id", "company_id", "id", "etag", "last_modified", "parent_id", "raw"}
+
+// upsertChunk is how many rows one multi-row INSERT writes (6 values each).
+const upsertChunk = 100
+
+// segmentMax is the most changes one change_batches row holds; it bounds what Changes
+// decodes beyond what it returns.
+const segmentMax = 1000
+
+// ReplicaView returns the name of the view through which SQL reads the replica of
+// entitySet: "replica_" + entitySet (e.g. replica_customers; quote it in SQL, since entity
+// set names are camelCase). Entity set names must be identifiers (letters, digits,
+// underscores) of at most 100 characters, as BC's are; others yield an error wrapping
+// store.ErrInvalid.
+func ReplicaView(entitySet string) (string, error) {
+	if !isIdent(entitySet, 100) {
+		return "", fmt.Errorf("%w: entity set name %q is not an identifier (letters, digits and underscores, at most 100, not starting with a digit); use the entity set name from the API's URL", store.ErrInvalid, entitySet)
+	}
+	return "replica_" + entitySet, nil
+}
+
+// rowsTable is the table that holds the rows of entitySet (a valid name).
+func rowsTable(entitySet string) string { return "replica_" + entitySet + "_rows" }
+
+func isIdent(s string, maxLen int) bool {
+	if s == "" || len(s) > maxLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '_', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case '0' <= c && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// quoteIdent quotes an SQL identifier.
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// viewFields returns the fields of ent that get a column in its view: all but Edm.Stream
+// and filter-only fields (BC never sends them) and fields named like a key column.
+func (db *DB) viewFields(ent *bcschema.Entity) ([]string, error) {
+	seen := map[string]bool{}
+	for _, k := range replicaKeyColumns {
+		seen[k] = true
+	}
+	var names []string
+	for _, f := range ent.Fields {
+		if f == nil || f.Type == bcschema.TypeStream || f.FilterOnly {
+			continue
+		}
+		if !isIdent(f.Name, 128) {
+			return nil, fmt.Errorf("%w: field %q of entity set %s is not an identifier (letters, digits and underscores); fix the entity's schema", store.ErrInvalid, f.Name, ent.EntitySet)
+		}
+		lower := strings.ToLower(f.Name)
+		if seen[lower] {
+			if lower != "id" {
+				db.log.Warn("replica: field has no column in the view because its name is taken; read it with json_extract(raw, ...)",
+					"entitySet", ent.EntitySet, "field", f.Name)
+			}
+			continue
+		}
+		seen[lower] = true
+		names = append(names, f.Name)
+	}
+	return names, nil
+}
+
+func createViewSQL(entitySet string, fields []string) string {
+	view, table := "replica_"+entitySet, rowsTable(entitySet)
+	var b strings.Builder
+	b.WriteString("CREATE VIEW " + quoteIdent(view) + " AS SELECT s.connection_id, s.company_id, t.id, t.etag, t.last_modified, t.parent_id, t.raw")
+	for _, f := range fields {
+		b.WriteString(",\n\tjson_extract(t.raw, '$." + f + "') AS " + quoteIdent(f))
+	}
+	b.WriteString("\nFROM " + quoteIdent(table) + " AS t JOIN scopes AS s ON s.scope = t.scope AND s.entity_set = '" + entitySet + "'")
+	return b.String()
+}
+
+// EnsureReplica implements store.ReplicaStore. It creates the entity set's table of rows
+// and its view (see [ReplicaView]), or, when they exist, re-creates the view if the
+// fields changed; the rows are untouched either way. Two entity sets whose names differ
+// only in case cannot both be replicated (SQLite's names are case-insensitive): the
+// second yields an error wrapping store.ErrConflict.
+func (db *DB) EnsureReplica(ctx context.Context, ent *bcschema.Entity) error {
+	if ent == nil {
+		return fmt.Errorf("%w: EnsureReplica needs an entity", store.ErrInvalid)
+	}
+	view, err := ReplicaView(ent.EntitySet)
+	if err != nil {
+		return err
+	}
+	fields, err := db.viewFields(ent)
+	if err != nil {
+		return err
+	}
+	set, table, viewSQL := ent.EntitySet, rowsTable(ent.EntitySet), createViewSQL(ent.EntitySet, fields)
+	now := fmtTime(db.stamp())
+	err = db.withTx(ctx, func(tx *sql.Tx) error {
+		var other string
+		err := tx.QueryRowContext(ctx, `SELECT entity_set FROM replicas WHERE entity_set <> ?1
+			AND (table_name IN (?2, ?3) OR view_name IN (?2, ?3)) LIMIT 1`, set, table, view).Scan(&other)
+		switch {
+		case err == nil:
+			return fmt.Errorf("%w: the replica of entity set %q would share a table or view name with that of %q (SQLite's names are case-insensitive); replicate only one of them", store.ErrConflict, set, other)
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("sqlite: ensure replica %s: %w", set, err)
+		}
+		var have sql.NullString
+		if err := tx.QueryRowContext(ctx, `SELECT (SELECT sql FROM sqlite_schema WHERE type = 'view' AND name = ?)
+			FROM replicas WHERE entity_set = ?`, view, set).Scan(&have); errors.Is(err, sql.ErrNoRows) {
+			return createReplica(ctx, tx, set, table, view, viewSQL, now)
+		} else if err != nil {
+			return fmt.Errorf("sqlite: ensure replica %s: %w", set, err)
+		}
+		if have.String == viewSQL {
+			return nil
+		}
+		for _, s := range []string{"DROP VIEW IF EXISTS " + quoteIdent(view), viewSQL} {
+			if _, err := tx.ExecContext(ctx, s); err != nil {
+				return fmt.Errorf("sqlite: replica %s: re-create view for the new fields: %w", set, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE replicas SET updated_at = ? WHERE entity_set = ?`, now, set); err != nil {
+			return fmt.Errorf("sqlite: replica %s: %w", set, err)
+		}
+		db.log.Info("replica view re-created for changed fields", "entitySet", set, "fields", len(fields))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	db.tables.Store(set, table)
+	return nil
+}
+
+func createReplica(ctx context.Context, tx *sql.Tx, set, table, view, viewSQL, now string) error {
+	stmts := []string{
+		"CREATE TABLE " + quoteIdent(table) + ` (
+	scope         INTEGER NOT NULL,
+	id            TEXT NOT NULL,
+	etag          TEXT NOT NULL,
+	last_modified INTEGER,
+	parent_id     TEXT,
+	raw           TEXT NOT NULL,
+	PRIMARY KEY (scope, id)
+) STRICT`,
+		// Partial indexes: sets without lastModifiedDateTime and sets that are not lines
+		// pay nothing for them.
+		"CREATE INDEX " + quoteIdent(table+"_modified") + " ON " + quoteIdent(table) + " (scope, last_modified) WHERE last_modified IS NOT NULL",
+		"CREATE INDEX " + quoteIdent(table+"_parent") + " ON " + quoteIdent(table) + " (scope, parent_id) WHERE parent_id IS NOT NULL",
+		viewSQL,
+	}
+	for _, s := range stmts {
+		if _, err := tx.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("sqlite: create replica of %s: %w", set, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO replicas (entity_set, table_name, view_name, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
+		set, table, view, now, now); err != nil {
+		return fmt.Errorf("sqlite: register replica of %s: %w", set, err)
+	}
+	return nil
+}
+
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// replicaTable returns the table of rows of entitySet; ok is false when EnsureReplica
+// has not created it. Tables are never dropped, so a table once seen is remembered.
+func (db *DB) replicaTable(ctx context.Context, q queryer, entitySet string) (table string, ok bool, err error) {
+	if v, ok := db.tables.Load(entitySet); ok {
+		return v.(string), true, nil
+	}
+	if _, err := ReplicaView(entitySet); err != nil {
+		return "", false, err
+	}
+	if err := q.QueryRowContext(ctx, `SELECT table_name FROM replicas WHERE entity_set = ?`, entitySet).Scan(&table); errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	} else if err != nil {
+		return "", false, fmt.Errorf("sqlite: look up replica table of %s: %w", entitySet, err)
+	}
+	db.tables.Store(entitySet, table)
+	return table, true, nil
+}
+
+// scopeOf returns the number of key's scope; ok is false when it has none yet. Scopes
+// are never renumbered, so a committed one is remembered.
+func (db *DB) scopeOf(ctx context.Context, q queryer, key store.ReplicaKey) (scope int64, ok bool, err error) {
+	if v, ok := db.scopes.Load(key); ok {
+		return v.(int64), true, nil
+	}
+	err = q.QueryRowContext(ctx, `SELECT scope FROM scopes WHERE connection_id = ? AND company_id = ? AND entity_set = ?`,
+		key.ConnectionID, key.CompanyID, key.EntitySet).Scan(&scope)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("sqlite: look up scope of %s: %w", key.EntitySet, err)
+	}
+	return scope, true, nil
+}
+
+func validKey(k store.ReplicaKey) error {
+	switch {
+	case k.ConnectionID == "":
+		return fmt.Errorf("%w: replica key has no ConnectionID", store.ErrInvalid)
+	case k.CompanyID == "":
+		return fmt.Errorf("%w: replica key has no CompanyID", store.ErrInvalid)
+	case k.EntitySet == "":
+		return fmt.Errorf("%w: replica key has no EntitySet", store.ErrInvalid)
+	}
+	_, err := ReplicaView(k.EntitySet)
+	return err
+}
+
+// validRaw checks that raw looks like a JSON object. It does not parse it: rows come from
+// BC responses that the caller has decoded, and a full check would cost a third of
+// ApplyBatch's time. (Malformed JSON would make queries of the view's field columns fail
+// for that row.)
+func validRaw(raw json.RawMessage) bool {
+	t := bytes.TrimSpace(raw)
+	return len(t) >= 2 && t[0] == '{' && t[len(t)-1] == '}'
+}
+
+func validID(what, set, id string) error {
+	if id == "" || !utf8.ValidString(id) {
+		return fmt.Errorf("%w: %s: %s %q is empty or not UTF-8", store.ErrInvalid, set, what, id)
+	}
+	return nil
+}
+
+func validRows(set string, rows []store.ReplicaRow, parents map[string]bool) error {
+	for i, r := range rows {
+		if err := validID(fmt.Sprintf("row %d's ID", i), set, r.ID); err != nil {
+			return err
+		}
+		switch {
+		case !utf8.ValidString(r.ETag):
+			return fmt.Errorf("%w: %s row %s: ETag is not UTF-8", store.ErrInvalid, set, r.ID)
+		case !validRaw(r.Raw):
+			return fmt.Errorf("%w: %s row %s: Raw is not a JSON object; pass the entity's JSON as BC sent it", store.ErrInvalid, set, r.ID)
+		case parents != nil && r.ParentID == "":
+			return fmt.Errorf("%w: %s line %s has no ParentID; set it to the line's documentId", store.ErrInvalid, set, r.ID)
+		case parents != nil && !parents[r.ParentID]:
+			return fmt.Errorf("%w: %s line %s belongs to document %s, which is not in the ChildReplace's ParentIDs; list every document whose lines are given", store.ErrInvalid, set, r.ID, r.ParentID)
+		}
+	}
+	return nil
+}
+
+func validBatch(b *store.ReplicaBatch) error {
+	if err := validKey(b.Key); err != nil {
+		return err
+	}
+	if err := validRows(b.Key.EntitySet, b.Upserts, nil); err != nil {
+		return err
+	}
+	for _, id := range b.Deletes {
+		if err := validID("an id in Deletes", b.Key.EntitySet, id); err != nil {
+			return err
+		}
+	}
+	for _, c := range b.Children {
+		if _, err := ReplicaView(c.EntitySet); err != nil {
+			return err
+		}
+		parents := make(map[string]bool, len(c.ParentIDs))
+		for _, p := range c.ParentIDs {
+			if err := validID("an id in ChildReplace.ParentIDs", c.EntitySet, p); err != nil {
+				return err
+			}
+			parents[p] = true
+		}
+		if err := validRows(c.EntitySet, c.Rows, parents); err != nil {
+			return err
+		}
+	}
+	if b.Checkpoint != nil && !b.CheckpointDone && !json.Valid(b.Checkpoint) {
+		return fmt.Errorf("%w: %s: Checkpoint %q is not valid JSON", store.ErrInvalid, b.Key.EntitySet, b.CheckpointName)
+	}
+	return nil
+}
+
+// stmt returns a statement prepared on the writer, cached for the DB's lifetime. Call it
+// before beginning the transaction that uses it (with tx.StmtContext): preparing on the
+// single writer connection waits for it to be free.
+func (db *DB) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	db.stmtMu.Lock()
+	defer db.stmtMu.Unlock()
+	if s, ok := db.stmts[query]; ok {
+		return s, nil
+	}
+	s, err := db.write.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if db.stmts == nil {
+		db.stmts = map[string]*sql.Stmt{}
+	}
+	db.stmts[query] = s
+	return s, nil
+}
+
+// insertSQL writes n rows. OR ROLLBACK: a failing statement ends the transaction (which
+// ApplyBatch would roll back anyway), so SQLite need not journal each statement to undo
+// it alone. With upsert, rows that exist are updated.
+func insertSQL(table string, n int, upsert bool) string {
+	var b strings.Builder
+	b.Grow(200 + n*14)
+	b.WriteString("INSERT OR ROLLBACK INTO " + quoteIdent(table) + " (scope, id, etag, last_modified, parent_id, raw) VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?,?,?)")
+	}
+	if upsert {
+		b.WriteString(` ON CONFLICT (scope, id) DO UPDATE SET etag = excluded.etag,
+	last_modified = excluded.last_modified, parent_id = excluded.parent_id, raw = excluded.raw`)
+	}
+	return b.String()
+}
+
+// tableStmts are the cached full-chunk statements of a table of rows.
+type tableStmts struct {
+	name           string
+	insert, upsert *sql.Stmt
+}
+
+// batchTx is one ApplyBatch transaction.
+type batchTx struct {
+	ctx    context.Context
+	tx     *sql.Tx
+	at     string
+	seq    int64
+	res    store.ApplyResult
+	lookup lookupMode
+	args   []any
+
+	// The open change log segment.
+	segScope int64
+	segFirst int64
+	segN     int
+	seg      []byte
+}
+
+// ApplyBatch implements store.ReplicaStore. Everything happens in one transaction:
+// upserts (classified against the stored ETags: new rows are inserted, rows with another
+// ETag updated, the rest left alone), then deletes, then the children, then the
+// checkpoint; the change log gets one entry per insert, update and delete, in that
+// order. An id given twice is applied twice, in order, and written once. Rows whose ETag
+// is empty (sets without ETags) count as unchanged only when Raw is byte-for-byte the
+// same. The entity sets of the batch need tables (EnsureReplica); otherwise the error
+// wraps store.ErrInvalid.
+//
+// The batch is checked first: IDs must be non-empty UTF-8, Raw a JSON object (only its
+// braces are checked; it must be the JSON as decoded from BC's response), lines need a
+// ParentID that is one of their ChildReplace's ParentIDs.
+func (db *DB) ApplyBatch(ctx context.Context, b store.ReplicaBatch) (store.ApplyResult, error) {
+	if err := validBatch(&b); err != nil {
+		return store.ApplyResult{}, err
+	}
+	at := b.Now
+	if at.IsZero() {
+		at = db.now()
+	}
+
+	// Tables and prepared statements, before the transaction takes the writer.
+	keys := []store.ReplicaKey{b.Key}
+	for _, c := range b.Children {
+		keys = append(keys, store.ReplicaKey{ConnectionID: b.Key.ConnectionID, CompanyID: b.Key.CompanyID, EntitySet: c.EntitySet})
+	}
+	tables := make(map[string]*tableStmts, len(keys))
+	for _, k := range keys {
+		if tables[k.EntitySet] != nil {
+			continue
+		}
+		name, ok, err := db.replicaTable(ctx, db.read, k.EntitySet)
+		if err != nil {
+			return store.ApplyResult{}, err
+		}
+		if !ok {
+			return store.ApplyResult{}, fmt.Errorf("%w: entity set %s has no replica table yet; call EnsureReplica with its schema first", store.ErrInvalid, k.EntitySet)
+		}
+		ts := &tableStmts{name: name}
+		if ts.insert, err = db.stmt(ctx, insertSQL(name, upsertChunk, false)); err == nil {
+			ts.upsert, err = db.stmt(ctx, insertSQL(name, upsertChunk, true))
+		}
+		if err != nil {
+			return store.ApplyResult{}, fmt.Errorf("sqlite: apply batch to %s: %w", k.EntitySet, err)
+		}
+		tables[k.EntitySet] = ts
+	}
+
+	w := &batchTx{ctx: ctx, at: fmtTime(at), lookup: db.lookup}
+	scopes := make([]int64, len(keys))
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		w.tx = tx
+		for _, ts := range tables {
+			ts.insert, ts.upsert = tx.StmtContext(ctx, ts.insert), tx.StmtContext(ctx, ts.upsert)
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT last_seq FROM change_seq WHERE one = 1`).Scan(&w.seq); err != nil {
+			return fmt.Errorf("sqlite: read change log position: %w", err)
+		}
+		start := w.seq
+		for i, k := range keys {
+			var err error
+			if scopes[i], err = db.ensureScope(ctx, tx, k); err != nil {
+				return err
+			}
+		}
+		if err := w.upsert(tables[b.Key.EntitySet], scopes[0], b.Key.EntitySet, b.Upserts); err != nil {
+			return err
+		}
+		if db.hook != nil {
+			db.hook("upserted")
+		}
+		if err := w.delete(tables[b.Key.EntitySet].name, scopes[0], b.Key.EntitySet, b.Deletes); err != nil {
+			return err
+		}
+		for i, c := range b.Children {
+			if err := w.replaceChildren(tables[c.EntitySet], scopes[i+1], c); err != nil {
+				return err
+			}
+		}
+		if err := w.checkpoint(b); err != nil {
+			return err
+		}
+		if err := w.flushSegment(); err != nil {
+			return err
+		}
+		if w.seq != start {
+			if _, err := tx.ExecContext(ctx, `UPDATE change_seq SET last_seq = ? WHERE one = 1`, w.seq); err != nil {
+				return fmt.Errorf("sqlite: advance change log: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return store.ApplyResult{}, err
+	}
+	// Only now are the scopes committed, and safe to remember.
+	for i, k := range keys {
+		db.scopes.Store(k, scopes[i])
+	}
+	w.res.LastSeq = w.seq
+	return w.res, nil
+}
+
+// ensureScope returns key's scope, creating it in tx if needed.
+func (db *DB) ensureScope(ctx context.Context, tx *sql.Tx, key store.ReplicaKey) (int64, error) {
+	scope, ok, err := db.scopeOf(ctx, tx, key)
+	if err != nil || ok {
+		return scope, err
+	}
+	if err := tx.QueryRowContext(ctx, `INSERT INTO scopes (connection_id, company_id, entity_set) VALUES (?, ?, ?) RETURNING scope`,
+		key.ConnectionID, key.CompanyID, key.EntitySet).Scan(&scope); err != nil {
+		return 0, fmt.Errorf("sqlite: create scope of %s: %w", key.EntitySet, err)
+	}
+	return scope, nil
+}
+
+// known is the stored version of a row: its ETag, and its raw JSON when the ETag is
+// empty (then only the JSON tells whether it changed).
+type known struct {
+	etag string
+	raw  []byte
+}
+
+func (w *batchTx) upsert(t *tableStmts, scope int64, set string, rows []store.ReplicaRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	ascending := true
+	for i := 1; i < len(rows) && ascending; i++ {
+		ascending = rows[i].ID > rows[i-1].ID
+	}
+	var maxID sql.NullString
+	err := w.tx.QueryRowContext(w.ctx, `SELECT id FROM `+quoteIdent(t.name)+` WHERE scope = ? ORDER BY id DESC LIMIT 1`, scope).Scan(&maxID)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlite: apply batch to %s: %w", set, err)
+	}
+	// Fast path: a full sync reads in id order, so a page's ids are distinct and all above
+	// the stored ones: every row is new, and none needs looking up.
+	if ascending && (!maxID.Valid || rows[0].ID > maxID.String) {
+		for _, r := range rows {
+			w.res.Inserted++
+			if err := w.change(scope, store.OpInsert, r.ID, r.ETag); err != nil {
+				return err
+			}
+			if err := w.write(t.insert, t.name, scope, set, r); err != nil {
+				return err
+			}
+		}
+		return w.flushRows(t.name, set, false)
+	}
+
+	last := make(map[string]int, len(rows))
+	minID := rows[0].ID
+	for i, r := range rows {
+		last[r.ID] = i
+		minID = min(minID, r.ID)
+	}
+	var stored map[string]known
+	if maxID.Valid && minID <= maxID.String {
+		ids := make([]string, 0, len(last))
+		for id := range last {
+			ids = append(ids, id)
+		}
+		if stored, err = w.lookupETags(t.name, scope, ids); err != nil {
+			return fmt.Errorf("sqlite: apply batch to %s: read stored ETags: %w", set, err)
+		}
+	} else {
+		stored = make(map[string]known, len(last))
+	}
+	dirty := make(map[string]bool, len(last))
+	for _, r := range rows {
+		s, ok := stored[r.ID]
+		var op store.Op
+		switch {
+		case !ok:
+			op = store.OpInsert
+			w.res.Inserted++
+		case s.etag != r.ETag || r.ETag == "" && !bytes.Equal(s.raw, r.Raw):
+			op = store.OpUpdate
+			w.res.Updated++
+		default:
+			w.res.Unchanged++
+			continue
+		}
+		stored[r.ID] = known{etag: r.ETag, raw: r.Raw}
+		dirty[r.ID] = true
+		if err := w.change(scope, op, r.ID, r.ETag); err != nil {
+			return err
+		}
+	}
+	for i, r := range rows {
+		if dirty[r.ID] && last[r.ID] == i {
+			if err := w.write(t.upsert, t.name, scope, set, r); err != nil {
+				return err
+			}
+		}
+	}
+	return w.flushRows(t.name, set, true)
+}
+
+// write queues a row and writes a full chunk with full.
+func (w *batchTx) write(full *sql.Stmt, table string, scope int64, set string, r store.ReplicaRow) error {
+	var lm, parent any
+	if !r.LastModified.IsZero() {
+		lm = r.LastModified.UnixMilli()
+	}
+	if r.ParentID != "" {
+		parent = r.ParentID
+	}
+	// raw is bound as TEXT: SQLite's JSON functions would read a BLOB as JSONB.
+	w.args = append(w.args, scope, r.ID, r.ETag, lm, parent, string(r.Raw))
+	if len(w.args) < upsertChunk*6 {
+		return nil
+	}
+	_, err := full.ExecContext(w.ctx, w.args...)
+	clear(w.args)
+	w.args = w.args[:0]
+	if err != nil {
+		return fmt.Errorf("sqlite: apply batch to %s: write rows: %w", set, err)
+	}
+	return nil
+}
+
+// flushRows writes the queued rows that do not fill a chunk.
+func (w *batchTx) flushRows(table, set string, upsert bool) error {
+	if len(w.args) == 0 {
+		return nil
+	}
+	_, err := w.tx.ExecContext(w.ctx, insertSQL(table, len(w.args)/6, upsert), w.args...)
+	clear(w.args)
+	w.args = w.args[:0]
+	if err != nil {
+		return fmt.Errorf("sqlite: apply batch to %s: write rows: %w", set, err)
+	}
+	return nil
+}
+
+// lookupMode selects how upsert reads the stored ETags of a batch's ids; the benchmarks
+// compare them.
+type lookupMode int
+
+const (
+	lookupJSONEach  lookupMode = iota // one query: id IN (SELECT value FROM json_each(?))
+	lookupInList                      // chunked id IN (?, ?, …)
+	lookupTempTable                   // ids into a temporary table, then a join
+)
+
+func (w *batchTx) lookupETags(table string, scope int64, ids []string) (map[string]known, error) {
+	out := make(map[string]known, len(ids))
+	cols := `id, etag, CASE WHEN etag = '' THEN raw END FROM ` + quoteIdent(table) + ` WHERE scope = ? AND id IN `
+	scan := func(rows *sql.Rows, err error) error {
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			var k known
+			if err := rows.Scan(&id, &k.etag, &k.raw); err != nil {
+				return err
+			}
+			out[id] = k
+		}
+		return rows.Err()
+	}
+	switch w.lookup {
+	case lookupInList:
+		const chunk = 500
+		for lo := 0; lo < len(ids); lo += chunk {
+			part := ids[lo:min(lo+chunk, len(ids))]
+			args := make([]any, 0, len(part)+1)
+			args = append(args, scope)
+			for _, id := range part {
+				args = append(args, id)
+			}
+			q := `SELECT ` + cols + `(?` + strings.Repeat(",?", len(part)-1) + `)`
+			if err := scan(w.tx.QueryContext(w.ctx, q, args...)); err != nil {
+				return nil, err
+			}
+		}
+	case lookupTempTable:
+		if _, err := w.tx.ExecContext(w.ctx, `CREATE TEMP TABLE IF NOT EXISTS batch_ids (id TEXT PRIMARY KEY) WITHOUT ROWID`); err != nil {
+			return nil, err
+		}
+		if _, err := w.tx.ExecContext(w.ctx, `DELETE FROM temp.batch_ids`); err != nil {
+			return nil, err
+		}
+		for lo := 0; lo < len(ids); lo += 500 {
+			part := ids[lo:min(lo+500, len(ids))]
+			args := make([]any, len(part))
+			for i, id := range part {
+				args[i] = id
+			}
+			if _, err := w.tx.ExecContext(w.ctx, `INSERT OR IGNORE INTO temp.batch_ids (id) VALUES (?)`+strings.Repeat(",(?)", len(part)-1), args...); err != nil {
+				return nil, err
+			}
+		}
+		if err := scan(w.tx.QueryContext(w.ctx, `SELECT `+cols+`(SELECT id FROM temp.batch_ids)`, scope)); err != nil {
+			return nil, err
+		}
+	default:
+		if err := scan(w.tx.QueryContext(w.ctx, `SELECT `+cols+`(SELECT value FROM json_each(?))`, scope, jsonList(ids))); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func jsonList(ids []string) string {
+	b, _ := json.Marshal(ids) // cannot fail for []string
+	return string(b)
+}
+
+func (w *batchTx) delete(table string, scope int64, set string, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := w.tx.QueryContext(w.ctx, `DELETE FROM `+quoteIdent(table)+` WHERE scope = ?
+		AND id IN (SELECT value FROM json_each(?)) RETURNING id`, scope, jsonList(ids))
+	gone, err := collectIDs(rows, err)
+	if err != nil {
+		return fmt.Errorf("sqlite: apply batch to %s: delete rows: %w", set, err)
+	}
+	// Log in the order given, once per id.
+	for _, id := range ids {
+		if gone[id] {
+			delete(gone, id)
+			w.res.Deleted++
+			if err := w.change(scope, store.OpDelete, id, ""); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (w *batchTx) replaceChildren(t *tableStmts, scope int64, c store.ChildReplace) error {
+	if err := w.upsert(t, scope, c.EntitySet, c.Rows); err != nil {
+		return err
+	}
+	if len(c.ParentIDs) == 0 {
+		return nil
+	}
+	keep := make([]string, len(c.Rows))
+	for i, r := range c.Rows {
+		keep[i] = r.ID
+	}
+	rows, err := w.tx.QueryContext(w.ctx, `DELETE FROM `+quoteIdent(t.name)+` WHERE scope = ?
+		AND parent_id IS NOT NULL AND parent_id IN (SELECT value FROM json_each(?))
+		AND id NOT IN (SELECT value FROM json_each(?)) RETURNING id`,
+		scope, jsonList(c.ParentIDs), jsonList(keep))
+	gone, err := collectIDs(rows, err)
+	if err != nil {
+		return fmt.Errorf("sqlite: apply batch to %s: delete replaced lines: %w", c.EntitySet, err)
+	}
+	ids := make([]string, 0, len(gone))
+	for id := range gone {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		w.res.Deleted++
+		if err := w.change(scope, store.OpDelete, id, ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func collectIDs(rows *sql.Rows, err error) (map[string]bool, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	ids := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids[id] = true
+	}
+	return ids, rows.Err()
+}
+
+// change logs a change with the next sequence number in the open segment, writing the
+// segment first if it is full or of another scope.
+func (w *batchTx) change(scope int64, op store.Op, id, etag string) error {
+	if w.segN > 0 && (w.segScope != scope || w.segN == segmentMax) {
+		if err := w.flushSegment(); err != nil {
+			return err
+		}
+	}
+	w.seq++
+	if w.segN == 0 {
+		w.segScope, w.segFirst = scope, w.seq
+		w.seg = append(w.seg[:0], '[')
+	} else {
+		w.seg = append(w.seg, ',')
+	}
+	w.segN++
+	w.seg = append(w.seg, `["`...)
+	w.seg = append(w.seg, op...)
+	w.seg = append(w.seg, `",`...)
+	w.seg = appendJSONString(w.seg, id)
+	w.seg = append(w.seg, ',')
+	w.seg = appendJSONString(w.seg, etag)
+	w.seg = append(w.seg, ']')
+	return nil
+}
+
+func (w *batchTx) flushSegment() error {
+	if w.segN == 0 {
+		return nil
+	}
+	w.seg = append(w.seg, ']')
+	_, err := w.tx.ExecContext(w.ctx, `INSERT INTO change_batches (first_seq, last_seq, scope, at, changes) VALUES (?, ?, ?, ?, ?)`,
+		w.segFirst, w.seq, w.segScope, w.at, string(w.seg))
+	w.segN = 0
+	if err != nil {
+		return fmt.Errorf("sqlite: write change log: %w", err)
+	}
+	return nil
+}
+
+// appendJSONString appends s (valid UTF-8) as a JSON string.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}
+
+func (w *batchTx) checkpoint(b store.ReplicaBatch) error {
+	k := b.Key
+	var err error
+	switch {
+	case b.CheckpointDone:
+		_, err = w.tx.ExecContext(w.ctx, `DELETE FROM sync_checkpoints WHERE connection_id = ? AND company_id = ? AND entity_set = ? AND name = ?`,
+			k.ConnectionID, k.CompanyID, k.EntitySet, b.CheckpointName)
+	case b.Checkpoint != nil:
+		err = putCheckpoint(w.ctx, w.tx, k, b.CheckpointName, b.Checkpoint, w.at)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: apply batch to %s: checkpoint %q: %w", k.EntitySet, b.CheckpointName, err)
+	}
+	return nil
+}
+
+func putCheckpoint(ctx context.Context, tx *sql.Tx, k store.ReplicaKey, name string, value json.RawMessage, at string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO sync_checkpoints (connection_id, company_id, entity_set, name, value, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (connection_id, company_id, entity_set, name)
+		DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+		k.ConnectionID, k.CompanyID, k.EntitySet, name, string(value), at)
+	return err
+}

@@ -1,0 +1,301 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bizzjoiner/bcconnector/bcschema"
+	"github.com/bizzjoiner/bcconnector/secret"
+	"github.com/bizzjoiner/bcconnector/store"
+	"github.com/bizzjoiner/bcconnector/store/storetest"
+)
+
+func openReplica(t *testing.T) *DB {
+	t.Helper()
+	return openTest(t, filepath.Join(t.TempDir(), "replica.db"), secret.GenerateKeyring(), Options{})
+}
+
+func TestReplicaConformance(t *testing.T) {
+	t.Parallel()
+	storetest.RunReplica(t, func(t *testing.T) store.ReplicaStore { return openReplica(t) })
+}
+
+// TestReplicaLookupModes runs the ETag classification with each way of reading the stored
+// ETags (the benchmarks compare their speed).
+func TestReplicaLookupModes(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []lookupMode{lookupJSONEach, lookupInList, lookupTempTable} {
+		db := openReplica(t)
+		db.lookup = mode
+		ctx := t.Context()
+		if err := db.EnsureReplica(ctx, storetest.Entity(t, "customers")); err != nil {
+			t.Fatal(err)
+		}
+		key := storetest.Key("customers")
+		lm := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+		var rows []store.ReplicaRow
+		for i := range 1200 { // more than one IN chunk
+			rows = append(rows, storetest.Customer(storetest.GUID(2*i+1), storetest.ETag(1), "x", lm))
+		}
+		if _, err := db.ApplyBatch(ctx, store.ReplicaBatch{Key: key, Upserts: rows}); err != nil {
+			t.Fatal(err)
+		}
+		// Interleave new ids (even) with existing ones (odd), some changed.
+		var next []store.ReplicaRow
+		for i := range 1200 {
+			etag := 1 + i%3/2 // every third row changed
+			next = append(next, storetest.Customer(storetest.GUID(2*i+1), storetest.ETag(etag), "x", lm))
+			next = append(next, storetest.Customer(storetest.GUID(2*i), storetest.ETag(1), "x", lm))
+		}
+		res, err := db.ApplyBatch(ctx, store.ReplicaBatch{Key: key, Upserts: next})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Inserted != 1200 || res.Updated != 400 || res.Unchanged != 800 {
+			t.Errorf("mode %d: %+v, want 1200 inserted, 400 updated, 800 unchanged", mode, res)
+		}
+	}
+}
+
+// TestTypedColumns queries the view's field columns with SQL.
+func TestTypedColumns(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db := openReplica(t)
+	cust := storetest.Entity(t, "customers")
+	if err := db.EnsureReplica(ctx, cust); err != nil {
+		t.Fatal(err)
+	}
+	key := storetest.Key("customers")
+	lm := time.Date(2025, 3, 1, 10, 0, 0, 250_000_000, time.UTC)
+	rows := []store.ReplicaRow{
+		storetest.Customer(storetest.GUID(1), storetest.ETag(1), "Adatum Corporation", lm),
+		storetest.Customer(storetest.GUID(2), storetest.ETag(1), "Trey Research", lm.Add(time.Hour)),
+		{ID: storetest.GUID(3), ETag: "e", Raw: json.RawMessage(`{"displayName":"Odd","balanceDue":"not a number","taxLiable":"maybe"}`)},
+	}
+	if _, err := db.ApplyBatch(ctx, store.ReplicaBatch{Key: key, Upserts: rows}); err != nil {
+		t.Fatal(err)
+	}
+	// Another company's and another connection's rows stay out of a keyed query.
+	for _, k := range []store.ReplicaKey{{ConnectionID: key.ConnectionID, CompanyID: storetest.Company2, EntitySet: "customers"}, {ConnectionID: "other", CompanyID: key.CompanyID, EntitySet: "customers"}} {
+		if _, err := db.ApplyBatch(ctx, store.ReplicaBatch{Key: k, Upserts: rows[1:2]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var name, modified, tBal, tTax, tName, etag, raw string
+	var bal float64
+	var tax, lastMod int64
+	err := db.read.QueryRowContext(ctx, `SELECT "displayName", "balanceDue", "taxLiable", "lastModifiedDateTime",
+		typeof("displayName"), typeof("balanceDue"), typeof("taxLiable"), etag, last_modified, raw
+		FROM replica_customers WHERE connection_id = ? AND company_id = ? AND "displayName" = ?`,
+		key.ConnectionID, key.CompanyID, "Trey Research").Scan(&name, &bal, &tax, &modified, &tName, &tBal, &tTax, &etag, &lastMod, &raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name != "Trey Research" || bal != 1234.5 || tax != 1 || modified != "2025-03-01T11:00:00.25Z" ||
+		tName != "text" || tBal != "real" || tTax != "integer" {
+		t.Fatalf("field columns = %q %v %v %q (%s, %s, %s)", name, bal, tax, modified, tName, tBal, tTax)
+	}
+	if etag != storetest.ETag(1) || lastMod != lm.Add(time.Hour).UnixMilli() || raw != string(rows[1].Raw) {
+		t.Fatalf("key columns = %s %d %s", etag, lastMod, raw)
+	}
+	var n int
+	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM replica_customers WHERE connection_id = ? AND company_id = ? AND "balanceDue" > 1000 AND "type" = 'Company'`,
+		key.ConnectionID, key.CompanyID).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("count by field columns = %d, %v", n, err)
+	}
+	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM replica_customers`).Scan(&n); err != nil || n != 5 {
+		t.Fatalf("rows of all keys = %d, %v; want 5", n, err)
+	}
+	// A value of an unexpected type reads back as stored.
+	var odd any
+	if err := db.read.QueryRowContext(ctx, `SELECT "balanceDue" FROM replica_customers WHERE id = ?`, storetest.GUID(3)).Scan(&odd); err != nil || odd != "not a number" {
+		t.Fatalf("odd balanceDue = %v, %v", odd, err)
+	}
+
+	// A new field gets a column that reads the existing rows; a removed one loses it.
+	grown := *cust
+	grown.Fields = append(slices.Clone(cust.Fields[1:]),
+		&bcschema.Field{Name: "loyaltyTier", Type: bcschema.TypeInt32},
+		&bcschema.Field{Name: "type", Type: bcschema.TypeString}, // duplicate: skipped
+	)
+	if err := db.EnsureReplica(ctx, &grown); err != nil {
+		t.Fatal(err)
+	}
+	cols := columns(t, db, "replica_customers")
+	if _, ok := cols["loyaltyTier"]; !ok {
+		t.Fatalf("no loyaltyTier column after migration: %v", cols)
+	}
+	var tier any
+	if err := db.read.QueryRowContext(ctx, `SELECT "loyaltyTier" FROM replica_customers WHERE id = ?`, storetest.GUID(1)).Scan(&tier); err != nil || tier != nil {
+		t.Fatalf("loyaltyTier of an old row = %v, %v; want NULL", tier, err)
+	}
+	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM replica_customers`).Scan(&n); err != nil || n != 5 {
+		t.Fatalf("rows after migration = %d, %v; want 5", n, err)
+	}
+}
+
+// columns returns the column names of a table or view.
+func columns(t *testing.T, db *DB, table string) map[string]bool {
+	t.Helper()
+	rows, err := db.read.QueryContext(t.Context(), `SELECT name FROM pragma_table_info(?)`, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		out[n] = true
+	}
+	return out
+}
+
+// TestEnsureEveryEntitySet creates the replica of every entity set of the API v2.0 schema
+// and checks the view's columns against the fields.
+func TestEnsureEveryEntitySet(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db := openReplica(t)
+	schema := bcschema.MustLoad()
+	for _, name := range schema.EntitySetNames() {
+		ent, _ := schema.EntitySet(name)
+		if err := db.EnsureReplica(ctx, ent); err != nil {
+			t.Fatalf("EnsureReplica(%s): %v", name, err)
+		}
+		cols := columns(t, db, "replica_"+name)
+		for _, k := range replicaKeyColumns {
+			if !cols[k] {
+				t.Errorf("%s: no %s column", name, k)
+			}
+		}
+		for _, f := range ent.Fields {
+			skip := f.Type == bcschema.TypeStream || f.FilterOnly
+			if cols[f.Name] == skip {
+				t.Errorf("%s.%s (%s, filterOnly %v): column present = %v", name, f.Name, f.Type, f.FilterOnly, cols[f.Name])
+			}
+		}
+		if len(cols) > len(ent.Fields)+len(replicaKeyColumns) {
+			t.Errorf("%s: %d columns for %d fields", name, len(cols), len(ent.Fields))
+		}
+	}
+	// A name differing only in case would share the table.
+	ent, _ := schema.EntitySet("customers")
+	upper := *ent
+	upper.EntitySet = "Customers"
+	if err := db.EnsureReplica(ctx, &upper); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("EnsureReplica(Customers) after customers: err = %v, want ErrConflict", err)
+	}
+	// So would a set whose view is named like another set's table.
+	clash := *ent
+	clash.EntitySet = "customers_rows"
+	if err := db.EnsureReplica(ctx, &clash); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("EnsureReplica(customers_rows): err = %v, want ErrConflict", err)
+	}
+	// The change log view reads.
+	var n int
+	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM change_log`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("change_log: %d, %v", n, err)
+	}
+}
+
+// TestApplyBatchCancelledMidway cancels the context after the rows are written, inside
+// the transaction: nothing stays and the change log has no gap.
+func TestApplyBatchCancelledMidway(t *testing.T) {
+	t.Parallel()
+	db := openReplica(t)
+	if err := db.EnsureReplica(t.Context(), storetest.Entity(t, "customers")); err != nil {
+		t.Fatal(err)
+	}
+	key := storetest.Key("customers")
+	lm := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	batch := func(from, n int) store.ReplicaBatch {
+		b := store.ReplicaBatch{Key: key, CheckpointName: "p", Checkpoint: json.RawMessage(`1`)}
+		for i := from; i < from+n; i++ {
+			b.Upserts = append(b.Upserts, storetest.Customer(storetest.GUID(i), storetest.ETag(1), "x", lm))
+		}
+		return b
+	}
+	if _, err := db.ApplyBatch(t.Context(), batch(0, 10)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	stages := 0
+	db.hook = func(stage string) { stages++; cancel() }
+	b := batch(10, 250)
+	b.Deletes = []string{storetest.GUID(1)}
+	b.CheckpointDone = true
+	_, err := db.ApplyBatch(ctx, b)
+	db.hook = nil
+	if err == nil || stages != 1 {
+		t.Fatalf("cancelled batch: err = %v after %d hook calls", err, stages)
+	}
+	if n, _ := db.ReplicaCount(t.Context(), key); n != 10 {
+		t.Fatalf("%d rows after the cancelled batch, want 10", n)
+	}
+	if st, _ := db.SyncState(t.Context(), key); string(st.Checkpoints["p"]) != "1" {
+		t.Fatalf("checkpoint after the cancelled batch = %s", st.Checkpoints["p"])
+	}
+	res, err := db.ApplyBatch(t.Context(), batch(10, 5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Inserted != 5 || res.LastSeq != 15 {
+		t.Fatalf("next batch = %+v, want 5 inserted, LastSeq 15", res)
+	}
+	changes, _ := db.Changes(t.Context(), 0, 100)
+	for i, c := range changes {
+		if c.Seq != int64(i+1) {
+			t.Fatalf("change %d has seq %d", i, c.Seq)
+		}
+	}
+}
+
+// TestQueryPlans checks that ApplyBatch's statements use the indexes rather than scan.
+func TestQueryPlans(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db := openReplica(t)
+	if err := db.EnsureReplica(ctx, storetest.Entity(t, "salesInvoiceLines")); err != nil {
+		t.Fatal(err)
+	}
+	tbl := quoteIdent(rowsTable("salesInvoiceLines"))
+	for _, q := range []string{
+		`SELECT id FROM ` + tbl + ` WHERE scope = 1 ORDER BY id DESC LIMIT 1`,
+		`SELECT id, etag FROM ` + tbl + ` WHERE scope = 1 AND id IN (SELECT value FROM json_each('["x","y"]'))`,
+		`DELETE FROM ` + tbl + ` WHERE scope = 1 AND parent_id IS NOT NULL
+			AND parent_id IN (SELECT value FROM json_each('["p"]')) AND id NOT IN (SELECT value FROM json_each('["x"]'))`,
+		`SELECT count(*) FROM ` + tbl + ` WHERE scope = 1 AND last_modified > 5`,
+		`SELECT id, etag FROM ` + tbl + ` WHERE scope = 1 AND id > '' ORDER BY id LIMIT 10`,
+		`SELECT "description" FROM "replica_salesInvoiceLines" WHERE connection_id = 'a' AND company_id = 'b' AND parent_id = 'p'`,
+		`SELECT b.first_seq FROM change_batches AS b JOIN scopes AS s ON s.scope = b.scope
+			WHERE b.first_seq >= coalesce((SELECT max(first_seq) FROM change_batches WHERE first_seq <= 5), 5) ORDER BY b.first_seq`,
+	} {
+		rows, err := db.write.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, notused int
+			var detail string
+			rows.Scan(&id, &parent, &notused, &detail)
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		for _, p := range plan {
+			if strings.HasPrefix(p, "SCAN ") && !strings.HasPrefix(p, "SCAN json_each") || strings.Contains(p, "TEMP B-TREE") {
+				t.Errorf("%s\nplan: %s", q, strings.Join(plan, " | "))
+			}
+		}
+	}
+}
