@@ -165,6 +165,7 @@ func BenchmarkIncremental1000(b *testing.B) {
 		}
 		b.ReportMetric(time.Since(start).Seconds(), "incremental-s")
 		b.StopTimer()
+		w.assertEqual(sets...) // the replica is level again
 		runtime.GC()
 	}
 }

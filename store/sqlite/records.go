@@ -10,8 +10,8 @@ import (
 
 var filterOps = map[string]string{"eq": "=", "ne": "IS NOT", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
 
-// ReplicaQuery implements store.RecordQuerier. Conditions compare the typed generated
-// columns (see ReplicaTable's layout), so "amount gt 100" compares numbers and dates
+// ReplicaQuery implements store.RecordQuerier. Conditions compare the field columns of
+// the replica's view (see ReplicaView), so "amount gt 100" compares numbers and dates
 // compare as the text BC sends, which sorts. eq with a nil Value matches NULL.
 func (db *DB) ReplicaQuery(ctx context.Context, key store.ReplicaKey, filters []store.FieldFilter, after string, limit int) ([]store.ReplicaRow, error) {
 	if err := validKey(key); err != nil {
@@ -20,10 +20,11 @@ func (db *DB) ReplicaQuery(ctx context.Context, key store.ReplicaKey, filters []
 	if limit <= 0 {
 		return nil, fmt.Errorf("%w: ReplicaQuery limit is %d; pass a positive page size", store.ErrInvalid, limit)
 	}
-	table, ok, err := db.replicaTable(ctx, db.read, key.EntitySet)
+	_, ok, err := db.replicaTable(ctx, db.read, key.EntitySet)
 	if err != nil || !ok {
 		return nil, err
 	}
+	table, _ := ReplicaView(key.EntitySet) // the view: key columns and one column per field
 	cols, err := db.columns(ctx, table)
 	if err != nil {
 		return nil, err
@@ -74,7 +75,7 @@ func (db *DB) ReplicaQuery(ctx context.Context, key store.ReplicaKey, filters []
 	return out, rows.Err()
 }
 
-// columns returns the columns of a table (generated ones included), keyed by lower-case
+// columns returns the columns of a table or view, keyed by lower-case
 // name, since SQLite's column names are case-insensitive.
 func (db *DB) columns(ctx context.Context, table string) (map[string]string, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT name FROM pragma_table_xinfo(?)`, table)

@@ -170,17 +170,13 @@ func BenchmarkPlainBulkInsert(b *testing.B) {
 //   - full: the first full sync, pages in id order into an empty replica (the fast path
 //     skips the ETag look-up);
 //   - full-lookup: the same with the look-up forced (pages not in id order);
-//   - resync-unchanged/<lookup>: the same rows again, all unchanged (look-up only);
-//   - resync-changed/<lookup>: the same rows with new ETags (look-up and update).
+//   - resync-unchanged: the same rows again, all unchanged (look-up only);
+//   - resync-changed: the same rows with new ETags (look-up and update).
 func BenchmarkApplyBatch(b *testing.B) {
 	n := benchRows(b)
 	ctx := context.Background()
 	key := store.ReplicaKey{ConnectionID: storetest.Conn, CompanyID: benchCompany, EntitySet: "generalLedgerEntries"}
 	ent := storetest.Entity(b, "generalLedgerEntries")
-	modes := []struct {
-		name string
-		mode lookupMode
-	}{{"json_each", lookupJSONEach}, {"in-list", lookupInList}, {"temp-table", lookupTempTable}}
 
 	setup := func(b *testing.B, fill bool) *DB {
 		db := benchDB(b)
@@ -199,7 +195,7 @@ func BenchmarkApplyBatch(b *testing.B) {
 		}
 		return db
 	}
-	run := func(b *testing.B, fill bool, mode lookupMode, gen int, reverse bool, want func(store.ApplyResult) bool) {
+	run := func(b *testing.B, fill bool, gen int, reverse bool, want func(store.ApplyResult) bool) {
 		src := newGLSource(n)
 		src.gen = gen
 		var rows []store.ReplicaRow
@@ -209,7 +205,6 @@ func BenchmarkApplyBatch(b *testing.B) {
 		for range b.N {
 			c.Stop()
 			db := setup(b, fill)
-			db.lookup = mode
 			c.Start()
 			for k := 0; k < n; k += benchBatch {
 				lo := k
@@ -235,19 +230,15 @@ func BenchmarkApplyBatch(b *testing.B) {
 		report(b, c, n, heap0)
 	}
 	b.Run("full", func(b *testing.B) {
-		run(b, false, lookupJSONEach, 0, false, func(r store.ApplyResult) bool { return r.Inserted > 0 && r.Updated == 0 })
+		run(b, false, 0, false, func(r store.ApplyResult) bool { return r.Inserted > 0 && r.Updated == 0 })
 	})
 	b.Run("full-lookup", func(b *testing.B) {
-		run(b, false, lookupJSONEach, 0, true, func(r store.ApplyResult) bool { return r.Inserted > 0 && r.Updated == 0 })
+		run(b, false, 0, true, func(r store.ApplyResult) bool { return r.Inserted > 0 && r.Updated == 0 })
 	})
-	for _, m := range modes {
-		b.Run("resync-unchanged/"+m.name, func(b *testing.B) {
-			run(b, true, m.mode, 0, false, func(r store.ApplyResult) bool { return r.Unchanged > 0 && r.Inserted+r.Updated == 0 })
-		})
-	}
-	for _, m := range modes {
-		b.Run("resync-changed/"+m.name, func(b *testing.B) {
-			run(b, true, m.mode, 1, false, func(r store.ApplyResult) bool { return r.Updated > 0 && r.Inserted+r.Unchanged == 0 })
-		})
-	}
+	b.Run("resync-unchanged", func(b *testing.B) {
+		run(b, true, 0, false, func(r store.ApplyResult) bool { return r.Unchanged > 0 && r.Inserted+r.Updated == 0 })
+	})
+	b.Run("resync-changed", func(b *testing.B) {
+		run(b, true, 1, false, func(r store.ApplyResult) bool { return r.Updated > 0 && r.Inserted+r.Unchanged == 0 })
+	})
 }

@@ -1,9 +1,11 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -24,43 +26,6 @@ func openReplica(t *testing.T) *DB {
 func TestReplicaConformance(t *testing.T) {
 	t.Parallel()
 	storetest.RunReplica(t, func(t *testing.T) store.ReplicaStore { return openReplica(t) })
-}
-
-// TestReplicaLookupModes runs the ETag classification with each way of reading the stored
-// ETags (the benchmarks compare their speed).
-func TestReplicaLookupModes(t *testing.T) {
-	t.Parallel()
-	for _, mode := range []lookupMode{lookupJSONEach, lookupInList, lookupTempTable} {
-		db := openReplica(t)
-		db.lookup = mode
-		ctx := t.Context()
-		if err := db.EnsureReplica(ctx, storetest.Entity(t, "customers")); err != nil {
-			t.Fatal(err)
-		}
-		key := storetest.Key("customers")
-		lm := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-		var rows []store.ReplicaRow
-		for i := range 1200 { // more than one IN chunk
-			rows = append(rows, storetest.Customer(storetest.GUID(2*i+1), storetest.ETag(1), "x", lm))
-		}
-		if _, err := db.ApplyBatch(ctx, store.ReplicaBatch{Key: key, Upserts: rows}); err != nil {
-			t.Fatal(err)
-		}
-		// Interleave new ids (even) with existing ones (odd), some changed.
-		var next []store.ReplicaRow
-		for i := range 1200 {
-			etag := 1 + i%3/2 // every third row changed
-			next = append(next, storetest.Customer(storetest.GUID(2*i+1), storetest.ETag(etag), "x", lm))
-			next = append(next, storetest.Customer(storetest.GUID(2*i), storetest.ETag(1), "x", lm))
-		}
-		res, err := db.ApplyBatch(ctx, store.ReplicaBatch{Key: key, Upserts: next})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Inserted != 1200 || res.Updated != 400 || res.Unchanged != 800 {
-			t.Errorf("mode %d: %+v, want 1200 inserted, 400 updated, 800 unchanged", mode, res)
-		}
-	}
 }
 
 // TestTypedColumns queries the view's field columns with SQL.
@@ -165,7 +130,8 @@ func columns(t *testing.T, db *DB, table string) map[string]bool {
 func TestEnsureEveryEntitySet(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	db := openReplica(t)
+	var logs bytes.Buffer
+	db := openTest(t, filepath.Join(t.TempDir(), "all.db"), secret.GenerateKeyring(), Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	schema := bcschema.MustLoad()
 	for _, name := range schema.EntitySetNames() {
 		ent, _ := schema.EntitySet(name)
@@ -187,6 +153,17 @@ func TestEnsureEveryEntitySet(t *testing.T) {
 		if len(cols) > len(ent.Fields)+len(replicaKeyColumns) {
 			t.Errorf("%s: %d columns for %d fields", name, len(cols), len(ent.Fields))
 		}
+	}
+	// Again: nothing to do.
+	logs.Reset()
+	for _, name := range schema.EntitySetNames() {
+		ent, _ := schema.EntitySet(name)
+		if err := db.EnsureReplica(ctx, ent); err != nil {
+			t.Fatalf("EnsureReplica(%s) again: %v", name, err)
+		}
+	}
+	if logs.Len() > 0 {
+		t.Errorf("EnsureReplica with unchanged schemas changed something: %s", logs.String())
 	}
 	// A name differing only in case would share the table.
 	ent, _ := schema.EntitySet("customers")
@@ -256,6 +233,63 @@ func TestApplyBatchCancelledMidway(t *testing.T) {
 	for i, c := range changes {
 		if c.Seq != int64(i+1) {
 			t.Fatalf("change %d has seq %d", i, c.Seq)
+		}
+	}
+}
+
+// TestApplyBatchFailsMidStatement makes a row insert fail inside a multi-row statement
+// (a trigger on the writer connection), once rolling back the statement and once the
+// transaction: either way nothing of the batch stays, the change log has no gap and the
+// store keeps working.
+func TestApplyBatchFailsMidStatement(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db := openReplica(t)
+	if err := db.EnsureReplica(ctx, storetest.Entity(t, "customers")); err != nil {
+		t.Fatal(err)
+	}
+	key := storetest.Key("customers")
+	lm := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	batch := func(from, n int) store.ReplicaBatch {
+		var b store.ReplicaBatch
+		b.Key = key
+		for i := from; i < from+n; i++ {
+			b.Upserts = append(b.Upserts, storetest.Customer(storetest.GUID(i), storetest.ETag(1), "x", lm))
+		}
+		return b
+	}
+	if _, err := db.ApplyBatch(ctx, batch(0, 10)); err != nil {
+		t.Fatal(err)
+	}
+	seq := int64(10)
+	for i, raise := range []string{"ABORT", "ROLLBACK"} {
+		bad := storetest.GUID(10 + 150 + i) // in the second chunk of 100
+		if _, err := db.write.ExecContext(ctx, `CREATE TEMP TRIGGER fail BEFORE INSERT ON "replica_customers_rows"
+			WHEN NEW.id = '`+bad+`' BEGIN SELECT RAISE(`+raise+`, 'refused'); END`); err != nil {
+			t.Fatal(err)
+		}
+		b := batch(10, 250)
+		b.Upserts = append(b.Upserts, storetest.Customer(storetest.GUID(1), storetest.ETag(2), "changed", lm))
+		b.CheckpointName, b.Checkpoint = "p", json.RawMessage(`1`)
+		if _, err := db.ApplyBatch(ctx, b); err == nil || !strings.Contains(err.Error(), "refused") {
+			t.Fatalf("RAISE(%s): err = %v", raise, err)
+		}
+		if _, err := db.write.ExecContext(ctx, `DROP TRIGGER temp.fail`); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := db.ReplicaCount(ctx, key); n != int64(10+i) {
+			t.Fatalf("RAISE(%s): %d rows, want %d", raise, n, 10+i)
+		}
+		if r, _ := db.ReplicaGet(ctx, key, storetest.GUID(1)); r.ETag != storetest.ETag(1) {
+			t.Fatalf("RAISE(%s): row 1 changed: %+v", raise, r)
+		}
+		if st, _ := db.SyncState(ctx, key); st.Checkpoints != nil {
+			t.Fatalf("RAISE(%s): checkpoint stored", raise)
+		}
+		res, err := db.ApplyBatch(ctx, batch(1000+i, 1))
+		seq++
+		if err != nil || res.LastSeq != seq {
+			t.Fatalf("RAISE(%s): next batch = %+v, %v; want LastSeq %d", raise, res, err, seq)
 		}
 	}
 }

@@ -65,8 +65,7 @@ type DB struct {
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt // prepared on the writer, by query
 
-	lookup lookupMode         // how ApplyBatch reads stored ETags (benchmarks vary it)
-	hook   func(stage string) // tests: called inside ApplyBatch's transaction
+	hook func(stage string) // tests: called inside ApplyBatch's transaction
 }
 
 var _ store.Store = (*DB)(nil)

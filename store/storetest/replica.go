@@ -30,6 +30,7 @@ func RunReplica(t *testing.T, open ReplicaOpener) {
 		{"EnsureReplicaIdempotent", testEnsureReplicaIdempotent},
 		{"Classification", testClassification},
 		{"DuplicateIDsInBatch", testDuplicateIDsInBatch},
+		{"LargeMixedBatch", testLargeMixedBatch},
 		{"EmptyETagComparesRaw", testEmptyETagComparesRaw},
 		{"RawRoundTrip", testRawRoundTrip},
 		{"Deletes", testDeletes},
@@ -278,6 +279,38 @@ func testDuplicateIDsInBatch(t *testing.T, s store.ReplicaStore) {
 	res := apply(t, s, store.ReplicaBatch{Key: key, Upserts: []store.ReplicaRow{Customer(GUID(2), ETag(1), "B", lm)}, Deletes: []string{GUID(2), GUID(2)}})
 	wantResult(t, res, 1, 0, 1, 0, 4)
 	wantGone(t, s, key, GUID(2))
+}
+
+// testLargeMixedBatch: a batch of thousands of rows out of id order, new ones between
+// stored ones, a third of the stored ones changed.
+func testLargeMixedBatch(t *testing.T, s store.ReplicaStore) {
+	ensure(t, s, "customers")
+	key := Key("customers")
+	lm := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	const n = 1500
+	var rows []store.ReplicaRow
+	for i := range n {
+		rows = append(rows, Customer(GUID(2*i+1), ETag(1), "x", lm))
+	}
+	wantResult(t, apply(t, s, store.ReplicaBatch{Key: key, Upserts: rows}), n, 0, 0, 0, n)
+	var next []store.ReplicaRow
+	var want []change
+	for i := n - 1; i >= 0; i-- {
+		etag := ETag(1 + i%3/2) // every third row changed
+		next = append(next, Customer(GUID(2*i+1), etag, "x", lm), Customer(GUID(2*i), ETag(1), "x", lm))
+		if etag != ETag(1) {
+			want = append(want, change{"customers", GUID(2*i + 1), store.OpUpdate, etag})
+		}
+		want = append(want, change{"customers", GUID(2 * i), store.OpInsert, ETag(1)})
+	}
+	wantResult(t, apply(t, s, store.ReplicaBatch{Key: key, Upserts: next}), n, n/3, 0, n-n/3, n+n+n/3)
+	wantChanges(t, allChanges(t, s, n), n+1, want...)
+	if c := count(t, s, key); c != 2*n {
+		t.Fatalf("ReplicaCount = %d, want %d", c, 2*n)
+	}
+	if r := mustGet(t, s, key, GUID(2*2+1)); r.ETag != ETag(2) {
+		t.Fatalf("row 5 ETag = %s, want %s", r.ETag, ETag(2))
+	}
 }
 
 func testEmptyETagComparesRaw(t *testing.T, s store.ReplicaStore) {
