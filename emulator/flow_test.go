@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bizzjoiner/bcconnector/emulator"
 )
@@ -287,6 +288,10 @@ func TestOrderByMonotonicField(t *testing.T) {
 					a, b := fmt.Sprint(prev), fmt.Sprint(v)
 					if f, ok := v.(float64); ok {
 						a, b = fmt.Sprintf("%020.0f", prev.(float64)), fmt.Sprintf("%020.0f", f)
+					}
+					if ta, err := time.Parse(time.RFC3339Nano, a); err == nil {
+						tb, _ := time.Parse(time.RFC3339Nano, b)
+						a, b = ta.Format("2006-01-02T15:04:05.000Z"), tb.Format("2006-01-02T15:04:05.000Z")
 					}
 					if (!tc.desc && b < a) || (tc.desc && b > a) {
 						t.Fatalf("%s: %v after %v", tc.order, v, prev)
