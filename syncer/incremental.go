@@ -50,6 +50,9 @@ func (s *Syncer) Incremental(ctx context.Context, c *bc.Client, t Target) (Resul
 	}
 	err = s.incremental(ctx, c, t, ent, children, &cp, &res)
 	res.Duration = time.Since(start)
+	if err == nil && s.opt.Observed != nil && res.Inserted+res.Updated > 0 {
+		s.opt.Observed(t, cp.MaxSeen)
+	}
 	return res, s.finish(ctx, t, c, before, err, func(st *store.SyncState) {
 		if cp.MaxSeen.After(st.Watermark) {
 			st.Watermark = cp.MaxSeen

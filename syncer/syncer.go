@@ -62,6 +62,10 @@ type Options struct {
 	Overlap time.Duration
 	// Progress, when set, is called after every committed page.
 	Progress func(Progress)
+	// Observed, when set, is called after an incremental run that found changes, with the
+	// newest lastModifiedDateTime it saw: polling is the safety net of webhooks, and the
+	// webhook manager counts changes no notification announced (webhook.Manager.ObservedChange).
+	Observed func(t Target, newest time.Time)
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Logger receives one line per run and page errors; default discard.

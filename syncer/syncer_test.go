@@ -171,3 +171,48 @@ func TestOverlapCatchesLateCommits(t *testing.T) {
 	}
 	w.assertEqual("customers")
 }
+
+// TestWebhookDeleteAndObserved: a `deleted` notification removes the record from the
+// replica at once; an incremental run that finds changes reports them to the webhook
+// manager's safety net.
+func TestWebhookDeleteAndObserved(t *testing.T) {
+	var observed atomic.Int64
+	w := newWorld(t, emulator.Config{}, "", syncer.Options{Observed: func(syncer.Target, time.Time) { observed.Add(1) }})
+	ctx := context.Background()
+	tg := w.target("salesInvoices")
+	if _, err := w.sync.Full(ctx, w.client, tg, false); err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	for row := range w.emu.Rows(w.ref, "salesInvoices") {
+		if row["status"] == "Draft" {
+			id = row["id"].(string)
+			break
+		}
+	}
+	if err := w.emu.Delete(w.ref, "salesInvoices", id); err != nil {
+		t.Fatal(err)
+	}
+	// What the webhook hint of changeType "deleted" does.
+	if res, err := w.sync.Delete(ctx, tg, id); err != nil || res.Deleted == 0 {
+		t.Fatalf("delete: %+v %v", res, err)
+	}
+	w.assertEqual("salesInvoices", "salesInvoiceLines")
+	if _, err := w.emu.Create(w.ref, "salesInvoices", map[string]any{"customerNumber": firstNumber(w, "customers")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.sync.Incremental(ctx, w.client, tg); err != nil {
+		t.Fatal(err)
+	}
+	if observed.Load() != 1 {
+		t.Errorf("observed %d change reports, want 1", observed.Load())
+	}
+	w.assertEqual("salesInvoices", "salesInvoiceLines")
+}
+
+func firstNumber(w *world, set string) string {
+	for row := range w.emu.Rows(w.ref, set) {
+		return row["number"].(string)
+	}
+	return ""
+}
