@@ -76,6 +76,8 @@ type Service interface {
 	Diagnose(ctx context.Context, in ConnectionInput, onCheck func(doctor.Check)) *doctor.Report
 	// Companies lists the companies the input's credentials can see (for the wizard's pick list).
 	CompaniesFor(ctx context.Context, in ConnectionInput) ([][2]string, error) // (id, name)
+	// Companies lists the companies a stored connection's environment has (id, name).
+	Companies(ctx context.Context, id string) ([][2]string, error)
 	// CreateConnection validates, diagnoses and stores; the secret is sealed. It fails with
 	// the doctor's report when the setup is not right.
 	CreateConnection(ctx context.Context, in ConnectionInput) (ConnectionView, *doctor.Report, error)

@@ -33,6 +33,9 @@ type CLI struct {
 	Sync          SyncCmd          `cmd:"" help:"Replicate a connection's entity sets into the local store (resumes where it stopped)."`
 	Status        StatusCmd        `cmd:"" help:"Show the sync state per entity set: rows, watermark, last run, lag, errors, 429s."`
 	Changes       ChangesCmd       `cmd:"" help:"Print the change log (JSON lines) after a sequence number."`
+	Serve         ServeCmd         `cmd:"" help:"Run the web UI, the JSON API, sync workers and the webhook receiver in one process (--sandbox: with a demo tenant)."`
+	Token         TokenCmd         `cmd:"" help:"Create, list and revoke API tokens."`
+	Admin         AdminCmd         `cmd:"" help:"Manage web UI admins."`
 	Key           KeyCmd           `cmd:"" help:"Manage the master key that seals client secrets."`
 	Emulator      EmulatorCmd      `cmd:"" help:"Run the sandbox: an emulator of Microsoft Entra ID and Business Central online on a local HTTPS port."`
 	Version       VersionCmd       `cmd:"" help:"Print the version."`

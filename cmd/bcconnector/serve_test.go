@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bizzjoiner/bcconnector/emulator"
+	"github.com/bizzjoiner/bcconnector/secret"
+	"github.com/bizzjoiner/bcconnector/store"
+	"github.com/bizzjoiner/bcconnector/store/sqlite"
+)
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestServeSandbox starts `serve --sandbox`, waits for /readyz, and sees the demo
+// connection's rows arrive through the API with a token created in the store; then
+// shuts down on cancel.
+func TestServeSandbox(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "bcc.db")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuf
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"--db", db, "--key-file", filepath.Join(dir, "master.key"), "--log-level", "info",
+			"serve", "--sandbox", "--listen", "127.0.0.1:0"}, &out, &errb)
+	}()
+	urlRE := regexp.MustCompile(`serving on (http://[0-9.:]+)`)
+	var base string
+	for deadline := time.Now().Add(15 * time.Second); base == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if m := urlRE.FindStringSubmatch(out.String()); m != nil {
+			base = m[1]
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("serve exited with %d: %s %s", code, out.String(), errb.String())
+		default:
+		}
+	}
+	if base == "" {
+		t.Fatalf("no address printed: %s %s", out.String(), errb.String())
+	}
+	get := func(path, token string) (int, string) {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if st, _ := get("/readyz", ""); st != 200 {
+		t.Fatalf("readyz: %d", st)
+	}
+	if st, _ := get("/healthz", ""); st != 200 {
+		t.Fatalf("healthz: %d", st)
+	}
+	// A token made through the store, as an operator's tooling would.
+	st, err := sqlite.Open(context.Background(), db, secret.GenerateKeyring(), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := store.NewToken()
+	if _, err := st.CreateToken(context.Background(), "smoke", nil, store.HashToken(tok.Reveal())); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	var rows int64
+	for deadline := time.Now().Add(10 * time.Second); rows == 0 && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		code, body := get("/api/v1/connections", tok.Reveal())
+		if code != 200 {
+			t.Fatalf("connections: %d %s", code, body)
+		}
+		var list struct {
+			Connections []struct{ Counts map[string]int64 }
+		}
+		_ = json.Unmarshal([]byte(body), &list)
+		for _, c := range list.Connections {
+			rows += c.Counts["customers"]
+		}
+	}
+	if rows == 0 {
+		t.Fatalf("no customers synced within 10 s; log: %.2000s", errb.String())
+	}
+	if code, body := get("/metrics", ""); code != 200 || !strings.Contains(body, "bcc_bc_requests_total") || !strings.Contains(body, "bcc_sync_rows") {
+		t.Errorf("metrics: %d %.500s", code, body)
+	}
+	if code, _ := get("/", ""); code != 200 { // redirected to the login page
+		t.Errorf("ui: %d", code)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("exit %d: %s", code, errb.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	// The sandbox secret and the printed token never reach the log.
+	logText := errb.String()
+	if strings.Contains(logText, tok.Reveal()) || regexp.MustCompile(`bcc_[A-Za-z0-9_-]{43}`).MatchString(logText) {
+		t.Error("a token is in the log")
+	}
+	emu, _ := emulator.New(emulator.Config{}) // same seed: same sandbox secret
+	if sec := emu.Credentials().ClientSecret; sec == "" || strings.Contains(logText, sec) || strings.Contains(out.String(), sec) {
+		t.Error("the sandbox client secret is printed or logged")
+	}
+}

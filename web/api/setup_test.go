@@ -1,0 +1,231 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bizzjoiner/bcconnector/emulator"
+	"github.com/bizzjoiner/bcconnector/secret"
+	"github.com/bizzjoiner/bcconnector/service"
+	"github.com/bizzjoiner/bcconnector/store"
+	"github.com/bizzjoiner/bcconnector/store/sqlite"
+	"github.com/bizzjoiner/bcconnector/syncer"
+	"github.com/bizzjoiner/bcconnector/web/api"
+)
+
+// inlineJobs runs sync jobs in goroutines, one at a time per target (what River's
+// uniqueness gives in production).
+type inlineJobs struct {
+	mu   sync.Mutex
+	svc  *service.Impl
+	sync *syncer.Syncer
+	wg   sync.WaitGroup
+	busy map[syncer.Target]bool
+}
+
+func (j *inlineJobs) Enqueue(ctx context.Context, a syncer.SyncArgs) error {
+	t := a.Target()
+	j.mu.Lock()
+	if j.busy[t] {
+		j.mu.Unlock()
+		return nil
+	}
+	j.busy[t] = true
+	j.mu.Unlock()
+	j.wg.Add(1)
+	go func() {
+		defer j.wg.Done()
+		defer func() { j.mu.Lock(); delete(j.busy, t); j.mu.Unlock() }()
+		c, err := j.svc.Client(context.Background(), t.ConnectionID)
+		if err == nil {
+			_, _ = j.sync.Sync(context.Background(), c, t)
+		}
+	}()
+	return nil
+}
+
+type env struct {
+	t      *testing.T
+	emu    *emulator.Emulator
+	bcSrv  *httptest.Server
+	creds  emulator.Credentials
+	db     *sqlite.DB
+	svc    *service.Impl
+	jobs   *inlineJobs
+	srv    *httptest.Server
+	log    *bytes.Buffer
+	logMu  *sync.Mutex
+	bodies *[]string // every response body, for the secret scan
+	token  string    // all connections
+}
+
+type lockedBuf struct {
+	mu *sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (l lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func setup(t *testing.T) *env {
+	t.Helper()
+	emu, err := emulator.New(emulator.Config{Scenario: "ok"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bcSrv := httptest.NewTLSServer(emu)
+	t.Cleanup(bcSrv.Close)
+	e := &env{t: t, emu: emu, bcSrv: bcSrv, creds: emu.Credentials(), log: &bytes.Buffer{}, logMu: &sync.Mutex{}, bodies: &[]string{}}
+	logger := slog.New(slog.NewJSONHandler(lockedBuf{e.logMu, e.log}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "bcc.db"), secret.GenerateKeyring(), sqlite.Options{Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	e.db = db
+	sy, err := syncer.New(syncer.Options{Store: db, PageSize: 200, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.jobs = &inlineJobs{sync: sy, busy: map[syncer.Target]bool{}}
+	e.svc, err = service.New(service.Options{Store: db, Syncer: sy, Jobs: e.jobs, HTTPClient: bcSrv.Client(), Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.jobs.svc = e.svc
+	t.Cleanup(e.jobs.wg.Wait)
+	h := api.New(api.Options{Service: e.svc, Tokens: db, Logger: logger, MaxWait: 2 * time.Second})
+	e.srv = httptest.NewServer(h)
+	t.Cleanup(e.srv.Close)
+	e.token = e.newToken("all", nil)
+	return e
+}
+
+func (e *env) newToken(name string, conns []string) string {
+	e.t.Helper()
+	tok := store.NewToken()
+	if _, err := e.db.CreateToken(context.Background(), name, conns, store.HashToken(tok.Reveal())); err != nil {
+		e.t.Fatal(err)
+	}
+	return tok.Reveal()
+}
+
+func (e *env) input() service.ConnectionInput {
+	return service.ConnectionInput{TenantID: e.creds.TenantID, ClientID: e.creds.ClientID, Secret: e.creds.ClientSecret,
+		SecretEndDate: e.creds.SecretEndDate.Format("2006-01-02"), Environment: e.creds.Environment, Company: e.creds.Company,
+		AuthorityHost: e.bcSrv.URL + "/", BCBaseURL: e.bcSrv.URL + "/v2.0", Entities: []string{"customers", "currencies"}}
+}
+
+// createConn creates a connection through the API and returns its ID.
+func (e *env) createConn(name string) string {
+	e.t.Helper()
+	in := e.input()
+	in.Name = name
+	var v struct{ ID string }
+	e.do("POST", "/connections", e.token, in, 201, &v)
+	return v.ID
+}
+
+// call sends a request and returns status, header and body; every body is kept for the
+// secret scan.
+func (e *env) call(method, path, token string, body any, hdr ...string) (int, http.Header, []byte) {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		rd = bytes.NewReader(j)
+	}
+	req, _ := http.NewRequest(method, e.srv.URL+api.Prefix+path, rd)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	*e.bodies = append(*e.bodies, string(b))
+	return resp.StatusCode, resp.Header, b
+}
+
+// do is call that expects a status and decodes the body into out.
+func (e *env) do(method, path, token string, body any, want int, out any, hdr ...string) []byte {
+	e.t.Helper()
+	st, _, b := e.call(method, path, token, body, hdr...)
+	if st != want {
+		e.t.Fatalf("%s %s: status %d, want %d: %s", method, path, st, want, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			e.t.Fatalf("%s %s: %v: %s", method, path, err, b)
+		}
+	}
+	return b
+}
+
+// waitRows waits until the replica of set has rows.
+func (e *env) waitRows(id, set string) {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		var st struct {
+			Sets []struct {
+				EntitySet    string
+				Rows         int64
+				FullSyncDone bool
+			}
+		}
+		e.do("GET", "/connections/"+id+"/sync", e.token, nil, 200, &st)
+		for _, s := range st.Sets {
+			if s.EntitySet == set && s.FullSyncDone && s.Rows > 0 {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	e.t.Fatalf("%s never synced", set)
+}
+
+// scanSecrets fails if any response or the log holds the client secret or a token.
+func (e *env) scanSecrets(extra ...string) {
+	e.t.Helper()
+	e.logMu.Lock()
+	logText := e.log.String()
+	e.logMu.Unlock()
+	for _, s := range append([]string{e.creds.ClientSecret, e.token}, extra...) {
+		if s == "" {
+			continue
+		}
+		for i, b := range *e.bodies {
+			if strings.Contains(b, s) {
+				e.t.Errorf("response %d contains a secret: %.200s", i, b)
+			}
+		}
+		if strings.Contains(logText, s) {
+			e.t.Errorf("the log contains a secret")
+		}
+	}
+}

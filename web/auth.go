@@ -1,0 +1,341 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bizzjoiner/bcconnector/store"
+	"golang.org/x/crypto/argon2"
+)
+
+// SessionCookie is the name of the UI's session cookie.
+const SessionCookie = "bcc_session"
+
+// Argon2id parameters (OWASP's second recommended set: 19 MiB, 2 passes, 1 lane).
+const (
+	argonMemory  = 19 * 1024
+	argonTime    = 2
+	argonThreads = 1
+	argonKeyLen  = 32
+)
+
+// HashPassword returns an Argon2id PHC string for a password.
+func HashPassword(password string) (string, error) {
+	if len(password) < 12 {
+		return "", errors.New("the password must have at least 12 characters")
+	}
+	salt := make([]byte, 16)
+	_, _ = rand.Read(salt)
+	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// CheckPassword reports whether password matches a PHC string from HashPassword, in
+// constant time.
+func CheckPassword(phc, password string) bool {
+	parts := strings.Split(phc, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false
+	}
+	var m, t uint32
+	var p uint8
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m > 1<<20 || t > 10 || p == 0 {
+		return false
+	}
+	b64 := base64.RawStdEncoding
+	salt, err1 := b64.DecodeString(parts[4])
+	want, err2 := b64.DecodeString(parts[5])
+	if err1 != nil || err2 != nil || len(want) == 0 {
+		return false
+	}
+	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// AuthOptions configures NewAuth.
+type AuthOptions struct {
+	// Users keeps admins and sessions. Required.
+	Users store.UserStore
+	// SessionTTL is how long a session lasts; default 12h.
+	SessionTTL time.Duration
+	// SecureCookies sets the Secure flag (serve over https); default false for loopback http.
+	SecureCookies bool
+	// MaxFailures is how many failed logins per client address (and per user name) are
+	// allowed within FailureWindow before logins answer 429; defaults 5 and 15 minutes.
+	MaxFailures   int
+	FailureWindow time.Duration
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Logger receives login events (never passwords); default discard.
+	Logger *slog.Logger
+}
+
+// Auth protects the web UI: admin accounts, sessions in HttpOnly SameSite=Lax cookies,
+// cross-origin protection of every unsafe request (http.CrossOriginProtection), login
+// rate limiting, and a first-run setup page reachable only from loopback.
+type Auth struct {
+	opt  AuthOptions
+	csrf *http.CrossOriginProtection
+
+	mu       sync.Mutex
+	failures map[string][]time.Time // by "ip:" + address and "user:" + name
+}
+
+// NewAuth returns the UI's authentication.
+func NewAuth(opt AuthOptions) *Auth {
+	if opt.SessionTTL <= 0 {
+		opt.SessionTTL = 12 * time.Hour
+	}
+	if opt.MaxFailures <= 0 {
+		opt.MaxFailures = 5
+	}
+	if opt.FailureWindow <= 0 {
+		opt.FailureWindow = 15 * time.Minute
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Auth{opt: opt, csrf: http.NewCrossOriginProtection(), failures: map[string][]time.Time{}}
+}
+
+type userKey struct{}
+
+// User returns the signed-in admin of a request that went through Protect.
+func User(r *http.Request) (string, bool) {
+	u, ok := r.Context().Value(userKey{}).(string)
+	return u, ok
+}
+
+// Protect lets only signed-in admins reach next (others are sent to /login, or /setup
+// when there is no admin yet) and refuses cross-origin unsafe requests.
+func (a *Auth) Protect(next http.Handler) http.Handler {
+	return a.csrf.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if user, ok := a.session(r); ok {
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, user)))
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			http.Error(w, "sign in first", http.StatusUnauthorized)
+			return
+		}
+		if n, err := a.opt.Users.CountUsers(r.Context()); err == nil && n == 0 {
+			http.Redirect(w, r, "/setup", http.StatusSeeOther)
+			return
+		}
+		http.Redirect(w, r, "/login?next="+safeNext(r.URL.RequestURI()), http.StatusSeeOther)
+	}))
+}
+
+func (a *Auth) session(r *http.Request) (string, bool) {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil || c.Value == "" {
+		return "", false
+	}
+	s, err := a.opt.Users.GetSession(r.Context(), store.HashToken(c.Value))
+	if err != nil {
+		return "", false
+	}
+	return s.User, true
+}
+
+// safeNext keeps a redirect target on this site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/"
+	}
+	return next
+}
+
+var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{{.Title}} – bcconnector</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font-family:system-ui,sans-serif;max-width:24rem;margin:4rem auto;padding:0 1rem}label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.4rem;box-sizing:border-box}button{margin-top:1rem;padding:.5rem 1rem}.err{color:#b00020}</style>
+</head><body><h1>{{.Title}}</h1>{{if .Intro}}<p>{{.Intro}}</p>{{end}}{{if .Error}}<p class="err" role="alert">{{.Error}}</p>{{end}}
+<form method="post" action="{{.Action}}">{{if .Next}}<input type="hidden" name="next" value="{{.Next}}">{{end}}
+<label for="name">Admin name</label><input id="name" name="name" autocomplete="username" required value="{{.Name}}">
+<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="{{if .Setup}}new-password{{else}}current-password{{end}}" required>
+<button type="submit">{{.Button}}</button></form></body></html>`))
+
+type page struct {
+	Title, Intro, Error, Action, Next, Name, Button string
+	Setup                                           bool
+}
+
+func render(w http.ResponseWriter, status int, p page) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = pageTmpl.Execute(w, p)
+}
+
+// LoginHandler serves GET and POST /login.
+func (a *Auth) LoginHandler() http.Handler {
+	return a.csrf.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next := safeNext(r.FormValue("next"))
+		p := page{Title: "Sign in", Action: "/login", Next: next, Button: "Sign in"}
+		if r.Method != http.MethodPost {
+			render(w, http.StatusOK, p)
+			return
+		}
+		name := strings.TrimSpace(r.PostFormValue("name"))
+		ip := clientIP(r)
+		if a.limited("ip:"+ip) || a.limited("user:"+name) {
+			a.opt.Logger.Warn("login rate limited", "user", name, "remote", ip)
+			w.Header().Set("Retry-After", fmt.Sprint(int(a.opt.FailureWindow.Seconds())))
+			p.Error = "Too many failed sign-ins. Wait a few minutes and try again."
+			render(w, http.StatusTooManyRequests, p)
+			return
+		}
+		hash, err := a.opt.Users.UserPasswordHash(r.Context(), name)
+		if err != nil || !CheckPassword(hash, r.PostFormValue("password")) {
+			if err == nil || errors.Is(err, store.ErrNotFound) {
+				a.fail("ip:"+ip, "user:"+name)
+			}
+			a.opt.Logger.Info("login failed", "user", name, "remote", ip)
+			p.Error, p.Name = "Wrong name or password.", name
+			render(w, http.StatusUnauthorized, p)
+			return
+		}
+		if err := a.startSession(w, r, name); err != nil {
+			a.opt.Logger.Error("create session", "err", err)
+			http.Error(w, "could not sign in; see the server log", http.StatusInternalServerError)
+			return
+		}
+		a.opt.Logger.Info("login", "user", name, "remote", ip)
+		http.Redirect(w, r, next, http.StatusSeeOther)
+	}))
+}
+
+func (a *Auth) startSession(w http.ResponseWriter, r *http.Request, user string) error {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	id := base64.RawURLEncoding.EncodeToString(b)
+	exp := a.opt.Now().Add(a.opt.SessionTTL)
+	if err := a.opt.Users.CreateSession(r.Context(), store.Session{Hash: store.HashToken(id), User: user, ExpiresAt: exp}); err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: "/", Expires: exp, HttpOnly: true,
+		Secure: a.opt.SecureCookies, SameSite: http.SameSiteLaxMode})
+	return nil
+}
+
+// LogoutHandler serves /logout: POST ends the session; GET shows a button that does.
+func (a *Auth) LogoutHandler() http.Handler {
+	return a.csrf.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = w.Write([]byte(`<!doctype html><title>Sign out</title><form method="post" action="/logout"><button>Sign out</button></form>`))
+			return
+		}
+		if c, err := r.Cookie(SessionCookie); err == nil {
+			_ = a.opt.Users.DeleteSession(r.Context(), store.HashToken(c.Value))
+		}
+		http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+			Secure: a.opt.SecureCookies, SameSite: http.SameSiteLaxMode})
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+	}))
+}
+
+// SetupHandler serves /setup, the first-run page that creates the first admin. It
+// answers only requests from a loopback address, and only while there is no admin.
+func (a *Auth) SetupHandler() http.Handler {
+	return a.csrf.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !isLoopback(r) {
+			http.Error(w, "the first-run setup is reachable only from this machine (127.0.0.1), or run `bcconnector admin create`", http.StatusForbidden)
+			return
+		}
+		n, err := a.opt.Users.CountUsers(r.Context())
+		if err != nil {
+			http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		if n > 0 {
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
+		p := page{Title: "Create the first admin", Intro: "Nobody can sign in yet. Choose the admin's name and a password of at least 12 characters.",
+			Action: "/setup", Button: "Create admin", Setup: true}
+		if r.Method != http.MethodPost {
+			render(w, http.StatusOK, p)
+			return
+		}
+		name := strings.TrimSpace(r.PostFormValue("name"))
+		hash, err := HashPassword(r.PostFormValue("password"))
+		if err == nil && name == "" {
+			err = errors.New("give the admin a name")
+		}
+		if err == nil {
+			err = a.opt.Users.CreateUser(r.Context(), name, hash)
+		}
+		if err != nil {
+			p.Error, p.Name = err.Error(), name
+			render(w, http.StatusUnprocessableEntity, p)
+			return
+		}
+		a.opt.Logger.Info("first admin created", "user", name)
+		if err := a.startSession(w, r, name); err != nil {
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	}))
+}
+
+func (a *Auth) limited(key string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	cut := a.opt.Now().Add(-a.opt.FailureWindow)
+	l := a.failures[key]
+	for len(l) > 0 && l[0].Before(cut) {
+		l = l[1:]
+	}
+	if len(l) == 0 {
+		delete(a.failures, key)
+	} else {
+		a.failures[key] = l
+	}
+	return len(l) >= a.opt.MaxFailures
+}
+
+func (a *Auth) fail(keys ...string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.failures) > 100000 { // bound memory under a spray of names
+		clear(a.failures)
+	}
+	for _, k := range keys {
+		a.failures[k] = append(a.failures[k], a.opt.Now())
+	}
+}
+
+// clientIP is the peer address: X-Forwarded-For is not trusted (a proxy in front should
+// be configured to limit logins itself).
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func isLoopback(r *http.Request) bool {
+	ip, err := netip.ParseAddr(clientIP(r))
+	return err == nil && ip.IsLoopback()
+}

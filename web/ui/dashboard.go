@@ -1,0 +1,404 @@
+package ui
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/bizzjoiner/bcconnector/doctor"
+	"github.com/bizzjoiner/bcconnector/guide"
+	"github.com/bizzjoiner/bcconnector/service"
+	"github.com/bizzjoiner/bcconnector/store"
+)
+
+// doneMessages are the confirmations shown after an action; the query names one, so no
+// text from the URL is ever reflected.
+var doneMessages = map[string]string{
+	"created":        "Connection created. The first sync has started.",
+	"created-nosync": "Connection created, but the first sync did not start; see the log, then use Full resync.",
+	"paused":         "Sync paused. Scheduled runs stop until you resume.",
+	"resumed":        "Sync resumed.",
+	"resync":         "Full resync started.",
+	"rotated":        "New secret verified with Entra ID and in use; the old one is retired.",
+}
+
+// connRow is a connection as the dashboard shows it.
+type connRow struct {
+	service.ConnectionView
+	Health      string // "passed", "failed", "warning" or "pending"
+	HealthIcon  string
+	HealthText  string
+	ExpiryClass string // "", "warn", "bad"
+	ExpiryText  string
+	Rows        int64
+	Sets        []setRow
+	Errors      int
+	Throttled   int64
+	Requests    int64
+}
+
+// setRow is the sync state of one entity set.
+type setRow struct {
+	EntitySet            string
+	Rows                 int64
+	LastRun, LastSuccess time.Time
+	Lag                  string
+	Error                string
+	Requests, Throttled  int64
+	FullSyncDone, Paused bool
+	State, StateClass    string
+}
+
+func (h *handler) row(v service.ConnectionView) connRow {
+	c := connRow{ConnectionView: v}
+	switch {
+	case v.LastDoctor == nil:
+		c.Health, c.HealthIcon, c.HealthText = "pending", "·", "not checked yet"
+	case v.LastDoctor.OK:
+		c.Health, c.HealthIcon, c.HealthText = "passed", "✔", "setup right, checked "+v.LastDoctor.Finished.UTC().Format("2006-01-02 15:04")
+		for _, ch := range v.LastDoctor.Checks {
+			if ch.Status == doctor.Warning {
+				c.Health, c.HealthIcon, c.HealthText = "warning", "!", ch.Problem
+			}
+		}
+	default:
+		c.Health, c.HealthIcon, c.HealthText = "failed", "✘", "setup broken"
+		if v.LastDoctor.FailedStep != nil {
+			c.HealthText = "fails at " + v.LastDoctor.FailedStep.String()
+		}
+	}
+	switch v.SecretExpiry {
+	case guide.ExpiryNone:
+		if v.SecretEndDate.IsZero() {
+			c.ExpiryText = "end date unknown"
+		} else {
+			c.ExpiryText = fmt.Sprintf("%d days left", v.SecretDays)
+		}
+	case guide.ExpiryExpired:
+		c.ExpiryClass, c.ExpiryText = "bad", "expired: rotate the secret now"
+	case guide.Expiry3, guide.Expiry14:
+		c.ExpiryClass, c.ExpiryText = "bad", fmt.Sprintf("%d days left: rotate the secret", v.SecretDays)
+	default:
+		c.ExpiryClass, c.ExpiryText = "warn", fmt.Sprintf("%d days left: plan the rotation", v.SecretDays)
+	}
+	now := h.now()
+	seen := map[string]bool{}
+	for _, s := range v.Sync {
+		seen[s.Key.EntitySet] = true
+		r := setRow{
+			EntitySet: s.Key.EntitySet, Rows: v.Counts[s.Key.EntitySet], LastRun: s.LastRunAt, LastSuccess: s.LastSuccessAt,
+			Error: s.LastError, Requests: s.Requests, Throttled: s.Throttled, FullSyncDone: s.FullSyncDone, Paused: s.Paused || v.Paused,
+		}
+		if !s.LastSuccessAt.IsZero() {
+			r.Lag = lag(now.Sub(s.LastSuccessAt))
+		}
+		switch {
+		case s.LastError != "":
+			r.State, r.StateClass = "error", "failed"
+			c.Errors++
+		case r.Paused:
+			r.State, r.StateClass = "paused", "pending"
+		case !s.FullSyncDone:
+			r.State, r.StateClass = "full sync running", "pending"
+		default:
+			r.State, r.StateClass = "up to date", "passed"
+		}
+		c.Sets = append(c.Sets, r)
+		c.Rows += r.Rows
+		c.Throttled += s.Throttled
+		c.Requests += s.Requests
+	}
+	for _, e := range v.Entities {
+		if !seen[e] {
+			c.Sets = append(c.Sets, setRow{EntitySet: e, Rows: v.Counts[e], State: "not started", StateClass: "pending", Paused: v.Paused})
+			c.Rows += v.Counts[e]
+		}
+	}
+	sort.Slice(c.Sets, func(i, j int) bool { return c.Sets[i].EntitySet < c.Sets[j].EntitySet })
+	return c
+}
+
+func lag(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	default:
+		return fmt.Sprintf("%dd", int(d.Hours()/24))
+	}
+}
+
+type listData struct {
+	Conns   []connRow
+	Changes []store.Change
+	Names   map[string]string
+}
+
+// connections is the dashboard: every connection with its health, secret expiry and sync.
+func (h *handler) connections(w http.ResponseWriter, r *http.Request) {
+	views, err := h.svc.ListConnections(r.Context(), nil)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	ld := listData{Names: map[string]string{}}
+	for _, v := range views {
+		row := h.row(v)
+		h.samples.record(v.ID, h.now(), row.Rows, row.Requests, row.Throttled)
+		ld.Conns = append(ld.Conns, row)
+		ld.Names[v.ID] = v.Name
+	}
+	ld.Changes = h.tail.recent(r.Context(), h.svc, 15, "")
+	h.render(w, r, http.StatusOK, "connections", page{Title: "Connections", Nav: "connections", Data: ld})
+}
+
+type connData struct {
+	connRow
+	Chart    chart
+	Changes  []store.Change
+	Progress *progressData
+	Report   *progressData
+	Rotate   *field
+	EndDate  *field
+}
+
+func (h *handler) connData(ctx context.Context, v service.ConnectionView) connData {
+	row := h.row(v)
+	h.samples.record(v.ID, h.now(), row.Rows, row.Requests, row.Throttled)
+	cd := connData{connRow: row, Chart: renderChart(h.samples.get(v.ID))}
+	cd.Changes = h.tail.recent(ctx, h.svc, 15, v.ID)
+	if run := h.doctors.get(v.ID); run != nil {
+		cd.Progress = progress(run, "/connections/"+url.PathEscape(v.ID)+"/doctor", "", nil)
+	}
+	if v.LastDoctor != nil && (cd.Progress == nil || !cd.Progress.Running) {
+		run := &doctorRun{cancel: func() {}}
+		run.finish(v.LastDoctor, nil)
+		cd.Report = progress(run, "", "", nil)
+	}
+	cd.Rotate = &field{Name: "secret", Label: "New client secret"}
+	cd.EndDate = &field{Name: "endDate", Label: "Its end date"}
+	return cd
+}
+
+// connection is a connection's page.
+func (h *handler) connection(w http.ResponseWriter, r *http.Request) {
+	v, err := h.svc.GetConnection(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	cd := h.connData(r.Context(), v)
+	h.render(w, r, http.StatusOK, "connection", page{Title: v.Name, Nav: "connections", Flash: doneMessages[r.URL.Query().Get("done")], Data: cd})
+}
+
+// connectionLive is the polled fragment of a connection's page: sync table, chart, changes.
+func (h *handler) connectionLive(w http.ResponseWriter, r *http.Request) {
+	v, err := h.svc.GetConnection(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.fragment(w, http.StatusOK, "live", h.connData(r.Context(), v))
+}
+
+// connectionDoctor re-runs the doctor on a stored connection in the background.
+func (h *handler) connectionDoctor(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if _, err := h.svc.GetConnection(r.Context(), id); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	run := h.doctors.start(id, func() *doctorRun {
+		return startRun(r.Context(), func(ctx context.Context, onCheck func(doctor.Check)) (*doctor.Report, error) {
+			return h.svc.RunDoctor(ctx, id, onCheck)
+		})
+	})
+	if r.Header.Get("HX-Request") == "" {
+		http.Redirect(w, r, "/connections/"+url.PathEscape(id), http.StatusSeeOther)
+		return
+	}
+	h.fragment(w, http.StatusOK, "progress", progress(run, "/connections/"+url.PathEscape(id)+"/doctor", "", nil))
+}
+
+func (h *handler) connectionDoctorProgress(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	h.fragment(w, http.StatusOK, "progress", progress(h.doctors.get(id), "/connections/"+url.PathEscape(id)+"/doctor", "", nil))
+}
+
+func (h *handler) connectionPause(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	paused := strings.HasSuffix(r.URL.Path, "/pause")
+	if err := h.svc.SetPaused(r.Context(), id, paused); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	done := "resumed"
+	if paused {
+		done = "paused"
+	}
+	http.Redirect(w, r, "/connections/"+url.PathEscape(id)+"?done="+done, http.StatusSeeOther)
+}
+
+func (h *handler) connectionResync(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	set := r.FormValue("entitySet")
+	if set == "" {
+		http.Error(w, "entitySet: pick the entity set to resync", http.StatusBadRequest)
+		return
+	}
+	if err := h.svc.Sync(context.WithoutCancel(r.Context()), id, []string{set}, true); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/connections/"+url.PathEscape(id)+"?done=resync", http.StatusSeeOther)
+}
+
+// connectionRotate rotates the client secret: the service adds the new one, verifies it
+// with Entra ID and only then retires the old one, so syncs never stop.
+func (h *handler) connectionRotate(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	secret, end := r.PostForm.Get("secret"), strings.TrimSpace(r.PostForm.Get("endDate"))
+	v, err := h.svc.GetConnection(r.Context(), id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	cd := h.connData(r.Context(), v)
+	cd.EndDate.Value = end
+	// Same checks as the CLI, one field at a time so the stored values do not matter.
+	wd := &wizardData{Fields: map[string]*field{"secret": cd.Rotate, "endDate": cd.EndDate}}
+	bad := h.validateInto(wd, service.ConnectionInput{Secret: secret}, []string{"secret"})
+	bad = h.validateInto(wd, service.ConnectionInput{SecretEndDate: end}, []string{"endDate"}) || bad
+	if !bad {
+		if err = h.svc.RotateSecret(r.Context(), id, secret, end); err == nil {
+			http.Redirect(w, r, "/connections/"+url.PathEscape(id)+"?done=rotated", http.StatusSeeOther)
+			return
+		}
+	}
+	p := page{Title: v.Name, Nav: "connections", Data: cd}
+	if err != nil {
+		p.Error = "The secret was not rotated; the old one stays in use. " + err.Error()
+	}
+	h.render(w, r, http.StatusUnprocessableEntity, "connection", p)
+}
+
+func (h *handler) connectionPermset(w http.ResponseWriter, r *http.Request) {
+	v, err := h.svc.GetConnection(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	read := v.Entities
+	if len(read) == 0 {
+		read = doctor.DefaultEntities
+	}
+	h.writePermset(w, r, read, v.WriteEntities)
+}
+
+// dataPage is the data browser's view.
+type dataPage struct {
+	Conn      service.ConnectionView
+	EntitySet string
+	Filter    string
+	Columns   []string
+	Rows      [][]string
+	Next      string
+	First     bool
+	Problem   string
+}
+
+// pageSize is the data browser's page size.
+const pageSize = 50
+
+// dataBrowser shows the replica of an entity set as a table, with a filter and paging.
+func (h *handler) dataBrowser(w http.ResponseWriter, r *http.Request) {
+	id, set := r.PathValue("id"), r.PathValue("set")
+	v, err := h.svc.GetConnection(r.Context(), id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	dp := dataPage{Conn: v, EntitySet: set, Filter: q.Get("filter"), First: q.Get("cursor") == ""}
+	status := http.StatusOK
+	pg, err := h.svc.Records(r.Context(), id, set, dp.Filter, q.Get("cursor"), pageSize)
+	if err != nil {
+		dp.Problem = err.Error()
+		status = http.StatusBadRequest
+	} else {
+		dp.Columns, dp.Rows = table(pg.Records)
+		if pg.NextCursor != "" {
+			dp.Next = "?" + url.Values{"filter": {dp.Filter}, "cursor": {pg.NextCursor}}.Encode()
+		}
+	}
+	h.render(w, r, status, "data", page{Title: set + " – " + v.Name, Nav: "connections", Data: dp})
+}
+
+// table lays records out as rows under the union of their fields, in the order BC sends
+// them (the first record's order, then new fields as they appear).
+func table(records []json.RawMessage) ([]string, [][]string) {
+	var cols []string
+	idx := map[string]int{}
+	var maps []map[string]string
+	for _, raw := range records {
+		m := map[string]string{}
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+			continue
+		}
+		for dec.More() {
+			t, err := dec.Token()
+			if err != nil {
+				break
+			}
+			k, _ := t.(string)
+			var v json.RawMessage
+			if err := dec.Decode(&v); err != nil {
+				break
+			}
+			if strings.HasPrefix(k, "@odata.") {
+				continue
+			}
+			if _, ok := idx[k]; !ok {
+				idx[k] = len(cols)
+				cols = append(cols, k)
+			}
+			m[k] = cell(v)
+		}
+		maps = append(maps, m)
+	}
+	rows := make([][]string, 0, len(maps))
+	for _, m := range maps {
+		row := make([]string, len(cols))
+		for k, v := range m {
+			row[idx[k]] = v
+		}
+		rows = append(rows, row)
+	}
+	return cols, rows
+}
+
+func cell(v json.RawMessage) string {
+	var s string
+	if json.Unmarshal(v, &s) == nil {
+		return s
+	}
+	if string(v) == "null" {
+		return ""
+	}
+	return string(v)
+}

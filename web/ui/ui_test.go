@@ -1,0 +1,450 @@
+package ui
+
+import (
+	"bytes"
+	"context"
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bizzjoiner/bcconnector/doctor"
+	"github.com/bizzjoiner/bcconnector/guide"
+	"github.com/bizzjoiner/bcconnector/service"
+)
+
+const (
+	testSecret  = "Zq48Q~abcDEFghiJKLmnoPQRstuVWXyz0123456789"
+	testTenant  = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+	testClient  = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+	testEndDate = "2027-06-30"
+)
+
+// env is a UI over a fake service, with every response scanned for the secret.
+type env struct {
+	t    *testing.T
+	fake *fakeService
+	h    http.Handler
+	logs *bytes.Buffer
+}
+
+func setup(t *testing.T) *env {
+	t.Helper()
+	fake := newFake()
+	var logs bytes.Buffer
+	h, err := New(Options{
+		Service: fake, Now: fake.now, SandboxNote: "Sandbox: a built-in Entra ID and Business Central; nothing leaves this machine.",
+		AuthorityHost: "https://login.example.test/",
+		Logger:        slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, fake: fake, h: h, logs: &logs}
+	t.Cleanup(func() {
+		for _, s := range []string{testSecret, "NewSecret8Q~"} {
+			if strings.Contains(logs.String(), s) {
+				t.Errorf("logs contain a secret")
+			}
+		}
+	})
+	return e
+}
+
+type resp struct {
+	Code   int
+	Header http.Header
+	Body   string
+}
+
+func (e *env) do(method, target string, form url.Values, hx bool) resp {
+	e.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req := httptest.NewRequest(method, target, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if hx {
+		req.Header.Set("HX-Request", "true")
+	}
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	r := resp{Code: rec.Code, Header: rec.Header(), Body: rec.Body.String()}
+	// No secret ever goes back to the browser: not in a body, a header or a redirect.
+	for _, s := range []string{testSecret, "NewSecret8Q~", "rejected-by-entra-secret-value"} {
+		if strings.Contains(r.Body, s) || strings.Contains(r.Header.Get("Location"), s) || strings.Contains(r.Header.Get("HX-Redirect"), s) {
+			e.t.Errorf("%s %s: the response contains a secret", method, target)
+		}
+	}
+	return r
+}
+
+func (e *env) get(target string) resp { return e.do("GET", target, nil, false) }
+
+func (e *env) post(target string, form url.Values) resp { return e.do("POST", target, form, false) }
+
+func want(t *testing.T, r resp, code int, contains ...string) {
+	t.Helper()
+	if r.Code != code {
+		t.Fatalf("status %d, want %d; body:\n%.2000s", r.Code, code, r.Body)
+	}
+	for _, s := range contains {
+		if !strings.Contains(r.Body, s) {
+			t.Errorf("body does not contain %q:\n%.3000s", s, r.Body)
+		}
+	}
+}
+
+var draftRE = regexp.MustCompile(`name="d" value="([0-9a-f]{32})"`)
+
+// startDraft opens the wizard and fills in the first screens, returning the draft ID.
+func (e *env) startDraft() string {
+	e.t.Helper()
+	r := e.get("/wizard")
+	want(e.t, r, 200, "Before you begin", "Log out", "Sandbox:")
+	m := draftRE.FindStringSubmatch(r.Body)
+	if m == nil {
+		e.t.Fatal("no draft ID in the start page")
+	}
+	d := m[1]
+	r = e.post("/wizard", url.Values{"d": {d}, "environment": {"Production"}, "company": {"Company X"}})
+	want(e.t, r, 303)
+	if loc := r.Header.Get("Location"); loc != "/wizard/step/1?d="+d {
+		e.t.Fatalf("after start: Location %q", loc)
+	}
+	r = e.post("/wizard/step/2", url.Values{"d": {d}, "tenant": {testTenant}, "client": {testClient}})
+	want(e.t, r, 303)
+	r = e.post("/wizard/step/3", url.Values{"d": {d}, "secret": {testSecret}, "endDate": {testEndDate}})
+	want(e.t, r, 303)
+	return d
+}
+
+func TestTemplatesParse(t *testing.T) {
+	e := setup(t)
+	h := e.h.(*handler)
+	for _, v := range []string{"connections", "connection", "data", "error", "wizard_start", "wizard_1", "wizard_2", "wizard_3",
+		"wizard_4", "wizard_5", "wizard_6", "wizard_check", "wizard_company"} {
+		if h.views[v] == nil {
+			t.Errorf("view %s not parsed", v)
+		}
+	}
+	for _, f := range []string{"progress", "checks", "live", "fieldmsg", "synctable", "changes"} {
+		if h.base.Lookup(f) == nil {
+			t.Errorf("fragment %s not parsed", f)
+		}
+	}
+	if _, err := New(Options{}); err == nil {
+		t.Error("New without a service: want an error")
+	}
+}
+
+func TestStatic(t *testing.T) {
+	e := setup(t)
+	r := e.get("/static/htmx.min.js")
+	want(t, r, 200, "htmx")
+	r = e.get("/static/style.css")
+	want(t, r, 200, "--ok")
+}
+
+func TestWizardStepsShowTheGuideValues(t *testing.T) {
+	e := setup(t)
+	d := e.startDraft()
+	q := "?d=" + d
+	cases := []struct {
+		path string
+		want []string
+	}{
+		{"/wizard/step/1", []string{"Step 1 – Register a New Application", "Bizzjoiner – BC Connector – Production – Company X", guide.AccountType, guide.RedirectURI}},
+		{"/wizard/step/2", []string{testTenant, testClient, `hx-post="/wizard/validate"`}},
+		{"/wizard/step/3", []string{guide.SecretDescription, "12 to 24 months", "A secret is held", `type="password"`, testEndDate}},
+		{"/wizard/step/4", []string{guide.ApplicationPermission, "Application permissions", guide.DelegatedTrap, "Delegated"}},
+		{"/wizard/step/5", []string{"Grant admin consent", `target="_blank"`, "https://login.example.test/" + testTenant + "/adminconsent"}},
+		{"/wizard/step/6", []string{guide.BCPageName, guide.BCAppDescription, guide.PermissionSetName, testClient, "/wizard/permission-set.al?d=" + d}},
+		{"/wizard/check", []string{"Check my setup", "held, not shown", "not checked yet"}},
+	}
+	for _, c := range cases {
+		r := e.get(c.path + q)
+		want(t, r, 200, c.want...)
+		if strings.Contains(r.Body, `type="password" value=`) {
+			t.Errorf("%s: password input has a value", c.path)
+		}
+	}
+	if r := e.get("/wizard/step/9" + q); r.Code != 404 {
+		t.Errorf("step 9: %d", r.Code)
+	}
+	if r := e.get("/wizard/step/2?d=ffffffffffffffffffffffffffffffff"); r.Code != 303 || !strings.Contains(r.Header.Get("Location"), "expired") {
+		t.Errorf("unknown draft: %d %s", r.Code, r.Header.Get("Location"))
+	}
+}
+
+func TestWizardStepValidation(t *testing.T) {
+	e := setup(t)
+	r := e.get("/wizard")
+	d := draftRE.FindStringSubmatch(r.Body)[1]
+	r = e.post("/wizard/step/2", url.Values{"d": {d}, "tenant": {"common"}, "client": {"not-a-guid"}})
+	_, fe := guide.CheckTenant("common")
+	_, fc := guide.CheckClientID("not-a-guid")
+	want(t, r, 422, "Step 2 – Copy", template.HTMLEscapeString(fe.Problem), template.HTMLEscapeString(fc.Problem), `value="common"`)
+	// The secret: the guide's message, and neither the value nor a redirect.
+	_, fs := guide.CheckSecret(testClient)
+	r = e.post("/wizard/step/3", url.Values{"d": {d}, "secret": {testClient}})
+	want(t, r, 422, template.HTMLEscapeString(fs.Problem))
+}
+
+func TestWizardValidateFragment(t *testing.T) {
+	e := setup(t)
+	cases := []struct {
+		field, value string
+		want         string
+	}{
+		{"tenant", "common", "tenant ID:"},
+		{"tenant", testTenant, "looks right"},
+		{"client", "x", "client ID:"},
+		{"secret", testSecret, "looks right"},
+		{"secret", testClient, "client secret:"},
+		{"endDate", "30/06/2027", "secret end date:"},
+		{"environment", "Prod uction!", "environment:"},
+	}
+	for _, c := range cases {
+		r := e.do("POST", "/wizard/validate", url.Values{"field": {c.field}, c.field: {c.value}}, true)
+		want(t, r, 200, c.want)
+		if strings.Contains(r.Body, "<html") {
+			t.Errorf("%s: fragment has the layout", c.field)
+		}
+	}
+	if r := e.post("/wizard/validate", url.Values{"field": {"nope"}}); r.Code != 400 {
+		t.Errorf("unknown field: %d", r.Code)
+	}
+}
+
+// TestWizardExpiredDraft: the hidden inputs bring the values back; only the secret is asked again.
+func TestWizardExpiredDraft(t *testing.T) {
+	e := setup(t)
+	h := e.h.(*handler)
+	d := e.startDraft()
+	h.drafts.remove(d)
+	r := e.post("/wizard/step/4", url.Values{"d": {d}, "environment": {"Production"}, "tenant": {testTenant}, "client": {testClient}, "endDate": {testEndDate}})
+	want(t, r, 422, "draft expired", testTenant)
+	// And drafts expire by themselves.
+	now := time.Date(2026, 9, 1, 12, 0, 0, 0, time.UTC)
+	ds := &draftStore{ttl: 30 * time.Minute, now: func() time.Time { return now }, m: map[string]*draft{}}
+	dr := ds.create()
+	dr.in.Secret = "s"
+	now = now.Add(31 * time.Minute)
+	if ds.get(dr.ID) != nil || dr.in.Secret != "" {
+		t.Error("draft not expired after 31 minutes, or secret not wiped")
+	}
+}
+
+func TestWizardCheckAndFinish(t *testing.T) {
+	e := setup(t)
+	d := e.startDraft()
+	r := e.do("POST", "/wizard/check", url.Values{"d": {d}}, true)
+	want(t, r, 200, `id="progress"`)
+	deadline := time.Now().Add(5 * time.Second)
+	for strings.Contains(r.Body, `hx-trigger="every 500ms"`) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		r = e.do("GET", "/wizard/progress?d="+d, nil, true)
+	}
+	want(t, r, 200, "Your setup is right", "/wizard/company?d="+d, "✔")
+	if strings.Contains(r.Body, "every 500ms") {
+		t.Error("polling does not stop when the run is done")
+	}
+	e.fake.mu.Lock()
+	in := e.fake.seen[0]
+	e.fake.mu.Unlock()
+	if in.Secret != testSecret || in.TenantID != testTenant || in.SecretEndDate != testEndDate {
+		t.Errorf("Diagnose got %+v", in)
+	}
+
+	r = e.get("/wizard/company?d=" + d)
+	want(t, r, 200, "Company X", "Company Y &amp; Co", `value="customers" checked`, "generalLedgerEntries")
+	r = e.post("/wizard/finish", url.Values{"d": {d}, "company": {e.fake.companies[0][0]}, "entity": {"customers", "vendors"}, "more": {"custmers"}})
+	want(t, r, 422, "customers") // the unknown name is named, with a suggestion
+	r = e.post("/wizard/finish", url.Values{"d": {d}, "company": {e.fake.companies[0][0]}, "entity": {"customers", "vendors"}, "name": {"My connection"}})
+	want(t, r, 303)
+	loc := r.Header.Get("Location")
+	if !strings.HasPrefix(loc, "/connections/c") || !e.fake.called("Sync c") {
+		t.Fatalf("finish: Location %q, calls %v", loc, e.fake.calls)
+	}
+	// The draft (and the secret it held) is gone.
+	if e.e().drafts.get(d) != nil {
+		t.Error("draft kept after finishing")
+	}
+	r = e.get(loc)
+	want(t, r, 200, "My connection", "Connection created", "customers", "vendors", "Full resync", "Rows synced, requests and 429s", "Rotate the client secret", "Re-run the setup check")
+}
+
+func (e *env) e() *handler { return e.h.(*handler) }
+
+func TestWizardCheckFailureShowsFix(t *testing.T) {
+	e := setup(t)
+	step4 := guide.Step4Permissions
+	e.fake.diagnoseFunc = func(ctx context.Context, in service.ConnectionInput, onCheck func(doctor.Check)) *doctor.Report {
+		rep := &doctor.Report{FailedStep: &step4}
+		for _, c := range []doctor.Check{
+			{ID: doctor.CheckInput, Title: "Input", Status: doctor.Passed},
+			{ID: doctor.CheckToken, Title: "Token", Status: doctor.Passed},
+			{ID: doctor.CheckRoles, Title: "Roles", Step: step4, Steps: []guide.Step{guide.Step4Permissions, guide.Step5Consent}, Status: doctor.Failed,
+				Problem: "the token has no roles", Fix: "pick Application permissions → API.ReadWrite.All"},
+			{ID: doctor.CheckBCAccess, Title: "BC", Status: doctor.NotChecked},
+		} {
+			onCheck(c)
+			rep.Checks = append(rep.Checks, c)
+		}
+		return rep
+	}
+	d := e.startDraft()
+	e.post("/wizard/check", url.Values{"d": {d}})
+	var r resp
+	for range 200 {
+		r = e.get("/wizard/check?d=" + d)
+		if !strings.Contains(r.Body, "every 500ms") {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	want(t, r, 200, "✘", "fixbox", "the token has no roles", "pick Application permissions", "Step 4 – Assign API Permissions", "or Step 5",
+		"/wizard/step/4?d="+d, "not checked yet", "Check again")
+	// Re-check without retyping: the draft still holds everything.
+	r = e.do("POST", "/wizard/check", url.Values{"d": {d}}, true)
+	want(t, r, 200, `id="progress"`)
+}
+
+func TestPermissionSetDownload(t *testing.T) {
+	e := setup(t)
+	r := e.get("/wizard/permission-set.al?entity=customers")
+	want(t, r, 200, "permissionset", "BIZZJOINER CONNECTOR", "Customer")
+	if !strings.Contains(r.Header.Get("Content-Disposition"), "attachment") {
+		t.Error("not a download")
+	}
+	r = e.get("/wizard/permission-set.al?entity=custmers")
+	want(t, r, 400, "custmers")
+}
+
+func created(t *testing.T, e *env) string {
+	t.Helper()
+	v, _, err := e.fake.CreateConnection(context.Background(), service.ConnectionInput{Name: "Conn A", TenantID: testTenant, ClientID: testClient,
+		Secret: testSecret, SecretEndDate: "2026-09-20", Environment: "Production", Company: e.fake.companies[0][0], Entities: []string{"customers", "items"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.fake.Sync(context.Background(), v.ID, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	return v.ID
+}
+
+func TestDashboard(t *testing.T) {
+	e := setup(t)
+	want(t, e.get("/"), 200, "No connections yet")
+	id := created(t, e)
+	r := e.get("/")
+	want(t, r, 200, "Conn A", "days left: plan the rotation", `class="expiry warn"`, "✔", "customers 3", "Recent changes", "items-2")
+	r = e.get("/connections/" + id)
+	want(t, r, 200, "Conn A", "Company X", "Pause sync", `data-set="customers"`, "up to date", `hx-trigger="every 2s"`)
+	r = e.do("GET", "/connections/"+id+"/live", nil, true)
+	want(t, r, 200, `id="live"`, "6 rows in 2 entity sets")
+	if strings.Contains(r.Body, "<html") {
+		t.Error("live fragment has the layout")
+	}
+	want(t, e.get("/connections/nope"), 404, "No such connection")
+}
+
+func TestConnectionActions(t *testing.T) {
+	e := setup(t)
+	id := created(t, e)
+	base := "/connections/" + id
+	r := e.post(base+"/pause", url.Values{})
+	want(t, r, 303)
+	want(t, e.get(r.Header.Get("Location")), 200, "Sync paused", "Resume sync")
+	r = e.post(base+"/resume", url.Values{})
+	want(t, r, 303)
+	if !e.fake.called("SetPaused false") {
+		t.Error("resume did not call SetPaused(false)")
+	}
+	r = e.post(base+"/resync", url.Values{"entitySet": {"items"}})
+	want(t, r, 303)
+	if !e.fake.called("Sync " + id + " [items] true") {
+		t.Errorf("resync: calls %v", e.fake.calls)
+	}
+	// Rotation: validated like the CLI, then handed to the service.
+	r = e.post(base+"/rotate", url.Values{"secret": {testClient}, "endDate": {"2027-01-01"}})
+	want(t, r, 422, "client secret:")
+	if e.fake.called("RotateSecret") {
+		t.Error("an invalid secret reached RotateSecret")
+	}
+	r = e.post(base+"/rotate", url.Values{"secret": {"rejected-by-entra-secret-value~abc"}, "endDate": {"2027-01-01"}})
+	want(t, r, 422, "old one stays in use")
+	r = e.post(base+"/rotate", url.Values{"secret": {"NewSecret8Q~abcdefghijklmnopqrstuvwxyz0123"}, "endDate": {"2027-01-01"}})
+	want(t, r, 303)
+	want(t, e.get(r.Header.Get("Location")), 200, "New secret verified")
+	// Doctor re-run, live.
+	r = e.do("POST", base+"/doctor", url.Values{}, true)
+	want(t, r, 200, `id="progress"`)
+	for range 200 {
+		r = e.do("GET", base+"/doctor", nil, true)
+		if !strings.Contains(r.Body, "every 500ms") {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	want(t, r, 200, "Your setup is right")
+	want(t, e.get(base+"/permission-set.al"), 200, "permissionset")
+}
+
+func TestDataBrowser(t *testing.T) {
+	e := setup(t)
+	id := created(t, e)
+	r := e.get("/connections/" + id + "/data/customers")
+	want(t, r, 200, "<th>id</th><th>number</th><th>displayName</th><th>balance</th>", "r000", "&lt;b&gt;Adatum &amp; Co&lt;/b&gt;", "Next page", "50 rows on this page")
+	r = e.get("/connections/" + id + "/data/customers?cursor=100")
+	want(t, r, 200, "r119", "First page", "20 rows")
+	if strings.Contains(r.Body, "Next page") {
+		t.Error("a next page after the last")
+	}
+	r = e.get("/connections/" + id + "/data/customers?filter=bad")
+	want(t, r, 400, "field op value")
+}
+
+func TestChangeTail(t *testing.T) {
+	f := newFake()
+	for i := range 1000 {
+		f.changes = append(f.changes, storeChange(int64(i*3+1), "a"))
+	}
+	var tail changeTail
+	got := tail.recent(context.Background(), f, 5, "")
+	if len(got) != 5 || got[0].Seq != 2998 || got[4].Seq != 2986 {
+		t.Fatalf("recent: %+v", got)
+	}
+	f.changes = append(f.changes, storeChange(5000, "b"))
+	got = tail.recent(context.Background(), f, 5, "b")
+	if len(got) != 1 || got[0].Seq != 5000 {
+		t.Fatalf("recent for b: %+v", got)
+	}
+}
+
+func TestChart(t *testing.T) {
+	if c := renderChart(nil); c.SVG != "" {
+		t.Error("a chart from no samples")
+	}
+	t0 := time.Date(2026, 9, 1, 12, 0, 0, 0, time.UTC)
+	c := renderChart([]sample{{At: t0}, {At: t0.Add(5 * time.Second), Rows: 100, Requests: 10, Throttled: 2}, {At: t0.Add(10 * time.Second), Rows: 250, Requests: 25, Throttled: 2}})
+	for _, s := range []string{"<svg", "polyline", `class="thr"`, "250 rows"} {
+		if !strings.Contains(string(c.SVG), s) {
+			t.Errorf("chart lacks %q", s)
+		}
+	}
+	if !strings.Contains(c.Summary, "25 requests and 2 × 429") {
+		t.Errorf("summary %q", c.Summary)
+	}
+}
