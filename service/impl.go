@@ -70,19 +70,45 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives operational logs (never secrets); default discard.
 	Logger *slog.Logger
+	// AllowEndpointOverrides lets callers set a connection's authority host, BC base URL and
+	// CA file. Off by default: an API caller could otherwise send a customer's secret to a
+	// host of their choosing or make the server read any file. The sandbox and operators
+	// who need other clouds or a TLS-inspecting proxy turn it on.
+	AllowEndpointOverrides bool
+}
+
+// checkEndpoints refuses endpoint overrides unless the server allows them.
+func (s *Impl) checkEndpoints(in ConnectionInput) error {
+	if s.allowOverrides {
+		return nil
+	}
+	for _, f := range []struct{ name, v, def string }{
+		{"authority host", in.AuthorityHost, guide.DefaultAuthorityHost},
+		{"BC API base URL", in.BCBaseURL, guide.DefaultBCBaseURL},
+		{"CA file", in.CAFile, ""},
+	} {
+		if f.v != "" && strings.TrimSuffix(f.v, "/") != strings.TrimSuffix(f.def, "/") {
+			return &guide.FieldError{Field: f.name, Step: guide.ConnectionSettings,
+				Problem: "endpoint overrides are turned off on this server",
+				Fix:     "leave it empty to use Microsoft's public cloud, or ask the operator to start the server with --allow-endpoint-overrides"}
+		}
+	}
+	return nil
 }
 
 // Impl is the Service on a store, BC and a job queue. It is safe for concurrent use.
 type Impl struct {
-	st     Store
-	sync   *syncer.Syncer
-	jobs   JobQueue
-	open   func(ctx context.Context, c store.Connection, sec secret.Secret) (*conn.Conn, error)
-	hc     *http.Client
-	wrap   func(http.RoundTripper) http.RoundTripper
-	now    func() time.Time
-	log    *slog.Logger
-	schema *bcschema.Schema
+	st   Store
+	sync *syncer.Syncer
+	jobs JobQueue
+	open func(ctx context.Context, c store.Connection, sec secret.Secret) (*conn.Conn, error)
+	hc   *http.Client
+	wrap func(http.RoundTripper) http.RoundTripper
+	// allowOverrides permits endpoint overrides (Options.AllowEndpointOverrides).
+	allowOverrides bool
+	now            func() time.Time
+	log            *slog.Logger
+	schema         *bcschema.Schema
 
 	mu       sync.Mutex
 	conns    map[string]*conn.Conn  // by connection ID
@@ -97,7 +123,7 @@ func New(opt Options) (*Impl, error) {
 		return nil, errors.New("service: Options.Store is required")
 	}
 	s := &Impl{st: opt.Store, sync: opt.Syncer, jobs: opt.Jobs, hc: opt.HTTPClient, wrap: opt.WrapTransport, now: opt.Now, log: opt.Logger,
-		conns: map[string]*conn.Conn{}, limiters: map[string]*bc.Limiter{}}
+		conns: map[string]*conn.Conn{}, limiters: map[string]*bc.Limiter{}, allowOverrides: opt.AllowEndpointOverrides}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -211,6 +237,9 @@ func (in ConnectionInput) guide() guide.Input {
 
 // Validate implements Service.
 func (s *Impl) Validate(in ConnectionInput) ([]guide.Notice, error) {
+	if err := s.checkEndpoints(in); err != nil {
+		return nil, err
+	}
 	_, notices, err := guide.Validate(in.guide(), s.now())
 	if err == nil {
 		err = s.checkSets(in.Entities, in.WriteEntities)
@@ -231,6 +260,10 @@ func (s *Impl) checkSets(lists ...[]string) error {
 
 // Diagnose implements Service.
 func (s *Impl) Diagnose(ctx context.Context, in ConnectionInput, onCheck func(doctor.Check)) *doctor.Report {
+	if err := s.checkEndpoints(in); err != nil {
+		in.AuthorityHost, in.BCBaseURL, in.CAFile = "", "", ""
+		s.log.Warn("endpoint overrides ignored: they are turned off on this server")
+	}
 	cfg := doctor.Config{Input: in.guide(), AuthorityHost: in.AuthorityHost, BCBaseURL: in.BCBaseURL,
 		Entities: in.Entities, WriteEntities: in.WriteEntities, OnCheck: onCheck, Now: s.now, Logger: s.log}
 	hc, err := s.httpClient(in.CAFile)
@@ -251,6 +284,9 @@ func (s *Impl) Diagnose(ctx context.Context, in ConnectionInput, onCheck func(do
 
 // CompaniesFor implements Service.
 func (s *Impl) CompaniesFor(ctx context.Context, in ConnectionInput) ([][2]string, error) {
+	if err := s.checkEndpoints(in); err != nil {
+		return nil, err
+	}
 	checked, _, err := guide.Validate(guide.Input{TenantID: in.TenantID, ClientID: in.ClientID, Secret: in.Secret, Environment: in.Environment}, s.now())
 	if err != nil {
 		return nil, err
@@ -299,6 +335,9 @@ func (s *Impl) CreateConnectionUnchecked(ctx context.Context, in ConnectionInput
 }
 
 func (s *Impl) createConnection(ctx context.Context, in ConnectionInput, check bool) (ConnectionView, *doctor.Report, error) {
+	if err := s.checkEndpoints(in); err != nil {
+		return ConnectionView{}, nil, err
+	}
 	checked, _, err := guide.Validate(in.guide(), s.now())
 	if err != nil {
 		return ConnectionView{}, nil, err
@@ -442,6 +481,9 @@ func (s *Impl) UpdateConnection(ctx context.Context, id string, in ConnectionInp
 	if in.Secret != "" {
 		return ConnectionView{}, &guide.FieldError{Field: "client secret", Step: guide.Step3Secret,
 			Problem: "a secret cannot be changed by an update", Fix: "rotate it (rotate-secret), which verifies the new one before retiring the old one"}
+	}
+	if err := s.checkEndpoints(in); err != nil {
+		return ConnectionView{}, err
 	}
 	c, err := s.st.GetConnection(ctx, id)
 	if err != nil {

@@ -42,6 +42,8 @@ type ServeCmd struct {
 	Workers   int           `default:"4" env:"BCC_SYNC_WORKERS" help:"Sync jobs run at once."`
 	Sandbox   bool          `help:"Also start the emulator with a demo tenant and a demo connection that syncs (data changes by itself). Uses a temporary database unless --db is given."`
 	Grace     time.Duration `default:"10s" help:"How long shutdown waits for calls and sync pages in flight."`
+
+	AllowEndpointOverrides bool `name:"allow-endpoint-overrides" env:"BCC_ALLOW_ENDPOINT_OVERRIDES" help:"Let the UI and API set a connection's authority host, BC base URL and CA file (other clouds, proxies). Off by default: it would let an API caller send a secret to any host. On with --sandbox."`
 }
 
 // riverJobs is the service's job queue on River.
@@ -189,7 +191,8 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	jobs := &riverJobs{}
-	svc, err = service.New(service.Options{Store: a.db, Syncer: sy, Jobs: jobs, WrapTransport: metrics.Transport, Logger: log})
+	svc, err = service.New(service.Options{Store: a.db, Syncer: sy, Jobs: jobs, WrapTransport: metrics.Transport, Logger: log,
+		AllowEndpointOverrides: c.AllowEndpointOverrides || c.Sandbox})
 	if err != nil {
 		return err
 	}

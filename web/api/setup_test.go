@@ -101,7 +101,7 @@ func setup(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	e.jobs = &inlineJobs{sync: sy, busy: map[syncer.Target]bool{}}
-	e.svc, err = service.New(service.Options{Store: db, Syncer: sy, Jobs: e.jobs, HTTPClient: bcSrv.Client(), Logger: logger})
+	e.svc, err = service.New(service.Options{Store: db, Syncer: sy, Jobs: e.jobs, HTTPClient: bcSrv.Client(), Logger: logger, AllowEndpointOverrides: true})
 	if err != nil {
 		t.Fatal(err)
 	}
