@@ -127,7 +127,39 @@ func completeWizard(t *testing.T, ctx context.Context, base string, cr emulator.
 		})
 		return chromedp.Steps(chromedp.WaitVisible(chromedp.CSS(sel)), clear, chromedp.SendKeys(chromedp.CSS(sel), v))
 	}
-	next := chromedp.Click(chromedp.CSS(`button[type=submit].primary`))
+	click := chromedp.Click(chromedp.CSS(`button[type=submit].primary`))
+	// next submits the step; if the page has not changed after a while (a click that hit
+	// the button while htmx was swapping a field message can be lost on a loaded machine),
+	// it clicks again, but only while still on the same page.
+	next := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		before, err := chromedp.Location()(ctx, tg)
+		if err != nil {
+			return err
+		}
+		for try := 0; ; try++ {
+			if _, err := click(ctx, tg); err != nil {
+				return err
+			}
+			deadline := time.Now().Add(8 * time.Second)
+			for time.Now().Before(deadline) {
+				now, err := chromedp.Location()(ctx, tg)
+				if err != nil {
+					return err
+				}
+				if now != before {
+					return nil
+				}
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(100 * time.Millisecond):
+				}
+			}
+			if try == 2 {
+				return fmt.Errorf("the page did not change after 3 clicks on the submit button")
+			}
+		}
+	})
 	steps := []chromedp.Action[chromedp.Void]{
 		chromedp.Navigate(base + "/wizard"),
 		chromedp.WaitVisible(chromedp.CSS("#f-environment")),
@@ -196,13 +228,20 @@ func TestBrowserWizard(t *testing.T) {
 			}
 			ui := httptest.NewServer(h)
 			t.Cleanup(ui.Close)
-			ctx, cancel := context.WithTimeout(bctx, 60*time.Second)
+			ctx, cancel := context.WithTimeout(bctx, 150*time.Second)
 			defer cancel()
 
 			completeWizard(t, ctx, ui.URL, cr, dir, c.scenario)
-			html, err := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("#progress")))
-			if err != nil {
-				t.Fatal(err)
+			// The progress fragment is replaced while polling: read it once it has settled.
+			var html string
+			for try := 0; try < 50; try++ {
+				if html, err = chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("#progress"))); err != nil {
+					t.Fatal(err)
+				}
+				if c.failed == "" || strings.Contains(html, `data-check="`+c.failed+`" data-status="failed"`) {
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
 			}
 			if strings.Contains(html, cr.ClientSecret) {
 				t.Error("the page shows the secret")
