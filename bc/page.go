@@ -1,11 +1,11 @@
 package bc
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 )
 
 // Page is one page of an entity set.
@@ -36,108 +36,57 @@ func DecodePage(r io.Reader) (*Page, error) {
 	return p, nil
 }
 
-// arenaChunk is the size of the blocks that hold the raw JSON of a page's records: one
-// allocation per block instead of one per record.
-const arenaChunk = 256 << 10
-
-// arena hands out append-only byte slices carved from shared blocks.
-type arena struct{ buf []byte }
-
-func (a *arena) copy(b []byte) []byte {
-	if len(b) > arenaChunk/8 {
-		return bytes.Clone(b)
-	}
-	if cap(a.buf)-len(a.buf) < len(b) {
-		a.buf = make([]byte, 0, arenaChunk)
-	}
-	start := len(a.buf)
-	a.buf = append(a.buf, b...)
-	// The capacity limit keeps an append to one record from overwriting the next.
-	return a.buf[start:len(a.buf):len(a.buf)]
-}
-
-// rawSink receives one value from json.Decoder.Decode without a per-call allocation.
-type rawSink struct {
-	a   *arena
-	out []byte
-}
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (s *rawSink) UnmarshalJSON(b []byte) error {
-	s.out = s.a.copy(b)
-	return nil
-}
-
-// pageDecoder holds the state of decoding one page.
-type pageDecoder struct {
-	arena arena
-	sink  rawSink
-}
-
-// decodePage streams a collection body: every entity of "value" goes to yield as it is
-// read; the page's links and count are stored in p (whose Records it leaves alone).
+// decodePage reads a collection body and hands every entity of "value" to yield; the
+// page's links and count are stored in p (whose Records it leaves alone). The body is read
+// once into one buffer and every record's Raw is a slice of it, so a 20,000-row page is
+// held once, and each entity is scanned by hand and checked with json.Valid instead of
+// going through encoding/json's decoder twice.
 func decodePage(r io.Reader, p *Page, yield func(Record) error) error {
-	d := &pageDecoder{}
-	d.sink.a = &d.arena
-	dec := json.NewDecoder(r)
-	if err := expectDelim(dec, '{', "a page"); err != nil {
-		return err
+	body, err := io.ReadAll(r)
+	if err != nil {
+		return pageError(err)
+	}
+	start := skipSpace(body, 0)
+	end, complete := skipValue(body, start)
+	if start == len(body) || (!complete && body[start] == '{') {
+		// Empty, or cut short on the way: a transport fault, retried like one.
+		return &bodyError{io.ErrUnexpectedEOF}
+	}
+	if !complete || body[start] != '{' {
+		return malformed("the page is not a JSON object")
+	}
+	if skipSpace(body, end) != len(body) {
+		return malformed("data after the JSON object")
 	}
 	sawValue := false
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return pageError(err)
-		}
-		key, _ := tok.(string)
-		switch key {
-		case "value":
+	var inner error
+	err = scanObject(body, func(key, val []byte) bool {
+		switch {
+		case keyEquals(key, "value"):
 			sawValue = true
-			if err := expectDelim(dec, '[', `"value"`); err != nil {
-				return err
+			inner = decodeValues(val, yield)
+		case keyEquals(key, "@odata.nextLink"):
+			p.NextLink = jsonStringOr(val, &inner, "@odata.nextLink")
+		case keyEquals(key, "@odata.context"):
+			p.Context = jsonStringOr(val, &inner, "@odata.context")
+		case keyEquals(key, "@odata.count"):
+			n, err := strconv.ParseInt(string(val), 10, 64)
+			if err != nil {
+				inner = malformed("@odata.count is not an integer: %.40s", val)
 			}
-			for i := 0; dec.More(); i++ {
-				if err := dec.Decode(&d.sink); err != nil {
-					return pageError(err)
-				}
-				rec, err := newRecord(d.sink.out)
-				if err != nil {
-					return malformed("entity %d: %v", i, err)
-				}
-				if err := yield(rec); err != nil {
-					return err
-				}
-			}
-			if err := expectDelim(dec, ']', `the end of "value"`); err != nil {
-				return err
-			}
-		case "@odata.nextLink":
-			if err := dec.Decode(&p.NextLink); err != nil {
-				return pageError(err)
-			}
-		case "@odata.context":
-			if err := dec.Decode(&p.Context); err != nil {
-				return pageError(err)
-			}
-		case "@odata.count":
-			if err := dec.Decode(&p.Count); err != nil {
-				return pageError(err)
-			}
+			p.Count = n
 		default:
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				return pageError(err)
+			if !json.Valid(val) {
+				inner = malformed("member %q is not valid JSON", key)
 			}
 		}
-	}
-	if err := expectDelim(dec, '}', "the end of the page"); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		if err == nil {
-			return malformed("data after the JSON object")
-		}
-		return pageError(err)
+		return inner == nil
+	})
+	switch {
+	case inner != nil:
+		return inner
+	case err != nil:
+		return malformed("%v", err)
 	}
 	if !sawValue {
 		return malformed(`no "value" array (is this a single entity?)`)
@@ -145,15 +94,50 @@ func decodePage(r io.Reader, p *Page, yield func(Record) error) error {
 	return nil
 }
 
-func expectDelim(dec *json.Decoder, want json.Delim, what string) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return pageError(err)
+// decodeValues yields each entity of the "value" array.
+func decodeValues(arr []byte, yield func(Record) error) error {
+	if len(arr) == 0 || arr[0] != '[' {
+		return malformed(`"value" is not an array`)
 	}
-	if d, ok := tok.(json.Delim); !ok || d != want {
-		return malformed("want %q to start %s, got %v", string(want), what, tok)
+	i := skipSpace(arr, 1)
+	if i < len(arr) && arr[i] == ']' {
+		return nil
 	}
-	return nil
+	for n := 0; ; n++ {
+		end, ok := skipValue(arr, i)
+		if !ok {
+			return malformed("entity %d is not complete", n)
+		}
+		raw := arr[i:end:end]
+		if !json.Valid(raw) {
+			return malformed("entity %d is not valid JSON", n)
+		}
+		rec, err := newRecord(raw)
+		if err != nil {
+			return malformed("entity %d: %v", n, err)
+		}
+		if err := yield(rec); err != nil {
+			return err
+		}
+		i = skipSpace(arr, end)
+		switch {
+		case i < len(arr) && arr[i] == ']':
+			return nil
+		case i < len(arr) && arr[i] == ',':
+			i = skipSpace(arr, i+1)
+		default:
+			return malformed(`"value" is not a well-formed array after entity %d`, n)
+		}
+	}
+}
+
+// jsonStringOr decodes a string member or records why it is not one.
+func jsonStringOr(val []byte, bad *error, name string) string {
+	s, ok := jsonString(val)
+	if !ok {
+		*bad = malformed("%s is not a JSON string", name)
+	}
+	return s
 }
 
 // pageError keeps read failures (*bodyError, retried by the client) distinguishable from

@@ -67,6 +67,11 @@ type ReplicaBatch struct {
 	CheckpointDone bool
 	// Now stamps the change log; zero means time.Now.
 	Now time.Time
+	// AssumeNew tells the store the upserts are most likely not stored yet (a full sync
+	// into an empty replica), so it may insert without reading stored ETags first. If a
+	// row exists after all, the store must still classify it correctly (it retries the
+	// batch the careful way).
+	AssumeNew bool
 }
 
 // ChildReplace is the full set of lines of some documents in a child entity set.

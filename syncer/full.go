@@ -29,6 +29,9 @@ type plan struct {
 	Started time.Time `json:"started"`
 	Total   int64     `json:"total"`
 	Parts   int       `json:"parts"`
+	// Fresh: the replica was empty when the sync began, so pages are inserted without
+	// reading stored ETags first (the store falls back when a row exists after all).
+	Fresh bool `json:"fresh,omitempty"`
 }
 
 const planName = "full:plan"
@@ -70,6 +73,9 @@ func (s *Syncer) Full(ctx context.Context, c *bc.Client, t Target, restart bool)
 		p, parts, err = s.plan(ctx, c, t, ent)
 		if err != nil {
 			return res, s.finish(ctx, t, c, before, err, nil)
+		}
+		if n, err := s.opt.Store.ReplicaCount(ctx, t.key()); err == nil && n == 0 {
+			p.Fresh = true
 		}
 		if err := s.savePlan(ctx, t, p, parts); err != nil {
 			return res, err
@@ -263,7 +269,7 @@ func (s *Syncer) runPartitions(ctx context.Context, c *bc.Client, t Target, chil
 		go func() {
 			defer wg.Done()
 			for name := range work {
-				if err := s.runPartition(ctx, c, t, children, name, parts[name], p.Total, &rows, res, &mu); err != nil {
+				if err := s.runPartition(ctx, c, t, children, name, parts[name], p, &rows, res, &mu); err != nil {
 					fail(fmt.Errorf("%s partition %s: %w", t.EntitySet, name, err))
 					return
 				}
@@ -286,7 +292,7 @@ feed:
 	return ctx.Err()
 }
 
-func (s *Syncer) runPartition(ctx context.Context, c *bc.Client, t Target, children []*bcschema.Entity, name string, pt partition, total int64, rows *atomic.Int64, res *Result, mu *sync.Mutex) error {
+func (s *Syncer) runPartition(ctx context.Context, c *bc.Client, t Target, children []*bcschema.Entity, name string, pt partition, p plan, rows *atomic.Int64, res *Result, mu *sync.Mutex) error {
 	ref := bc.Set(t.CompanyID, t.EntitySet)
 	var filter bc.Expr
 	if pt.Filter != "" {
@@ -312,6 +318,7 @@ func (s *Syncer) runPartition(ctx context.Context, c *bc.Client, t Target, child
 		pt.Rows += int64(len(page.Records))
 		b.CheckpointName = name
 		b.Checkpoint, _ = json.Marshal(pt)
+		b.AssumeNew = p.Fresh
 		b.Now = s.opt.Now()
 		ar, err := s.opt.Store.ApplyBatch(ctx, b)
 		if err != nil {
@@ -327,7 +334,7 @@ func (s *Syncer) runPartition(ctx context.Context, c *bc.Client, t Target, child
 		res.Same += int64(ar.Unchanged)
 		mu.Unlock()
 		if s.opt.Progress != nil {
-			s.opt.Progress(Progress{Target: t, Mode: ModeFull, Partition: name, Rows: n, Total: total})
+			s.opt.Progress(Progress{Target: t, Mode: ModeFull, Partition: name, Rows: n, Total: p.Total})
 		}
 		if pt.Done {
 			return nil

@@ -387,12 +387,14 @@ type tableStmts struct {
 
 // batchTx is one ApplyBatch transaction.
 type batchTx struct {
-	ctx  context.Context
-	tx   *sql.Tx
-	at   string
-	seq  int64
-	res  store.ApplyResult
-	args []any
+	// assumeNew inserts ascending pages without reading stored ETags (ReplicaBatch.AssumeNew).
+	assumeNew bool
+	ctx       context.Context
+	tx        *sql.Tx
+	at        string
+	seq       int64
+	res       store.ApplyResult
+	args      []any
 
 	// The open change log segment.
 	segScope int64
@@ -414,6 +416,24 @@ type batchTx struct {
 // braces are checked; it must be the JSON as decoded from BC's response), lines need a
 // ParentID that is one of their ChildReplace's ParentIDs.
 func (db *DB) ApplyBatch(ctx context.Context, b store.ReplicaBatch) (store.ApplyResult, error) {
+	res, err := db.applyBatch(ctx, b)
+	if err != nil && b.AssumeNew && isConstraint(err) {
+		// A row of an "assumed new" batch was stored after all: the INSERT OR ROLLBACK
+		// undid everything; apply it again, classifying every row.
+		b.AssumeNew = false
+		return db.applyBatch(ctx, b)
+	}
+	return res, err
+}
+
+// isConstraint reports a SQLite constraint violation (SQLITE_CONSTRAINT and its
+// extended codes).
+func isConstraint(err error) bool {
+	var coded interface{ Code() int }
+	return errors.As(err, &coded) && coded.Code()&0xff == 19
+}
+
+func (db *DB) applyBatch(ctx context.Context, b store.ReplicaBatch) (store.ApplyResult, error) {
 	if err := validBatch(&b); err != nil {
 		return store.ApplyResult{}, err
 	}
@@ -449,7 +469,7 @@ func (db *DB) ApplyBatch(ctx context.Context, b store.ReplicaBatch) (store.Apply
 		tables[k.EntitySet] = ts
 	}
 
-	w := &batchTx{ctx: ctx, at: fmtTime(at)}
+	w := &batchTx{ctx: ctx, at: fmtTime(at), assumeNew: b.AssumeNew}
 	scopes := make([]int64, len(keys))
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
 		w.tx = tx
@@ -539,7 +559,7 @@ func (w *batchTx) upsert(t *tableStmts, scope int64, set string, rows []store.Re
 	}
 	// Fast path: a full sync reads in id order, so a page's ids are distinct and all above
 	// the stored ones: every row is new, and none needs looking up.
-	if ascending && (!maxID.Valid || rows[0].ID > maxID.String) {
+	if ascending && (w.assumeNew || !maxID.Valid || rows[0].ID > maxID.String) {
 		for _, r := range rows {
 			w.res.Inserted++
 			if err := w.change(scope, store.OpInsert, r.ID, r.ETag); err != nil {

@@ -333,3 +333,44 @@ func TestQueryPlans(t *testing.T) {
 		}
 	}
 }
+
+// TestAssumeNewFallsBack: a batch marked AssumeNew that meets stored rows is still applied
+// exactly: existing rows count as updates (or unchanged), never as second inserts.
+func TestAssumeNewFallsBack(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db := openReplica(t)
+	if err := db.EnsureReplica(ctx, storetest.Entity(t, "customers")); err != nil {
+		t.Fatal(err)
+	}
+	key := storetest.Key("customers")
+	lm := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+	first := []store.ReplicaRow{storetest.Customer(storetest.GUID(2), storetest.ETag(1), "B", lm)}
+	if _, err := db.ApplyBatch(ctx, store.ReplicaBatch{Key: key, Upserts: first, AssumeNew: true}); err != nil {
+		t.Fatal(err)
+	}
+	second := []store.ReplicaRow{
+		storetest.Customer(storetest.GUID(1), storetest.ETag(1), "A", lm),
+		storetest.Customer(storetest.GUID(2), storetest.ETag(2), "B2", lm),
+		storetest.Customer(storetest.GUID(3), storetest.ETag(1), "C", lm),
+	}
+	res, err := db.ApplyBatch(ctx, store.ReplicaBatch{Key: key, Upserts: second, AssumeNew: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Inserted != 2 || res.Updated != 1 {
+		t.Errorf("result %+v, want 2 inserted and 1 updated", res)
+	}
+	changes, _ := db.Changes(ctx, 0, 100)
+	if len(changes) != 4 {
+		t.Fatalf("%d changes, want 4: %+v", len(changes), changes)
+	}
+	for i, c := range changes {
+		if c.Seq != int64(i+1) {
+			t.Errorf("gap at %d: %+v", i, c)
+		}
+	}
+	if changes[2].Op != store.OpUpdate || changes[2].ID != storetest.GUID(2) {
+		t.Errorf("the stored row was not logged as an update: %+v", changes)
+	}
+}
