@@ -212,6 +212,29 @@ func (s *Syncer) finish(ctx context.Context, t Target, c *bc.Client, before bc.S
 			fn(st)
 		}
 	})
+	// Lines are replicated through their document: they share its run's outcome, so
+	// `status` and the dashboard show them like any other set.
+	if _, children, e := s.entity(t); e == nil {
+		for _, ch := range children {
+			ck := store.ReplicaKey{ConnectionID: t.ConnectionID, CompanyID: t.CompanyID, EntitySet: ch.EntitySet}
+			e := s.opt.Store.UpdateSyncState(ctx, ck, func(st *store.SyncState) {
+				st.LastRunAt = now
+				if runErr != nil {
+					st.LastError = "via " + t.EntitySet + ": " + runErr.Error()
+					return
+				}
+				st.LastError = ""
+				st.LastSuccessAt = now
+				if fn != nil {
+					fn(st)
+					st.Checkpoints = nil
+				}
+			})
+			if err == nil {
+				err = e
+			}
+		}
+	}
 	if runErr != nil {
 		return runErr
 	}

@@ -17,6 +17,8 @@ func uiHandler(svc service.Service, log *slog.Logger, emu *emulator.Server) (htt
 		cr := emu.Credentials()
 		opt.SandboxNote = "Sandbox: an emulated Business Central (" + cr.TenantDomain + ", " + cr.Environment + ", " + cr.Company + ") whose data changes by itself. Nothing here reaches Microsoft."
 		opt.AuthorityHost = emu.AuthorityHost()
+		// New connections made in the wizard reach the sandbox, not Microsoft.
+		opt.Endpoints = ui.Endpoints{AuthorityHost: emu.AuthorityHost(), BCBaseURL: emu.BCBaseURL(), CAFile: emu.CAFile}
 	}
 	return ui.New(opt)
 }

@@ -50,13 +50,36 @@ type Options struct {
 	// empty means guide.DefaultAuthorityHost (the public cloud). In sandbox mode it is
 	// the sandbox's URL.
 	AuthorityHost string
+	// Endpoints are the endpoints new connections use: empty for Microsoft's public cloud;
+	// the sandbox's Entra and BC hosts and CA file with serve --sandbox.
+	Endpoints Endpoints
 	// DraftTTL is how long an idle wizard draft (and the secret it holds) is kept;
 	// zero means 30 minutes.
 	DraftTTL time.Duration
 }
 
+// Endpoints override where a new connection's Entra and BC live.
+type Endpoints struct {
+	AuthorityHost, BCBaseURL, CAFile string
+}
+
+// apply fills the endpoints into a wizard's input.
+func (e Endpoints) apply(in service.ConnectionInput) service.ConnectionInput {
+	if in.AuthorityHost == "" {
+		in.AuthorityHost = e.AuthorityHost
+	}
+	if in.BCBaseURL == "" {
+		in.BCBaseURL = e.BCBaseURL
+	}
+	if in.CAFile == "" {
+		in.CAFile = e.CAFile
+	}
+	return in
+}
+
 // handler serves the UI.
 type handler struct {
+	endpoints     Endpoints
 	svc           service.Service
 	log           *slog.Logger
 	now           func() time.Time
@@ -85,6 +108,7 @@ func New(opt Options) (http.Handler, error) {
 		now:           opt.Now,
 		sandbox:       opt.SandboxNote,
 		authorityHost: opt.AuthorityHost,
+		endpoints:     opt.Endpoints,
 		doctors:       &runStore{runs: map[string]*doctorRun{}},
 		samples:       &sampler{series: map[string][]sample{}},
 		tail:          &changeTail{},

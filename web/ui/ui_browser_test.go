@@ -16,7 +16,10 @@ import (
 	"github.com/bizzjoiner/bcconnector/doctor"
 	"github.com/bizzjoiner/bcconnector/emulator"
 	"github.com/bizzjoiner/bcconnector/guide"
+	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/service"
+	"github.com/bizzjoiner/bcconnector/store/sqlite"
+	"github.com/bizzjoiner/bcconnector/syncer"
 )
 
 // chromium finds Debian's Chromium. Without it the browser tests skip, except under
@@ -75,32 +78,50 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
-// sandboxService is the fake service with the real doctor running against the in-process
-// emulator loaded with a scenario, so the wizard sees the doctor's real checks and fixes.
-// TODO(lead): switch to service.New once it can be built in a test without its job
-// queue wiring; the UI only needs the Service interface.
-func sandboxService(t *testing.T, scenario string) (*fakeService, emulator.Credentials, string) {
+// sandboxService is the real service (SQLite store, syncer, a job queue that runs each
+// sync at once) against an emulator on a real TLS listener loaded with a scenario: the
+// wizard sees the doctor's real checks and fixes, and the first sync really runs.
+func sandboxService(t *testing.T, scenario string) (service.Service, emulator.Credentials, Endpoints) {
 	t.Helper()
-	emu, err := emulator.New(emulator.Config{Scenario: scenario})
+	dir := t.TempDir()
+	emu, err := emulator.Start(emulator.Config{Scenario: scenario}, emulator.StartOptions{Addr: "127.0.0.1:0", CAFile: filepath.Join(dir, "ca.pem")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewTLSServer(emu)
-	t.Cleanup(func() { srv.Close(); emu.Close() })
-	cr := emu.Credentials()
-	fake := newFake()
-	fake.now = time.Now
-	fake.companies = [][2]string{{cr.CompanyID, cr.Company}}
-	fake.rowsPerSet = 25
-	fake.diagnoseFunc = func(ctx context.Context, in service.ConnectionInput, onCheck func(doctor.Check)) *doctor.Report {
-		return doctor.Run(ctx, doctor.Config{
-			Input: guide.Input{TenantID: in.TenantID, ClientID: in.ClientID, Secret: in.Secret, SecretEndDate: in.SecretEndDate,
-				Environment: in.Environment, Company: in.Company},
-			AuthorityHost: srv.URL + "/", BCBaseURL: srv.URL + "/v2.0", HTTPClient: srv.Client(),
-			Entities: in.Entities, OnCheck: onCheck,
-		})
+	t.Cleanup(func() { emu.Close() })
+	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "bcc.db"), secret.GenerateKeyring(), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	return fake, cr, srv.URL + "/"
+	t.Cleanup(func() { db.Close() })
+	sy, err := syncer.New(syncer.Options{Store: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs := &inlineJobs{sync: sy}
+	svc, err := service.New(service.Options{Store: db, Syncer: sy, Jobs: jobs, AllowEndpointOverrides: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs.clients = svc
+	return svc, emu.Credentials(), Endpoints{AuthorityHost: emu.AuthorityHost(), BCBaseURL: emu.BCBaseURL(), CAFile: emu.CAFile}
+}
+
+// inlineJobs runs each sync job in its own goroutine at once (serve uses River).
+type inlineJobs struct {
+	sync    *syncer.Syncer
+	clients syncer.Clients
+}
+
+func (j *inlineJobs) Enqueue(_ context.Context, a syncer.SyncArgs) error {
+	go func() {
+		ctx := context.Background()
+		c, err := j.clients.Client(ctx, a.ConnectionID)
+		if err == nil {
+			_, _ = j.sync.Sync(ctx, c, a.Target())
+		}
+	}()
+	return nil
 }
 
 func shoot(t *testing.T, ctx context.Context, dir, name string) {
@@ -221,8 +242,9 @@ func TestBrowserWizard(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.scenario, func(t *testing.T) {
 			bctx := browser(t)
-			fake, cr, authority := sandboxService(t, c.scenario)
-			h, err := New(Options{Service: fake, SandboxNote: "Sandbox: the built-in Entra ID and Business Central (scenario " + c.scenario + ").", AuthorityHost: authority})
+			svc, cr, endpoints := sandboxService(t, c.scenario)
+			h, err := New(Options{Service: svc, SandboxNote: "Sandbox: the built-in Entra ID and Business Central (scenario " + c.scenario + ").",
+				AuthorityHost: endpoints.AuthorityHost, Endpoints: endpoints})
 			if err != nil {
 				t.Fatal(err)
 			}

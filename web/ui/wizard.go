@@ -507,7 +507,7 @@ func (h *handler) wizardCheckRun(w http.ResponseWriter, r *http.Request) {
 		in.Entities = append([]string(nil), d.in.Entities...)
 		in.Company = d.company
 		d.run = startRun(r.Context(), func(ctx context.Context, onCheck func(doctor.Check)) (*doctor.Report, error) {
-			return h.svc.Diagnose(ctx, in, onCheck), nil
+			return h.svc.Diagnose(ctx, h.endpoints.apply(in), onCheck), nil
 		})
 	}
 	d.mu.Unlock()
@@ -548,7 +548,7 @@ func (h *handler) renderCompany(w http.ResponseWriter, r *http.Request, d *draft
 	}
 	wd.More = more
 	in := d.snapshot()
-	comps, err := h.svc.CompaniesFor(r.Context(), in)
+	comps, err := h.svc.CompaniesFor(r.Context(), h.endpoints.apply(in))
 	if err != nil && problem == "" {
 		problem = "Could not list the companies: " + err.Error()
 	}
@@ -616,7 +616,7 @@ func (h *handler) wizardFinish(w http.ResponseWriter, r *http.Request) {
 	in.Company = company
 	in.Entities = sets
 	in.Name = strings.TrimSpace(r.PostForm.Get("name"))
-	view, rep, err := h.svc.CreateConnection(r.Context(), in)
+	view, rep, err := h.svc.CreateConnection(r.Context(), h.endpoints.apply(in))
 	if err != nil {
 		if rep != nil && !rep.OK {
 			run := &doctorRun{cancel: func() {}}
