@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bizzjoiner/bcconnector/guide"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -352,7 +353,7 @@ func validateCredentials(cfg Config) error {
 	switch {
 	case c == "":
 		return bad(ScenarioClientUnknown, "the Application (client) ID is empty; copy it from the app registration's Overview page")
-	case !isGUID(strings.TrimSpace(c)):
+	case !guide.IsGUID(strings.TrimSpace(c)):
 		return bad(ScenarioClientUnknown, "the Application (client) ID %s is not a GUID; copy the Application (client) ID from the app registration's Overview page", quoteShort(c))
 	case strings.TrimSpace(c) != c:
 		return bad(ScenarioClientUnknown, "the Application (client) ID %s has leading or trailing spaces; paste it without them", quoteShort(c))
@@ -371,27 +372,6 @@ func validTenantChars(s string) bool {
 	for _, r := range s {
 		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || r == '.' || r == '-') {
 			return false
-		}
-	}
-	return true
-}
-
-// isGUID reports whether s is a GUID in the 8-4-4-4-12 hex form Entra uses for IDs.
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
 		}
 	}
 	return true

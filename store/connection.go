@@ -76,7 +76,7 @@ func (c *Connection) Normalize() error {
 		&c.CompanyName, &c.AuthorityHost, &c.BCBaseURL, &c.CAFile} {
 		*f = strings.TrimSpace(*f)
 	}
-	if isGUID(c.TenantID) {
+	if guide.IsGUID(c.TenantID) {
 		c.TenantID = strings.ToLower(c.TenantID)
 	}
 	c.ClientID = strings.ToLower(c.ClientID)
@@ -87,15 +87,15 @@ func (c *Connection) Normalize() error {
 		return invalid("tenant ID is empty; copy the Directory (tenant) ID from the app's Overview page in Entra (guide Step 2)")
 	case c.TenantID == zeroGUID:
 		return invalid("tenant ID is the empty GUID; copy the Directory (tenant) ID from the app's Overview page in Entra (guide Step 2)")
-	case !isGUID(c.TenantID) && !isDomain(c.TenantID):
+	case !guide.IsGUID(c.TenantID) && !isDomain(c.TenantID):
 		return invalid("tenant ID %q is neither a GUID nor a domain such as contoso.onmicrosoft.com; copy the Directory (tenant) ID from the app's Overview page in Entra (guide Step 2)", c.TenantID)
-	case !isGUID(c.ClientID) || c.ClientID == zeroGUID:
+	case !guide.IsGUID(c.ClientID) || c.ClientID == zeroGUID:
 		return invalid("client ID %q is not a GUID; copy the Application (client) ID from the app's Overview page in Entra (guide Step 2)", c.ClientID)
 	case c.Environment == "":
 		return invalid("environment is empty; give the BC environment name shown in the Business Central admin center, e.g. Production")
 	case strings.ContainsFunc(c.Environment, func(r rune) bool { return unicode.IsSpace(r) || strings.ContainsRune("/?#%\\", r) }):
 		return invalid("environment %q contains spaces or one of / ? # %% \\; give the environment name exactly as the BC admin center shows it", c.Environment)
-	case c.CompanyID != "" && !isGUID(c.CompanyID):
+	case c.CompanyID != "" && !guide.IsGUID(c.CompanyID):
 		return invalid("company ID %q is not a GUID; leave it empty and give the company name, it is resolved to the ID", c.CompanyID)
 	case c.CompanyID == "" && c.CompanyName == "":
 		return invalid("company is missing; give the company name or ID as BC lists it")
@@ -162,27 +162,6 @@ func normalizeEntities(field string, in []string) ([]string, error) {
 }
 
 const zeroGUID = "00000000-0000-0000-0000-000000000000"
-
-// isGUID reports whether s is a GUID in the 8-4-4-4-12 hex form (no braces).
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}
 
 // isDomain reports whether s is a domain name Entra accepts in the tenant slot: two or
 // more dot-separated labels of letters, digits and inner hyphens (bc-entra-facts §1.4:
