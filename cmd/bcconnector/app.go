@@ -12,6 +12,7 @@ import (
 
 	"github.com/bizzjoiner/bcconnector/conn"
 	"github.com/bizzjoiner/bcconnector/secret"
+	"github.com/bizzjoiner/bcconnector/service"
 	"github.com/bizzjoiner/bcconnector/store"
 	"github.com/bizzjoiner/bcconnector/store/sqlite"
 	"golang.org/x/term"
@@ -104,6 +105,12 @@ func (a *app) openConn(ctx context.Context, nameOrID string) (*conn.Conn, error)
 		return nil, fmt.Errorf("connection %q has no active secret (%w); set one with `bcconnector connection rotate-secret %s`", c.Name, err, c.Name)
 	}
 	return conn.Open(c, sec, conn.Options{Logger: a.log})
+}
+
+// service returns the service over the store, as the wizard and the API use it. The CLI
+// is an operator's tool, so it may set endpoint overrides.
+func (a *app) service() (*service.Impl, error) {
+	return service.New(service.Options{Store: a.db, Logger: a.log, AllowEndpointOverrides: true})
 }
 
 // SecretInput is how a command reads a client secret: never from a flag, because flags

@@ -9,10 +9,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/bizzjoiner/bcconnector/conn"
 	"github.com/bizzjoiner/bcconnector/doctor"
-	"github.com/bizzjoiner/bcconnector/entra"
 	"github.com/bizzjoiner/bcconnector/guide"
+	"github.com/bizzjoiner/bcconnector/service"
 	"github.com/bizzjoiner/bcconnector/store"
 )
 
@@ -47,7 +46,8 @@ type ConnectionAddCmd struct {
 	Endpoints
 }
 
-// Run validates, diagnoses, and stores the connection with its secret sealed.
+// Run validates, diagnoses, and stores the connection with its secret sealed (through
+// the same service the wizard and the API use).
 func (c *ConnectionAddCmd) Run(ctx context.Context, g *Globals) error {
 	a, err := g.open(ctx)
 	if err != nil {
@@ -57,63 +57,39 @@ func (c *ConnectionAddCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	in := guide.Input{TenantID: c.Tenant, ClientID: c.ClientID, Secret: sec.Reveal(), SecretEndDate: c.SecretEndDate, Environment: c.Environment, Company: c.Company}
-	checked, notices, err := guide.Validate(in, time.Now())
+	svc, err := a.service()
+	if err != nil {
+		return err
+	}
+	in := service.ConnectionInput{Name: c.Name, TenantID: c.Tenant, ClientID: c.ClientID, Secret: sec.Reveal(),
+		SecretEndDate: c.SecretEndDate, Environment: c.Environment, Company: c.Company,
+		Entities: c.Entities, WriteEntities: c.WriteEntities,
+		AuthorityHost: c.AuthorityHost, BCBaseURL: c.BCBaseURL, CAFile: c.CAFile}
+	notices, err := svc.Validate(in)
 	for _, n := range notices {
 		fmt.Fprintf(g.Stderr, "note: %s: %s\n", n.Field, n.Message)
 	}
 	if err != nil {
 		return fmt.Errorf("the values cannot be right:\n%s", bulletErrors(err))
 	}
-	cn := store.Connection{
-		Name: c.Name, TenantID: checked.TenantID, ClientID: checked.ClientID, Environment: checked.Environment,
-		CompanyName: checked.Company, AuthorityHost: c.AuthorityHost, BCBaseURL: c.BCBaseURL, CAFile: c.CAFile,
-		Entities: c.Entities, WriteEntities: c.WriteEntities,
-	}
-	if guide.IsGUID(checked.Company) {
-		cn.CompanyID, cn.CompanyName = checked.Company, ""
-	}
-	verified := false
-	if !c.NoCheck {
-		hc, err := conn.HTTPClient(c.CAFile)
-		if err != nil {
-			return err
+	var view service.ConnectionView
+	if c.NoCheck {
+		view, err = svc.CreateConnectionUnchecked(ctx, in)
+	} else {
+		var rep *doctor.Report
+		view, rep, err = svc.CreateConnection(ctx, in)
+		if rep != nil {
+			_ = rep.WriteText(g.Stdout)
 		}
-		rep := doctor.Run(ctx, doctor.Config{Input: in, AuthorityHost: c.AuthorityHost, BCBaseURL: c.BCBaseURL, HTTPClient: hc,
-			Entities: c.Entities, WriteEntities: c.WriteEntities, Logger: a.log})
-		_ = rep.WriteText(g.Stdout)
-		if !rep.OK {
+		if errors.Is(err, service.ErrSetupFailed) {
 			return errors.New("the setup check failed; nothing was stored. Fix the step above and run the command again (or add --no-check to store it anyway)")
 		}
-		cn.CompanyID, cn.CompanyName = rep.CompanyID, rep.CompanyName
-		verified = true
 	}
-	if cn.Name == "" {
-		company := cn.CompanyName
-		if company == "" {
-			company = cn.CompanyID
-		}
-		cn.Name = guide.DisplayName(cn.Environment, company)
-	}
-	created, err := a.db.CreateConnection(ctx, cn)
 	if err != nil {
-		return err
-	}
-	rec, err := a.db.AddSecret(ctx, created.ID, sec, checked.SecretEndDate)
-	if err != nil {
-		_ = a.db.DeleteConnection(ctx, created.ID)
-		return err
-	}
-	if verified {
-		if _, err := a.db.MarkSecretVerified(ctx, created.ID, rec.ID); err != nil {
-			return err
-		}
-	}
-	if _, err := a.db.PromoteSecret(ctx, created.ID, rec.ID); err != nil {
 		return err
 	}
 	fmt.Fprintf(g.Stdout, "\nAdded connection %q (id %s): tenant %s, environment %s, company %s.\nThe client secret is sealed with master key %s.\n",
-		created.Name, created.ID, created.TenantID, created.Environment, companyLabel(created), a.kr.PrimaryID())
+		view.Name, view.ID, view.TenantID, view.Environment, companyLabel(view.Connection), a.kr.PrimaryID())
 	return nil
 }
 
@@ -281,33 +257,11 @@ func (c *RotateSecretCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	if _, fe := guide.CheckSecret(sec.Reveal()); fe != nil {
-		return fe
-	}
-	var end time.Time
-	if c.SecretEndDate != "" {
-		var fe *guide.FieldError
-		if end, _, fe = guide.CheckSecretEndDate(c.SecretEndDate, time.Now()); fe != nil {
-			return fe
-		}
-	}
-	rec, err := a.db.AddSecret(ctx, cn.ID, sec, end)
+	svc, err := a.service()
 	if err != nil {
 		return err
 	}
-	hc, err := conn.HTTPClient(cn.CAFile)
-	if err != nil {
-		return err
-	}
-	src, err := entra.NewSource(entra.Config{TenantID: cn.TenantID, ClientID: cn.ClientID, Secret: sec.Reveal(), AuthorityHost: cn.AuthorityHost, HTTPClient: hc, Logger: a.log})
-	if err == nil {
-		_, err = src.Token(ctx)
-	}
-	if err != nil {
-		_, _ = a.db.RetireSecret(ctx, cn.ID, rec.ID)
-		return fmt.Errorf("the new secret does not work, so the current one stays active: %w", err)
-	}
-	if _, err := a.db.PromoteSecret(ctx, cn.ID, rec.ID); err != nil {
+	if err := svc.RotateSecret(ctx, cn.ID, sec.Reveal(), c.SecretEndDate); err != nil {
 		return err
 	}
 	fmt.Fprintf(g.Stdout, "The new secret works and is now active; the old one is retired here. Delete the old secret in Entra (Certificates & secrets) once no other system uses it.\n")
