@@ -22,7 +22,8 @@
 //     notification covered within MissedAfter counts as a missed notification (Stats,
 //     Silent), which is how the "subscriptions die silently" failure becomes visible.
 //
-// Subscriptions are persisted through SubscriptionStore; MemoryStore is the in-memory
+// Subscriptions are persisted through SubscriptionStore (= store.WebhookStore, which
+// *sqlite.DB implements durably); MemoryStore is the in-memory
 // implementation, and package webhook/webhooktest holds the conformance tests every
 // implementation must pass.
 //

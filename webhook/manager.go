@@ -99,7 +99,8 @@ type Options struct {
 	PublicURL string
 	// Hint receives one Hint per verified notification. Required.
 	Hint HintFunc
-	// Store persists subscriptions; default a new MemoryStore.
+	// Store persists subscriptions, e.g. a *sqlite.DB (store.WebhookStore); default a new
+	// MemoryStore, which loses them on restart.
 	Store SubscriptionStore
 	// Schema tells which entity sets support webhooks (bcschema.Entity.Webhooks, §7.5);
 	// default bcschema.Load().

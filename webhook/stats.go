@@ -105,10 +105,10 @@ func (m *Manager) trackLocked(s Subscription) *setState {
 		if st.sub.ID != "" {
 			delete(m.byID, st.sub.ID)
 		}
-		st.sub = s.clone()
+		st.sub = s.Clone()
 	} else {
 		last := st.sub.LastNotificationAt
-		st.sub = s.clone()
+		st.sub = s.Clone()
 		if last.After(st.sub.LastNotificationAt) {
 			st.sub.LastNotificationAt = last
 		}
@@ -220,7 +220,7 @@ func (m *Manager) statusesLocked(keep func(*setState) bool) []SubscriptionStatus
 			continue
 		}
 		out = append(out, SubscriptionStatus{
-			Subscription:  st.sub.clone(),
+			Subscription:  st.sub.Clone(),
 			Notifications: st.notifications,
 			Missed:        st.missed,
 			LastMissedAt:  st.lastMissedAt,

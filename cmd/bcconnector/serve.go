@@ -198,7 +198,7 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	worker := &syncer.Worker{Syncer: sy, Clients: svc, Logger: log}
 	if c.PublicURL != "" {
-		hooks, err = webhook.NewManager(webhook.Options{PublicURL: c.PublicURL, Logger: log, Hint: func(ctx context.Context, h webhook.Hint) {
+		hooks, err = webhook.NewManager(webhook.Options{PublicURL: c.PublicURL, Store: a.db, Logger: log, Hint: func(ctx context.Context, h webhook.Hint) {
 			t := syncer.Target{ConnectionID: h.ConnectionID, CompanyID: h.CompanyID, EntitySet: h.EntitySet}
 			if worker.Hint(t) {
 				return

@@ -1,5 +1,6 @@
 // Package webhooktest is the conformance suite for webhook.SubscriptionStore
-// implementations: webhook.MemoryStore runs it, and so must every database-backed store.
+// (= store.WebhookStore) implementations: webhook.MemoryStore runs it, and so must every
+// database-backed store (store/sqlite runs it in webhooks_test.go).
 package webhooktest
 
 import (
