@@ -43,6 +43,8 @@ type ServeCmd struct {
 	Sandbox   bool          `help:"Also start the emulator with a demo tenant and a demo connection that syncs (data changes by itself). Uses a temporary database unless --db is given."`
 	Grace     time.Duration `default:"10s" help:"How long shutdown waits for calls and sync pages in flight."`
 
+	SecureCookies bool `name:"secure-cookies" env:"BCC_SECURE_COOKIES" help:"Mark session cookies Secure: set it when users reach the service over https (behind a TLS proxy)."`
+
 	AllowEndpointOverrides bool `name:"allow-endpoint-overrides" env:"BCC_ALLOW_ENDPOINT_OVERRIDES" help:"Let the UI and API set a connection's authority host, BC base URL and CA file (other clouds, proxies). Off by default: it would let an API caller send a secret to any host. On with --sandbox."`
 }
 
@@ -245,7 +247,7 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 
 	// The UI is served over plain http on --listen; behind a TLS proxy the browser still
 	// gets HttpOnly, SameSite=Lax cookies.
-	auth := web.NewAuth(web.AuthOptions{Users: a.db, Logger: log})
+	auth := web.NewAuth(web.AuthOptions{Users: a.db, Logger: log, SecureCookies: c.SecureCookies})
 	uiH, err := uiHandler(svc, log, emu)
 	if err != nil {
 		return err
