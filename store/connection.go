@@ -18,40 +18,40 @@ import (
 // and optional endpoint overrides for the sandbox, proxies and other clouds.
 type Connection struct {
 	// ID identifies the connection; CreateConnection sets it (16 hex characters) when empty.
-	ID string
+	ID string `json:"id"`
 	// Name is the display name, unique in the store (compared exactly). Empty means
 	// [DefaultName] (the setup guide's convention for the Entra app's name).
-	Name string
+	Name string `json:"name"`
 	// TenantID is the Directory (tenant) ID: a GUID (stored lower-case) or a verified
 	// domain such as contoso.onmicrosoft.com.
-	TenantID string
+	TenantID string `json:"tenantId"`
 	// ClientID is the Application (client) ID, a GUID (stored lower-case).
-	ClientID string
+	ClientID string `json:"clientId"`
 	// Environment is the BC environment name, e.g. "Production" or "Sandbox".
-	Environment string
+	Environment string `json:"environment"`
 	// CompanyID is the BC company's id (GUID), resolved from the name or ID the admin
 	// gave and pinned, so writes can never land in another company of the same name.
 	// Empty until resolved.
-	CompanyID string
+	CompanyID string `json:"companyId"`
 	// CompanyName is the company's name, kept for display.
-	CompanyName string
+	CompanyName string `json:"companyName"`
 	// AuthorityHost overrides the Entra authority host, e.g. "https://login.microsoftonline.us/"
 	// or the emulator's URL; empty means the public cloud. Must be an https URL.
-	AuthorityHost string
+	AuthorityHost string `json:"authorityHost,omitempty"`
 	// BCBaseURL overrides the BC API base URL (default
 	// "https://api.businesscentral.dynamics.com"); must be an https URL.
-	BCBaseURL string
+	BCBaseURL string `json:"bcBaseUrl,omitempty"`
 	// CAFile is a PEM file of extra CA certificates to trust for both hosts (the
 	// standalone emulator, a TLS-inspecting proxy); empty means the system roots.
-	CAFile string
+	CAFile string `json:"caFile,omitempty"`
 	// Entities are the entity sets the connection replicates; nil means none chosen yet.
-	Entities []string
+	Entities []string `json:"entities"`
 	// WriteEntities are the entity sets the connection may write; nil means none.
-	WriteEntities []string
+	WriteEntities []string `json:"writeEntities"`
 	// CreatedAt is set by CreateConnection.
-	CreatedAt time.Time
+	CreatedAt time.Time `json:"createdAt"`
 	// UpdatedAt is set by CreateConnection and UpdateConnection.
-	UpdatedAt time.Time
+	UpdatedAt time.Time `json:"updatedAt"`
 }
 
 // DefaultName returns the setup guide's name for the Entra app of a connection (guide

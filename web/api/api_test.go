@@ -62,8 +62,8 @@ func TestRoutes(t *testing.T) {
 		t.Fatalf("list: %+v", list)
 	}
 	e.do("PATCH", "/connections/"+id, e.token, map[string]any{"name": "Contoso Ltd"}, 200, &conn)
-	if conn["Name"] != "Contoso Ltd" {
-		t.Errorf("rename: %v", conn["Name"])
+	if conn["name"] != "Contoso Ltd" {
+		t.Errorf("rename: %v", conn["name"])
 	}
 	e.do("PATCH", "/connections/"+id, e.token, map[string]any{"secret": "x"}, 422, nil)
 
