@@ -55,7 +55,7 @@ func (j *inlineJobs) Enqueue(ctx context.Context, a syncer.SyncArgs) error {
 }
 
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	emu    *emulator.Emulator
 	bcSrv  *httptest.Server
 	creds  emulator.Credentials
@@ -80,7 +80,7 @@ func (l lockedBuf) Write(p []byte) (int, error) {
 	return l.b.Write(p)
 }
 
-func setup(t *testing.T) *env {
+func setup(t testing.TB) *env {
 	t.Helper()
 	emu, err := emulator.New(emulator.Config{Scenario: "ok"})
 	if err != nil {
