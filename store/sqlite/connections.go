@@ -197,6 +197,10 @@ func (db *DB) UpdateConnection(ctx context.Context, c store.Connection) (store.C
 }
 
 // DeleteConnection implements store.ConnectionStore.
+//
+// It also deletes the connection's replicated rows, sync state and checkpoints: a removed
+// customer's data does not stay behind. The change log keeps its entries (ids and ETags,
+// no data) so that followers see no gap in the sequence.
 func (db *DB) DeleteConnection(ctx context.Context, id string) error {
 	return db.withTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM connections WHERE id = ?`, id)
@@ -206,6 +210,39 @@ func (db *DB) DeleteConnection(ctx context.Context, id string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("%w: no connection with ID %q", store.ErrNotFound, id)
 		}
+		tables, err := replicaTables(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, t := range tables {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+quoteIdent(t)+
+				` WHERE scope IN (SELECT scope FROM scopes WHERE connection_id = ?)`, id); err != nil {
+				return fmt.Errorf("sqlite: delete replica rows of connection %s: %w", id, err)
+			}
+		}
+		for _, q := range []string{`DELETE FROM sync_state WHERE connection_id = ?`, `DELETE FROM sync_checkpoints WHERE connection_id = ?`} {
+			if _, err := tx.ExecContext(ctx, q, id); err != nil {
+				return fmt.Errorf("sqlite: delete sync state of connection %s: %w", id, err)
+			}
+		}
 		return nil
 	})
+}
+
+// replicaTables lists the replica row tables.
+func replicaTables(ctx context.Context, tx *sql.Tx) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT table_name FROM replicas ORDER BY table_name`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list replica tables: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
 }

@@ -374,3 +374,47 @@ func TestAssumeNewFallsBack(t *testing.T) {
 		t.Errorf("the stored row was not logged as an update: %+v", changes)
 	}
 }
+
+// TestDeleteConnectionDeletesItsReplica: removing a customer's connection removes its
+// replicated rows and sync state, not another connection's, and leaves the change log
+// without a gap.
+func TestDeleteConnectionDeletesItsReplica(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db := openReplica(t)
+	if err := db.EnsureReplica(ctx, storetest.Entity(t, "customers")); err != nil {
+		t.Fatal(err)
+	}
+	var keys []store.ReplicaKey
+	for _, name := range []string{"Gone", "Stays"} {
+		c, err := db.CreateConnection(ctx, store.Connection{Name: name, TenantID: "contoso.onmicrosoft.com",
+			ClientID: storetest.GUID(9), Environment: "Production", CompanyID: storetest.GUID(8)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := store.ReplicaKey{ConnectionID: c.ID, CompanyID: storetest.GUID(8), EntitySet: "customers"}
+		keys = append(keys, k)
+		rows := []store.ReplicaRow{storetest.Customer(storetest.GUID(1), storetest.ETag(1), name, time.Now())}
+		if _, err := db.ApplyBatch(ctx, store.ReplicaBatch{Key: k, Upserts: rows}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.UpdateSyncState(ctx, k, func(st *store.SyncState) { st.FullSyncDone = true }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.DeleteConnection(ctx, keys[0].ConnectionID); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := db.ReplicaCount(ctx, keys[0]); n != 0 {
+		t.Errorf("%d replica rows left behind", n)
+	}
+	if st, _ := db.SyncState(ctx, keys[0]); st.FullSyncDone {
+		t.Error("sync state left behind")
+	}
+	if n, _ := db.ReplicaCount(ctx, keys[1]); n != 1 {
+		t.Errorf("the other connection lost its rows: %d", n)
+	}
+	if ch, _ := db.Changes(ctx, 0, 10); len(ch) != 2 || ch[1].Seq != 2 {
+		t.Errorf("change log: %+v", ch)
+	}
+}
