@@ -75,6 +75,9 @@ type Options struct {
 	// host of their choosing or make the server read any file. The sandbox and operators
 	// who need other clouds or a TLS-inspecting proxy turn it on.
 	AllowEndpointOverrides bool
+	// BeforeDelete, when set, is called before a connection is deleted, with its BC client
+	// (nil if it cannot be opened), e.g. to remove its webhook subscriptions in BC.
+	BeforeDelete func(ctx context.Context, connID string, client *bc.Client)
 }
 
 // checkEndpoints refuses endpoint overrides unless the server allows them.
@@ -106,6 +109,7 @@ type Impl struct {
 	wrap func(http.RoundTripper) http.RoundTripper
 	// allowOverrides permits endpoint overrides (Options.AllowEndpointOverrides).
 	allowOverrides bool
+	beforeDelete   func(ctx context.Context, connID string, client *bc.Client)
 	now            func() time.Time
 	log            *slog.Logger
 	schema         *bcschema.Schema
@@ -123,7 +127,8 @@ func New(opt Options) (*Impl, error) {
 		return nil, errors.New("service: Options.Store is required")
 	}
 	s := &Impl{st: opt.Store, sync: opt.Syncer, jobs: opt.Jobs, hc: opt.HTTPClient, wrap: opt.WrapTransport, now: opt.Now, log: opt.Logger,
-		conns: map[string]*conn.Conn{}, limiters: map[string]*bc.Limiter{}, allowOverrides: opt.AllowEndpointOverrides}
+		conns: map[string]*conn.Conn{}, limiters: map[string]*bc.Limiter{}, allowOverrides: opt.AllowEndpointOverrides,
+		beforeDelete: opt.BeforeDelete}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -567,6 +572,10 @@ func (s *Impl) DeleteConnection(ctx context.Context, id string) error {
 	c, err := s.st.GetConnection(ctx, id)
 	if err != nil {
 		return err
+	}
+	if s.beforeDelete != nil {
+		client, _ := s.Client(ctx, c.ID)
+		s.beforeDelete(ctx, c.ID, client)
 	}
 	s.forget(c.ID)
 	if err := s.st.DeleteConnection(ctx, c.ID); err != nil {

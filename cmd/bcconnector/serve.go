@@ -194,7 +194,15 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	jobs := &riverJobs{}
 	svc, err = service.New(service.Options{Store: a.db, Syncer: sy, Jobs: jobs, WrapTransport: metrics.Transport, Logger: log,
-		AllowEndpointOverrides: c.AllowEndpointOverrides || c.Sandbox})
+		AllowEndpointOverrides: c.AllowEndpointOverrides || c.Sandbox,
+		BeforeDelete: func(ctx context.Context, id string, client *bc.Client) {
+			// A deleted connection's subscriptions must not keep BC calling us.
+			if hooks != nil && client != nil {
+				if err := hooks.Remove(ctx, client, id); err != nil {
+					log.Warn("remove the webhook subscriptions of a deleted connection", "connection", id, "err", err)
+				}
+			}
+		}})
 	if err != nil {
 		return err
 	}
@@ -202,6 +210,13 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	if c.PublicURL != "" {
 		hooks, err = webhook.NewManager(webhook.Options{PublicURL: c.PublicURL, Store: a.db, Logger: log, Hint: func(ctx context.Context, h webhook.Hint) {
 			t := syncer.Target{ConnectionID: h.ConnectionID, CompanyID: h.CompanyID, EntitySet: h.EntitySet}
+			if h.ChangeType == webhook.ChangeDeleted && h.ID != "" {
+				// Deletes are invisible to incremental reads: apply them now.
+				if _, err := sy.Delete(ctx, t, h.ID); err != nil {
+					log.Warn("webhook hint: delete from the replica", "entity_set", t.EntitySet, "err", err)
+				}
+				return
+			}
 			if worker.Hint(t) {
 				return
 			}
