@@ -99,7 +99,7 @@ type Client struct {
 
 // clientStats counts what a Client sent and got, for sync status and metrics.
 type clientStats struct {
-	requests, throttled, serverErrors, transportErrors atomic.Int64
+	requests, throttled, serverErrors, transportErrors, retries atomic.Int64
 }
 
 // Stats is a snapshot of a Client's counters since it was created.
@@ -108,6 +108,7 @@ type Stats struct {
 	Throttled       int64 // answers 429 (absorbed by retries unless the call failed)
 	ServerErrors    int64 // answers 5xx
 	TransportErrors int64 // requests that got no answer
+	Retries         int64 // calls tried again after a transient failure
 }
 
 // Stats returns the Client's counters.
@@ -117,6 +118,7 @@ func (c *Client) Stats() Stats {
 		Throttled:       c.stats.throttled.Load(),
 		ServerErrors:    c.stats.serverErrors.Load(),
 		TransportErrors: c.stats.transportErrors.Load(),
+		Retries:         c.stats.retries.Load(),
 	}
 }
 
@@ -351,6 +353,7 @@ func (c *Client) do(ctx context.Context, cl *call, consume func(*http.Response) 
 		if attempt >= c.retry.MaxAttempts {
 			return final
 		}
+		c.stats.retries.Add(1)
 		c.log.LogAttrs(ctx, slog.LevelWarn, "bc request failed; retrying",
 			slog.String("op", cl.op), slog.String("method", cl.method), slog.String("path", pathOf(cl.url)),
 			slog.Int("attempt", attempt), slog.Duration("delay", delay),

@@ -258,7 +258,7 @@ func TestClientStatsCountThrottling(t *testing.T) {
 	if _, err := c.Companies(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if s := c.Stats(); s.Requests != 3 || s.Throttled != 2 {
-		t.Errorf("stats = %+v, want 3 requests, 2 throttled", s)
+	if s := c.Stats(); s.Requests != 3 || s.Throttled != 2 || s.Retries != 2 {
+		t.Errorf("stats = %+v, want 3 requests, 2 throttled, 2 retries", s)
 	}
 }

@@ -131,7 +131,7 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 	if c.opt.Clients != nil {
 		for id, cl := range c.opt.Clients() {
 			s := cl.Stats()
-			for kind, v := range map[string]int64{"requests": s.Requests, "throttled": s.Throttled, "server_errors": s.ServerErrors, "transport_errors": s.TransportErrors} {
+			for kind, v := range map[string]int64{"requests": s.Requests, "throttled": s.Throttled, "server_errors": s.ServerErrors, "transport_errors": s.TransportErrors, "retries": s.Retries} {
 				ch <- prometheus.MustNewConstMetric(descClient, prometheus.CounterValue, float64(v), id, kind)
 			}
 		}
