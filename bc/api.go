@@ -2,6 +2,7 @@ package bc
 
 import (
 	"fmt"
+	"github.com/bizzjoiner/bcconnector/guide"
 	"net/url"
 	"strings"
 )
@@ -110,35 +111,10 @@ func (r Ref) String() string {
 // SystemIds, bc-entra-facts §4.1), anything else as a quoted OData string ('…' with '
 // doubled), as subscriptions('…') needs.
 func FormatKey(id string) string {
-	if isGUID(id) {
+	if guide.IsGUID(id) {
 		return id
 	}
 	return quoteString(id)
-}
-
-// isGUID reports whether s is a GUID in 8-4-4-4-12 hex form.
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < 36; i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !isHex(c) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // isIdent reports whether s is an OData identifier as BC names fields and sets.
@@ -224,7 +200,7 @@ func parsePath(p string) ([]pathSegment, error) {
 }
 
 func validKey(k string) bool {
-	if isGUID(k) {
+	if guide.IsGUID(k) {
 		return true
 	}
 	if len(k) >= 2 && k[0] == '\'' && k[len(k)-1] == '\'' {
@@ -278,7 +254,7 @@ func (r Ref) relPath(key string, extra ...string) (string, error) {
 	}
 	var b strings.Builder
 	if r.CompanyID != "" {
-		if !isGUID(r.CompanyID) {
+		if !guide.IsGUID(r.CompanyID) {
 			return "", fmt.Errorf("bc: Ref.CompanyID %q is not a company id (a GUID); look the company up by name with Client.CompanyByName and use its ID", r.CompanyID)
 		}
 		if segs[0].name == "companies" {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/bizzjoiner/bcconnector/guide"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -130,7 +131,7 @@ func New(opt Options) (*Client, error) {
 	if strings.TrimSpace(opt.TenantID) == "" {
 		return nil, errors.New("bc: Options.TenantID is empty: set it to the Directory (tenant) ID from the app registration's Overview page")
 	}
-	if !isGUID(opt.TenantID) && !isDomain(opt.TenantID) {
+	if !guide.IsTenant(opt.TenantID) {
 		return nil, fmt.Errorf("bc: Options.TenantID %q is neither a GUID nor a domain: copy the Directory (tenant) ID from the app registration's Overview page", opt.TenantID)
 	}
 	if opt.Environment == "" {
@@ -189,23 +190,6 @@ func New(opt Options) (*Client, error) {
 		c.lang = "en-US"
 	}
 	return c, nil
-}
-
-func isDomain(s string) bool {
-	if len(s) > 253 || !strings.Contains(s, ".") {
-		return false
-	}
-	for _, label := range strings.Split(s, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for _, c := range []byte(label) {
-			if !isAlnum(c) && c != '-' {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // Limiter returns the Client's limiter, for metrics.

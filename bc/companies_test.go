@@ -2,6 +2,7 @@ package bc
 
 import (
 	"errors"
+	"github.com/bizzjoiner/bcconnector/guide"
 	"strings"
 	"testing"
 
@@ -25,7 +26,7 @@ func TestCompanyByName(t *testing.T) {
 			t.Errorf("%q: %v", name, err)
 			continue
 		}
-		if !strings.EqualFold(co.Name, name) || !isGUID(co.ID) {
+		if !strings.EqualFold(co.Name, name) || !guide.IsGUID(co.ID) {
 			t.Errorf("%q resolved to %+v", name, co)
 		}
 		// Reads and writes then go by id.

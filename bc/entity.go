@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/bizzjoiner/bcconnector/guide"
 	"io"
 	"log/slog"
 	"net/http"
@@ -68,7 +69,7 @@ func (c *Client) Create(ctx context.Context, ref Ref, body any) (Record, error) 
 // response, or a rerun of the same work) the stored entity is read and returned instead.
 // body must not hold a different "id".
 func (c *Client) CreateWithID(ctx context.Context, ref Ref, id string, body any) (Record, error) {
-	if !isGUID(id) {
+	if !guide.IsGUID(id) {
 		return Record{}, fmt.Errorf("bc: CreateWithID: id %q is not a GUID; generate one per new record and keep it with the work item", id)
 	}
 	data, err := objectJSON(body)

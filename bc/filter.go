@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/bizzjoiner/bcconnector/guide"
 	"math"
 	"reflect"
 	"strconv"
@@ -285,7 +286,7 @@ func Literal(v any) (string, error) {
 		}
 		return quoteString(x), nil
 	case GUID:
-		if !isGUID(string(x)) {
+		if !guide.IsGUID(string(x)) {
 			return "", fmt.Errorf("%q is not a GUID (want 8-4-4-4-12 hex digits)", string(x))
 		}
 		return strings.ToLower(string(x)), nil

@@ -55,6 +55,10 @@ var (
 // IsGUID reports whether s is a GUID in 8-4-4-4-12 form.
 func IsGUID(s string) bool { return guidRE.MatchString(s) }
 
+// IsTenant reports whether s can name a tenant in Entra's URL: a GUID or a domain such
+// as contoso.onmicrosoft.com (anything else is AADSTS900023, bc-entra-facts §1.4).
+func IsTenant(s string) bool { return IsGUID(s) || len(s) <= 253 && domainRE.MatchString(s) }
+
 // Validate checks every field and returns the cleaned values, notices (e.g. spaces that
 // were removed) and all problems at once as an errors.Join of *FieldError.
 func Validate(in Input, now time.Time) (Checked, []Notice, error) {

@@ -87,7 +87,7 @@ func (c *Connection) Normalize() error {
 		return invalid("tenant ID is empty; copy the Directory (tenant) ID from the app's Overview page in Entra (guide Step 2)")
 	case c.TenantID == zeroGUID:
 		return invalid("tenant ID is the empty GUID; copy the Directory (tenant) ID from the app's Overview page in Entra (guide Step 2)")
-	case !guide.IsGUID(c.TenantID) && !isDomain(c.TenantID):
+	case !guide.IsTenant(c.TenantID):
 		return invalid("tenant ID %q is neither a GUID nor a domain such as contoso.onmicrosoft.com; copy the Directory (tenant) ID from the app's Overview page in Entra (guide Step 2)", c.TenantID)
 	case !guide.IsGUID(c.ClientID) || c.ClientID == zeroGUID:
 		return invalid("client ID %q is not a GUID; copy the Application (client) ID from the app's Overview page in Entra (guide Step 2)", c.ClientID)
@@ -162,31 +162,6 @@ func normalizeEntities(field string, in []string) ([]string, error) {
 }
 
 const zeroGUID = "00000000-0000-0000-0000-000000000000"
-
-// isDomain reports whether s is a domain name Entra accepts in the tenant slot: two or
-// more dot-separated labels of letters, digits and inner hyphens (bc-entra-facts §1.4:
-// anything else is AADSTS900023).
-func isDomain(s string) bool {
-	if len(s) > 253 {
-		return false
-	}
-	labels := strings.Split(s, ".")
-	if len(labels) < 2 {
-		return false
-	}
-	for _, l := range labels {
-		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-			return false
-		}
-		for i := 0; i < len(l); i++ {
-			c := l[i]
-			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
-				return false
-			}
-		}
-	}
-	return true
-}
 
 func validID(s string) bool {
 	if len(s) == 0 || len(s) > 64 {
