@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/bizzjoiner/bcconnector/bcschema"
@@ -129,21 +130,16 @@ func companyETag(row map[string]any) string {
 }
 
 func sortRows(rows []map[string]any, by []odata.OrderBy) {
-	less := func(a, b map[string]any) bool {
+	slices.SortStableFunc(rows, func(a, b map[string]any) int {
 		for _, o := range by {
 			c := odata.Compare(a[o.Field], b[o.Field])
 			if o.Desc {
 				c = -c
 			}
 			if c != 0 {
-				return c < 0
+				return c
 			}
 		}
-		return false
-	}
-	for i := 1; i < len(rows); i++ {
-		for j := i; j > 0 && less(rows[j], rows[j-1]); j-- {
-			rows[j], rows[j-1] = rows[j-1], rows[j]
-		}
-	}
+		return 0
+	})
 }

@@ -1,7 +1,6 @@
 package emulator
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"math"
@@ -223,5 +222,3 @@ func rowJSON(ent *bcschema.Entity, ref rowRef) json.RawMessage {
 	b := appendRow(nil, ent, ref.row, ref.etag, nil)
 	return json.RawMessage(append(b, '}'))
 }
-
-var _ = bytes.MinRead

@@ -37,6 +37,11 @@ var sampleCustomAPI = &customAPI{
 	})},
 }
 
+// prefix is the API's path below the environment, e.g. "api/contoso/inventory/v1.0".
+func (a *customAPI) prefix() string {
+	return "api/" + a.publisher + "/" + a.group + "/" + a.version
+}
+
 func (e *Emulator) customAPI(publisher, group, version string) *customAPI {
 	a := sampleCustomAPI
 	if a.publisher == publisher && a.group == group && a.version == version {

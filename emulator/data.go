@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
+	"slices"
 	"strings"
 
 	"github.com/bizzjoiner/bcconnector/bcschema"
@@ -72,11 +73,9 @@ func (e *Emulator) resolveRef(ref CompanyRef, set string) (*requestContext, *com
 	if !ok {
 		return nil, nil, nil, fmt.Errorf("emulator: unknown entity set %q", set)
 	}
-	rc := &requestContext{tenant: t, env: env, now: e.cfg.Now().UTC()}
-	if !strings.HasPrefix(ent.EntitySet, "inventoryLevels") {
-		rc.prefix = "api/v2.0"
-	} else {
-		rc.prefix = "api/contoso/inventory/v1.0"
+	rc := &requestContext{tenant: t, env: env, now: e.cfg.Now().UTC(), prefix: "api/v2.0"}
+	if slices.Contains(sampleCustomAPI.entities, ent) {
+		rc.prefix = sampleCustomAPI.prefix()
 	}
 	return rc, c, ent, nil
 }

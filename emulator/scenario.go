@@ -291,7 +291,7 @@ func (e *Emulator) validateSubscriptionResource(env *environment) func(resource 
 			return nil
 		}
 		for _, ent := range sampleCustomAPI.entities {
-			if prefix == "api/"+sampleCustomAPI.publisher+"/"+sampleCustomAPI.group+"/"+sampleCustomAPI.version && ent.EntitySet == set && ent.Webhooks {
+			if prefix == sampleCustomAPI.prefix() && ent.EntitySet == set && ent.Webhooks {
 				return nil
 			}
 		}

@@ -1,7 +1,6 @@
 package emulator
 
 import (
-	"context"
 	"log/slog"
 	"math"
 	"strconv"
@@ -156,5 +155,3 @@ func levelFor(status int) slog.Level {
 func slogStr(k, v string) slog.Attr               { return slog.String(k, v) }
 func slogInt(k string, v int) slog.Attr           { return slog.Int(k, v) }
 func slogDur(k string, v time.Duration) slog.Attr { return slog.Duration(k, v) }
-
-var _ = context.Background

@@ -199,13 +199,10 @@ func (s *Syncer) timeRanges(ctx context.Context, c *bc.Client, ref bc.Ref, field
 	var out []string
 	for i := 0; i < n; i++ {
 		from := a.Add(time.Duration(i) * step)
-		if i == 0 {
-			from = time.Time{} // the first range is open downwards too
-		}
 		switch {
 		case i == n-1:
 			out = append(out, bc.Ge(field, from).String())
-		case i == 0:
+		case i == 0: // the first range is open downwards too
 			out = append(out, bc.Lt(field, a.Add(step)).String())
 		default:
 			out = append(out, bc.And(bc.Ge(field, from), bc.Lt(field, from.Add(step))).String())

@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/bc"
@@ -247,5 +246,3 @@ func isLedger(ent *bcschema.Entity) bool {
 	_, ok := ent.Field("entryNumber")
 	return ok && !ent.Allows("DELETE")
 }
-
-var _ = slices.Contains[[]string]
