@@ -7,7 +7,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/bizzjoiner/bcconnector/conn"
 	"github.com/bizzjoiner/bcconnector/doctor"
 	"github.com/bizzjoiner/bcconnector/guide"
 	"github.com/bizzjoiner/bcconnector/permset"
@@ -15,37 +14,26 @@ import (
 
 // DoctorCmd diagnoses a stored connection.
 type DoctorCmd struct {
-	Connection    string   `arg:"" help:"Connection name or ID."`
-	JSON          bool     `help:"Print the report as JSON (stable, machine-readable)."`
-	Entities      []string `sep:"," help:"Entity sets to check for read access (default: the connection's, else the sync defaults)."`
-	WriteEntities []string `name:"write-entities" sep:"," help:"Entity sets to check for write access (default: the connection's)."`
+	Connection string `arg:"" help:"Connection name or ID."`
+	JSON       bool   `help:"Print the report as JSON (stable, machine-readable)."`
 }
 
-// Run prints the report; the exit code is 1 when a step failed.
+// Run diagnoses through the service, which keeps the report as the connection's last
+// result (the dashboard shows it); the exit code is 1 when a step failed. The entity sets
+// checked are the connection's.
 func (c *DoctorCmd) Run(ctx context.Context, g *Globals) error {
 	a, cn, err := g.connection(ctx, c.Connection)
 	if err != nil {
 		return err
 	}
-	sec, rec, err := a.db.ActiveSecret(ctx, cn.ID)
-	if err != nil {
-		return fmt.Errorf("connection %q has no active secret: %w", cn.Name, err)
-	}
-	hc, err := conn.HTTPClient(cn.CAFile)
+	svc, err := a.service()
 	if err != nil {
 		return err
 	}
-	company := cn.CompanyID
-	if company == "" {
-		company = cn.CompanyName
+	rep, err := svc.RunDoctor(ctx, cn.ID, nil)
+	if err != nil {
+		return fmt.Errorf("connection %q: %w", cn.Name, err)
 	}
-	in := guide.Input{TenantID: cn.TenantID, ClientID: cn.ClientID, Secret: sec.Reveal(), Environment: cn.Environment, Company: company}
-	if !rec.EndDate.IsZero() {
-		in.SecretEndDate = rec.EndDate.Format("2006-01-02")
-	}
-	entities, writes := firstNonEmpty(c.Entities, cn.Entities), firstNonEmpty(c.WriteEntities, cn.WriteEntities)
-	rep := doctor.Run(ctx, doctor.Config{Input: in, AuthorityHost: cn.AuthorityHost, BCBaseURL: cn.BCBaseURL, HTTPClient: hc,
-		Entities: entities, WriteEntities: writes, Logger: a.log})
 	if c.JSON {
 		err = rep.WriteJSON(g.Stdout)
 	} else {
