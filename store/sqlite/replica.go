@@ -553,9 +553,12 @@ func (w *batchTx) upsert(t *tableStmts, scope int64, set string, rows []store.Re
 		ascending = rows[i].ID > rows[i-1].ID
 	}
 	var maxID sql.NullString
-	err := w.tx.QueryRowContext(w.ctx, `SELECT id FROM `+quoteIdent(t.name)+` WHERE scope = ? ORDER BY id DESC LIMIT 1`, scope).Scan(&maxID)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("sqlite: apply batch to %s: %w", set, err)
+	var err error
+	if !(w.assumeNew && ascending) { // an assumed-new page needs no look at what is stored
+		err = w.tx.QueryRowContext(w.ctx, `SELECT id FROM `+quoteIdent(t.name)+` WHERE scope = ? ORDER BY id DESC LIMIT 1`, scope).Scan(&maxID)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("sqlite: apply batch to %s: %w", set, err)
+		}
 	}
 	// Fast path: a full sync reads in id order, so a page's ids are distinct and all above
 	// the stored ones: every row is new, and none needs looking up.
