@@ -1,0 +1,120 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/bizzjoiner/bcconnector/bc"
+	"github.com/bizzjoiner/bcconnector/store"
+)
+
+// BatchRequest is one operation of a JSON $batch as the API accepts it; URLs are relative
+// to the connection's company: "customers", "customers(GUID)",
+// "salesInvoices(GUID)/Microsoft.NAV.post".
+type BatchRequest struct {
+	ID      string            `json:"id"`
+	Method  string            `json:"method"`
+	URL     string            `json:"url"`
+	Headers map[string]string `json:"headers,omitempty"`
+	Body    json.RawMessage   `json:"body,omitempty"`
+}
+
+// BatchResponse is one operation's answer.
+type BatchResponse struct {
+	ID      string            `json:"id"`
+	Status  int               `json:"status"`
+	Headers map[string]string `json:"headers,omitempty"`
+	Body    json.RawMessage   `json:"body,omitempty"`
+}
+
+var batchURL = regexp.MustCompile(`^/?([A-Za-z][A-Za-z0-9]*)(?:\(([0-9a-fA-F-]{36})\))?(?:/(?:Microsoft\.NAV\.)?([A-Za-z][A-Za-z0-9]*))?$`)
+
+// Batch implements Service: body is {"requests":[{id, method, url, headers, body}]} with
+// URLs relative to the connection's company (it can address no other company); the
+// answer is {"responses":[{id, status, headers, body}]} in request order.
+func (s *Impl) Batch(ctx context.Context, id string, body json.RawMessage, atomic bool) (json.RawMessage, error) {
+	c, err := s.st.GetConnection(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if c.CompanyID == "" {
+		return nil, fmt.Errorf("%w: connection %q has no resolved company; run the doctor", store.ErrConflict, c.Name)
+	}
+	var in struct {
+		Requests []BatchRequest `json:"requests"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, fmt.Errorf("%w: $batch body: %v; send {\"requests\":[{\"id\",\"method\",\"url\",\"body\"}]}", store.ErrInvalid, err)
+	}
+	if len(in.Requests) == 0 || len(in.Requests) > bc.MaxBatchOperations {
+		return nil, fmt.Errorf("%w: a $batch holds 1 to %d requests, got %d", store.ErrInvalid, bc.MaxBatchOperations, len(in.Requests))
+	}
+	var b bc.Batch
+	writes := map[string]bool{}
+	for i, r := range in.Requests {
+		m := batchURL.FindStringSubmatch(r.URL)
+		if m == nil {
+			return nil, fmt.Errorf("%w: $batch request %d: url %q must be entitySet, entitySet(id) or entitySet(id)/action, relative to the company", store.ErrInvalid, i, r.URL)
+		}
+		set, rid, action := m[1], m[2], m[3]
+		method := strings.ToUpper(r.Method)
+		op := WriteOp{Method: method, ID: rid, Action: action, ETag: r.Headers["If-Match"], Body: r.Body}
+		if action != "" {
+			op.Method = "ACTION"
+		}
+		ref := bc.Set(c.CompanyID, set)
+		if method == http.MethodGet {
+			if _, err := s.entitySet(set); err != nil {
+				return nil, err
+			}
+			b.Get(ref, rid, nil)
+			continue
+		}
+		if err := s.checkWrite(c, set, &op); err != nil {
+			return nil, fmt.Errorf("$batch request %d: %w", i, err)
+		}
+		etag := op.ETag
+		if etag == "" {
+			etag = bc.AnyETag
+		}
+		switch op.Method {
+		case http.MethodPost:
+			b.Create(ref, op.Body)
+		case http.MethodPatch:
+			b.Update(ref, rid, etag, op.Body)
+		case http.MethodDelete:
+			b.Delete(ref, rid, etag)
+		case "ACTION":
+			b.Action(ref, rid, action)
+		}
+		writes[set] = true
+	}
+	cn, err := s.Conn(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	results, err := cn.BC.Batch(ctx, &b, &bc.BatchOptions{Atomic: atomic})
+	var be *bc.BatchError
+	if err != nil && !errors.As(err, &be) {
+		return nil, err
+	}
+	out := struct {
+		Responses []BatchResponse `json:"responses"`
+	}{Responses: make([]BatchResponse, 0, len(results))}
+	for i, r := range results {
+		rid := r.ID
+		if i < len(in.Requests) && in.Requests[i].ID != "" {
+			rid = in.Requests[i].ID
+		}
+		out.Responses = append(out.Responses, BatchResponse{ID: rid, Status: r.Status, Headers: r.Headers, Body: r.Body})
+	}
+	for set := range writes {
+		s.catchUp(ctx, c, set)
+	}
+	return json.Marshal(out)
+}

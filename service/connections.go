@@ -1,0 +1,381 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/bizzjoiner/bcconnector/bc"
+	"github.com/bizzjoiner/bcconnector/doctor"
+	"github.com/bizzjoiner/bcconnector/entra"
+	"github.com/bizzjoiner/bcconnector/guide"
+	"github.com/bizzjoiner/bcconnector/secret"
+	"github.com/bizzjoiner/bcconnector/store"
+)
+
+// checkEndpoints refuses endpoint overrides unless the server allows them.
+func (s *Impl) checkEndpoints(in ConnectionInput) error {
+	if s.allowOverrides {
+		return nil
+	}
+	for _, f := range []struct{ name, v, def string }{
+		{"authority host", in.AuthorityHost, guide.DefaultAuthorityHost},
+		{"BC API base URL", in.BCBaseURL, guide.DefaultBCBaseURL},
+		{"CA file", in.CAFile, ""},
+	} {
+		if f.v != "" && strings.TrimSuffix(f.v, "/") != strings.TrimSuffix(f.def, "/") {
+			return &guide.FieldError{Field: f.name, Step: guide.ConnectionSettings,
+				Problem: "endpoint overrides are turned off on this server",
+				Fix:     "leave it empty to use Microsoft's public cloud, or ask the operator to start the server with --allow-endpoint-overrides"}
+		}
+	}
+	return nil
+}
+
+func (in ConnectionInput) guide() guide.Input {
+	return guide.Input{TenantID: in.TenantID, ClientID: in.ClientID, Secret: in.Secret, SecretEndDate: in.SecretEndDate,
+		Environment: in.Environment, Company: in.Company}
+}
+
+// Validate implements Service.
+func (s *Impl) Validate(in ConnectionInput) ([]guide.Notice, error) {
+	if err := s.checkEndpoints(in); err != nil {
+		return nil, err
+	}
+	_, notices, err := guide.Validate(in.guide(), s.now())
+	if err == nil {
+		err = s.checkSets(in.Entities, in.WriteEntities)
+	}
+	return notices, err
+}
+
+func (s *Impl) checkSets(lists ...[]string) error {
+	for _, l := range lists {
+		for _, set := range l {
+			if _, ok := s.schema.EntitySet(set); !ok {
+				return fmt.Errorf("%w: %q is not an entity set of API v2.0 (check the spelling: entity sets are camelCase plurals such as salesInvoices)", store.ErrInvalid, set)
+			}
+		}
+	}
+	return nil
+}
+
+// CompaniesFor implements Service.
+func (s *Impl) CompaniesFor(ctx context.Context, in ConnectionInput) ([][2]string, error) {
+	if err := s.checkEndpoints(in); err != nil {
+		return nil, err
+	}
+	checked, _, err := guide.Validate(guide.Input{TenantID: in.TenantID, ClientID: in.ClientID, Secret: in.Secret, Environment: in.Environment}, s.now())
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.open(ctx, store.Connection{TenantID: checked.TenantID, ClientID: checked.ClientID, Environment: checked.Environment,
+		AuthorityHost: in.AuthorityHost, BCBaseURL: in.BCBaseURL, CAFile: in.CAFile}, secret.Secret(checked.Secret))
+	if err != nil {
+		return nil, err
+	}
+	return companies(ctx, c.BC)
+}
+
+func companies(ctx context.Context, c *bc.Client) ([][2]string, error) {
+	cs, err := c.Companies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][2]string, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, [2]string{string(c.ID), c.Name})
+	}
+	return out, nil
+}
+
+// Companies lists the companies of a stored connection's environment.
+func (s *Impl) Companies(ctx context.Context, id string) ([][2]string, error) {
+	c, err := s.Conn(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return companies(ctx, c.BC)
+}
+
+// CreateConnection implements Service. It is what `bcconnector connection add` does:
+// validate, diagnose (the report is kept as the connection's last), store with the
+// company pinned to its ID, and seal the secret, verified by the doctor's token request.
+func (s *Impl) CreateConnection(ctx context.Context, in ConnectionInput) (ConnectionView, *doctor.Report, error) {
+	return s.createConnection(ctx, in, true)
+}
+
+// CreateConnectionUnchecked stores a connection without contacting Entra or BC (the
+// CLI's --no-check): the company is kept as given.
+func (s *Impl) CreateConnectionUnchecked(ctx context.Context, in ConnectionInput) (ConnectionView, error) {
+	v, _, err := s.createConnection(ctx, in, false)
+	return v, err
+}
+
+func (s *Impl) createConnection(ctx context.Context, in ConnectionInput, check bool) (ConnectionView, *doctor.Report, error) {
+	if err := s.checkEndpoints(in); err != nil {
+		return ConnectionView{}, nil, err
+	}
+	checked, _, err := guide.Validate(in.guide(), s.now())
+	if err != nil {
+		return ConnectionView{}, nil, err
+	}
+	if err := s.checkSets(in.Entities, in.WriteEntities); err != nil {
+		return ConnectionView{}, nil, err
+	}
+	cn := store.Connection{
+		Name: strings.TrimSpace(in.Name), TenantID: checked.TenantID, ClientID: checked.ClientID, Environment: checked.Environment,
+		CompanyName: checked.Company, AuthorityHost: in.AuthorityHost, BCBaseURL: in.BCBaseURL, CAFile: in.CAFile,
+		Entities: in.Entities, WriteEntities: in.WriteEntities,
+	}
+	if guide.IsGUID(checked.Company) {
+		cn.CompanyID, cn.CompanyName = checked.Company, ""
+	}
+	var rep *doctor.Report
+	if check {
+		rep = s.Diagnose(ctx, in, nil)
+		if !rep.OK {
+			return ConnectionView{}, rep, fmt.Errorf("%w at %s; nothing was stored: fix that step and try again", ErrSetupFailed, failedStep(rep))
+		}
+		cn.CompanyID, cn.CompanyName = rep.CompanyID, rep.CompanyName
+	}
+	if cn.Name == "" {
+		company := cn.CompanyName
+		if company == "" {
+			company = cn.CompanyID
+		}
+		cn.Name = guide.DisplayName(cn.Environment, company)
+	}
+	created, err := s.st.CreateConnection(ctx, cn)
+	if err != nil {
+		return ConnectionView{}, rep, err
+	}
+	rec, err := s.st.AddSecret(ctx, created.ID, secret.Secret(checked.Secret), checked.SecretEndDate)
+	if err == nil && check {
+		_, err = s.st.MarkSecretVerified(ctx, created.ID, rec.ID)
+	}
+	if err == nil {
+		_, err = s.st.PromoteSecret(ctx, created.ID, rec.ID)
+	}
+	if err != nil {
+		_ = s.st.DeleteConnection(ctx, created.ID)
+		return ConnectionView{}, rep, err
+	}
+	if rep != nil {
+		s.saveReport(ctx, created.ID, rep)
+	}
+	s.log.Info("connection created", "connection", created.ID, "name", created.Name, "checked", check)
+	v, err := s.view(ctx, created)
+	return v, rep, err
+}
+
+// view builds what people see of a connection: never the secret.
+func (s *Impl) view(ctx context.Context, c store.Connection) (ConnectionView, error) {
+	v := ConnectionView{Connection: c}
+	secrets, err := s.st.ListSecrets(ctx, c.ID)
+	if err != nil {
+		return v, err
+	}
+	for _, r := range secrets {
+		if r.State == store.SecretActive {
+			v.SecretEndDate = r.EndDate
+			v.SecretExpiry, v.SecretDays = guide.ExpiryLevel(r.EndDate, s.now())
+		}
+	}
+	if raw, err := s.st.DoctorReport(ctx, c.ID); err == nil {
+		if rep, err := decodeReport(raw); err == nil {
+			v.LastDoctor = rep
+		}
+	}
+	states, err := s.st.SyncStates(ctx, c.ID)
+	if err != nil {
+		return v, err
+	}
+	v.Sync = states
+	v.Paused = len(states) > 0
+	for _, st := range states {
+		v.Paused = v.Paused && st.Paused
+		n, err := s.st.ReplicaCount(ctx, st.Key)
+		if err != nil {
+			return v, err
+		}
+		if v.Counts == nil {
+			v.Counts = map[string]int64{}
+		}
+		v.Counts[st.Key.EntitySet] += n
+	}
+	return v, nil
+}
+
+// ListConnections implements Service.
+func (s *Impl) ListConnections(ctx context.Context, allowed func(connID string) bool) ([]ConnectionView, error) {
+	all, err := s.st.ListConnections(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []ConnectionView{}
+	for _, c := range all {
+		if allowed != nil && !allowed(c.ID) {
+			continue
+		}
+		v, err := s.view(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// GetConnection implements Service.
+func (s *Impl) GetConnection(ctx context.Context, idOrName string) (ConnectionView, error) {
+	c, err := s.st.GetConnection(ctx, idOrName)
+	if err != nil {
+		return ConnectionView{}, err
+	}
+	return s.view(ctx, c)
+}
+
+// UpdateConnection implements Service: empty fields of in keep their stored value; the
+// secret cannot be changed here (RotateSecret). A changed company is resolved again.
+func (s *Impl) UpdateConnection(ctx context.Context, id string, in ConnectionInput) (ConnectionView, error) {
+	if in.Secret != "" {
+		return ConnectionView{}, &guide.FieldError{Field: "client secret", Step: guide.Step3Secret,
+			Problem: "a secret cannot be changed by an update", Fix: "rotate it (rotate-secret), which verifies the new one before retiring the old one"}
+	}
+	if err := s.checkEndpoints(in); err != nil {
+		return ConnectionView{}, err
+	}
+	c, err := s.st.GetConnection(ctx, id)
+	if err != nil {
+		return ConnectionView{}, err
+	}
+	set := func(dst *string, v string, check func(string) (string, *guide.FieldError)) error {
+		if v == "" {
+			return nil
+		}
+		if check != nil {
+			var fe *guide.FieldError
+			if v, fe = check(v); fe != nil {
+				return fe
+			}
+		}
+		*dst = v
+		return nil
+	}
+	if err := errors.Join(
+		set(&c.Name, strings.TrimSpace(in.Name), nil),
+		set(&c.TenantID, in.TenantID, guide.CheckTenant),
+		set(&c.ClientID, in.ClientID, guide.CheckClientID),
+		set(&c.Environment, in.Environment, guide.CheckEnvironment),
+		set(&c.AuthorityHost, in.AuthorityHost, nil),
+		set(&c.BCBaseURL, in.BCBaseURL, nil),
+		set(&c.CAFile, in.CAFile, nil),
+	); err != nil {
+		return ConnectionView{}, err
+	}
+	if in.Company != "" {
+		company, fe := guide.CheckCompany(in.Company)
+		if fe != nil {
+			return ConnectionView{}, fe
+		}
+		if guide.IsGUID(company) {
+			c.CompanyID, c.CompanyName = company, ""
+		} else if company != c.CompanyName {
+			c.CompanyID, c.CompanyName = "", company
+		}
+	}
+	if in.Entities != nil {
+		c.Entities = in.Entities
+	}
+	if in.WriteEntities != nil {
+		c.WriteEntities = in.WriteEntities
+	}
+	if err := s.checkSets(c.Entities, c.WriteEntities); err != nil {
+		return ConnectionView{}, err
+	}
+	s.forget(c.ID)
+	if c.CompanyID == "" || c.CompanyName == "" {
+		// Resolve (or name) the company with the stored secret, so writes stay pinned.
+		if cn, err := s.openStored(ctx, c); err == nil {
+			if c.CompanyID == "" {
+				if co, err := cn.BC.CompanyByName(ctx, c.CompanyName); err == nil {
+					c.CompanyID, c.CompanyName = string(co.ID), co.Name
+				} else {
+					return ConnectionView{}, &guide.FieldError{Field: "company", Step: guide.ConnectionSettings, Problem: err.Error(),
+						Fix: "give the company's name exactly as BC lists it, or its ID"}
+				}
+			}
+		}
+	}
+	updated, err := s.st.UpdateConnection(ctx, c)
+	if err != nil {
+		return ConnectionView{}, err
+	}
+	return s.view(ctx, updated)
+}
+
+// DeleteConnection implements Service.
+func (s *Impl) DeleteConnection(ctx context.Context, id string) error {
+	c, err := s.st.GetConnection(ctx, id)
+	if err != nil {
+		return err
+	}
+	if s.beforeDelete != nil {
+		client, _ := s.Client(ctx, c.ID)
+		s.beforeDelete(ctx, c.ID, client)
+	}
+	s.forget(c.ID)
+	if err := s.st.DeleteConnection(ctx, c.ID); err != nil {
+		return err
+	}
+	s.log.Info("connection deleted", "connection", c.ID)
+	return nil
+}
+
+// RotateSecret implements Service: the new secret is added as pending, proven with a
+// token request and only then promoted; the old one keeps working until that moment.
+func (s *Impl) RotateSecret(ctx context.Context, id, newSecret, endDate string) error {
+	c, err := s.st.GetConnection(ctx, id)
+	if err != nil {
+		return err
+	}
+	sec, fe := guide.CheckSecret(newSecret)
+	if fe != nil {
+		return fe
+	}
+	var end time.Time
+	if endDate != "" {
+		if end, _, fe = guide.CheckSecretEndDate(endDate, s.now()); fe != nil {
+			return fe
+		}
+	}
+	rec, err := s.st.AddSecret(ctx, c.ID, secret.Secret(sec), end)
+	if err != nil {
+		return err
+	}
+	hc, err := s.httpClient(c.CAFile)
+	if err != nil {
+		_, _ = s.st.RetireSecret(ctx, c.ID, rec.ID)
+		return err
+	}
+	src, err := entra.NewSource(entra.Config{TenantID: c.TenantID, ClientID: c.ClientID, Secret: sec, AuthorityHost: c.AuthorityHost,
+		HTTPClient: hc, Logger: s.log, Now: s.now})
+	if err == nil {
+		_, err = src.Token(ctx)
+	}
+	if err != nil {
+		_, _ = s.st.RetireSecret(ctx, c.ID, rec.ID)
+		return &guide.FieldError{Field: "client secret", Step: guide.Step3Secret,
+			Problem: "the new secret does not work, so the current one stays active: " + err.Error(),
+			Fix:     "paste the new secret's Value (not its Secret ID) from Certificates & secrets"}
+	}
+	if _, err := s.st.PromoteSecret(ctx, c.ID, rec.ID); err != nil {
+		return err
+	}
+	s.forget(c.ID)
+	s.log.Info("client secret rotated", "connection", c.ID)
+	return nil
+}

@@ -1,0 +1,104 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/bizzjoiner/bcconnector/bc"
+	"github.com/bizzjoiner/bcconnector/conn"
+	"github.com/bizzjoiner/bcconnector/secret"
+	"github.com/bizzjoiner/bcconnector/store"
+)
+
+func (s *Impl) defaultOpen(_ context.Context, c store.Connection, sec secret.Secret) (*conn.Conn, error) {
+	key := c.TenantID + "|" + c.ClientID + "|" + c.Environment
+	s.mu.Lock()
+	lim := s.limiters[key]
+	if lim == nil {
+		lim = bc.NewLimiter(bc.LimiterOptions{Now: s.now})
+		s.limiters[key] = lim
+	}
+	s.mu.Unlock()
+	hc, err := s.httpClient(c.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	if s.wrap != nil {
+		cp := *hc
+		cp.Transport = s.wrap(hc.Transport)
+		hc = &cp
+	}
+	return conn.Open(c, sec, conn.Options{HTTPClient: hc, Limiter: lim, Logger: s.log, Now: s.now})
+}
+
+// Conn returns the live clients of a stored connection, opened once and shared, so every
+// caller (API writes, the syncer) stays within the same BC limits.
+func (s *Impl) Conn(ctx context.Context, id string) (*conn.Conn, error) {
+	s.mu.Lock()
+	c := s.conns[id]
+	s.mu.Unlock()
+	if c != nil {
+		return c, nil
+	}
+	cn, err := s.st.GetConnection(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	sec, _, err := s.st.ActiveSecret(ctx, cn.ID)
+	if err != nil {
+		return nil, fmt.Errorf("connection %q has no usable client secret: %w", cn.Name, err)
+	}
+	c, err = s.open(ctx, cn, sec)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if prev := s.conns[cn.ID]; prev != nil {
+		return prev, nil
+	}
+	s.conns[cn.ID] = c
+	return c, nil
+}
+
+// Client implements syncer.Clients.
+func (s *Impl) Client(ctx context.Context, connectionID string) (*bc.Client, error) {
+	c, err := s.Conn(ctx, connectionID)
+	if err != nil {
+		return nil, err
+	}
+	return c.BC, nil
+}
+
+// Conns returns the connections opened so far (for metrics).
+func (s *Impl) Conns() map[string]*conn.Conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]*conn.Conn, len(s.conns))
+	for k, v := range s.conns {
+		out[k] = v
+	}
+	return out
+}
+
+func (s *Impl) forget(id string) {
+	s.mu.Lock()
+	delete(s.conns, id)
+	s.mu.Unlock()
+}
+
+func (s *Impl) httpClient(caFile string) (*http.Client, error) {
+	if s.hc != nil {
+		return s.hc, nil
+	}
+	return conn.HTTPClient(caFile)
+}
+
+func (s *Impl) openStored(ctx context.Context, c store.Connection) (*conn.Conn, error) {
+	sec, _, err := s.st.ActiveSecret(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	return s.open(ctx, c, sec)
+}

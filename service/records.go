@@ -1,0 +1,145 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/bizzjoiner/bcconnector/bcschema"
+	"github.com/bizzjoiner/bcconnector/store"
+)
+
+// MaxRecordsLimit caps a page of Records.
+const MaxRecordsLimit = 1000
+
+// entitySet returns the schema entity of a set name, or an error naming it.
+func (s *Impl) entitySet(name string) (*bcschema.Entity, error) {
+	e, ok := s.schema.EntitySet(name)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q is not an entity set of API v2.0", store.ErrNotFound, name)
+	}
+	return e, nil
+}
+
+// Records implements Service. cursor is the id of the last record of the previous page.
+func (s *Impl) Records(ctx context.Context, id, entitySet, filter, cursor string, limit int) (RecordsPage, error) {
+	c, err := s.st.GetConnection(ctx, id)
+	if err != nil {
+		return RecordsPage{}, err
+	}
+	ent, err := s.entitySet(entitySet)
+	if err != nil {
+		return RecordsPage{}, err
+	}
+	filters, err := ParseFilter(ent, filter)
+	if err != nil {
+		return RecordsPage{}, err
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, MaxRecordsLimit)
+	key := store.ReplicaKey{ConnectionID: c.ID, CompanyID: c.CompanyID, EntitySet: ent.EntitySet}
+	rows, err := s.st.ReplicaQuery(ctx, key, filters, cursor, limit)
+	if err != nil {
+		return RecordsPage{}, err
+	}
+	page := RecordsPage{Records: make([]json.RawMessage, 0, len(rows))}
+	for _, r := range rows {
+		page.Records = append(page.Records, r.Raw)
+	}
+	if len(rows) == limit {
+		page.NextCursor = rows[len(rows)-1].ID
+	}
+	return page, nil
+}
+
+var filterTerm = regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_]*)\s+(eq|ne|gt|ge|lt|le)\s+('(?:[^']|'')*'|[^\s']+)\s*$`)
+
+// ParseFilter parses a filter of the form "field op value [and field op value]…" with op
+// one of eq, ne, gt, ge, lt, le and value a 'quoted string' (” for a quote), a number,
+// true, false, null, or a bare GUID or date. Fields must be fields of ent; values are
+// converted to the field's type.
+func ParseFilter(ent *bcschema.Entity, filter string) ([]store.FieldFilter, error) {
+	if strings.TrimSpace(filter) == "" {
+		return nil, nil
+	}
+	var out []store.FieldFilter
+	for _, term := range splitAnd(filter) {
+		m := filterTerm.FindStringSubmatch(term)
+		if m == nil {
+			return nil, fmt.Errorf("%w: filter %q: write conditions as field op value joined by and, e.g. balance gt 100 and blocked eq ' '", store.ErrInvalid, strings.TrimSpace(term))
+		}
+		f, ok := ent.Field(m[1])
+		if !ok || f.FilterOnly || f.Type == bcschema.TypeStream {
+			return nil, fmt.Errorf("%w: filter field %q is not a field of %s", store.ErrInvalid, m[1], ent.EntitySet)
+		}
+		v, err := filterValue(f, m[3])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, store.FieldFilter{Field: f.Name, Op: m[2], Value: v})
+	}
+	return out, nil
+}
+
+// splitAnd splits on " and " outside quotes.
+func splitAnd(s string) []string {
+	var parts []string
+	inQuote := false
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\'' {
+			inQuote = !inQuote
+			continue
+		}
+		if !inQuote && i+5 <= len(s) && strings.EqualFold(s[i:i+5], " and ") {
+			parts = append(parts, s[start:i])
+			start = i + 5
+			i += 4
+		}
+	}
+	return append(parts, s[start:])
+}
+
+func filterValue(f *bcschema.Field, lit string) (any, error) {
+	if lit == "null" {
+		return nil, nil
+	}
+	str := lit
+	quoted := strings.HasPrefix(lit, "'")
+	if quoted {
+		str = strings.ReplaceAll(lit[1:len(lit)-1], "''", "'")
+	}
+	bad := func(want string) error {
+		return fmt.Errorf("%w: filter value %s for %s: want %s", store.ErrInvalid, lit, f.Name, want)
+	}
+	switch f.Type {
+	case bcschema.TypeDecimal, "Edm.Double", "Edm.Single":
+		v, err := strconv.ParseFloat(str, 64)
+		if err != nil || quoted {
+			return nil, bad("a number")
+		}
+		return v, nil
+	case bcschema.TypeInt32, bcschema.TypeInt64, "Edm.Int16", "Edm.Byte", "Edm.SByte":
+		v, err := strconv.ParseInt(str, 10, 64)
+		if err != nil || quoted {
+			return nil, bad("an integer")
+		}
+		return v, nil
+	case bcschema.TypeBoolean:
+		switch str {
+		case "true":
+			return true, nil
+		case "false":
+			return false, nil
+		}
+		return nil, bad("true or false")
+	case bcschema.TypeGuid:
+		return strings.ToLower(str), nil
+	}
+	return str, nil
+}

@@ -1,0 +1,71 @@
+package service
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/bizzjoiner/bcconnector/doctor"
+	"github.com/bizzjoiner/bcconnector/store"
+	"github.com/bizzjoiner/bcconnector/syncer"
+)
+
+// Targets returns the sync targets of a connection (entitySets nil = the connection's,
+// else the sync defaults).
+func (s *Impl) Targets(ctx context.Context, id string, entitySets []string) (store.Connection, []syncer.Target, error) {
+	c, err := s.st.GetConnection(ctx, id)
+	if err != nil {
+		return c, nil, err
+	}
+	if c.CompanyID == "" {
+		return c, nil, fmt.Errorf("%w: connection %q has no resolved company; run the doctor", store.ErrConflict, c.Name)
+	}
+	sets := entitySets
+	if len(sets) == 0 {
+		sets = c.Entities
+	}
+	if len(sets) == 0 {
+		sets = doctor.DefaultEntities
+	}
+	if err := s.checkSets(sets); err != nil {
+		return c, nil, err
+	}
+	ts, err := s.sync.Targets(c.ID, c.CompanyID, sets)
+	return c, ts, err
+}
+
+// Sync implements Service: one job per target; a job already waiting for a target
+// absorbs the new one (River uniqueness).
+func (s *Impl) Sync(ctx context.Context, id string, entitySets []string, full bool) error {
+	if s.jobs == nil {
+		return ErrNoJobs
+	}
+	_, ts, err := s.Targets(ctx, id, entitySets)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		args := syncer.SyncArgs{ConnectionID: t.ConnectionID, CompanyID: t.CompanyID, EntitySet: t.EntitySet}
+		if full {
+			args.Mode = syncer.ModeFull
+		}
+		if err := s.jobs.Enqueue(ctx, args); err != nil {
+			return fmt.Errorf("enqueue sync of %s: %w", t.EntitySet, err)
+		}
+	}
+	return nil
+}
+
+// SetPaused implements Service: paused sets are skipped by scheduled runs.
+func (s *Impl) SetPaused(ctx context.Context, id string, paused bool) error {
+	c, ts, err := s.Targets(ctx, id, nil)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		key := store.ReplicaKey{ConnectionID: c.ID, CompanyID: t.CompanyID, EntitySet: t.EntitySet}
+		if err := s.st.UpdateSyncState(ctx, key, func(st *store.SyncState) { st.Paused = paused }); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,96 @@
+package api
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/bizzjoiner/bcconnector/service"
+)
+
+func (a *api) records(w http.ResponseWriter, r *http.Request) error {
+	v, err := a.connection(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	limit := 0
+	if s := q.Get("limit"); s != "" {
+		if limit, err = strconv.Atoi(s); err != nil || limit <= 0 {
+			return fmt.Errorf("%w: limit must be a positive number, got %q", errBadRequest, s)
+		}
+	}
+	page, err := a.svc.Records(r.Context(), v.ID, r.PathValue("set"), q.Get("filter"), q.Get("cursor"), limit)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, page)
+	return nil
+}
+
+func (a *api) write(w http.ResponseWriter, r *http.Request, op service.WriteOp) error {
+	v, err := a.connection(r)
+	if err != nil {
+		return err
+	}
+	if op.Method == http.MethodPost || op.Method == http.MethodPatch {
+		body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
+		if err != nil {
+			return fmt.Errorf("%w: request body: %v", errBadRequest, err)
+		}
+		op.Body = body
+	}
+	op.ETag = r.Header.Get("If-Match")
+	res, err := a.svc.Write(r.Context(), v.ID, r.PathValue("set"), op, r.Header.Get("Idempotency-Key"))
+	if res.Replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	if err != nil {
+		return err
+	}
+	if res.Status == http.StatusNoContent {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(res.Status)
+	_, err = w.Write(res.Record)
+	return err
+}
+
+func (a *api) createRecord(w http.ResponseWriter, r *http.Request) error {
+	return a.write(w, r, service.WriteOp{Method: http.MethodPost})
+}
+
+func (a *api) updateRecord(w http.ResponseWriter, r *http.Request) error {
+	return a.write(w, r, service.WriteOp{Method: http.MethodPatch, ID: r.PathValue("rid")})
+}
+
+func (a *api) deleteRecord(w http.ResponseWriter, r *http.Request) error {
+	return a.write(w, r, service.WriteOp{Method: http.MethodDelete, ID: r.PathValue("rid")})
+}
+
+func (a *api) action(w http.ResponseWriter, r *http.Request) error {
+	return a.write(w, r, service.WriteOp{Method: "ACTION", ID: r.PathValue("rid"), Action: r.PathValue("action")})
+}
+
+func (a *api) batch(w http.ResponseWriter, r *http.Request) error {
+	v, err := a.connection(r)
+	if err != nil {
+		return err
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
+	if err != nil {
+		return fmt.Errorf("%w: request body: %v", errBadRequest, err)
+	}
+	atomic := strings.EqualFold(r.Header.Get("Isolation"), "snapshot") || r.URL.Query().Get("atomic") == "true"
+	out, err := a.svc.Batch(r.Context(), v.ID, body, atomic)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, err = w.Write(out)
+	return err
+}
