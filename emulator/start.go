@@ -31,6 +31,9 @@ type StartOptions struct {
 	// Hosts are extra DNS names or IPs for the server certificate, beyond localhost,
 	// 127.0.0.1, ::1 and the listen host.
 	Hosts []string
+	// Wrap, if set, wraps the emulator's handler (tests that record or drop traffic on the
+	// wire).
+	Wrap func(http.Handler) http.Handler
 }
 
 // Server is an emulator running on a real TLS listener.
@@ -114,8 +117,12 @@ func Start(cfg Config, opt StartOptions) (*Server, error) {
 		CertPool: pool,
 		done:     make(chan error, 1),
 	}
+	var h http.Handler = emu
+	if opt.Wrap != nil {
+		h = opt.Wrap(emu)
+	}
 	s.srv = &http.Server{
-		Handler:           emu,
+		Handler:           h,
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		ReadHeaderTimeout: 10 * time.Second,
 		// §5: BC's gateway cuts requests at 10 minutes.
