@@ -105,9 +105,15 @@ func notSent(err error) bool {
 }
 
 // retriableTransport reports whether a transport error is worth another try: not when the
-// caller's context ended, and not for certificate errors, which will not heal.
+// caller's context ended, and not for certificate errors or errors marked NonRetriable,
+// which will not heal.
 func retriableTransport(ctx context.Context, err error) bool {
 	if ctx.Err() != nil {
+		return false
+	}
+	// An error that says it will not heal (azcore's convention, e.g. a refused redirect).
+	var nonRetriable interface{ NonRetriable() }
+	if errors.As(err, &nonRetriable) {
 		return false
 	}
 	var certErr *tls.CertificateVerificationError

@@ -51,6 +51,7 @@ func Open(c store.Connection, sec secret.Secret, opt Options) (*Conn, error) {
 			return nil, err
 		}
 	}
+	hc = refuseRedirects(hc)
 	tokens, err := entra.NewSource(entra.Config{
 		TenantID: c.TenantID, ClientID: c.ClientID, Secret: sec.Reveal(),
 		AuthorityHost: c.AuthorityHost, HTTPClient: hc, Logger: opt.Logger, Now: opt.Now,
@@ -71,7 +72,7 @@ func Open(c store.Connection, sec secret.Secret, opt Options) (*Conn, error) {
 }
 
 // HTTPClient returns a client that trusts the system roots plus the PEM certificates in
-// caFile (empty: system roots only).
+// caFile (empty: system roots only) and refuses redirects (see [RedirectError]).
 func HTTPClient(caFile string) (*http.Client, error) {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 16
@@ -89,5 +90,39 @@ func HTTPClient(caFile string) (*http.Client, error) {
 		}
 		t.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
 	}
-	return &http.Client{Transport: t}, nil
+	return &http.Client{Transport: t, CheckRedirect: checkRedirect}, nil
+}
+
+// RedirectError is what a request of a connection's clients fails with when the server
+// answers with a redirect. Entra's token endpoint and BC's API never redirect; following
+// one would re-send the token request (with the client secret) or the bearer token to the
+// host the redirect names, so the clients refuse. It names that host, never a credential.
+type RedirectError struct {
+	// From is the host that answered with the redirect; To is the host it pointed to.
+	From, To string
+}
+
+// Error says which host redirected where and what to check.
+func (e *RedirectError) Error() string {
+	return fmt.Sprintf("refused to follow a redirect from %s to %s: Entra's token endpoint and Business Central's API never redirect, so nothing was sent there; check the connection's authority host and BC base URL (a proxy in between?)", e.From, e.To)
+}
+
+// NonRetriable tells retry policies (azcore's, and bc's) not to try again: the answer will
+// be the same.
+func (*RedirectError) NonRetriable() {}
+
+// checkRedirect is the clients' http.Client.CheckRedirect: no redirect is followed.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	from := ""
+	if len(via) > 0 {
+		from = via[len(via)-1].URL.Host
+	}
+	return &RedirectError{From: from, To: req.URL.Host}
+}
+
+// refuseRedirects returns a copy of hc that follows no redirect.
+func refuseRedirects(hc *http.Client) *http.Client {
+	cp := *hc
+	cp.CheckRedirect = checkRedirect
+	return &cp
 }
