@@ -27,14 +27,19 @@ var (
 	ErrInvalid = errors.New("store: invalid")
 )
 
-// Store is everything bcconnector persists. Implementations are safe for concurrent use.
-// Times are UTC with microsecond precision (what both SQLite and Postgres keep).
-//
-// Later issues add the sync state (replica per entity set, change log, checkpoints) as
-// further interfaces embedded here.
+// Store is everything bcconnector persists. Implementations are safe for concurrent use
+// and pass the conformance suite in store/storetest. Times are UTC with microsecond
+// precision (what both SQLite and Postgres keep).
 type Store interface {
 	ConnectionStore
 	SecretStore
+	ReplicaStore
+	RecordQuerier
+	WebhookStore
+	TokenStore
+	UserStore
+	IdempotencyStore
+	DoctorStore
 	// Close releases the database. The Store must not be used afterwards.
 	Close() error
 }

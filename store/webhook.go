@@ -98,7 +98,7 @@ var ErrWebhookNotFound = fmt.Errorf("%w: webhook subscription", ErrNotFound)
 
 // WebhookStore persists our BC webhook subscriptions (package webhook calls it
 // webhook.SubscriptionStore). Implementations must be safe for concurrent use and must pass
-// webhooktest.TestStore. Times are stored in UTC with at least millisecond precision.
+// storetest.RunWebhooks. Times are stored in UTC with at least millisecond precision.
 type WebhookStore interface {
 	// PutSubscription inserts s, or replaces the subscription with s.ID. It rejects an
 	// invalid s (see [WebhookSubscription.Validate]).

@@ -24,7 +24,7 @@
 //
 // Subscriptions are persisted through SubscriptionStore (= store.WebhookStore, which
 // *sqlite.DB implements durably); MemoryStore is the in-memory
-// implementation, and package webhook/webhooktest holds the conformance tests every
+// implementation, and store/storetest.RunWebhooks holds the conformance tests every
 // implementation must pass.
 //
 // Section numbers (§7.3) refer to bc-entra-facts.md, the project's reference for BC's wire

@@ -13,8 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bizzjoiner/bcconnector/store"
+	"github.com/bizzjoiner/bcconnector/store/storetest"
 	"github.com/bizzjoiner/bcconnector/webhook"
-	"github.com/bizzjoiner/bcconnector/webhook/webhooktest"
 )
 
 const (
@@ -300,5 +301,5 @@ func TestNewManagerValidates(t *testing.T) {
 
 func TestMemoryStore(t *testing.T) {
 	t.Parallel()
-	webhooktest.TestStore(t, func(*testing.T) webhook.SubscriptionStore { return &webhook.MemoryStore{} })
+	storetest.RunWebhooks(t, func(*testing.T) store.WebhookStore { return &webhook.MemoryStore{} })
 }

@@ -41,7 +41,7 @@ type Subscription = store.WebhookSubscription
 
 // SubscriptionStore persists our subscriptions (an alias of store.WebhookStore, which
 // *sqlite.DB implements). Implementations must be safe for concurrent use and must pass
-// webhooktest.TestStore. Times are stored in UTC with at least millisecond precision.
+// storetest.RunWebhooks. Times are stored in UTC with at least millisecond precision.
 type SubscriptionStore = store.WebhookStore
 
 // hashClientState returns the stored form of a clientState.

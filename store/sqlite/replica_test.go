@@ -23,11 +23,6 @@ func openReplica(t *testing.T) *DB {
 	return openTest(t, filepath.Join(t.TempDir(), "replica.db"), secret.GenerateKeyring(), Options{})
 }
 
-func TestReplicaConformance(t *testing.T) {
-	t.Parallel()
-	storetest.RunReplica(t, func(t *testing.T) store.ReplicaStore { return openReplica(t) })
-}
-
 // TestTypedColumns queries the view's field columns with SQL.
 func TestTypedColumns(t *testing.T) {
 	t.Parallel()

@@ -7,26 +7,17 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/store"
-	"github.com/bizzjoiner/bcconnector/webhook"
-	"github.com/bizzjoiner/bcconnector/webhook/webhooktest"
+	"github.com/bizzjoiner/bcconnector/store/storetest"
 )
-
-func TestWebhookStoreConformance(t *testing.T) {
-	t.Parallel()
-	webhooktest.TestStore(t, func(t *testing.T) webhook.SubscriptionStore {
-		return openTest(t, filepath.Join(t.TempDir(), "hooks.db"), secret.GenerateKeyring(), Options{})
-	})
-}
 
 func TestWebhookClientStateHashIsBlob(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	db := openTest(t, filepath.Join(t.TempDir(), "blob.db"), secret.GenerateKeyring(), Options{})
-	s := webhooktest.Sample(1, "conn-a")
+	s := storetest.Subscription(1, "conn-a")
 	if err := db.PutSubscription(ctx, s); err != nil {
 		t.Fatal(err)
 	}
@@ -47,40 +38,6 @@ func TestWebhookClientStateHashIsBlob(t *testing.T) {
 	s.State = "paused"
 	if err := db.PutSubscription(ctx, s); !errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), "State") {
 		t.Errorf("bad state: %v", err)
-	}
-}
-
-func TestWebhookTouchAcrossZones(t *testing.T) {
-	t.Parallel()
-	ctx := t.Context()
-	db := openTest(t, filepath.Join(t.TempDir(), "touch.db"), secret.GenerateKeyring(), Options{})
-	s := webhooktest.Sample(1, "conn-a")
-	s.LastNotificationAt = time.Time{}
-	if err := db.PutSubscription(ctx, s); err != nil {
-		t.Fatal(err)
-	}
-	// 12:30+02:00 is 10:30Z; 11:00Z is later and wins; 22:59:59-12:00 on the day before is
-	// 10:59:59Z, earlier although its local date and clock read differently, and must not win.
-	east := time.FixedZone("UTC+2", 2*3600)
-	west := time.FixedZone("UTC-12", -12*3600)
-	t1 := time.Date(2026, 3, 1, 12, 30, 0, 0, east)
-	t2 := time.Date(2026, 3, 1, 11, 0, 0, 0, time.UTC)
-	t3 := time.Date(2026, 2, 28, 22, 59, 59, 0, west) // 10:59:59Z, before t2
-	for _, at := range []time.Time{t1, t2, t3} {
-		if err := db.TouchSubscription(ctx, s.ID, at); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got, err := db.Subscription(ctx, s.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !got.LastNotificationAt.Equal(t2) || got.LastNotificationAt.Location() != time.UTC {
-		t.Errorf("LastNotificationAt = %v, want %v in UTC", got.LastNotificationAt, t2)
-	}
-	if _, err := db.Subscription(ctx, "missing"); !strings.Contains(err.Error(), `"missing"`) ||
-		!errors.Is(err, store.ErrNotFound) {
-		t.Errorf("missing subscription: %v, want a store.ErrNotFound naming the id", err)
 	}
 }
 
@@ -110,7 +67,7 @@ func TestWebhookMigrationAfterLaterOne(t *testing.T) {
 	if !strings.Contains(logs.String(), "0003_webhooks.sql") {
 		t.Errorf("0003 not applied on reopen; log: %s", logs.String())
 	}
-	if err := db2.PutSubscription(ctx, webhooktest.Sample(1, "conn-a")); err != nil {
+	if err := db2.PutSubscription(ctx, storetest.Subscription(1, "conn-a")); err != nil {
 		t.Fatalf("webhook table after late migration: %v", err)
 	}
 }
