@@ -151,23 +151,32 @@ func completeWizard(t *testing.T, ctx context.Context, base string, cr emulator.
 	click := chromedp.Click(chromedp.CSS(`button[type=submit].primary`))
 	// next submits the step; if the page has not changed after a while (a click that hit
 	// the button while htmx was swapping a field message can be lost on a loaded machine),
-	// it clicks again, but only while still on the same page.
+	// it clicks again, but only while still on the same page. A click or a location read
+	// that races with the navigation it caused fails with "Inspected target navigated or
+	// closed" or "Not attached to an active page": such an error says nothing about the
+	// outcome, so the loop keeps reading the location until it has changed.
 	next := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		before, err := chromedp.Location()(ctx, tg)
 		if err != nil {
 			return err
 		}
-		for try := 0; ; try++ {
+		var lastErr error
+		for try := 0; try < 3; try++ {
 			if _, err := click(ctx, tg); err != nil {
-				return err
-			}
-			deadline := time.Now().Add(8 * time.Second)
-			for time.Now().Before(deadline) {
-				now, err := chromedp.Location()(ctx, tg)
-				if err != nil {
+				if ctx.Err() != nil {
 					return err
 				}
-				if now != before {
+				lastErr = err
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for time.Now().Before(deadline) {
+				now, err := chromedp.Location()(ctx, tg)
+				switch {
+				case ctx.Err() != nil:
+					return ctx.Err()
+				case err != nil:
+					lastErr = err
+				case now != before:
 					return nil
 				}
 				select {
@@ -176,10 +185,8 @@ func completeWizard(t *testing.T, ctx context.Context, base string, cr emulator.
 				case <-time.After(100 * time.Millisecond):
 				}
 			}
-			if try == 2 {
-				return fmt.Errorf("the page did not change after 3 clicks on the submit button")
-			}
 		}
+		return fmt.Errorf("the page did not change after 3 clicks on the submit button (last error: %v)", lastErr)
 	})
 	steps := []chromedp.Action[chromedp.Void]{
 		chromedp.Navigate(base + "/wizard"),
@@ -292,7 +299,8 @@ func TestBrowserWizard(t *testing.T) {
 			err = chromedp.Do(ctx,
 				chromedp.Click(chromedp.CSS("#finish")),
 				chromedp.WaitVisible(chromedp.CSS(`tr[data-set="customers"] td.rows`)),
-				chromedp.Sleep(2500*time.Millisecond), // let the live fragment poll once, so the chart has two points
+				// The live fragment polls every 2s: once it has, the chart has two points.
+				chromedp.WaitVisible(chromedp.CSS(`#live svg.chart polyline.rows`)),
 			)
 			if err != nil {
 				shoot(t, ctx, dir, c.scenario+"-error")
