@@ -34,6 +34,19 @@ type BatchResponse struct {
 
 var batchURL = regexp.MustCompile(`^/?([A-Za-z][A-Za-z0-9]*)(?:\(([0-9a-fA-F-]{36})\))?(?:/(?:Microsoft\.NAV\.)?([A-Za-z][A-Za-z0-9]*))?$`)
 
+// parseBatchURL splits a $batch URL relative to the company into entity set, record id
+// and action; the error completes "url %q …".
+func parseBatchURL(u string) (set, rid, action string, err error) {
+	m := batchURL.FindStringSubmatch(u)
+	if m == nil {
+		return "", "", "", errors.New("must be entitySet, entitySet(id) or entitySet(id)/action, relative to the connection's company")
+	}
+	if strings.EqualFold(m[1], "companies") {
+		return "", "", "", errors.New("names a company: $batch URLs are relative to the connection's company (write customers, not companies(…)/customers), and a batch cannot reach another company")
+	}
+	return m[1], m[2], m[3], nil
+}
+
 // Batch implements Service: body is {"requests":[{id, method, url, headers, body}]} with
 // URLs relative to the connection's company (it can address no other company); the
 // answer is {"responses":[{id, status, headers, body}]} in request order.
@@ -57,12 +70,14 @@ func (s *Impl) Batch(ctx context.Context, id string, body json.RawMessage, atomi
 	var b bc.Batch
 	writes := map[string]bool{}
 	for i, r := range in.Requests {
-		m := batchURL.FindStringSubmatch(r.URL)
-		if m == nil {
-			return nil, fmt.Errorf("%w: $batch request %d: url %q must be entitySet, entitySet(id) or entitySet(id)/action, relative to the company", store.ErrInvalid, i, r.URL)
+		set, rid, action, err := parseBatchURL(r.URL)
+		if err != nil {
+			return nil, fmt.Errorf("%w: $batch request %d: url %q %v", store.ErrInvalid, i, r.URL, err)
 		}
-		set, rid, action := m[1], m[2], m[3]
 		method := strings.ToUpper(r.Method)
+		if method == http.MethodGet && action != "" {
+			return nil, fmt.Errorf("%w: $batch request %d: url %q: a GET reads entitySet or entitySet(id); %q after it is not supported", store.ErrInvalid, i, r.URL, action)
+		}
 		op := WriteOp{Method: method, ID: rid, Action: action, ETag: r.Headers["If-Match"], Body: r.Body}
 		if action != "" {
 			op.Method = "ACTION"
@@ -76,7 +91,7 @@ func (s *Impl) Batch(ctx context.Context, id string, body json.RawMessage, atomi
 			continue
 		}
 		if err := s.checkWrite(c, set, &op); err != nil {
-			return nil, fmt.Errorf("$batch request %d: %w", i, err)
+			return nil, fmt.Errorf("$batch request %d, url %q: %w", i, r.URL, err)
 		}
 		etag := op.ETag
 		if etag == "" {

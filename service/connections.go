@@ -267,8 +267,8 @@ func (s *Impl) UpdateConnection(ctx context.Context, id string, in ConnectionInp
 	}
 	if err := errors.Join(
 		set(&c.Name, strings.TrimSpace(in.Name), nil),
-		set(&c.TenantID, in.TenantID, guide.CheckTenant),
-		set(&c.ClientID, in.ClientID, guide.CheckClientID),
+		set(&c.TenantID, in.TenantID, keep("tenant ID", c.TenantID, guide.CheckTenant)),
+		set(&c.ClientID, in.ClientID, keep("client ID", c.ClientID, guide.CheckClientID)),
 		set(&c.Environment, in.Environment, guide.CheckEnvironment),
 		set(&c.AuthorityHost, in.AuthorityHost, nil),
 		set(&c.BCBaseURL, in.BCBaseURL, nil),
@@ -315,6 +315,21 @@ func (s *Impl) UpdateConnection(ctx context.Context, id string, in ConnectionInp
 		return ConnectionView{}, err
 	}
 	return s.view(ctx, updated)
+}
+
+// keep wraps a field check so that an update may repeat the stored value but not change
+// it: the stored secret belongs to that tenant's app registration, and another tenant or
+// app needs its own secret and a passing check, which is what creating a connection does.
+func keep(field, stored string, check func(string) (string, *guide.FieldError)) func(string) (string, *guide.FieldError) {
+	return func(v string) (string, *guide.FieldError) {
+		v, fe := check(v)
+		if fe != nil || strings.EqualFold(v, stored) {
+			return v, fe
+		}
+		return "", &guide.FieldError{Field: field, Step: guide.Step2IDs,
+			Problem: "an update cannot move a connection to another tenant or app registration: the stored secret belongs to the current one",
+			Fix:     "add a new connection with the new tenant ID, client ID and that app's secret (it is checked before it is stored), then delete this one"}
+	}
 }
 
 // DeleteConnection implements Service.

@@ -1,12 +1,15 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/bizzjoiner/bcconnector/bc"
 	"github.com/bizzjoiner/bcconnector/doctor"
@@ -128,8 +131,48 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 var errBadRequest = errors.New("bad request")
 
+// readJSON reads a JSON request body: at most MaxBodyBytes, UTF-8, and exactly one JSON
+// value with nothing but white space after it. Each refusal names the problem.
+func readJSON(r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
+	if err != nil {
+		return nil, fmt.Errorf("%w: request body: %v (the limit is %d bytes)", errBadRequest, err, MaxBodyBytes)
+	}
+	if !utf8.Valid(body) {
+		return nil, fmt.Errorf("%w: request body: not valid UTF-8 at byte %d; send JSON encoded as UTF-8", errBadRequest, invalidUTF8At(body))
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var v json.RawMessage
+	if err := dec.Decode(&v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%w: request body: empty; send a JSON object", errBadRequest)
+		}
+		return nil, fmt.Errorf("%w: request body: %v", errBadRequest, err)
+	}
+	if off := dec.InputOffset(); len(bytes.TrimLeft(body[off:], " \t\r\n")) > 0 {
+		return nil, fmt.Errorf("%w: request body: unexpected data after the JSON value at byte %d; send exactly one JSON value", errBadRequest, off)
+	}
+	return body, nil
+}
+
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
+}
+
+// decode reads a JSON request body (readJSON) into v; unknown fields are refused.
 func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
+	body, err := readJSON(r)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("%w: request body: %v", errBadRequest, err)

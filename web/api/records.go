@@ -2,7 +2,6 @@ package api
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -36,9 +35,9 @@ func (a *api) write(w http.ResponseWriter, r *http.Request, op service.WriteOp) 
 		return err
 	}
 	if op.Method == http.MethodPost || op.Method == http.MethodPatch {
-		body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
+		body, err := readJSON(r)
 		if err != nil {
-			return fmt.Errorf("%w: request body: %v", errBadRequest, err)
+			return err
 		}
 		op.Body = body
 	}
@@ -81,9 +80,9 @@ func (a *api) batch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
+	body, err := readJSON(r)
 	if err != nil {
-		return fmt.Errorf("%w: request body: %v", errBadRequest, err)
+		return err
 	}
 	atomic := strings.EqualFold(r.Header.Get("Isolation"), "snapshot") || r.URL.Query().Get("atomic") == "true"
 	out, err := a.svc.Batch(r.Context(), v.ID, body, atomic)
