@@ -27,35 +27,31 @@ type syncBuf struct {
 func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
 func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
-// TestServeSandbox starts `serve --sandbox`, waits for /readyz, and sees the demo
-// connection's rows arrive through the API with a token created in the store; then
-// shuts down on cancel.
+// testServeCmd is ServeCmd with the defaults kong would fill in.
+func testServeCmd() ServeCmd {
+	return ServeCmd{Listen: "127.0.0.1:0", Interval: time.Minute, Workers: 4, Grace: 10 * time.Second}
+}
+
+// TestServeSandbox starts the serve program with --sandbox, waits for /readyz, and sees
+// the demo connection's rows arrive through the API with a token created in the store;
+// then shuts down.
 func TestServeSandbox(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "bcc.db")
+	t.Setenv("BCC_MASTER_KEY", "")
+	var out, errb syncBuf
+	g := &Globals{DB: db, KeyFile: filepath.Join(dir, "master.key"), LogLevel: "info", Stdout: &out, Stderr: &errb}
+	cfg := testServeCmd()
+	cfg.Sandbox = true
+	s := NewServer(cfg, g)
+	if err := s.Open(t.Context()); err != nil {
+		t.Fatalf("open: %v", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errb syncBuf
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"--db", db, "--key-file", filepath.Join(dir, "master.key"), "--log-level", "info",
-			"serve", "--sandbox", "--listen", "127.0.0.1:0"}, &out, &errb)
-	}()
-	urlRE := regexp.MustCompile(`serving on (http://[0-9.:]+)`)
-	var base string
-	for deadline := time.Now().Add(15 * time.Second); base == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if m := urlRE.FindStringSubmatch(out.String()); m != nil {
-			base = m[1]
-		}
-		select {
-		case code := <-done:
-			t.Fatalf("serve exited with %d: %s %s", code, out.String(), errb.String())
-		default:
-		}
-	}
-	if base == "" {
-		t.Fatalf("no address printed: %s %s", out.String(), errb.String())
-	}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	base := s.URL()
 	get := func(path, token string) (int, string) {
 		req, _ := http.NewRequest("GET", base+path, nil)
 		if token != "" {
@@ -109,13 +105,11 @@ func TestServeSandbox(t *testing.T) {
 		t.Errorf("ui: %d", code)
 	}
 	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Errorf("exit %d: %s", code, errb.String())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("serve did not stop")
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("close: %v", err)
 	}
 	// The sandbox secret and the printed token never reach the log.
 	logText := errb.String()

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/bizzjoiner/bcconnector/emulator"
+	"github.com/bizzjoiner/bcconnector/service"
+	"github.com/bizzjoiner/bcconnector/store"
+	"github.com/bizzjoiner/bcconnector/web"
+	"github.com/bizzjoiner/bcconnector/web/api"
+)
+
+// openSandbox starts the emulator with changing data in a temporary directory, which also
+// holds the database unless --db is given.
+func (s *Server) openSandbox() error {
+	dir, err := os.MkdirTemp("", "bcconnector-sandbox-")
+	if err != nil {
+		return err
+	}
+	s.onClose(func() error { return os.RemoveAll(dir) })
+	if s.g.DB == "" {
+		s.g.DB = filepath.Join(dir, "sandbox.db")
+	}
+	s.emu, err = emulator.Start(emulator.Config{Mutation: emulator.MutatorConfig{Rate: 2}, WebhookDelay: time.Second},
+		emulator.StartOptions{Addr: "127.0.0.1:0", CAFile: filepath.Join(dir, "emulator-ca.pem")})
+	if err != nil {
+		return fmt.Errorf("start the sandbox emulator: %w", err)
+	}
+	s.onClose(func() error { s.emu.Close(); return nil })
+	return nil
+}
+
+// sandbox creates the demo admin, token and connection, starts its sync and prints how
+// to sign in.
+func (s *Server) sandbox(ctx context.Context) error {
+	g, a, svc, emu, url := s.g, s.app, s.svc, s.emu, s.url
+	pw := randomString(18)
+	hash, err := web.HashPassword(pw)
+	if err != nil {
+		return err
+	}
+	if err := a.db.CreateUser(ctx, "admin", hash); err != nil && !errors.Is(err, store.ErrConflict) {
+		return err
+	}
+	tok := store.NewToken()
+	if _, err := a.db.CreateToken(ctx, "sandbox-"+randomString(4), nil, store.HashToken(tok.Reveal())); err != nil {
+		return err
+	}
+	cr := emu.Credentials()
+	v, rep, err := svc.CreateConnection(ctx, service.ConnectionInput{Name: "Sandbox – " + cr.Company, TenantID: cr.TenantID, ClientID: cr.ClientID,
+		Secret: cr.ClientSecret, SecretEndDate: cr.SecretEndDate.Format(time.DateOnly), Environment: cr.Environment, Company: cr.Company,
+		AuthorityHost: emu.AuthorityHost(), BCBaseURL: emu.BCBaseURL(), CAFile: emu.CAFile})
+	if errors.Is(err, store.ErrConflict) {
+		v, err = svc.GetConnection(ctx, "Sandbox – "+cr.Company)
+	}
+	if err != nil {
+		if rep != nil {
+			_ = rep.WriteText(g.Stderr)
+		}
+		return fmt.Errorf("sandbox connection: %w", err)
+	}
+	if err := svc.Sync(ctx, v.ID, nil, false); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(g.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "Sandbox: emulated Entra ID + Business Central at %s, tenant %s, environment %s, company %q (data changes twice a second).\n", emu.URL, cr.TenantDomain, cr.Environment, cr.Company)
+	fmt.Fprintf(tw, "  Web UI\t%s  (sign in as admin / %s; shown once)\n", url, pw)
+	fmt.Fprintf(tw, "  API token\t%s  (shown once)\n", tok.Reveal())
+	fmt.Fprintf(tw, "  Try\tcurl -H 'Authorization: Bearer %s' %s%s/connections\n", tok.Reveal(), url, api.Prefix)
+	return tw.Flush()
+}
+
+func randomString(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)[:n]
+}

@@ -1,0 +1,288 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/bizzjoiner/bcconnector/bc"
+	"github.com/bizzjoiner/bcconnector/emulator"
+	"github.com/bizzjoiner/bcconnector/service"
+	"github.com/bizzjoiner/bcconnector/store/sqlite"
+	"github.com/bizzjoiner/bcconnector/syncer"
+	"github.com/bizzjoiner/bcconnector/web"
+	"github.com/bizzjoiner/bcconnector/web/api"
+	"github.com/bizzjoiner/bcconnector/webhook"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+)
+
+// Server is `bcconnector serve` as a program: [Server.Open] opens the store, starts the
+// job queue with the sync workers and the scheduler, builds the web UI, the JSON API and
+// the webhook receiver and listens; [Server.Run] serves until its context ends;
+// [Server.Close] stops the job queue (letting pages in flight commit) and releases
+// everything. Tests start one in-process and ask it for its [Server.URL].
+type Server struct {
+	cfg ServeCmd
+	g   *Globals
+
+	emu     *emulator.Server
+	app     *app
+	svc     *service.Impl
+	rc      *river.Client[*sql.Tx]
+	web     *web.Server
+	ln      net.Listener
+	url     string
+	closers []func() error // run in reverse order by Close
+}
+
+// NewServer returns a server configured by the serve flags and the global flags (the
+// database, the key file, the log level and the output streams).
+func NewServer(cfg ServeCmd, g *Globals) *Server {
+	return &Server{cfg: cfg, g: g}
+}
+
+// URL is the base URL of the web UI and the API, e.g. http://127.0.0.1:8080; it is set
+// once Open has returned.
+func (s *Server) URL() string { return s.url }
+
+// Service is the service the API and the UI run on (for tests); set by Open.
+func (s *Server) Service() *service.Impl { return s.svc }
+
+// onClose registers a cleanup that Close runs (the last registered first).
+func (s *Server) onClose(f func() error) { s.closers = append(s.closers, f) }
+
+// Open builds and starts everything but the HTTP serving loop. On error, what was opened
+// is closed again.
+func (s *Server) Open(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			_ = s.Close()
+		}
+	}()
+	c := &s.cfg
+	if c.Workers <= 0 {
+		return fmt.Errorf("--workers must be at least 1, got %d", c.Workers)
+	}
+	if c.Sandbox && c.Interval == time.Minute {
+		c.Interval = 5 * time.Second // the mutator changes data twice a second: show it
+	}
+	if c.Interval < 5*time.Second {
+		return fmt.Errorf("--interval must be at least 5s, got %s", c.Interval)
+	}
+	if c.Sandbox {
+		if err := s.openSandbox(); err != nil {
+			return err
+		}
+	}
+	a, err := s.g.open(ctx)
+	if err != nil {
+		return err
+	}
+	s.app = a
+	s.onClose(func() error { s.g.close(); return nil })
+	log := a.log
+
+	driver, err := s.openQueue(ctx, a.db)
+	if err != nil {
+		return err
+	}
+
+	// The metrics read the service and the webhook manager, built below, at scrape time.
+	var hooks *webhook.Manager
+	metrics := web.NewMetrics(web.MetricsOptions{Store: a.db,
+		Clients: func() map[string]*bc.Client {
+			out := map[string]*bc.Client{}
+			if s.svc != nil {
+				for id, c := range s.svc.Conns() {
+					out[id] = c.BC
+				}
+			}
+			return out
+		},
+		Webhooks: func() webhook.Stats {
+			if hooks == nil {
+				return webhook.Stats{}
+			}
+			return hooks.Stats()
+		}})
+	sy, err := syncer.New(syncer.Options{Store: a.db, Logger: log})
+	if err != nil {
+		return err
+	}
+	jobs := &riverJobs{}
+	s.svc, err = service.New(service.Options{Store: a.db, Syncer: sy, Jobs: jobs, WrapTransport: metrics.Transport, Logger: log,
+		AllowEndpointOverrides: c.AllowEndpointOverrides || c.Sandbox,
+		BeforeDelete: func(ctx context.Context, id string, client *bc.Client) {
+			// A deleted connection's subscriptions must not keep BC calling us.
+			if hooks != nil && client != nil {
+				if err := hooks.Remove(ctx, client, id); err != nil {
+					log.Warn("remove the webhook subscriptions of a deleted connection", "connection", id, "err", err)
+				}
+			}
+		}})
+	if err != nil {
+		return err
+	}
+	worker := &syncer.Worker{Syncer: sy, Clients: s.svc, Logger: log}
+	schedOpt := syncer.SchedulerOptions{Store: a.db, Queue: jobs, Interval: c.Interval, Clients: s.svc, Syncer: sy, Worker: worker, Logger: log,
+		TargetsFunc: func(ctx context.Context, id string) ([]syncer.Target, error) {
+			_, ts, err := s.svc.Targets(ctx, id, nil)
+			return ts, err
+		}}
+	var sched *syncer.Scheduler
+	if c.PublicURL != "" {
+		hooks, err = webhook.NewManager(webhook.Options{PublicURL: c.PublicURL, Store: a.db, Logger: log, Hint: func(ctx context.Context, h webhook.Hint) {
+			sched.Hint(ctx, syncHint(h))
+		}})
+		if err != nil {
+			return fmt.Errorf("--public-url: %w", err)
+		}
+		s.onClose(hooks.Close)
+		schedOpt.EnsureFunc = func(ctx context.Context, cl *bc.Client, id, companyID string, sets []string) error {
+			_, err := hooks.Ensure(ctx, cl, id, companyID, sets)
+			return err
+		}
+	}
+	if sched, err = syncer.NewScheduler(schedOpt); err != nil {
+		return err
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, worker)
+	river.AddWorker(workers, sched)
+	s.rc, err = river.NewClient(driver, &river.Config{
+		Queues:            map[string]river.QueueConfig{syncer.QueueSync: {MaxWorkers: c.Workers}, syncer.QueueSchedule: {MaxWorkers: 1}},
+		Workers:           workers,
+		PeriodicJobs:      []*river.PeriodicJob{sched.PeriodicJob()},
+		FetchCooldown:     100 * time.Millisecond,
+		FetchPollInterval: 500 * time.Millisecond,
+		Logger:            log.With("component", "river"),
+	})
+	if err != nil {
+		return err
+	}
+	jobs.rc = s.rc
+	// River lives until Close, not until the context of Open ends.
+	if err := s.rc.Start(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
+	s.onClose(func() error {
+		sctx, cancel := context.WithTimeout(context.Background(), c.Grace)
+		defer cancel()
+		if err := s.rc.Stop(sctx); err != nil {
+			return fmt.Errorf("job queue stop: %w", err)
+		}
+		return nil
+	})
+
+	// The UI is served over plain http on --listen; behind a TLS proxy the browser still
+	// gets HttpOnly, SameSite=Lax cookies.
+	auth := web.NewAuth(web.AuthOptions{Users: a.db, Logger: log, SecureCookies: c.SecureCookies})
+	uiH, err := uiHandler(s.svc, log, s.emu)
+	if err != nil {
+		return err
+	}
+	s.web = web.New(web.Options{
+		API:      api.New(api.Options{Service: s.svc, Tokens: a.db, Logger: log}),
+		UI:       uiH,
+		Webhooks: webhookHandler(hooks),
+		Auth:     auth,
+		Metrics:  metrics,
+		Logger:   log,
+		Ready:    s.ready,
+	})
+	if s.ln, err = net.Listen("tcp", c.Listen); err != nil {
+		return fmt.Errorf("--listen %s: %w", c.Listen, err)
+	}
+	s.onClose(func() error {
+		if err := s.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			return err
+		}
+		return nil
+	})
+	s.url = "http://" + s.ln.Addr().String()
+	if c.Sandbox {
+		return s.sandbox(ctx)
+	}
+	if n, err := a.db.CountUsers(ctx); err == nil && n == 0 {
+		fmt.Fprintf(s.g.Stdout, "No admin yet: open %s/setup from this machine, or run `bcconnector admin create --name NAME`.\n", s.url)
+	}
+	return nil
+}
+
+// openQueue opens the job queue's connection to the store's database and migrates River's
+// tables. It is the only place that knows which River driver goes with the store.
+func (s *Server) openQueue(ctx context.Context, db *sqlite.DB) (riverdriver.Driver[*sql.Tx], error) {
+	pool, err := sql.Open("sqlite", "file:"+db.Path()+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+	if err != nil {
+		return nil, err
+	}
+	s.onClose(pool.Close)
+	pool.SetMaxOpenConns(1)
+	driver := riversqlite.New(pool)
+	mig, err := rivermigrate.New(driver, nil)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := mig.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return nil, fmt.Errorf("job queue migrations: %w", err)
+	}
+	return driver, nil
+}
+
+// ready is /readyz: the store answers.
+func (s *Server) ready() error {
+	rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, err := s.app.db.CountUsers(rctx)
+	return err
+}
+
+// Run serves HTTP until ctx ends, then stops taking calls and waits up to --grace for
+// calls in flight. Call Close afterwards.
+func (s *Server) Run(ctx context.Context) error {
+	if s.ln == nil {
+		return errors.New("server: Run before Open")
+	}
+	s.app.log.Info("serving", "addr", s.ln.Addr().String())
+	err := s.web.Serve(ctx, s.ln, s.cfg.Grace)
+	s.app.log.Info("stopped serving")
+	return err
+}
+
+// Close stops the job queue (sync jobs commit their page in flight and are released),
+// closes the webhook manager, the store and the sandbox. It is safe to call more than
+// once.
+func (s *Server) Close() error {
+	var errs []error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		errs = append(errs, s.closers[i]())
+	}
+	s.closers = nil
+	return errors.Join(errs...)
+}
+
+// riverJobs is the service's job queue on River.
+type riverJobs struct{ rc *river.Client[*sql.Tx] }
+
+func (j *riverJobs) Enqueue(ctx context.Context, a syncer.SyncArgs) error {
+	_, err := j.rc.Insert(ctx, a, nil)
+	return err
+}
+
+// syncHint turns a webhook notification into what it means for the replica.
+func syncHint(h webhook.Hint) syncer.Hint {
+	out := syncer.Hint{Target: syncer.Target{ConnectionID: h.ConnectionID, CompanyID: h.CompanyID, EntitySet: h.EntitySet}}
+	switch {
+	case h.ChangeType == webhook.ChangeDeleted && h.ID != "":
+		out.DeletedID = h.ID
+	case h.ChangeType == webhook.ChangeCollection && h.Since.IsZero():
+		out.Reconcile = true
+	}
+	return out
+}

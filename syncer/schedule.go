@@ -1,0 +1,177 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/bizzjoiner/bcconnector/bc"
+	"github.com/bizzjoiner/bcconnector/store"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// ScheduleArgs is the periodic River job that fans out a sync job for every target of
+// every connection (and keeps webhook subscriptions alive). See [Scheduler].
+type ScheduleArgs struct{}
+
+// Kind implements river.JobArgs.
+func (ScheduleArgs) Kind() string { return "bcc_schedule" }
+
+// InsertOpts keeps one schedule job waiting at a time.
+func (ScheduleArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueSchedule, MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled,
+	}}}
+}
+
+// QueueSchedule is the River queue of the schedule job, apart from sync jobs so that a
+// full queue of long syncs never delays it.
+const QueueSchedule = "bcc_schedule"
+
+// Queue puts sync jobs on the job queue (River in `bcconnector serve`). A job for a target
+// that already has one waiting or running is absorbed by the queue's uniqueness.
+type Queue interface {
+	Enqueue(ctx context.Context, args SyncArgs) error
+}
+
+// ScheduleStore is what the scheduler reads: the connections and each target's sync
+// state (a paused target is skipped).
+type ScheduleStore interface {
+	ListConnections(ctx context.Context) ([]store.Connection, error)
+	SyncState(ctx context.Context, key store.ReplicaKey) (store.SyncState, error)
+}
+
+// SchedulerOptions configures [NewScheduler]. Store, Queue and TargetsFunc are required.
+type SchedulerOptions struct {
+	// Store lists the connections and their sync states. Required.
+	Store ScheduleStore
+	// Queue receives the sync jobs. Required.
+	Queue Queue
+	// TargetsFunc returns the sync targets of a connection (its entity sets, or the
+	// defaults). Required.
+	TargetsFunc func(ctx context.Context, connectionID string) ([]Target, error)
+	// Interval is how often every target is synced; default 1 minute.
+	Interval time.Duration
+	// Clients gives a connection's BC client for EnsureFunc; needed only with EnsureFunc.
+	Clients Clients
+	// EnsureFunc, when set, is called on every schedule run for each connection with the
+	// sets it syncs, to create or renew their webhook subscriptions
+	// (webhook.Manager.Ensure).
+	EnsureFunc func(ctx context.Context, c *bc.Client, connectionID, companyID string, entitySets []string) error
+	// Syncer applies webhook deletes at once (see [Scheduler.Hint]); needed for hints.
+	Syncer *Syncer
+	// Worker is the sync worker; a hint for a target it is running makes it run again
+	// instead of enqueuing (which uniqueness would absorb). Optional.
+	Worker *Worker
+	// Logger records skipped connections and failed hints; default discard.
+	Logger *slog.Logger
+}
+
+// Scheduler is the River worker of [ScheduleArgs]: on every run it enqueues a sync job
+// for each target that is not paused, and renews webhook subscriptions. It also routes
+// webhook hints ([Scheduler.Hint]) to the replica and the queue. Register it with
+// river.AddWorker and put [Scheduler.PeriodicJob] in River's Config.PeriodicJobs.
+type Scheduler struct {
+	river.WorkerDefaults[ScheduleArgs]
+	opt SchedulerOptions
+}
+
+// NewScheduler returns a Scheduler.
+func NewScheduler(opt SchedulerOptions) (*Scheduler, error) {
+	switch {
+	case opt.Store == nil:
+		return nil, errors.New("syncer: SchedulerOptions.Store is required")
+	case opt.Queue == nil:
+		return nil, errors.New("syncer: SchedulerOptions.Queue is required")
+	case opt.TargetsFunc == nil:
+		return nil, errors.New("syncer: SchedulerOptions.TargetsFunc is required")
+	case opt.EnsureFunc != nil && opt.Clients == nil:
+		return nil, errors.New("syncer: SchedulerOptions.EnsureFunc needs Clients")
+	}
+	if opt.Interval <= 0 {
+		opt.Interval = time.Minute
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Scheduler{opt: opt}, nil
+}
+
+// PeriodicJob is the River periodic job that runs the scheduler every Interval, the
+// first time at start.
+func (s *Scheduler) PeriodicJob() *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(s.opt.Interval),
+		func() (river.JobArgs, *river.InsertOpts) { return ScheduleArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})
+}
+
+// Work implements river.Worker: one sync job per target that is not paused.
+func (s *Scheduler) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) error {
+	conns, err := s.opt.Store.ListConnections(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range conns {
+		targets, err := s.opt.TargetsFunc(ctx, c.ID)
+		if err != nil {
+			s.opt.Logger.Warn("schedule: connection skipped", "connection", c.ID, "err", err)
+			continue
+		}
+		var sets []string
+		for _, t := range targets {
+			st, err := s.opt.Store.SyncState(ctx, t.key())
+			if err == nil && st.Paused {
+				continue
+			}
+			sets = append(sets, t.EntitySet)
+			if err := s.opt.Queue.Enqueue(ctx, SyncArgs{ConnectionID: t.ConnectionID, CompanyID: t.CompanyID, EntitySet: t.EntitySet}); err != nil {
+				return err
+			}
+		}
+		if s.opt.EnsureFunc != nil && len(sets) > 0 {
+			if cl, err := s.opt.Clients.Client(ctx, c.ID); err == nil {
+				if err := s.opt.EnsureFunc(ctx, cl, c.ID, c.CompanyID, sets); err != nil {
+					s.opt.Logger.Warn("webhook subscriptions", "connection", c.ID, "err", err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Hint is what a webhook notification means for the replica.
+type Hint struct {
+	Target Target
+	// DeletedID is the id of a record BC deleted ("" for other changes).
+	DeletedID string
+	// Reconcile asks for a run that also compares ids, because deletes may be hidden (a
+	// collection notification BC could not bound, or a lost subscription).
+	Reconcile bool
+}
+
+// Hint routes a webhook hint: a delete is applied to the replica at once (incremental
+// reads cannot see deletes); a change to a target the worker is running makes it run
+// again; anything else enqueues a sync job. It must return quickly.
+func (s *Scheduler) Hint(ctx context.Context, h Hint) {
+	t := h.Target
+	if h.DeletedID != "" {
+		if s.opt.Syncer == nil {
+			return
+		}
+		if _, err := s.opt.Syncer.Delete(ctx, t, h.DeletedID); err != nil {
+			s.opt.Logger.Warn("webhook hint: delete from the replica", "entity_set", t.EntitySet, "err", err)
+		}
+		return
+	}
+	if s.opt.Worker != nil && s.opt.Worker.Hint(t) {
+		return
+	}
+	args := SyncArgs{ConnectionID: t.ConnectionID, CompanyID: t.CompanyID, EntitySet: t.EntitySet}
+	if h.Reconcile {
+		args.Mode = ModeReconcile
+	}
+	if err := s.opt.Queue.Enqueue(ctx, args); err != nil {
+		s.opt.Logger.Warn("webhook hint: enqueue", "err", err)
+	}
+}
