@@ -40,6 +40,9 @@ type Options struct {
 	// TokenRetries is how often a failed token request is retried (entra.Config.MaxRetries):
 	// 0 means azcore's default of 3, negative means none.
 	TokenRetries int
+	// Retry shapes the BC client's retries (bc.Options.Retry); zero values take bc's
+	// defaults.
+	Retry bc.RetryOptions
 }
 
 // Open builds the clients of a connection. It does not contact Entra or BC.
@@ -63,7 +66,7 @@ func Open(c store.Connection, sec secret.Secret, opt Options) (*Conn, error) {
 	client, err := bc.New(bc.Options{
 		BaseURL: c.BCBaseURL, TenantID: c.TenantID, Environment: c.Environment,
 		Tokens: entra.Bearer{Source: tokens}, HTTPClient: hc, Limiter: opt.Limiter,
-		Logger: opt.Logger, Now: opt.Now,
+		Logger: opt.Logger, Now: opt.Now, Retry: opt.Retry,
 	})
 	if err != nil {
 		return nil, err

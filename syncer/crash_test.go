@@ -2,13 +2,10 @@ package syncer_test
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,11 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bizzjoiner/bcconnector/bc"
+	"github.com/bizzjoiner/bcconnector/conn"
 	"github.com/bizzjoiner/bcconnector/emulator"
-	"github.com/bizzjoiner/bcconnector/emulator/datagen"
-	"github.com/bizzjoiner/bcconnector/entra"
+	"github.com/bizzjoiner/bcconnector/emulator/emulatortest"
 	"github.com/bizzjoiner/bcconnector/secret"
+	"github.com/bizzjoiner/bcconnector/store"
 	"github.com/bizzjoiner/bcconnector/store/sqlite"
 	"github.com/bizzjoiner/bcconnector/syncer"
 )
@@ -31,8 +28,8 @@ const crashChild = "BCC_SYNCER_CRASH_CHILD"
 
 // childConfig is what the parent hands the child process.
 type childConfig struct {
-	URL, CAFile, DB, Key                string
-	TenantID, ClientID, Secret, Company string
+	Connection               store.Connection // with the sandbox's endpoints and CA file
+	DB, Key, Secret, Company string
 }
 
 func TestMain(m *testing.M) {
@@ -51,18 +48,12 @@ func runChild(raw string) int {
 		return 2
 	}
 	ctx := context.Background()
-	ca, _ := os.ReadFile(cfg.CAFile)
-	hc, err := httpClientWithCA(ca)
+	cn, err := conn.Open(cfg.Connection, secret.Secret(cfg.Secret), conn.Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	tokens, err := entra.NewSource(entra.Config{TenantID: cfg.TenantID, ClientID: cfg.ClientID, Secret: cfg.Secret, AuthorityHost: cfg.URL + "/", HTTPClient: hc})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	client, _ := bc.New(bc.Options{BaseURL: cfg.URL + "/v2.0", TenantID: cfg.TenantID, Environment: "Production", Tokens: entra.Bearer{Source: tokens}, HTTPClient: hc})
+	client := cn.BC
 	key, _ := base64.StdEncoding.DecodeString(cfg.Key)
 	kr, err := secret.NewKeyring(key)
 	if err != nil {
@@ -94,33 +85,22 @@ func runChild(raw string) int {
 	return 0
 }
 
-func httpClientWithCA(pemBytes []byte) (*http.Client, error) {
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pemBytes) {
-		return nil, fmt.Errorf("no CA in the CA file")
-	}
-	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}, nil
-}
-
 // TestCrashResume kills the sync process with SIGKILL at 20 random moments during a full
 // and an incremental sync, while BC keeps changing; after each restart the sync resumes,
 // and at the end the replica equals BC exactly and the change log has no gap and no
 // duplicate.
 func TestCrashResume(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts 20 processes")
 	}
 	dir := t.TempDir()
-	sizes, _ := datagen.ParseSizes("small,generalLedgerEntries=20000,customers=2000")
-	srv, err := emulator.Start(emulator.Config{Sizes: sizes}, emulator.StartOptions{Addr: "127.0.0.1:0", CAFile: filepath.Join(dir, "ca.pem")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	cr := srv.Credentials()
+	srv := emulatortest.Start(t, emulator.Config{}, emulatortest.Sizes("small,generalLedgerEntries=20000,customers=2000"))
+	cr := srv.Creds
 	key := secret.GenerateKey()
-	cfg := childConfig{URL: srv.URL, CAFile: srv.CAFile, DB: filepath.Join(dir, "replica.db"), Key: base64.StdEncoding.EncodeToString(key),
-		TenantID: cr.TenantID, ClientID: cr.ClientID, Secret: cr.ClientSecret, Company: cr.CompanyID}
+	cfg := childConfig{DB: filepath.Join(dir, "replica.db"), Key: base64.StdEncoding.EncodeToString(key), Secret: cr.ClientSecret, Company: cr.CompanyID,
+		Connection: store.Connection{TenantID: cr.TenantID, ClientID: cr.ClientID, Environment: cr.Environment,
+			AuthorityHost: srv.AuthorityHost(), BCBaseURL: srv.BCBaseURL(), CAFile: srv.CAFile}}
 	raw, _ := json.Marshal(cfg)
 	rng := rand.New(rand.NewPCG(7, 11))
 	kills := 0

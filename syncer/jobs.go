@@ -61,6 +61,9 @@ type Worker struct {
 	Syncer  *Syncer
 	Clients Clients
 	Logger  *slog.Logger
+	// Snooze, if set, turns the wait BC asked for (its Retry-After, or 30 s when it named
+	// none) into the snooze River gets; tests shorten it. Default: the wait as asked.
+	Snooze func(retryAfter time.Duration) time.Duration
 
 	mu      sync.Mutex
 	running map[Target]bool
@@ -145,6 +148,9 @@ func (w *Worker) jobError(err error) error {
 		w.mu.Unlock()
 		if w.Logger != nil {
 			w.Logger.Warn("BC throttled the sync; snoozing the job", "retry_after", d)
+		}
+		if w.Snooze != nil {
+			d = w.Snooze(d)
 		}
 		return river.JobSnooze(d)
 	}

@@ -3,12 +3,13 @@ package syncer_test
 import (
 	"context"
 	"database/sql"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/bc"
+	"github.com/bizzjoiner/bcconnector/conn"
 	"github.com/bizzjoiner/bcconnector/emulator"
-	"github.com/bizzjoiner/bcconnector/emulator/fault"
 	"github.com/bizzjoiner/bcconnector/syncer"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
@@ -21,7 +22,7 @@ type fixedClients struct{ c *bc.Client }
 func (f fixedClients) Client(context.Context, string) (*bc.Client, error) { return f.c, nil }
 
 // startRiver runs a River client with the sync worker on the world's SQLite file.
-func startRiver(t *testing.T, w *world, client *bc.Client) (*river.Client[*sql.Tx], *syncer.Worker) {
+func startRiver(t *testing.T, w *world, client *bc.Client, snooze func(time.Duration) time.Duration) (*river.Client[*sql.Tx], *syncer.Worker) {
 	t.Helper()
 	ctx := context.Background()
 	pool, err := sql.Open("sqlite", "file:"+w.db.Path()+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
@@ -38,7 +39,7 @@ func startRiver(t *testing.T, w *world, client *bc.Client) (*river.Client[*sql.T
 	if _, err := mig.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		t.Fatal(err)
 	}
-	worker := &syncer.Worker{Syncer: w.sync, Clients: fixedClients{client}}
+	worker := &syncer.Worker{Syncer: w.sync, Clients: fixedClients{client}, Snooze: snooze}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, worker)
 	rc, err := river.NewClient(driver, &river.Config{
@@ -64,23 +65,24 @@ func startRiver(t *testing.T, w *world, client *bc.Client) (*river.Client[*sql.T
 
 // TestRiverJobSnoozesOn429: a 429 storm longer than the client will wait snoozes the job
 // for BC's Retry-After instead of failing it; the job completes on its first attempt and
-// the replica equals BC. A duplicate job for the same target is not inserted.
+// the replica equals BC. A duplicate job for the same target is not inserted. The snooze
+// asked for is BC's Retry-After (2 s); River gets a millisecond of it, so the test does not
+// wait it out.
 func TestRiverJobSnoozesOn429(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, emulator.Config{}, "", syncer.Options{})
 	// A client that refuses to sleep through a Retry-After above 100 ms.
-	impatient, err := bc.New(bc.Options{BaseURL: w.srv.URL + "/v2.0", TenantID: w.emu.Credentials().TenantID, Environment: "Production",
-		Tokens: tokenOf(t, w), HTTPClient: w.srv.Client(), Retry: bc.RetryOptions{MaxRetryAfter: 100 * time.Millisecond, BaseDelay: time.Millisecond}})
-	if err != nil {
-		t.Fatal(err)
+	impatient := w.open(conn.Options{Retry: bc.RetryOptions{MaxRetryAfter: 100 * time.Millisecond, BaseDelay: time.Millisecond}}).BC
+	w.sb.AddFaults("seq(2s):bc=429,429,ok")
+	var mu sync.Mutex
+	var asked []time.Duration
+	snooze := func(d time.Duration) time.Duration {
+		mu.Lock()
+		defer mu.Unlock()
+		asked = append(asked, d)
+		return time.Millisecond
 	}
-	rules, err := fault.Parse("seq(2s):bc=429,429,ok")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range rules {
-		_ = w.emu.Faults().Add(r)
-	}
-	rc, worker := startRiver(t, w, impatient)
+	rc, worker := startRiver(t, w, impatient, snooze)
 	events, cancel := rc.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed)
 	defer cancel()
 	args := syncer.SyncArgs{ConnectionID: w.connID, CompanyID: w.ref.CompanyID, EntitySet: "customers"}
@@ -103,8 +105,15 @@ func TestRiverJobSnoozesOn429(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("job did not complete")
 	}
-	if worker.Snoozes() == 0 {
-		t.Error("the job was never snoozed")
+	mu.Lock()
+	defer mu.Unlock()
+	if worker.Snoozes() != 2 || len(asked) != 2 {
+		t.Errorf("snoozes %d (asked %v), want 2: one per 429", worker.Snoozes(), asked)
+	}
+	for _, d := range asked {
+		if d != 2*time.Second {
+			t.Errorf("snooze asked for %v, want BC's Retry-After of 2s", d)
+		}
 	}
 	w.assertEqual("customers")
 }

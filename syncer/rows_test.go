@@ -6,6 +6,7 @@ import (
 )
 
 func TestStripMember(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ in, name, want string }{
 		{`{"a":1,"lines":[{"x":1}],"b":2}`, "lines", `{"a":1,"b":2}`},
 		{`{"a":1,"lines":[{"x":"],"}]}`, "lines", `{"a":1}`},

@@ -3,15 +3,14 @@ package syncer_test
 import (
 	"bytes"
 	"context"
-	"net/http/httptest"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/bc"
+	"github.com/bizzjoiner/bcconnector/conn"
 	"github.com/bizzjoiner/bcconnector/emulator"
-	"github.com/bizzjoiner/bcconnector/emulator/datagen"
-	"github.com/bizzjoiner/bcconnector/entra"
+	"github.com/bizzjoiner/bcconnector/emulator/emulatortest"
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/store"
 	"github.com/bizzjoiner/bcconnector/store/sqlite"
@@ -21,8 +20,8 @@ import (
 // world is an emulator, a BC client for its demo connection, a SQLite store and a syncer.
 type world struct {
 	t      testing.TB
+	sb     *emulatortest.Sandbox
 	emu    *emulator.Emulator
-	srv    *httptest.Server
 	ref    emulator.CompanyRef
 	client *bc.Client
 	db     *sqlite.DB
@@ -30,33 +29,12 @@ type world struct {
 	connID string
 }
 
+// fastRetry keeps retries of throttled and failed pages short, so fault tests stay fast.
+var fastRetry = bc.RetryOptions{BaseDelay: 5 * time.Millisecond, MaxDelay: 50 * time.Millisecond, MaxAttempts: 12}
+
 func newWorld(t testing.TB, cfg emulator.Config, sizes string, opt syncer.Options) *world {
 	t.Helper()
-	if sizes != "" {
-		s, err := datagen.ParseSizes(sizes)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.Sizes = s
-	}
-	emu, err := emulator.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewTLSServer(emu)
-	t.Cleanup(func() { srv.Close(); emu.Close() })
-	cr := emu.Credentials()
-	tokens, err := entra.NewSource(entra.Config{TenantID: cr.TenantID, ClientID: cr.ClientID, Secret: cr.ClientSecret,
-		AuthorityHost: srv.URL + "/", HTTPClient: srv.Client()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := bc.New(bc.Options{BaseURL: srv.URL + "/v2.0", TenantID: cr.TenantID, Environment: cr.Environment,
-		Tokens: entra.Bearer{Source: tokens}, HTTPClient: srv.Client(),
-		Retry: bc.RetryOptions{BaseDelay: 5 * time.Millisecond, MaxDelay: 50 * time.Millisecond, MaxAttempts: 12}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sb := emulatortest.Start(t, cfg, emulatortest.Sizes(sizes))
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "replica.db"), secret.GenerateKeyring(), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +45,22 @@ func newWorld(t testing.TB, cfg emulator.Config, sizes string, opt syncer.Option
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &world{t: t, emu: emu, srv: srv, ref: emu.DemoCompanyRef(), client: client, db: db, sync: s, connID: "conn1"}
+	w := &world{t: t, sb: sb, emu: sb.Emulator, ref: sb.Company(), db: db, sync: s, connID: "conn1"}
+	w.client = w.open(conn.Options{Retry: fastRetry}).BC
+	return w
+}
+
+// open opens the sandbox's connection through conn, over the sandbox's client.
+func (w *world) open(opt conn.Options) *conn.Conn {
+	w.t.Helper()
+	cr := w.sb.Creds
+	opt.HTTPClient = w.sb.Client()
+	cn, err := conn.Open(store.Connection{TenantID: cr.TenantID, ClientID: cr.ClientID, Environment: cr.Environment,
+		AuthorityHost: w.sb.AuthorityHost(), BCBaseURL: w.sb.BCBaseURL()}, secret.Secret(cr.ClientSecret), opt)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return cn
 }
 
 func (w *world) target(set string) syncer.Target {
@@ -146,14 +139,4 @@ func (w *world) assertChangeLog() []store.Change {
 		seen[k] = true
 	}
 	return all
-}
-
-func tokenOf(t testing.TB, w *world) bc.TokenSource {
-	cr := w.emu.Credentials()
-	tokens, err := entra.NewSource(entra.Config{TenantID: cr.TenantID, ClientID: cr.ClientID, Secret: cr.ClientSecret,
-		AuthorityHost: w.srv.URL + "/", HTTPClient: w.srv.Client()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return entra.Bearer{Source: tokens}
 }

@@ -47,6 +47,7 @@ func (w *world) syncAll(ctx context.Context, full bool) {
 // creates, updates and deletes in BC, an incremental run plus reconciliation makes it
 // equal again, with a clean change log.
 func TestFullThenIncremental(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, emulator.Config{}, "small,generalLedgerEntries=3000", syncer.Options{PageSize: 250})
 	ctx := context.Background()
 	w.syncAll(ctx, true)
@@ -91,6 +92,7 @@ func TestFullThenIncremental(t *testing.T) {
 // TestFaultMix: 429s, 5xx with Retry-After, connection resets mid-page, malformed JSON and
 // a short token lifetime; the replica still equals BC.
 func TestFaultMix(t *testing.T) {
+	t.Parallel()
 	rules, err := fault.Parse("429(none)@0.08:bc,503(none)@0.05:bc,502(none)@0.03:bc,reset@0.03:bc,malformed@0.03:bc")
 	if err != nil {
 		t.Fatal(err)
@@ -111,6 +113,7 @@ func TestFaultMix(t *testing.T) {
 // TestResumeAfterInterruption: a full sync cut off after a few pages resumes from its
 // checkpoints and ends equal to BC, without duplicates in the change log.
 func TestResumeAfterInterruption(t *testing.T) {
+	t.Parallel()
 	var pages atomic.Int64
 	var cancel context.CancelFunc
 	w := newWorld(t, emulator.Config{}, "small,generalLedgerEntries=4000", syncer.Options{PageSize: 100, Progress: func(syncer.Progress) {
@@ -145,6 +148,7 @@ func TestResumeAfterInterruption(t *testing.T) {
 // TestOverlapCatchesLateCommits: a record committed with a timestamp older than the
 // watermark (a long transaction) is still picked up thanks to the overlap window.
 func TestOverlapCatchesLateCommits(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	clock := &now
 	w := newWorld(t, emulator.Config{Now: func() time.Time { return *clock }}, "", syncer.Options{Overlap: time.Minute})
@@ -176,6 +180,7 @@ func TestOverlapCatchesLateCommits(t *testing.T) {
 // replica at once; an incremental run that finds changes reports them to the webhook
 // manager's safety net.
 func TestWebhookDeleteAndObserved(t *testing.T) {
+	t.Parallel()
 	var observed atomic.Int64
 	w := newWorld(t, emulator.Config{}, "", syncer.Options{Observed: func(syncer.Target, time.Time) { observed.Add(1) }})
 	ctx := context.Background()
