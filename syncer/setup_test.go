@@ -79,27 +79,28 @@ func (w *world) assertEqual(sets ...string) {
 			want[row["id"].(string)] = true
 		}
 		n, bad := 0, false
-		err := w.db.ReplicaIDs(ctx, key, func(id, etag string) error {
-			n++
-			if !want[id] {
-				w.t.Errorf("%s: replica has %s, which BC does not", set, id)
-				bad = true
-				return nil
-			}
-			delete(want, id)
-			src, _ := w.emu.RowJSON(w.ref, set, id)
-			got, err := w.db.ReplicaGet(ctx, key, id)
+		for after := ""; ; {
+			page, err := w.db.ReplicaList(ctx, key, after, 5000)
 			if err != nil {
-				return err
+				w.t.Fatal(err)
 			}
-			if !bytes.Equal(src, got.Raw) {
-				w.t.Errorf("%s %s differs:\n BC:      %s\n replica: %s", set, id, src, got.Raw)
-				bad = true
+			if len(page) == 0 {
+				break
 			}
-			return nil
-		})
-		if err != nil {
-			w.t.Fatal(err)
+			after = page[len(page)-1].ID
+			for _, got := range page {
+				n++
+				if !want[got.ID] {
+					w.t.Errorf("%s: replica has %s, which BC does not", set, got.ID)
+					bad = true
+					continue
+				}
+				delete(want, got.ID)
+				if src, _ := w.emu.RowJSON(w.ref, set, got.ID); !bytes.Equal(src, got.Raw) {
+					w.t.Errorf("%s %s differs:\n BC:      %s\n replica: %s", set, got.ID, src, got.Raw)
+					bad = true
+				}
+			}
 		}
 		for id := range want {
 			w.t.Errorf("%s: replica lacks %s", set, id)
