@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/emulator"
+	"github.com/bizzjoiner/bcconnector/internal/testlog"
 )
 
 func TestExpiredTokenMidCrawlIsRefreshedOnce(t *testing.T) {
@@ -29,7 +30,7 @@ func TestExpiredTokenMidCrawlIsRefreshedOnce(t *testing.T) {
 	if want := e.emu.Count(e.emu.DemoCompanyRef(), "customers"); n != want {
 		t.Errorf("crawled %d customers, want %d", n, want)
 	}
-	fetches, invalidations := tokens.counts()
+	fetches, invalidations := tokens.Counts()
 	if fetches != 2 || invalidations != 1 {
 		t.Errorf("token fetches %d, invalidations %d; want 2 and 1", fetches, invalidations)
 	}
@@ -48,7 +49,7 @@ func TestAuthFailureIsNotRetriedTwice(t *testing.T) {
 	if !errors.As(err, &be) || be.Code != CodeInvalidCredentials || !strings.Contains(err.Error(), "Microsoft Entra Applications") {
 		t.Errorf("err = %v", err)
 	}
-	if _, inv := tokens.counts(); inv != 1 || e.bcRequests.Load() != 2 {
+	if _, inv := tokens.Counts(); inv != 1 || e.bcRequests.Load() != 2 {
 		t.Errorf("invalidations %d, requests %d; want one refresh and one retry", inv, e.bcRequests.Load())
 	}
 }
@@ -57,10 +58,11 @@ func TestTokenSourceErrorsAreReturned(t *testing.T) {
 	t.Parallel()
 	e := setup(t, emulator.Config{})
 	tokens := e.tokens()
-	tokens.fail = errors.New("AADSTS7000222: the client secret keys are expired")
+	fail := errors.New("AADSTS7000222: the client secret keys are expired")
+	tokens.Fail(fail)
 	c := e.client(Options{Tokens: tokens})
 	_, err := c.ListPage(t.Context(), e.set("customers"), nil)
-	if err == nil || !errors.Is(err, tokens.fail) || !strings.Contains(err.Error(), "access token") {
+	if err == nil || !errors.Is(err, fail) || !strings.Contains(err.Error(), "access token") {
 		t.Fatalf("err = %v", err)
 	}
 	if e.bcRequests.Load() != 0 {
@@ -72,9 +74,9 @@ func TestSecretsNeverReachLogsOrErrors(t *testing.T) {
 	t.Parallel()
 	bcClock := &testClock{}
 	e := setup(t, emulator.Config{Now: bcClock.Now})
-	var logs logBuffer
+	var logs testlog.Buffer
 	tokens := e.tokens()
-	c := e.client(Options{Tokens: tokens, Logger: debugLogger(&logs)})
+	c := e.client(Options{Tokens: tokens, Logger: logs.Logger()})
 	withFakeSleep(c)
 	e.addFaults("seq:bc=429,500,ok")
 	if _, err := c.ListPage(t.Context(), e.set("customers"), &Query{Top: 1}); err != nil {

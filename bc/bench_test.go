@@ -3,38 +3,46 @@ package bc
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"runtime"
 	"sync"
 	"testing"
 
 	"github.com/bizzjoiner/bcconnector/emulator"
 	"github.com/bizzjoiner/bcconnector/emulator/datagen"
+	"github.com/bizzjoiner/bcconnector/emulator/emulatortest"
 )
 
 // glPage is one 20,000-row page of generalLedgerEntries as the emulator serves it, fetched
 // once per test binary.
-var glPage = sync.OnceValues(func() ([]byte, error) {
-	emu, err := emulator.New(emulator.Config{Sizes: datagen.Sizes{"generalLedgerEntries": 20000}})
+func glPage(t testing.TB) ([]byte, error) {
+	glPageOnce.Do(func() {
+		glPageOnce.err = errors.New("the sandbox did not start")
+		sb := emulatortest.Start(t, emulator.Config{Sizes: datagen.Sizes{"generalLedgerEntries": 20000}})
+		defer sb.Close()
+		glPageOnce.data, glPageOnce.err = fetchGLPage(sb)
+	})
+	return glPageOnce.data, glPageOnce.err
+}
+
+var glPageOnce struct {
+	sync.Once
+	data []byte
+	err  error
+}
+
+func fetchGLPage(sb *emulatortest.Sandbox) ([]byte, error) {
+	tok, err := sb.Tokens().Token(context.Background())
 	if err != nil {
 		return nil, err
 	}
-	defer emu.Close()
-	srv := httptest.NewTLSServer(emu)
-	defer srv.Close()
-	creds := emu.Credentials()
-	e := &testEnv{emu: emu, srv: srv, creds: creds}
-	tok, err := e.tokens().Token(context.Background())
-	if err != nil {
-		return nil, err
-	}
-	u := srv.URL + "/v2.0/" + creds.TenantID + "/" + creds.Environment + "/api/v2.0/companies(" + emu.DemoCompanyRef().CompanyID + ")/generalLedgerEntries"
+	u := sb.BCBaseURL() + "/" + sb.Creds.TenantID + "/" + sb.Creds.Environment + "/api/v2.0/companies(" + sb.Creds.CompanyID + ")/generalLedgerEntries"
 	req, _ := http.NewRequest(http.MethodGet, u, nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := srv.Client().Do(req)
+	resp, err := sb.Client().Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -44,12 +52,12 @@ var glPage = sync.OnceValues(func() ([]byte, error) {
 		err = fmt.Errorf("status %d: %.200s", resp.StatusCode, data)
 	}
 	return data, err
-})
+}
 
 // BenchmarkDecodeGLPage decodes a 20,000-row page of generalLedgerEntries from memory:
 // records per second and allocations per record.
 func BenchmarkDecodeGLPage(b *testing.B) {
-	data, err := glPage()
+	data, err := glPage(b)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -79,7 +87,7 @@ func TestGLPageDecodes(t *testing.T) {
 		t.Skip("builds a 20,000-row page")
 	}
 	t.Parallel()
-	data, err := glPage()
+	data, err := glPage(t)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/bizzjoiner/bcconnector/emulator"
+	"github.com/bizzjoiner/bcconnector/internal/testlog"
 )
 
 func TestListFollowsNextLinkVerbatim(t *testing.T) {
@@ -45,7 +46,7 @@ func TestListFollowsNextLinkVerbatim(t *testing.T) {
 			continue
 		}
 		// Each later request is exactly the previous page's nextLink.
-		if link := pages[i-1].NextLink; !strings.HasSuffix(link, r.RequestURI) || !strings.HasPrefix(link, e.srv.URL) {
+		if link := pages[i-1].NextLink; !strings.HasSuffix(link, r.RequestURI) || !strings.HasPrefix(link, e.sb.URL) {
 			t.Errorf("request %d = %s, previous nextLink = %s", i, r.RequestURI, link)
 		}
 	}
@@ -110,8 +111,8 @@ func TestListStopsWhenTheConsumerStops(t *testing.T) {
 func TestListShrinksPagesAfterTimeouts(t *testing.T) {
 	t.Parallel()
 	e := setup(t, emulator.Config{})
-	var logs logBuffer
-	c := e.client(Options{Logger: debugLogger(&logs)})
+	var logs testlog.Buffer
+	c := e.client(Options{Logger: logs.Logger()})
 	e.addFaults("seq:bc=504,504,ok")
 	recs := collect(t, c.List(t.Context(), e.set("accounts"), nil))
 	if want := e.emu.Count(e.emu.DemoCompanyRef(), "accounts"); len(recs) != want {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bizzjoiner/bcconnector/emulator"
 	"github.com/bizzjoiner/bcconnector/emulator/throttle"
+	"github.com/bizzjoiner/bcconnector/internal/testlog"
 )
 
 func TestBackoff(t *testing.T) {
@@ -148,8 +149,8 @@ func TestReadsRetryResetAndMalformedBodies(t *testing.T) {
 func TestRetriesKeepTheClientRequestID(t *testing.T) {
 	t.Parallel()
 	e := setup(t, emulator.Config{})
-	var logs logBuffer
-	c := e.client(Options{Logger: debugLogger(&logs)})
+	var logs testlog.Buffer
+	c := e.client(Options{Logger: logs.Logger()})
 	withFakeSleep(c)
 	e.addFaults("seq:bc=503,500,ok")
 	ctx := WithClientRequestID(t.Context(), "sync-run-42")
@@ -226,7 +227,7 @@ func TestPostIsRetriedWhenTheConnectionWasRefused(t *testing.T) {
 	t.Parallel()
 	e := setup(t, emulator.Config{})
 	var dials atomic.Int64
-	tr := e.srv.Client().Transport.(*http.Transport).Clone()
+	tr := e.sb.Client().Transport.(*http.Transport).Clone()
 	base := tr.DialContext
 	if base == nil {
 		base = (&net.Dialer{}).DialContext

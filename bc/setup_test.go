@@ -1,15 +1,9 @@
 package bc
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,15 +11,15 @@ import (
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/emulator"
-	"github.com/bizzjoiner/bcconnector/emulator/fault"
+	"github.com/bizzjoiner/bcconnector/emulator/emulatortest"
 )
 
 // testEnv is one emulator behind a real TLS server, with a handler in front that records
 // what the client sent.
 type testEnv struct {
 	t     testing.TB
+	sb    *emulatortest.Sandbox
 	emu   *emulator.Emulator
-	srv   *httptest.Server
 	creds emulator.Credentials
 
 	mu          sync.Mutex
@@ -46,12 +40,16 @@ type seenRequest struct {
 
 func setup(t testing.TB, cfg emulator.Config) *testEnv {
 	t.Helper()
-	emu, err := emulator.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &testEnv{t: t, emu: emu, creds: emu.Credentials()}
-	e.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	e := &testEnv{t: t}
+	e.sb = emulatortest.Start(t, cfg, emulatortest.Wrap(e.record))
+	e.emu, e.creds = e.sb.Emulator, e.sb.Creds
+	return e
+}
+
+// record wraps the emulator: it counts and records BC requests and drops the answers
+// loseAnswers asked for.
+func (e *testEnv) record(emu http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/v2.0/") {
 			e.bcRequests.Add(1)
 			n := e.inFlight.Add(1)
@@ -76,12 +74,7 @@ func setup(t testing.TB, cfg emulator.Config) *testEnv {
 			}
 		}
 		emu.ServeHTTP(w, r)
-	}))
-	t.Cleanup(func() {
-		e.srv.Close()
-		emu.Close()
 	})
-	return e
 }
 
 // loseAnswers makes the next n requests with method reach BC but lose their answer.
@@ -102,34 +95,16 @@ func (e *testEnv) requests() []seenRequest {
 }
 
 // addFaults scripts faults from now on, in the --faults syntax.
-func (e *testEnv) addFaults(spec string) {
-	e.t.Helper()
-	rules, err := fault.Parse(spec)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	for _, r := range rules {
-		if err := e.emu.Faults().Add(r); err != nil {
-			e.t.Fatal(err)
-		}
-	}
-}
+func (e *testEnv) addFaults(spec string) { e.sb.AddFaults(spec) }
 
-func (e *testEnv) tokens() *testTokens {
-	return &testTokens{
-		url:      e.srv.URL + "/" + e.creds.TenantID + "/oauth2/v2.0/token",
-		clientID: e.creds.ClientID,
-		secret:   e.creds.ClientSecret,
-		http:     e.srv.Client(),
-	}
-}
+func (e *testEnv) tokens() *emulatortest.Tokens { return e.sb.Tokens() }
 
 // client returns a Client for the scenario's connection. Fields of opt that are set win;
 // retries back off by a millisecond so tests stay fast.
 func (e *testEnv) client(opt Options) *Client {
 	e.t.Helper()
 	if opt.BaseURL == "" {
-		opt.BaseURL = e.srv.URL + "/v2.0"
+		opt.BaseURL = e.sb.BCBaseURL()
 	}
 	if opt.TenantID == "" {
 		opt.TenantID = e.creds.TenantID
@@ -141,7 +116,7 @@ func (e *testEnv) client(opt Options) *Client {
 		opt.Tokens = e.tokens()
 	}
 	if opt.HTTPClient == nil {
-		opt.HTTPClient = e.srv.Client()
+		opt.HTTPClient = e.sb.Client()
 	}
 	if opt.Retry.BaseDelay == 0 {
 		opt.Retry.BaseDelay = time.Millisecond
@@ -157,72 +132,6 @@ func (e *testEnv) client(opt Options) *Client {
 func (e *testEnv) companyID() string { return e.emu.DemoCompanyRef().CompanyID }
 
 func (e *testEnv) set(name string) Ref { return Set(e.companyID(), name) }
-
-// testTokens is a minimal client-credentials TokenSource against the emulator's Entra
-// endpoint, with Invalidate.
-type testTokens struct {
-	url, clientID, secret string
-	http                  *http.Client
-
-	mu            sync.Mutex
-	tok           string
-	fetches       int
-	invalidations int
-	fail          error
-}
-
-func (s *testTokens) Token(ctx context.Context) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fail != nil {
-		return "", s.fail
-	}
-	if s.tok != "" {
-		return s.tok, nil
-	}
-	form := url.Values{
-		"grant_type":    {"client_credentials"},
-		"client_id":     {s.clientID},
-		"client_secret": {s.secret},
-		"scope":         {"https://api.businesscentral.dynamics.com/.default"},
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, strings.NewReader(form.Encode()))
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := s.http.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("token endpoint answered %d", resp.StatusCode)
-	}
-	var tr struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.Unmarshal(body, &tr); err != nil {
-		return "", err
-	}
-	s.tok = tr.AccessToken
-	s.fetches++
-	return s.tok, nil
-}
-
-func (s *testTokens) Invalidate() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.tok = ""
-	s.invalidations++
-}
-
-func (s *testTokens) counts() (fetches, invalidations int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.fetches, s.invalidations
-}
 
 // testClock is a clock tests move forward.
 type testClock struct {
@@ -272,28 +181,6 @@ func withFakeSleep(c *Client) *fakeSleep {
 	c.limiter.now = clock.Now
 	c.sleep = f.sleep
 	return f
-}
-
-// logBuffer collects log output safely from many goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func debugLogger(b *logBuffer) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // collect drains an iterator.
