@@ -403,7 +403,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 			t.Errorf("a clientState appears in the logs or an error")
 		}
 	}
-	if !strings.Contains(logs, "level=WARN") {
+	if !strings.Contains(logs, `"level":"WARN"`) {
 		t.Error("expected warnings in the captured logs; is the logger wired?")
 	}
 }

@@ -1,15 +1,10 @@
 package webhook_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,7 +12,12 @@ import (
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/bc"
+	"github.com/bizzjoiner/bcconnector/conn"
 	"github.com/bizzjoiner/bcconnector/emulator"
+	"github.com/bizzjoiner/bcconnector/emulator/emulatortest"
+	"github.com/bizzjoiner/bcconnector/internal/testlog"
+	"github.com/bizzjoiner/bcconnector/secret"
+	"github.com/bizzjoiner/bcconnector/store"
 	"github.com/bizzjoiner/bcconnector/webhook"
 )
 
@@ -27,15 +27,15 @@ const connID = "conn-1"
 // emulator behind another one: the emulator's notifier calls the receiver over HTTPS.
 type env struct {
 	t       *testing.T
+	sb      *emulatortest.Sandbox
 	emu     *emulator.Emulator
-	bcSrv   *httptest.Server
 	recv    *httptest.Server
 	m       *webhook.Manager
 	store   *webhook.MemoryStore
 	client  *bc.Client
 	company string
 	hints   chan webhook.Hint
-	logs    *syncBuffer
+	logs    *testlog.Buffer
 	clock   *fakeClock // nil unless the test asked for one
 
 	rejectPosts      atomic.Int32 // answer the next n notification POSTs with 404 (before the Manager)
@@ -50,7 +50,7 @@ type envConfig struct {
 
 func setup(t *testing.T, cfg envConfig) *env {
 	t.Helper()
-	e := &env{t: t, hints: make(chan webhook.Hint, 1000), logs: &syncBuffer{}, store: &webhook.MemoryStore{}}
+	e := &env{t: t, hints: make(chan webhook.Hint, 1000), logs: &testlog.Buffer{}, store: &webhook.MemoryStore{}}
 	if cfg.clock {
 		e.clock = &fakeClock{t: time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)}
 		cfg.emu.Now = e.clock.Now
@@ -66,7 +66,7 @@ func setup(t *testing.T, cfg envConfig) *env {
 		opt.Store = e.store
 	}
 	opt.Hint = func(ctx context.Context, h webhook.Hint) { e.hints <- h }
-	opt.Logger = slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	opt.Logger = e.logs.Logger()
 	m, err := webhook.NewManager(opt)
 	if err != nil {
 		t.Fatal(err)
@@ -90,28 +90,21 @@ func setup(t *testing.T, cfg envConfig) *env {
 	if cfg.emu.WebhookDelay == 0 {
 		cfg.emu.WebhookDelay = -1 // send at once
 	}
-	e.emu, err = emulator.New(cfg.emu)
+	e.sb = emulatortest.Start(t, cfg.emu)
+	e.emu = e.sb.Emulator
+	e.company = e.sb.Company().CompanyID
+	cr := e.sb.Creds
+	// Tokens and BC share the test clock, so a clock that jumps days ahead gets a fresh
+	// token after BC's 401.
+	cn, err := conn.Open(store.Connection{TenantID: cr.TenantID, ClientID: cr.ClientID, Environment: cr.Environment,
+		AuthorityHost: e.sb.AuthorityHost(), BCBaseURL: e.sb.BCBaseURL()}, secret.Secret(cr.ClientSecret),
+		conn.Options{HTTPClient: e.sb.Client(), Now: cfg.emu.Now, Retry: bc.RetryOptions{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.bcSrv = httptest.NewTLSServer(e.emu)
-	creds := e.emu.Credentials()
-	e.company = e.emu.DemoCompanyRef().CompanyID
-	e.client, err = bc.New(bc.Options{
-		BaseURL:     e.bcSrv.URL + "/v2.0",
-		TenantID:    creds.TenantID,
-		Environment: creds.Environment,
-		Tokens: &testTokens{url: e.bcSrv.URL + "/" + creds.TenantID + "/oauth2/v2.0/token",
-			clientID: creds.ClientID, secret: creds.ClientSecret, http: e.bcSrv.Client()},
-		HTTPClient: e.bcSrv.Client(),
-		Retry:      bc.RetryOptions{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e.client = cn.BC
 	t.Cleanup(func() {
-		e.bcSrv.Close()
-		e.emu.Close()
+		e.sb.Close()
 		e.recv.Close()
 		m.Close()
 	})
@@ -219,75 +212,4 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
-}
-
-// syncBuffer collects log output from concurrent goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// testTokens is a client-credentials TokenSource against the emulator's Entra endpoint. It
-// caches one token and drops it on Invalidate, so a test clock that jumps days ahead gets a
-// fresh token after BC's 401.
-type testTokens struct {
-	url, clientID, secret string
-	http                  *http.Client
-
-	mu  sync.Mutex
-	tok string
-}
-
-func (s *testTokens) Token(ctx context.Context) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.tok != "" {
-		return s.tok, nil
-	}
-	form := url.Values{
-		"grant_type":    {"client_credentials"},
-		"client_id":     {s.clientID},
-		"client_secret": {s.secret},
-		"scope":         {"https://api.businesscentral.dynamics.com/.default"},
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, strings.NewReader(form.Encode()))
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := s.http.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return "", errors.New("token request failed: " + resp.Status)
-	}
-	var tr struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.Unmarshal(body, &tr); err != nil {
-		return "", err
-	}
-	s.tok = tr.AccessToken
-	return s.tok, nil
-}
-
-func (s *testTokens) Invalidate() {
-	s.mu.Lock()
-	s.tok = ""
-	s.mu.Unlock()
 }
