@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/bizzjoiner/bcconnector/doctor"
 	"github.com/bizzjoiner/bcconnector/emulator"
+	"github.com/bizzjoiner/bcconnector/emulator/emulatortest"
 	"github.com/bizzjoiner/bcconnector/guide"
 )
 
@@ -20,32 +20,35 @@ import (
 // credentials the admin would have handed over in that scenario.
 func diagnose(t *testing.T, scenario string, writes ...string) (*doctor.Report, emulator.Credentials, *bytes.Buffer) {
 	t.Helper()
-	emu, err := emulator.New(emulator.Config{Scenario: scenario})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewTLSServer(emu)
-	t.Cleanup(func() { srv.Close(); emu.Close() })
-	cr := emu.Credentials()
+	sb := emulatortest.Start(t, emulator.Config{Scenario: scenario})
 	var logs bytes.Buffer
+	cfg := sandboxConfig(sb)
+	cfg.WriteEntities = writes
+	cfg.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	start := time.Now()
-	rep := doctor.Run(context.Background(), doctor.Config{
+	rep := doctor.Run(context.Background(), cfg)
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("doctor took %v, want under 10s", d)
+	}
+	return rep, sb.Creds, &logs
+}
+
+// sandboxConfig is what the admin of the sandbox's scenario hands over, with its endpoints
+// and a client that trusts it.
+func sandboxConfig(sb *emulatortest.Sandbox) doctor.Config {
+	cr := sb.Creds
+	return doctor.Config{
 		Input: guide.Input{
 			TenantID: cr.TenantID, ClientID: cr.ClientID, Secret: cr.ClientSecret,
 			SecretEndDate: cr.SecretEndDate.Format("2006-01-02"), Environment: cr.Environment, Company: cr.Company,
 		},
-		AuthorityHost: srv.URL + "/", BCBaseURL: srv.URL + "/v2.0", HTTPClient: srv.Client(),
-		WriteEntities: writes,
-		Logger:        slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
-	if d := time.Since(start); d > 10*time.Second {
-		t.Errorf("doctor took %v, want under 10s", d)
+		AuthorityHost: sb.AuthorityHost(), BCBaseURL: sb.BCBaseURL(), HTTPClient: sb.Client(),
 	}
-	return rep, cr, &logs
 }
 
 // TestScenarioSteps: for every scenario of PRODUCT.md the doctor names the right step.
 func TestScenarioSteps(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		scenario string
 		check    string       // the failing check
@@ -115,6 +118,7 @@ func TestScenarioSteps(t *testing.T) {
 }
 
 func TestOKReport(t *testing.T) {
+	t.Parallel()
 	rep, cr, _ := diagnose(t, emulator.ScenarioOK, "customers", "salesInvoices")
 	if !rep.OK {
 		t.Fatalf("ok scenario failed:\n%s", text(rep))
@@ -140,19 +144,14 @@ func TestOKReport(t *testing.T) {
 
 // TestWriteCheckChangesNothing: the write probe is rolled back.
 func TestWriteCheckChangesNothing(t *testing.T) {
-	emu, err := emulator.New(emulator.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewTLSServer(emu)
-	defer srv.Close()
-	cr := emu.Credentials()
+	t.Parallel()
+	sb := emulatortest.Start(t, emulator.Config{})
+	emu := sb.Emulator
 	before := emu.Count(emu.DemoCompanyRef(), "customers")
-	rep := doctor.Run(context.Background(), doctor.Config{
-		Input:         guide.Input{TenantID: cr.TenantID, ClientID: cr.ClientID, Secret: cr.ClientSecret, Environment: cr.Environment, Company: cr.Company},
-		AuthorityHost: srv.URL + "/", BCBaseURL: srv.URL + "/v2.0", HTTPClient: srv.Client(),
-		Entities: []string{"customers"}, WriteEntities: []string{"customers"},
-	})
+	cfg := sandboxConfig(sb)
+	cfg.Input.SecretEndDate = ""
+	cfg.Entities, cfg.WriteEntities = []string{"customers"}, []string{"customers"}
+	rep := doctor.Run(context.Background(), cfg)
 	if c, _ := rep.Check(doctor.CheckWriteAccess); c.Status != doctor.Passed {
 		t.Errorf("write check: %+v", c)
 	}
