@@ -13,10 +13,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/web/api"
@@ -95,12 +98,12 @@ func New(opt Options) *Server {
 		ui = http.HandlerFunc(placeholder)
 	}
 	if opt.Auth != nil {
-		mux.Handle("/login", area("ui", opt.Auth.LoginHandler()))
-		mux.Handle("/logout", area("ui", opt.Auth.LogoutHandler()))
-		mux.Handle("/setup", area("ui", opt.Auth.SetupHandler()))
+		mux.Handle("/login", area("ui", formsOnly(opt.Auth.LoginHandler())))
+		mux.Handle("/logout", area("ui", formsOnly(opt.Auth.LogoutHandler())))
+		mux.Handle("/setup", area("ui", formsOnly(opt.Auth.SetupHandler())))
 		ui = opt.Auth.Protect(ui)
 	}
-	mux.Handle("/", area("ui", ui))
+	mux.Handle("/", area("ui", formsOnly(ui)))
 	return &Server{h: recoverer(log, requestLog(log, securityHeaders(mux))), log: log}
 }
 
@@ -182,6 +185,37 @@ func recoverer(log *slog.Logger, next http.Handler) http.Handler {
 				http.Error(w, "internal error", http.StatusInternalServerError)
 			}
 		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// MaxFormBytes bounds the body of a request to the sign-in pages and the UI, whose
+// forms hold a few short fields.
+const MaxFormBytes = 64 << 10
+
+// formsOnly admits a request body only as an application/x-www-form-urlencoded form of at
+// most MaxFormBytes, and parses it here, before anything else sees the request: anything
+// else is 415 (multipart in particular, whose parts net/http spools to temporary files,
+// and which nobody would clean up when parsed on a request copy) and a larger form 413.
+func formsOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ct := r.Header.Get("Content-Type")
+		if r.ContentLength != 0 || ct != "" {
+			if mt, _, _ := mime.ParseMediaType(ct); mt != "application/x-www-form-urlencoded" {
+				w.Header().Set("Accept-Post", "application/x-www-form-urlencoded")
+				http.Error(w, "send the form as application/x-www-form-urlencoded (got "+strconv.Quote(ct)+")", http.StatusUnsupportedMediaType)
+				return
+			}
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxFormBytes)
+		if err := r.ParseForm(); err != nil {
+			if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+				http.Error(w, fmt.Sprintf("the form is larger than %d bytes", MaxFormBytes), http.StatusRequestEntityTooLarge)
+				return
+			}
+			http.Error(w, "the form cannot be read: "+err.Error(), http.StatusBadRequest)
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
 }
