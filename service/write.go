@@ -158,7 +158,10 @@ func (s *Impl) write(ctx context.Context, c store.Connection, entitySet string, 
 		return WriteResult{}, err
 	}
 	ref := bc.Set(c.CompanyID, entitySet)
+	// A line's document is what the replica stores; find it before a delete removes it.
+	parentID := s.lineParent(ctx, c, entitySet, op.ID)
 	var res WriteResult
+	var created bc.Record
 	switch op.Method {
 	case http.MethodPost:
 		var rec bc.Record
@@ -172,6 +175,7 @@ func (s *Impl) write(ctx context.Context, c store.Connection, entitySet string, 
 			rec, err = cn.BC.Create(ctx, ref, op.Body)
 		}
 		res = WriteResult{Status: http.StatusCreated, Record: rec.Raw}
+		created = rec
 	case http.MethodPatch:
 		etag, gerr := s.etag(ctx, cn.BC, ref, op)
 		if gerr != nil {
@@ -180,6 +184,7 @@ func (s *Impl) write(ctx context.Context, c store.Connection, entitySet string, 
 		var rec bc.Record
 		rec, err = cn.BC.Update(ctx, ref, op.ID, etag, op.Body)
 		res = WriteResult{Status: http.StatusOK, Record: rec.Raw}
+		created = rec
 	case http.MethodDelete:
 		etag, gerr := s.etag(ctx, cn.BC, ref, op)
 		if gerr != nil {
@@ -198,8 +203,68 @@ func (s *Impl) write(ctx context.Context, c store.Connection, entitySet string, 
 	if err != nil {
 		return WriteResult{}, err
 	}
+	id := op.ID
+	if created.ID != "" {
+		id = created.ID
+	}
+	if parentID == "" && len(created.Raw) > 0 {
+		parentID = s.lineParentOf(entitySet, created)
+	}
+	s.applyWrite(ctx, cn.BC, c, entitySet, id, parentID)
 	s.catchUp(ctx, c, entitySet)
 	return res, nil
+}
+
+// lineParent returns the document id of a replicated line (empty for other sets, or a
+// line the replica does not hold).
+func (s *Impl) lineParent(ctx context.Context, c store.Connection, entitySet, id string) string {
+	ent, err := s.entitySet(entitySet)
+	if err != nil || ent.Parent == nil || id == "" {
+		return ""
+	}
+	row, err := s.st.ReplicaGet(ctx, store.ReplicaKey{ConnectionID: c.ID, CompanyID: c.CompanyID, EntitySet: entitySet}, id)
+	if err != nil {
+		return ""
+	}
+	return row.ParentID
+}
+
+// lineParentOf reads the document id from a line BC returned.
+func (s *Impl) lineParentOf(entitySet string, rec bc.Record) string {
+	ent, err := s.entitySet(entitySet)
+	if err != nil || ent.Parent == nil {
+		return ""
+	}
+	raw, ok := rec.Lookup(ent.Parent.ChildField)
+	if !ok {
+		return ""
+	}
+	var id string
+	_ = json.Unmarshal(raw, &id)
+	return id
+}
+
+// applyWrite applies a write-through to the replica and the change log at once: the
+// written record (or, for a line, its document with all its lines) is read again from BC,
+// or deleted from the replica when BC no longer has it. The write itself succeeded, so a
+// failure here is only logged: the scheduled passes and reconciliation repair it.
+func (s *Impl) applyWrite(ctx context.Context, client *bc.Client, c store.Connection, entitySet, id, parentID string) {
+	ent, err := s.entitySet(entitySet)
+	if err != nil || id == "" {
+		return
+	}
+	if ent.Parent != nil {
+		if id = parentID; id == "" {
+			return // the document is unknown: the catch-up pass brings it
+		}
+	}
+	ts, err := s.sync.Targets(c.ID, c.CompanyID, []string{entitySet})
+	if err != nil || len(ts) != 1 {
+		return
+	}
+	if _, err := s.sync.Apply(context.WithoutCancel(ctx), client, ts[0], id); err != nil {
+		s.log.Warn("could not apply a write-through to the replica; the next pass will", "connection", c.ID, "entitySet", entitySet, "err", err)
+	}
 }
 
 // etag returns the If-Match of an update or delete: the caller's, or the current one.

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/bc"
@@ -65,6 +66,15 @@ type Options struct {
 	// newest lastModifiedDateTime it saw: polling is the safety net of webhooks, and the
 	// webhook manager counts changes no notification announced (webhook.Manager.ObservedChange).
 	Observed func(t Target, newest time.Time)
+	// ReconcileEvery makes Sync reconcile ids (find records BC deleted, see Reconcile)
+	// after this many incremental passes of a set, counted in this process; default
+	// DefaultReconcileEvery, negative never.
+	ReconcileEvery int
+	// ReconcileInterval makes Sync reconcile ids when the set's last reconciliation is
+	// older than this, across restarts; default DefaultReconcileInterval, negative never.
+	// With webhooks off, this and ReconcileEvery bound how long a delete in BC takes to
+	// reach the replica and the change log. Ledgers (append-only) are never reconciled.
+	ReconcileInterval time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Logger receives one line per run and page errors; default discard.
@@ -93,6 +103,9 @@ type Result struct {
 // runs of one target must not overlap (the job queue makes them unique).
 type Syncer struct {
 	opt Options
+
+	mu     sync.Mutex
+	passes map[Target]int // incremental passes since the last reconciliation
 }
 
 // New returns a Syncer.
@@ -118,6 +131,12 @@ func New(opt Options) (*Syncer, error) {
 	}
 	if opt.Overlap <= 0 {
 		opt.Overlap = 2 * time.Minute
+	}
+	if opt.ReconcileEvery == 0 {
+		opt.ReconcileEvery = DefaultReconcileEvery
+	}
+	if opt.ReconcileInterval == 0 {
+		opt.ReconcileInterval = DefaultReconcileInterval
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
@@ -150,16 +169,32 @@ func (s *Syncer) Targets(connectionID, companyID string, sets []string) ([]Targe
 }
 
 // Sync runs what the target needs: a full sync (or its resumption) until one completed,
-// then incremental runs.
+// then incremental runs, each followed by an id reconciliation when one is due
+// (Options.ReconcileEvery, Options.ReconcileInterval), so deletes reach the replica
+// without webhooks: polling is the safety net.
 func (s *Syncer) Sync(ctx context.Context, c *bc.Client, t Target) (Result, error) {
 	st, err := s.opt.Store.SyncState(ctx, t.key())
 	if err != nil {
 		return Result{Target: t}, err
 	}
 	if !st.FullSyncDone {
-		return s.Full(ctx, c, t, false)
+		res, err := s.Full(ctx, c, t, false)
+		if err == nil {
+			s.resetPasses(t)
+		}
+		return res, err
 	}
-	return s.Incremental(ctx, c, t)
+	res, err := s.Incremental(ctx, c, t)
+	if err != nil {
+		return res, err
+	}
+	if ent, _, e := s.entity(t); e == nil && s.reconcileDue(t, ent, st) {
+		rr, err := s.Reconcile(ctx, c, t)
+		res.Deleted += rr.Deleted
+		res.Pages += rr.Pages
+		return res, err
+	}
+	return res, nil
 }
 
 // entity returns the schema entity of a target and its line sets.

@@ -13,7 +13,10 @@ import (
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/bc"
+	"github.com/bizzjoiner/bcconnector/bcschema"
 	"github.com/bizzjoiner/bcconnector/conn"
+	"github.com/bizzjoiner/bcconnector/store"
+	"github.com/bizzjoiner/bcconnector/syncer"
 	"golang.org/x/term"
 )
 
@@ -73,6 +76,73 @@ func (e *EntityArgs) open(ctx context.Context, g *Globals) (*conn.Conn, bc.Ref, 
 	}
 	ref, err := e.ref(cn.Connection.CompanyID)
 	return cn, ref, err
+}
+
+// replicated returns the replica target of the addressed set (a line set's document),
+// or false for paths and custom APIs, which the replica does not hold.
+func (e *EntityArgs) replicated(ctx context.Context, g *Globals, cn *conn.Conn) (*app, *syncer.Syncer, syncer.Target, bool) {
+	if e.API != "" || strings.ContainsAny(e.EntitySet, "(/") {
+		return nil, nil, syncer.Target{}, false
+	}
+	a, err := g.open(ctx)
+	if err != nil {
+		return nil, nil, syncer.Target{}, false
+	}
+	sy, err := syncer.New(syncer.Options{Store: a.db, Logger: a.log})
+	if err != nil {
+		return nil, nil, syncer.Target{}, false
+	}
+	ts, err := sy.Targets(cn.Connection.ID, cn.Connection.CompanyID, []string{e.EntitySet})
+	if err != nil || len(ts) != 1 {
+		return nil, nil, syncer.Target{}, false
+	}
+	return a, sy, ts[0], true
+}
+
+// lineParent returns the document of a replicated line ("" otherwise).
+func (e *EntityArgs) lineParent(ctx context.Context, g *Globals, cn *conn.Conn, id string) string {
+	a, _, t, ok := e.replicated(ctx, g, cn)
+	if !ok || t.EntitySet == e.EntitySet {
+		return ""
+	}
+	row, err := a.db.ReplicaGet(ctx, store.ReplicaKey{ConnectionID: t.ConnectionID, CompanyID: t.CompanyID, EntitySet: e.EntitySet}, id)
+	if err != nil {
+		return ""
+	}
+	return row.ParentID
+}
+
+// applied applies a write-through to the replica and the change log at once (see
+// syncer.Apply): the record, or a line's document, is read again or deleted. The write
+// succeeded, so a failure is only reported: the next sync repairs it.
+func (e *EntityArgs) applied(ctx context.Context, g *Globals, cn *conn.Conn, id, parent string, rec bc.Record) {
+	_, sy, t, ok := e.replicated(ctx, g, cn)
+	if !ok {
+		return
+	}
+	if t.EntitySet != e.EntitySet { // a line: its document is what the replica stores
+		if ent, ok := schemaSet(e.EntitySet); ok && parent == "" && len(rec.Raw) > 0 {
+			if raw, ok := rec.Lookup(ent.Parent.ChildField); ok {
+				_ = json.Unmarshal(raw, &parent)
+			}
+		}
+		if id = parent; id == "" {
+			return
+		}
+	}
+	if _, err := sy.Apply(ctx, cn.BC, t, id); err != nil {
+		fmt.Fprintf(g.Stderr, "BC has the change, but the local replica could not follow it (the next sync will): %v\n", err)
+	}
+}
+
+// schemaSet returns a line set's schema entity.
+func schemaSet(name string) (*bcschema.Entity, bool) {
+	sc, err := bcschema.Load()
+	if err != nil {
+		return nil, false
+	}
+	ent, ok := sc.EntitySet(name)
+	return ent, ok && ent.Parent != nil
 }
 
 func (e *EntityArgs) ref(companyID string) (bc.Ref, error) {
@@ -237,6 +307,7 @@ func (c *CreateCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
+	c.applied(ctx, g, cn, rec.ID, "", rec)
 	return writeLine(g.Stdout, rec.Raw)
 }
 
@@ -286,6 +357,7 @@ func (c *UpdateCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
+	c.applied(ctx, g, cn, c.ID, "", rec)
 	return writeLine(g.Stdout, rec.Raw)
 }
 
@@ -306,9 +378,11 @@ func (c *DeleteCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
+	parent := c.lineParent(ctx, g, cn, c.ID)
 	if err := cn.BC.Delete(ctx, ref, c.ID, etag); err != nil {
 		return err
 	}
+	c.applied(ctx, g, cn, c.ID, parent, bc.Record{})
 	fmt.Fprintf(g.Stderr, "deleted %s(%s)\n", c.EntitySet, c.ID)
 	return nil
 }
@@ -330,6 +404,7 @@ func (c *ActionCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
+	c.applied(ctx, g, cn, c.ID, "", bc.Record{})
 	if len(body) > 0 {
 		return writeLine(g.Stdout, body)
 	}

@@ -16,8 +16,11 @@ type ServeCmd struct {
 	PublicURL string        `name:"public-url" env:"BCC_PUBLIC_URL" placeholder:"URL" help:"Public https URL of /webhooks/bc that BC can reach, e.g. https://connector.example.com/webhooks/bc. Without it only polling runs."`
 	Interval  time.Duration `default:"1m" env:"BCC_SYNC_INTERVAL" help:"How often every connection's entity sets are synced incrementally."`
 	Workers   int           `default:"4" env:"BCC_SYNC_WORKERS" help:"Sync jobs run at once."`
-	Sandbox   bool          `help:"Also start the emulator with a demo tenant and a demo connection that syncs (data changes by itself). Uses a temporary database unless --db is given."`
-	Grace     time.Duration `default:"10s" help:"How long shutdown waits for calls and sync pages in flight."`
+
+	ReconcileEvery    int           `name:"reconcile-every" default:"10" env:"BCC_RECONCILE_EVERY" help:"Reconcile a set's ids (find records deleted in BC) after this many incremental passes; 0 turns the count off."`
+	ReconcileInterval time.Duration `name:"reconcile-interval" default:"15m" env:"BCC_RECONCILE_INTERVAL" help:"Reconcile a set's ids when the last reconciliation is this old; 0 turns the age off. With webhooks off this bounds how long a delete in BC takes to reach the replica."`
+	Sandbox           bool          `help:"Also start the emulator with a demo tenant and a demo connection that syncs (data changes by itself). Uses a temporary database unless --db is given."`
+	Grace             time.Duration `default:"10s" help:"How long shutdown waits for calls and sync pages in flight."`
 
 	SecureCookies bool `name:"secure-cookies" env:"BCC_SECURE_COOKIES" help:"Mark session cookies Secure: set it when users reach the service over https (behind a TLS proxy)."`
 

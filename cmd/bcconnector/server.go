@@ -75,6 +75,9 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	if c.Interval < 5*time.Second {
 		return fmt.Errorf("--interval must be at least 5s, got %s", c.Interval)
 	}
+	if c.ReconcileEvery < 0 || c.ReconcileInterval < 0 || (c.ReconcileEvery == 0 && c.ReconcileInterval == 0) {
+		return fmt.Errorf("--reconcile-every %d and --reconcile-interval %s: deletes in BC would never reach the replica; give a positive count or duration", c.ReconcileEvery, c.ReconcileInterval)
+	}
 	if c.Sandbox {
 		if err := s.openSandbox(); err != nil {
 			return err
@@ -111,7 +114,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 			}
 			return hooks.Stats()
 		}})
-	sy, err := syncer.New(syncer.Options{Store: a.db, Logger: log})
+	sy, err := syncer.New(syncer.Options{Store: a.db, Logger: log, ReconcileEvery: orNever(c.ReconcileEvery), ReconcileInterval: orNever(c.ReconcileInterval)})
 	if err != nil {
 		return err
 	}
@@ -285,4 +288,12 @@ func syncHint(h webhook.Hint) syncer.Hint {
 		out.Reconcile = true
 	}
 	return out
+}
+
+// orNever maps a flag's 0 ("off") to the syncer's negative "never" (its 0 is the default).
+func orNever[T int | time.Duration](v T) T {
+	if v == 0 {
+		return -1
+	}
+	return v
 }
