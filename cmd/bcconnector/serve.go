@@ -17,7 +17,7 @@ type ServeCmd struct {
 	Interval  time.Duration `default:"1m" env:"BCC_SYNC_INTERVAL" help:"How often every connection's entity sets are synced incrementally."`
 	Workers   int           `default:"4" env:"BCC_SYNC_WORKERS" help:"Sync jobs run at once."`
 
-	ReconcileEvery    int           `name:"reconcile-every" default:"10" env:"BCC_RECONCILE_EVERY" help:"Reconcile a set's ids (find records deleted in BC) after this many incremental passes; 0 turns the count off."`
+	ReconcileEvery    int           `name:"reconcile-every" default:"10" env:"BCC_RECONCILE_EVERY" help:"Reconcile a set's ids (find records deleted in BC) after this many incremental passes; 0 turns the count off (both 0: the defaults)."`
 	ReconcileInterval time.Duration `name:"reconcile-interval" default:"15m" env:"BCC_RECONCILE_INTERVAL" help:"Reconcile a set's ids when the last reconciliation is this old; 0 turns the age off. With webhooks off this bounds how long a delete in BC takes to reach the replica."`
 	Sandbox           bool          `help:"Also start the emulator with a demo tenant and a demo connection that syncs (data changes by itself). Uses a temporary database unless --db is given."`
 	Grace             time.Duration `default:"10s" help:"How long shutdown waits for calls and sync pages in flight."`

@@ -75,8 +75,12 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	if c.Interval < 5*time.Second {
 		return fmt.Errorf("--interval must be at least 5s, got %s", c.Interval)
 	}
-	if c.ReconcileEvery < 0 || c.ReconcileInterval < 0 || (c.ReconcileEvery == 0 && c.ReconcileInterval == 0) {
-		return fmt.Errorf("--reconcile-every %d and --reconcile-interval %s: deletes in BC would never reach the replica; give a positive count or duration", c.ReconcileEvery, c.ReconcileInterval)
+	if c.ReconcileEvery < 0 || c.ReconcileInterval < 0 {
+		return fmt.Errorf("--reconcile-every %d and --reconcile-interval %s must not be negative (0 turns one of them off)", c.ReconcileEvery, c.ReconcileInterval)
+	}
+	if c.ReconcileEvery == 0 && c.ReconcileInterval == 0 {
+		// Never reconciling would keep deleted records forever: both off means the defaults.
+		c.ReconcileEvery, c.ReconcileInterval = syncer.DefaultReconcileEvery, syncer.DefaultReconcileInterval
 	}
 	if c.Sandbox {
 		if err := s.openSandbox(); err != nil {
