@@ -14,7 +14,7 @@ var filterOps = map[string]string{"eq": "=", "ne": "IS NOT", "gt": ">", "ge": ">
 // the replica's view (see ReplicaView), so "amount gt 100" compares numbers and dates
 // compare as the text BC sends, which sorts. eq with a nil Value matches NULL.
 func (db *DB) ReplicaQuery(ctx context.Context, key store.ReplicaKey, filters []store.FieldFilter, after string, limit int) ([]store.ReplicaRow, error) {
-	if err := validKey(key); err != nil {
+	if err := key.Validate(); err != nil {
 		return nil, err
 	}
 	if limit <= 0 {

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/bizzjoiner/bcconnector/bcschema"
 	"github.com/bizzjoiner/bcconnector/store"
@@ -64,30 +63,14 @@ const segmentMax = 1000
 // underscores) of at most 100 characters, as BC's are; others yield an error wrapping
 // store.ErrInvalid.
 func ReplicaView(entitySet string) (string, error) {
-	if !isIdent(entitySet, 100) {
-		return "", fmt.Errorf("%w: entity set name %q is not an identifier (letters, digits and underscores, at most 100, not starting with a digit); use the entity set name from the API's URL", store.ErrInvalid, entitySet)
+	if err := store.ValidEntitySet(entitySet); err != nil {
+		return "", err
 	}
 	return "replica_" + entitySet, nil
 }
 
 // rowsTable is the table that holds the rows of entitySet (a valid name).
 func rowsTable(entitySet string) string { return "replica_" + entitySet + "_rows" }
-
-func isIdent(s string, maxLen int) bool {
-	if s == "" || len(s) > maxLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '_', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
-		case '0' <= c && c <= '9' && i > 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
 
 // quoteIdent quotes an SQL identifier.
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
@@ -104,7 +87,7 @@ func (db *DB) viewFields(ent *bcschema.Entity) ([]string, error) {
 		if f == nil || f.Type == bcschema.TypeStream || f.FilterOnly {
 			continue
 		}
-		if !isIdent(f.Name, 128) {
+		if !store.IsIdentifier(f.Name, 128) {
 			return nil, fmt.Errorf("%w: field %q of entity set %s is not an identifier (letters, digits and underscores); fix the entity's schema", store.ErrInvalid, f.Name, ent.EntitySet)
 		}
 		lower := strings.ToLower(f.Name)
@@ -258,87 +241,6 @@ func (db *DB) scopeOf(ctx context.Context, q queryer, key store.ReplicaKey) (sco
 	return scope, true, nil
 }
 
-func validKey(k store.ReplicaKey) error {
-	switch {
-	case k.ConnectionID == "":
-		return fmt.Errorf("%w: replica key has no ConnectionID", store.ErrInvalid)
-	case k.CompanyID == "":
-		return fmt.Errorf("%w: replica key has no CompanyID", store.ErrInvalid)
-	case k.EntitySet == "":
-		return fmt.Errorf("%w: replica key has no EntitySet", store.ErrInvalid)
-	}
-	_, err := ReplicaView(k.EntitySet)
-	return err
-}
-
-// validRaw checks that raw looks like a JSON object. It does not parse it: rows come from
-// BC responses that the caller has decoded, and a full check would add a quarter to
-// ApplyBatch's time. (Malformed JSON would make queries of the view's field columns fail
-// for that row.)
-func validRaw(raw json.RawMessage) bool {
-	t := bytes.TrimSpace(raw)
-	return len(t) >= 2 && t[0] == '{' && t[len(t)-1] == '}'
-}
-
-func validID(what, set, id string) error {
-	if id == "" || !utf8.ValidString(id) {
-		return fmt.Errorf("%w: %s: %s %q is empty or not UTF-8", store.ErrInvalid, set, what, id)
-	}
-	return nil
-}
-
-func validRows(set string, rows []store.ReplicaRow, parents map[string]bool) error {
-	for i, r := range rows {
-		if err := validID(fmt.Sprintf("row %d's ID", i), set, r.ID); err != nil {
-			return err
-		}
-		switch {
-		case !utf8.ValidString(r.ETag):
-			return fmt.Errorf("%w: %s row %s: ETag is not UTF-8", store.ErrInvalid, set, r.ID)
-		case !validRaw(r.Raw):
-			return fmt.Errorf("%w: %s row %s: Raw is not a JSON object; pass the entity's JSON as BC sent it", store.ErrInvalid, set, r.ID)
-		case parents != nil && r.ParentID == "":
-			return fmt.Errorf("%w: %s line %s has no ParentID; set it to the line's documentId", store.ErrInvalid, set, r.ID)
-		case parents != nil && !parents[r.ParentID]:
-			return fmt.Errorf("%w: %s line %s belongs to document %s, which is not in the ChildReplace's ParentIDs; list every document whose lines are given", store.ErrInvalid, set, r.ID, r.ParentID)
-		}
-	}
-	return nil
-}
-
-func validBatch(b *store.ReplicaBatch) error {
-	if err := validKey(b.Key); err != nil {
-		return err
-	}
-	if err := validRows(b.Key.EntitySet, b.Upserts, nil); err != nil {
-		return err
-	}
-	for _, id := range b.Deletes {
-		if err := validID("an id in Deletes", b.Key.EntitySet, id); err != nil {
-			return err
-		}
-	}
-	for _, c := range b.Children {
-		if _, err := ReplicaView(c.EntitySet); err != nil {
-			return err
-		}
-		parents := make(map[string]bool, len(c.ParentIDs))
-		for _, p := range c.ParentIDs {
-			if err := validID("an id in ChildReplace.ParentIDs", c.EntitySet, p); err != nil {
-				return err
-			}
-			parents[p] = true
-		}
-		if err := validRows(c.EntitySet, c.Rows, parents); err != nil {
-			return err
-		}
-	}
-	if b.Checkpoint != nil && !b.CheckpointDone && !json.Valid(b.Checkpoint) {
-		return fmt.Errorf("%w: %s: Checkpoint %q is not valid JSON", store.ErrInvalid, b.Key.EntitySet, b.CheckpointName)
-	}
-	return nil
-}
-
 // stmt returns a statement prepared on the writer, cached for the DB's lifetime. Call it
 // before beginning the transaction that uses it (with tx.StmtContext): preparing on the
 // single writer connection waits for it to be free.
@@ -434,7 +336,7 @@ func isConstraint(err error) bool {
 }
 
 func (db *DB) applyBatch(ctx context.Context, b store.ReplicaBatch) (store.ApplyResult, error) {
-	if err := validBatch(&b); err != nil {
+	if err := b.Validate(); err != nil {
 		return store.ApplyResult{}, err
 	}
 	at := b.Now

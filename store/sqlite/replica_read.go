@@ -18,7 +18,7 @@ const idChunk = 2000
 // the last one seen) and calls fn between reads, so fn may use the store and memory stays
 // flat however large the set. A set without a table has no ids.
 func (db *DB) ReplicaIDs(ctx context.Context, key store.ReplicaKey, fn func(id, etag string) error) error {
-	if err := validKey(key); err != nil {
+	if err := key.Validate(); err != nil {
 		return err
 	}
 	if fn == nil {
@@ -83,7 +83,7 @@ func scanReplicaRow(r rowScanner) (store.ReplicaRow, error) {
 // ReplicaGet implements store.ReplicaStore. LastModified comes back with millisecond
 // precision (BC's). A missing row, or a set without a table, yields store.ErrNotFound.
 func (db *DB) ReplicaGet(ctx context.Context, key store.ReplicaKey, id string) (store.ReplicaRow, error) {
-	if err := validKey(key); err != nil {
+	if err := key.Validate(); err != nil {
 		return store.ReplicaRow{}, err
 	}
 	notFound := fmt.Errorf("%w: no %s row with id %q in company %s of connection %s", store.ErrNotFound, key.EntitySet, id, key.CompanyID, key.ConnectionID)
@@ -107,7 +107,7 @@ func (db *DB) ReplicaGet(ctx context.Context, key store.ReplicaKey, id string) (
 
 // ReplicaList implements store.ReplicaStore. limit must be positive.
 func (db *DB) ReplicaList(ctx context.Context, key store.ReplicaKey, after string, limit int) ([]store.ReplicaRow, error) {
-	if err := validKey(key); err != nil {
+	if err := key.Validate(); err != nil {
 		return nil, err
 	}
 	if limit <= 0 {
@@ -139,7 +139,7 @@ func (db *DB) ReplicaList(ctx context.Context, key store.ReplicaKey, after strin
 
 // ReplicaCount implements store.ReplicaStore.
 func (db *DB) ReplicaCount(ctx context.Context, key store.ReplicaKey) (int64, error) {
-	if err := validKey(key); err != nil {
+	if err := key.Validate(); err != nil {
 		return 0, err
 	}
 	table, scope, ok, err := db.replicaScope(ctx, key)

@@ -201,7 +201,7 @@ func TestMigrations(t *testing.T) {
 	if n != len(ms) {
 		t.Fatalf("schema_migrations has %d rows, want %d", n, len(ms))
 	}
-	if !strings.Contains(logs.String(), ms[0].name) {
+	if !strings.Contains(logs.String(), ms[0].Name) {
 		t.Errorf("migration not logged: %s", logs.String())
 	}
 	c, _ := db.CreateConnection(ctx, storetest.NewConnection("keep"))

@@ -72,7 +72,7 @@ func readSyncState(ctx context.Context, q queryer, key store.ReplicaKey) (store.
 
 // SyncState implements store.ReplicaStore. Checkpoints is nil when there are none.
 func (db *DB) SyncState(ctx context.Context, key store.ReplicaKey) (store.SyncState, error) {
-	if err := validKey(key); err != nil {
+	if err := key.Validate(); err != nil {
 		return store.SyncState{}, err
 	}
 	tx, err := db.read.BeginTx(ctx, nil)
@@ -88,7 +88,7 @@ func (db *DB) SyncState(ctx context.Context, key store.ReplicaKey) (store.SyncSt
 // removes are written too, and each must be valid JSON. fn runs inside the write
 // transaction: keep it short and do not call the store from it.
 func (db *DB) UpdateSyncState(ctx context.Context, key store.ReplicaKey, fn func(*store.SyncState)) error {
-	if err := validKey(key); err != nil {
+	if err := key.Validate(); err != nil {
 		return err
 	}
 	if fn == nil {

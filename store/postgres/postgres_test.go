@@ -1,0 +1,273 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/bizzjoiner/bcconnector/secret"
+	"github.com/bizzjoiner/bcconnector/store"
+	"github.com/bizzjoiner/bcconnector/store/storetest"
+)
+
+// EnvTestURL names the database the tests use, e.g.
+// postgres://postgres@127.0.0.1:5432/test?sslmode=disable. Without it the tests skip, or
+// fail when CI=true.
+const EnvTestURL = "BCC_TEST_DATABASE_URL"
+
+func testURL(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv(EnvTestURL)
+	if u == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not set; CI must run the PostgreSQL tests (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", EnvTestURL)
+		}
+		t.Skipf("%s is not set; set it to a PostgreSQL database to run these tests", EnvTestURL)
+	}
+	return u
+}
+
+// schemaSeq numbers the schemas of one test process; with the pid it makes each name unique
+// on the server.
+var schemaSeq atomic.Int64
+
+// testSchema returns a new schema name for t, unique on the server, and drops the schema
+// when t ends.
+func testSchema(t testing.TB, url string) string {
+	t.Helper()
+	name := strings.ToLower(t.Name())
+	name = strings.Map(func(r rune) rune {
+		if 'a' <= r && r <= 'z' || '0' <= r && r <= '9' {
+			return r
+		}
+		return '_'
+	}, name)
+	prefix := fmt.Sprintf("t%d_%d_", os.Getpid(), schemaSeq.Add(1))
+	if len(prefix)+len(name) > 63 {
+		name = name[len(name)-(63-len(prefix)):]
+	}
+	schema := prefix + name
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, url)
+		if err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+quoteIdent(schema)+` CASCADE`); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return schema
+}
+
+// openTest opens a store in a schema of its own.
+func openTest(t testing.TB, kr *secret.Keyring, opt Options) *DB {
+	t.Helper()
+	url := testURL(t)
+	opt.Schema = testSchema(t, url)
+	db, err := Open(context.Background(), url, kr, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T, kr *secret.Keyring) store.Store {
+		return openTest(t, kr, Options{MaxConns: 8})
+	})
+}
+
+// TestConcurrentMigrations starts several instances on one empty schema at once: each
+// opens, the migrations are applied once.
+func TestConcurrentMigrations(t *testing.T) {
+	t.Parallel()
+	url := testURL(t)
+	schema := testSchema(t, url)
+	const instances = 4
+	dbs := make([]*DB, instances)
+	errs := make([]error, instances)
+	var wg sync.WaitGroup
+	for i := range instances {
+		wg.Go(func() {
+			dbs[i], errs[i] = Open(t.Context(), url, secret.GenerateKeyring(), Options{Schema: schema})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("instance %d: %v", i, err)
+		}
+		t.Cleanup(func() { dbs[i].Close() })
+	}
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n, distinct int
+	if err := dbs[0].pool.QueryRow(t.Context(), `SELECT count(*), count(DISTINCT version) FROM schema_migrations`).Scan(&n, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(ms) || distinct != len(ms) {
+		t.Fatalf("schema_migrations has %d rows (%d versions), want each of the %d migrations once", n, distinct, len(ms))
+	}
+	// A database migrated by a newer bcconnector is refused.
+	if _, err := dbs[0].pool.Exec(t.Context(), `INSERT INTO schema_migrations VALUES (9999, '9999_future.sql', now())`); err != nil {
+		t.Fatal(err)
+	}
+	if db, err := Open(t.Context(), url, secret.GenerateKeyring(), Options{Schema: schema}); err == nil || !strings.Contains(err.Error(), "upgrade bcconnector") {
+		if db != nil {
+			db.Close()
+		}
+		t.Fatalf("Open of a newer schema: %v, want an error saying to upgrade", err)
+	}
+}
+
+// TestChangeLogManyWriters is the change log's proof on PostgreSQL: 8 writers, on separate
+// pool connections of two store instances (as two processes would be), commit batches at
+// once while a follower reads the log in Seq order. Every number is used exactly once, and
+// the follower never sees a later number before an earlier one is visible.
+func TestChangeLogManyWriters(t *testing.T) {
+	t.Parallel()
+	url := testURL(t)
+	schema := testSchema(t, url)
+	ctx := t.Context()
+	var instances [2]*DB
+	for i := range instances {
+		db, err := Open(ctx, url, secret.GenerateKeyring(), Options{Schema: schema, MaxConns: 6})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		instances[i] = db
+	}
+	if err := instances[0].EnsureReplica(ctx, storetest.Entity(t, "customers")); err != nil {
+		t.Fatal(err)
+	}
+	const writers, batches, perBatch = 8, 25, 4
+	lm := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	var wg sync.WaitGroup
+	var done atomic.Bool
+	errs := make(chan error, writers+1)
+	for w := range writers {
+		db := instances[w%2]
+		key := storetest.Key("customers")
+		key.CompanyID = storetest.GUID(w) // its own scope: the writers do not queue on a set
+		wg.Go(func() {
+			for b := range batches {
+				var rows []store.ReplicaRow
+				for i := range perBatch {
+					rows = append(rows, storetest.Customer(storetest.GUID(b*100+i), storetest.ETag(1), "x", lm))
+				}
+				if _, err := db.ApplyBatch(context.Background(), store.ReplicaBatch{Key: key, Upserts: rows}); err != nil {
+					errs <- fmt.Errorf("writer %d batch %d: %w", w, b, err)
+					return
+				}
+			}
+		})
+	}
+	var follower sync.WaitGroup
+	var seen int64
+	pages := 0
+	follower.Go(func() {
+		for {
+			finished := done.Load()
+			page, err := instances[1].Changes(context.Background(), seen, 50)
+			if err != nil {
+				errs <- err
+				return
+			}
+			if len(page) > 0 {
+				pages++
+			}
+			for _, c := range page {
+				if c.Seq != seen+1 {
+					errs <- fmt.Errorf("follower at seq %d read %d: a later change was visible before an earlier one", seen, c.Seq)
+					return
+				}
+				seen = c.Seq
+			}
+			if finished && len(page) == 0 {
+				return
+			}
+		}
+	})
+	wg.Wait()
+	done.Store(true)
+	follower.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	total := int64(writers * batches * perBatch)
+	if seen != total {
+		t.Fatalf("follower read up to seq %d, want %d", seen, total)
+	}
+	var n, distinct, lo, hi int64
+	if err := instances[0].pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM change_log`).Scan(&n, &distinct, &lo, &hi); err != nil {
+		t.Fatal(err)
+	}
+	if n != total || distinct != total || lo != 1 || hi != total {
+		t.Fatalf("change_log: %d entries, %d distinct seqs from %d to %d; want 1..%d once each", n, distinct, lo, hi, total)
+	}
+	t.Logf("%d changes in %d follower pages", total, pages)
+}
+
+// TestTypedView reads the replica's view with SQL: field columns typed by the schema,
+// values of another JSON type read as NULL, raw as stored.
+func TestTypedView(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db := openTest(t, secret.GenerateKeyring(), Options{})
+	if err := db.EnsureReplica(ctx, storetest.Entity(t, "customers")); err != nil {
+		t.Fatal(err)
+	}
+	key := storetest.Key("customers")
+	raw := `{"id":"` + storetest.GUID(1) + `","displayName":"Adatum","balanceDue":1234.50,"taxLiable":true}`
+	odd := `{"id":"` + storetest.GUID(2) + `","displayName":7,"balanceDue":"not a number","taxLiable":"maybe"}`
+	if _, err := db.ApplyBatch(ctx, store.ReplicaBatch{Key: key, Upserts: []store.ReplicaRow{
+		{ID: storetest.GUID(1), ETag: "e", Raw: []byte(raw)}, {ID: storetest.GUID(2), ETag: "e", Raw: []byte(odd)},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	if err := db.pool.QueryRow(ctx, `SELECT array[pg_typeof("balanceDue")::text, pg_typeof("taxLiable")::text, pg_typeof("displayName")::text]
+		FROM replica_customers LIMIT 1`).Scan(&types); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"numeric", "boolean", "text"}; !slices.Equal(types, want) {
+		t.Fatalf("column types %v, want %v", types, want)
+	}
+	var balance *float64
+	var taxLiable *bool
+	var name *string
+	var gotRaw string
+	for id, want := range map[string]string{storetest.GUID(1): raw, storetest.GUID(2): odd} {
+		if err := db.pool.QueryRow(ctx, `SELECT "balanceDue", "taxLiable", "displayName", raw FROM replica_customers
+			WHERE connection_id = $1 AND company_id = $2 AND id = $3`, key.ConnectionID, key.CompanyID, id).Scan(&balance, &taxLiable, &name, &gotRaw); err != nil {
+			t.Fatal(err)
+		}
+		if gotRaw != want {
+			t.Errorf("raw %q, want %q", gotRaw, want)
+		}
+		if id == storetest.GUID(1) && (balance == nil || *balance != 1234.5 || taxLiable == nil || !*taxLiable || name == nil || *name != "Adatum") {
+			t.Errorf("typed columns of the normal row: %v %v %v", balance, taxLiable, name)
+		}
+		if id == storetest.GUID(2) && (balance != nil || taxLiable != nil || name == nil || *name != "7") {
+			t.Errorf("typed columns of the odd row: %v %v %v; want NULL, NULL, the number as text", balance, taxLiable, name)
+		}
+	}
+}

@@ -1,0 +1,81 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/bizzjoiner/bcconnector/store"
+)
+
+var filterOps = map[string]string{"eq": "IS NOT DISTINCT FROM", "ne": "IS DISTINCT FROM", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+
+// ReplicaQuery implements store.RecordQuerier. Conditions compare the typed field columns
+// of the replica's view (see ReplicaView): numbers as numbers, booleans as booleans, and
+// strings, GUIDs and dates as the text BC sends, which sorts. eq and ne with a nil Value
+// match NULL and not NULL.
+func (db *DB) ReplicaQuery(ctx context.Context, key store.ReplicaKey, filters []store.FieldFilter, after string, limit int) ([]store.ReplicaRow, error) {
+	if err := key.Validate(); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		return nil, fmt.Errorf("%w: ReplicaQuery limit is %d; pass a positive page size", store.ErrInvalid, limit)
+	}
+	_, ok, err := db.replicaTable(ctx, key.EntitySet)
+	if err != nil || !ok {
+		return nil, err
+	}
+	view, _ := ReplicaView(key.EntitySet)
+	cols, err := db.viewColumnNames(ctx, view)
+	if err != nil {
+		return nil, err
+	}
+	var where strings.Builder
+	args := []any{key.ConnectionID, key.CompanyID, after}
+	for _, f := range filters {
+		if !cols[f.Field] || f.Field == "raw" {
+			return nil, fmt.Errorf("%w: filter field %q is not a field of %s", store.ErrInvalid, f.Field, key.EntitySet)
+		}
+		op, ok := filterOps[f.Op]
+		if !ok {
+			return nil, fmt.Errorf("%w: filter operator %q: use eq, ne, gt, ge, lt or le", store.ErrInvalid, f.Op)
+		}
+		if f.Value == nil && f.Op != "eq" && f.Op != "ne" {
+			return nil, fmt.Errorf("%w: filter on %q: null only works with eq and ne", store.ErrInvalid, f.Field)
+		}
+		args = append(args, f.Value)
+		where.WriteString(" AND " + quoteIdent(f.Field) + " " + op + " $" + strconv.Itoa(len(args)))
+	}
+	args = append(args, limit)
+	rows, err := db.pool.Query(ctx, `SELECT `+replicaRowColumns+` FROM `+quoteIdent(view)+`
+		WHERE connection_id = $1 AND company_id = $2 AND id > $3`+where.String()+` ORDER BY id LIMIT $`+strconv.Itoa(len(args)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: query %s rows: %w", key.EntitySet, err)
+	}
+	out, err := collectReplicaRows(rows)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: query %s rows: %w", key.EntitySet, err)
+	}
+	return out, nil
+}
+
+// viewColumnNames returns the columns of a view in the current schema.
+func (db *DB) viewColumnNames(ctx context.Context, view string) (map[string]bool, error) {
+	rows, err := db.pool.Query(ctx, `SELECT column_name FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = $1`, view)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: columns of %s: %w", view, err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("postgres: columns of %s: %w", view, err)
+	}
+	out := make(map[string]bool, len(names))
+	for _, n := range names {
+		out[n] = true
+	}
+	return out, nil
+}

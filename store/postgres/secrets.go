@@ -1,0 +1,310 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/bizzjoiner/bcconnector/secret"
+	"github.com/bizzjoiner/bcconnector/store"
+)
+
+const secretColumns = `id, connection_id, state, key_id, end_date, created_at, verified_at, retired_at`
+
+// secretAAD binds a sealed client secret to its row: moving the sealed bytes to another
+// secret or connection makes them fail authentication. (The same AAD as store/sqlite's,
+// so sealed values could move between the two.)
+func secretAAD(connID, secretID string) []byte {
+	return []byte("bcconnector/client-secret\x00" + connID + "\x00" + secretID)
+}
+
+func scanSecret(r pgx.Row, extra ...any) (store.SecretRecord, error) {
+	var rec store.SecretRecord
+	var state string
+	var end, verified, retired *time.Time
+	dest := append([]any{&rec.ID, &rec.ConnectionID, &state, &rec.KeyID, &end, &rec.CreatedAt, &verified, &retired}, extra...)
+	if err := r.Scan(dest...); err != nil {
+		return rec, err
+	}
+	rec.State = store.SecretState(state)
+	rec.EndDate, rec.CreatedAt, rec.VerifiedAt, rec.RetiredAt = utc(end), rec.CreatedAt.UTC(), utc(verified), utc(retired)
+	return rec, nil
+}
+
+func (db *DB) keyring() *secret.Keyring {
+	db.krMu.RLock()
+	defer db.krMu.RUnlock()
+	return db.kr
+}
+
+// lockConnection locks the connection's row for the transaction, so that the secret
+// changes of one connection take turns (on every instance), or returns ErrNotFound.
+func lockConnection(ctx context.Context, tx pgx.Tx, connID string) error {
+	var one int
+	err := tx.QueryRow(ctx, `SELECT 1 FROM connections WHERE id = $1 FOR UPDATE`, connID).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("%w: no connection with ID %q", store.ErrNotFound, connID)
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: look up connection %s: %w", connID, err)
+	}
+	return nil
+}
+
+// AddSecret implements store.SecretStore.
+func (db *DB) AddSecret(ctx context.Context, connID string, plaintext secret.Secret, endDate time.Time) (store.SecretRecord, error) {
+	if plaintext.IsZero() {
+		return store.SecretRecord{}, fmt.Errorf("%w: the client secret is empty; paste the secret's Value (not its Secret ID) from Certificates & secrets (guide Step 3)", store.ErrInvalid)
+	}
+	now := db.stamp()
+	rec := store.SecretRecord{ID: store.NewID(), ConnectionID: connID, State: store.SecretPending, CreatedAt: now}
+	if !endDate.IsZero() {
+		rec.EndDate = endDate.UTC().Truncate(time.Microsecond)
+	}
+	// The read lock keeps ReSealAll from swapping keyrings between Seal and commit.
+	db.krMu.RLock()
+	defer db.krMu.RUnlock()
+	sealed, err := db.kr.Seal([]byte(plaintext.Reveal()), secretAAD(connID, rec.ID))
+	if err != nil {
+		return store.SecretRecord{}, err
+	}
+	rec.KeyID = db.kr.PrimaryID()
+	err = db.withTx(ctx, func(tx pgx.Tx) error {
+		if err := lockConnection(ctx, tx, connID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE client_secrets SET state = 'retired', sealed = NULL, key_id = '', retired_at = $1
+			WHERE connection_id = $2 AND state = 'pending'`, now, connID); err != nil {
+			return fmt.Errorf("postgres: retire pending secret of %s: %w", connID, err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO client_secrets (id, connection_id, state, key_id, sealed, end_date, created_at)
+			VALUES ($1, $2, 'pending', $3, $4, $5, $6)`,
+			rec.ID, connID, rec.KeyID, sealed, nullTime(rec.EndDate), now); err != nil {
+			return fmt.Errorf("postgres: add secret to %s: %w", connID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return store.SecretRecord{}, err
+	}
+	return rec, nil
+}
+
+// ActiveSecret implements store.SecretStore.
+func (db *DB) ActiveSecret(ctx context.Context, connID string) (secret.Secret, store.SecretRecord, error) {
+	return db.openSecret(ctx, connID, store.SecretActive)
+}
+
+// PendingSecret implements store.SecretStore.
+func (db *DB) PendingSecret(ctx context.Context, connID string) (secret.Secret, store.SecretRecord, error) {
+	return db.openSecret(ctx, connID, store.SecretPending)
+}
+
+func (db *DB) openSecret(ctx context.Context, connID string, state store.SecretState) (secret.Secret, store.SecretRecord, error) {
+	var sealed []byte
+	rec, err := scanSecret(db.pool.QueryRow(ctx, `SELECT `+secretColumns+`, sealed FROM client_secrets
+		WHERE connection_id = $1 AND state = $2`, connID, string(state)), &sealed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		hint := "add one, verify it and promote it"
+		if state == store.SecretPending {
+			hint = "add one first"
+		}
+		return "", store.SecretRecord{}, fmt.Errorf("%w: connection %q has no %s client secret; %s", store.ErrNotFound, connID, state, hint)
+	}
+	if err != nil {
+		return "", store.SecretRecord{}, fmt.Errorf("postgres: read %s secret of %s: %w", state, connID, err)
+	}
+	pt, err := db.keyring().Open(sealed, secretAAD(connID, rec.ID))
+	if err != nil {
+		return "", store.SecretRecord{}, fmt.Errorf("postgres: open client secret %s of connection %s: %w", rec.ID, connID, err)
+	}
+	return secret.Secret(pt), rec, nil
+}
+
+// ListSecrets implements store.SecretStore.
+func (db *DB) ListSecrets(ctx context.Context, connID string) ([]store.SecretRecord, error) {
+	var out []store.SecretRecord
+	err := db.withTx(ctx, func(tx pgx.Tx) error {
+		var one int
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM connections WHERE id = $1`, connID).Scan(&one); errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("%w: no connection with ID %q", store.ErrNotFound, connID)
+		} else if err != nil {
+			return fmt.Errorf("postgres: look up connection %s: %w", connID, err)
+		}
+		rows, err := tx.Query(ctx, `SELECT `+secretColumns+` FROM client_secrets WHERE connection_id = $1 ORDER BY created_at, seq`, connID)
+		if err != nil {
+			return fmt.Errorf("postgres: list secrets of %s: %w", connID, err)
+		}
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.SecretRecord, error) { return scanSecret(r) })
+		if err != nil {
+			return fmt.Errorf("postgres: list secrets of %s: %w", connID, err)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// getSecretTx locks the connection and reads one of its secret records.
+func getSecretTx(ctx context.Context, tx pgx.Tx, connID, secretID string) (store.SecretRecord, error) {
+	if err := lockConnection(ctx, tx, connID); errors.Is(err, store.ErrNotFound) {
+		return store.SecretRecord{}, fmt.Errorf("%w: connection %q has no client secret %q", store.ErrNotFound, connID, secretID)
+	} else if err != nil {
+		return store.SecretRecord{}, err
+	}
+	rec, err := scanSecret(tx.QueryRow(ctx, `SELECT `+secretColumns+` FROM client_secrets WHERE id = $1 AND connection_id = $2`, secretID, connID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return rec, fmt.Errorf("%w: connection %q has no client secret %q", store.ErrNotFound, connID, secretID)
+	}
+	if err != nil {
+		return rec, fmt.Errorf("postgres: read secret %s: %w", secretID, err)
+	}
+	return rec, nil
+}
+
+// MarkSecretVerified implements store.SecretStore.
+func (db *DB) MarkSecretVerified(ctx context.Context, connID, secretID string) (store.SecretRecord, error) {
+	var rec store.SecretRecord
+	err := db.withTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if rec, err = getSecretTx(ctx, tx, connID, secretID); err != nil {
+			return err
+		}
+		if rec.State == store.SecretRetired {
+			return fmt.Errorf("%w: client secret %s is retired; add the secret again", store.ErrConflict, secretID)
+		}
+		rec.VerifiedAt = db.stamp()
+		if _, err = tx.Exec(ctx, `UPDATE client_secrets SET verified_at = $1 WHERE id = $2`, rec.VerifiedAt, secretID); err != nil {
+			return fmt.Errorf("postgres: mark secret %s verified: %w", secretID, err)
+		}
+		return nil
+	})
+	return rec, err
+}
+
+// PromoteSecret implements store.SecretStore.
+func (db *DB) PromoteSecret(ctx context.Context, connID, secretID string) (store.SecretRecord, error) {
+	var rec store.SecretRecord
+	err := db.withTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if rec, err = getSecretTx(ctx, tx, connID, secretID); err != nil {
+			return err
+		}
+		switch rec.State {
+		case store.SecretActive:
+			return nil
+		case store.SecretRetired:
+			return fmt.Errorf("%w: client secret %s is retired and cannot become active; add the secret again", store.ErrConflict, secretID)
+		}
+		now := db.stamp()
+		if _, err := tx.Exec(ctx, `UPDATE client_secrets SET state = 'retired', sealed = NULL, key_id = '', retired_at = $1
+			WHERE connection_id = $2 AND state = 'active'`, now, connID); err != nil {
+			return fmt.Errorf("postgres: retire active secret of %s: %w", connID, err)
+		}
+		if rec.VerifiedAt.IsZero() {
+			rec.VerifiedAt = now
+		}
+		if _, err := tx.Exec(ctx, `UPDATE client_secrets SET state = 'active', verified_at = $1 WHERE id = $2`, rec.VerifiedAt, secretID); err != nil {
+			return fmt.Errorf("postgres: promote secret %s: %w", secretID, err)
+		}
+		rec.State = store.SecretActive
+		return nil
+	})
+	return rec, err
+}
+
+// RetireSecret implements store.SecretStore.
+func (db *DB) RetireSecret(ctx context.Context, connID, secretID string) (store.SecretRecord, error) {
+	var rec store.SecretRecord
+	err := db.withTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if rec, err = getSecretTx(ctx, tx, connID, secretID); err != nil {
+			return err
+		}
+		if rec.State == store.SecretRetired {
+			return nil
+		}
+		rec.State, rec.KeyID, rec.RetiredAt = store.SecretRetired, "", db.stamp()
+		if _, err := tx.Exec(ctx, `UPDATE client_secrets SET state = 'retired', sealed = NULL, key_id = '', retired_at = $1
+			WHERE id = $2`, rec.RetiredAt, secretID); err != nil {
+			return fmt.Errorf("postgres: retire secret %s: %w", secretID, err)
+		}
+		return nil
+	})
+	return rec, err
+}
+
+// ReSealAll implements store.SecretStore. The sealed secrets are locked for the
+// transaction, so a concurrent AddSecret of another instance waits or is re-sealed too.
+func (db *DB) ReSealAll(ctx context.Context, kr *secret.Keyring) (int, error) {
+	if kr == nil {
+		return 0, errors.New("postgres: ReSealAll needs a keyring")
+	}
+	db.krMu.Lock()
+	defer db.krMu.Unlock()
+	n := 0
+	err := db.withTx(ctx, func(tx pgx.Tx) error {
+		type item struct {
+			id, conn string
+			sealed   []byte
+		}
+		rows, err := tx.Query(ctx, `SELECT id, connection_id, sealed FROM client_secrets WHERE sealed IS NOT NULL ORDER BY id FOR UPDATE`)
+		if err != nil {
+			return fmt.Errorf("postgres: re-seal: %w", err)
+		}
+		all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (item, error) {
+			var it item
+			return it, r.Scan(&it.id, &it.conn, &it.sealed)
+		})
+		if err != nil {
+			return fmt.Errorf("postgres: re-seal: %w", err)
+		}
+		for _, it := range all {
+			if !kr.NeedsReseal(it.sealed) {
+				continue
+			}
+			aad := secretAAD(it.conn, it.id)
+			pt, err := kr.Open(it.sealed, aad)
+			if err != nil {
+				return fmt.Errorf("postgres: re-seal client secret %s of connection %s: %w", it.id, it.conn, err)
+			}
+			resealed, err := kr.Seal(pt, aad)
+			clear(pt)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE client_secrets SET sealed = $1, key_id = $2 WHERE id = $3`, resealed, kr.PrimaryID(), it.id); err != nil {
+				return fmt.Errorf("postgres: re-seal client secret %s: %w", it.id, err)
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	db.kr = kr
+	db.log.Info("client secrets re-sealed", "count", n, "primary", kr.PrimaryID())
+	return n, nil
+}
+
+// SealedKeyIDs implements store.SecretStore.
+func (db *DB) SealedKeyIDs(ctx context.Context) (map[string]int, error) {
+	rows, err := db.pool.Query(ctx, `SELECT key_id, count(*) FROM client_secrets WHERE sealed IS NOT NULL GROUP BY key_id`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: count sealed secrets: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, fmt.Errorf("postgres: count sealed secrets: %w", err)
+		}
+		out[id] = n
+	}
+	return out, rows.Err()
+}
