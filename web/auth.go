@@ -9,11 +9,10 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/store"
@@ -74,10 +73,20 @@ type AuthOptions struct {
 	SessionTTL time.Duration
 	// SecureCookies sets the Secure flag (serve over https); default false for loopback http.
 	SecureCookies bool
-	// MaxFailures is how many failed logins per client address (and per user name) are
-	// allowed within FailureWindow before logins answer 429; defaults 5 and 15 minutes.
-	MaxFailures   int
-	FailureWindow time.Duration
+	// FreeFailures is how many failed sign-ins a source (an IPv4 address or an IPv6 /64)
+	// has before it must wait between attempts: BaseDelay, doubled with every further
+	// failure up to MaxDelay; a success clears the source, and so does ForgetAfter without
+	// an attempt. Limits are per source only, so failures elsewhere never lock the real
+	// admin out. Defaults 5, 1s, 15 minutes and 24 hours.
+	FreeFailures int
+	BaseDelay    time.Duration
+	MaxDelay     time.Duration
+	ForgetAfter  time.Duration
+	// Attempts keeps the failures per source; default in memory (MemoryAttempts).
+	Attempts AttemptStore
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the source;
+	// without them the peer address is the source.
+	TrustedProxies []netip.Prefix
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Logger receives login events (never passwords); default discard.
@@ -85,14 +94,12 @@ type AuthOptions struct {
 }
 
 // Auth protects the web UI: admin accounts, sessions in HttpOnly SameSite=Lax cookies,
-// cross-origin protection of every unsafe request (http.CrossOriginProtection), login
-// rate limiting, and a first-run setup page reachable only from loopback.
+// cross-origin protection of every unsafe request (http.CrossOriginProtection), sign-in
+// throttling per source, and a first-run setup page reachable only from loopback.
 type Auth struct {
-	opt  AuthOptions
-	csrf *http.CrossOriginProtection
-
-	mu       sync.Mutex
-	failures map[string][]time.Time // by "ip:" + address and "user:" + name
+	opt      AuthOptions
+	csrf     *http.CrossOriginProtection
+	throttle *throttle
 }
 
 // NewAuth returns the UI's authentication.
@@ -100,11 +107,20 @@ func NewAuth(opt AuthOptions) *Auth {
 	if opt.SessionTTL <= 0 {
 		opt.SessionTTL = 12 * time.Hour
 	}
-	if opt.MaxFailures <= 0 {
-		opt.MaxFailures = 5
+	if opt.FreeFailures <= 0 {
+		opt.FreeFailures = 5
 	}
-	if opt.FailureWindow <= 0 {
-		opt.FailureWindow = 15 * time.Minute
+	if opt.BaseDelay <= 0 {
+		opt.BaseDelay = time.Second
+	}
+	if opt.MaxDelay <= 0 {
+		opt.MaxDelay = 15 * time.Minute
+	}
+	if opt.ForgetAfter <= 0 {
+		opt.ForgetAfter = 24 * time.Hour
+	}
+	if opt.Attempts == nil {
+		opt.Attempts = &MemoryAttempts{}
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
@@ -112,7 +128,8 @@ func NewAuth(opt AuthOptions) *Auth {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Auth{opt: opt, csrf: http.NewCrossOriginProtection(), failures: map[string][]time.Time{}}
+	return &Auth{opt: opt, csrf: http.NewCrossOriginProtection(), throttle: &throttle{store: opt.Attempts, free: opt.FreeFailures,
+		base: opt.BaseDelay, max: opt.MaxDelay, forget: opt.ForgetAfter, now: opt.Now, trusted: opt.TrustedProxies}}
 }
 
 type userKey struct{}
@@ -195,30 +212,43 @@ func (a *Auth) LoginHandler() http.Handler {
 			return
 		}
 		name := strings.TrimSpace(r.PostFormValue("name"))
-		ip := clientIP(r)
-		if a.limited("ip:"+ip) || a.limited("user:"+name) {
-			a.opt.Logger.Warn("login rate limited", "user", name, "remote", ip)
-			w.Header().Set("Retry-After", fmt.Sprint(int(a.opt.FailureWindow.Seconds())))
-			p.Error = "Too many failed sign-ins. Wait a few minutes and try again."
+		src := a.throttle.source(r)
+		wait, err := a.throttle.begin(r.Context(), src)
+		if err != nil {
+			a.opt.Logger.Error("login throttle", "err", err)
+			http.Error(w, "sign-in is unavailable; see the server log", http.StatusServiceUnavailable)
+			return
+		}
+		if wait > 0 {
+			secs := int((wait + time.Second - 1) / time.Second)
+			a.opt.Logger.Warn("login throttled", "user", name, "source", src, "wait", wait)
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			p.Error, p.Name = fmt.Sprintf("Too many failed sign-ins from your address. Try again in %d seconds.", secs), name
 			render(w, http.StatusTooManyRequests, p)
 			return
 		}
 		hash, err := a.opt.Users.UserPasswordHash(r.Context(), name)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			_ = a.throttle.undo(r.Context(), src)
+			a.opt.Logger.Error("login: read the user", "err", err)
+			http.Error(w, "sign-in is unavailable; see the server log", http.StatusServiceUnavailable)
+			return
+		}
 		if err != nil || !CheckPassword(hash, r.PostFormValue("password")) {
-			if err == nil || errors.Is(err, store.ErrNotFound) {
-				a.fail("ip:"+ip, "user:"+name)
-			}
-			a.opt.Logger.Info("login failed", "user", name, "remote", ip)
+			a.opt.Logger.Info("login failed", "user", name, "source", src)
 			p.Error, p.Name = "Wrong name or password.", name
 			render(w, http.StatusUnauthorized, p)
 			return
+		}
+		if err := a.throttle.succeeded(r.Context(), src); err != nil {
+			a.opt.Logger.Warn("login throttle: clear the source", "err", err)
 		}
 		if err := a.startSession(w, r, name); err != nil {
 			a.opt.Logger.Error("create session", "err", err)
 			http.Error(w, "could not sign in; see the server log", http.StatusInternalServerError)
 			return
 		}
-		a.opt.Logger.Info("login", "user", name, "remote", ip)
+		a.opt.Logger.Info("login", "user", name, "source", src)
 		http.Redirect(w, r, next, http.StatusSeeOther)
 	}))
 }
@@ -298,44 +328,7 @@ func (a *Auth) SetupHandler() http.Handler {
 	}))
 }
 
-func (a *Auth) limited(key string) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	cut := a.opt.Now().Add(-a.opt.FailureWindow)
-	l := a.failures[key]
-	for len(l) > 0 && l[0].Before(cut) {
-		l = l[1:]
-	}
-	if len(l) == 0 {
-		delete(a.failures, key)
-	} else {
-		a.failures[key] = l
-	}
-	return len(l) >= a.opt.MaxFailures
-}
-
-func (a *Auth) fail(keys ...string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if len(a.failures) > 100000 { // bound memory under a spray of names
-		clear(a.failures)
-	}
-	for _, k := range keys {
-		a.failures[k] = append(a.failures[k], a.opt.Now())
-	}
-}
-
-// clientIP is the peer address: X-Forwarded-For is not trusted (a proxy in front should
-// be configured to limit logins itself).
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 func isLoopback(r *http.Request) bool {
-	ip, err := netip.ParseAddr(clientIP(r))
-	return err == nil && ip.IsLoopback()
+	ip := peerAddr(r)
+	return ip.IsValid() && ip.IsLoopback()
 }

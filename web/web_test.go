@@ -34,7 +34,7 @@ func setup(t *testing.T) (*httptest.Server, *sqlite.DB, *bytes.Buffer) {
 		u, _ := web.User(r)
 		io.WriteString(w, "hello "+u)
 	})
-	srv := httptest.NewServer(web.New(web.Options{UI: ui, Auth: web.NewAuth(web.AuthOptions{Users: db, MaxFailures: 3, Logger: log}),
+	srv := httptest.NewServer(web.New(web.Options{UI: ui, Auth: web.NewAuth(web.AuthOptions{Users: db, FreeFailures: 3, Logger: log}),
 		Metrics: web.NewMetrics(web.MetricsOptions{Store: db}), Logger: log}))
 	t.Cleanup(srv.Close)
 	return srv, db, &logBuf
