@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/store"
@@ -95,11 +97,14 @@ type AuthOptions struct {
 
 // Auth protects the web UI: admin accounts, sessions in HttpOnly SameSite=Lax cookies,
 // cross-origin protection of every unsafe request (http.CrossOriginProtection), sign-in
-// throttling per source, and a first-run setup page reachable only from loopback.
+// throttling per source, and a first-run setup page that needs a one-time token.
 type Auth struct {
 	opt      AuthOptions
 	csrf     *http.CrossOriginProtection
 	throttle *throttle
+
+	setupMu   sync.Mutex
+	setupHash []byte // SHA-256 of the open setup token; nil when none is open
 }
 
 // NewAuth returns the UI's authentication.
@@ -186,6 +191,7 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 <style>body{font-family:system-ui,sans-serif;max-width:24rem;margin:4rem auto;padding:0 1rem}label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.4rem;box-sizing:border-box}button{margin-top:1rem;padding:.5rem 1rem}.err{color:#b00020}</style>
 </head><body><h1>{{.Title}}</h1>{{if .Intro}}<p>{{.Intro}}</p>{{end}}{{if .Error}}<p class="err" role="alert">{{.Error}}</p>{{end}}
 <form method="post" action="{{.Action}}">{{if .Next}}<input type="hidden" name="next" value="{{.Next}}">{{end}}
+{{if .Setup}}<label for="token">Setup token</label><input id="token" name="token" autocomplete="off" required>{{end}}
 <label for="name">Admin name</label><input id="name" name="name" autocomplete="username" required value="{{.Name}}">
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="{{if .Setup}}new-password{{else}}current-password{{end}}" required>
 <button type="submit">{{.Button}}</button></form></body></html>`))
@@ -283,14 +289,30 @@ func (a *Auth) LogoutHandler() http.Handler {
 	}))
 }
 
-// SetupHandler serves /setup, the first-run page that creates the first admin. It
-// answers only requests from a loopback address, and only while there is no admin.
+// SetupToken opens the first-run setup: while there is no admin, it returns a new
+// one-time token that /setup asks for (it replaces an earlier one), and "" once an admin
+// exists. Show it only where the operator sees it (serve prints it on its standard
+// output, never in the log); creating the first admin consumes it.
+func (a *Auth) SetupToken(ctx context.Context) (string, error) {
+	n, err := a.opt.Users.CountUsers(ctx)
+	if err != nil || n > 0 {
+		return "", err
+	}
+	b := make([]byte, 18)
+	_, _ = rand.Read(b)
+	tok := base64.RawURLEncoding.EncodeToString(b)
+	sum := sha256.Sum256([]byte(tok))
+	a.setupMu.Lock()
+	a.setupHash = sum[:]
+	a.setupMu.Unlock()
+	return tok, nil
+}
+
+// SetupHandler serves /setup, the first-run page that creates the first admin: only
+// while there is no admin, and only with the one-time token from SetupToken (a source
+// address proves nothing: behind a proxy on the same host every request is local).
 func (a *Auth) SetupHandler() http.Handler {
 	return a.csrf.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !isLoopback(r) {
-			http.Error(w, "the first-run setup is reachable only from this machine (127.0.0.1), or run `bcconnector admin create`", http.StatusForbidden)
-			return
-		}
 		n, err := a.opt.Users.CountUsers(r.Context())
 		if err != nil {
 			http.Error(w, "store unavailable", http.StatusServiceUnavailable)
@@ -300,13 +322,34 @@ func (a *Auth) SetupHandler() http.Handler {
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return
 		}
-		p := page{Title: "Create the first admin", Intro: "Nobody can sign in yet. Choose the admin's name and a password of at least 12 characters.",
+		p := page{Title: "Create the first admin", Intro: "Nobody can sign in yet. Enter the setup token that `bcconnector serve` printed when it started, then choose the admin's name and a password of at least 12 characters.",
 			Action: "/setup", Button: "Create admin", Setup: true}
 		if r.Method != http.MethodPost {
 			render(w, http.StatusOK, p)
 			return
 		}
 		name := strings.TrimSpace(r.PostFormValue("name"))
+		p.Name = name
+		// One setup at a time: the token is checked and consumed together with the
+		// creation, so two posts cannot both create an admin.
+		a.setupMu.Lock()
+		defer a.setupMu.Unlock()
+		if a.setupHash == nil {
+			p.Error = "No setup token is open. Restart `bcconnector serve` to print one, or run `bcconnector admin create --name NAME`."
+			render(w, http.StatusForbidden, p)
+			return
+		}
+		sum := sha256.Sum256([]byte(strings.TrimSpace(r.PostFormValue("token"))))
+		if subtle.ConstantTimeCompare(sum[:], a.setupHash) != 1 {
+			a.opt.Logger.Warn("setup with a wrong token", "source", a.throttle.source(r))
+			p.Error = "Wrong setup token. Copy it from the output of `bcconnector serve` (the line that starts with \"No admin yet\")."
+			render(w, http.StatusForbidden, p)
+			return
+		}
+		if n, err := a.opt.Users.CountUsers(r.Context()); err != nil || n > 0 {
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
 		hash, err := HashPassword(r.PostFormValue("password"))
 		if err == nil && name == "" {
 			err = errors.New("give the admin a name")
@@ -315,10 +358,11 @@ func (a *Auth) SetupHandler() http.Handler {
 			err = a.opt.Users.CreateUser(r.Context(), name, hash)
 		}
 		if err != nil {
-			p.Error, p.Name = err.Error(), name
+			p.Error = err.Error()
 			render(w, http.StatusUnprocessableEntity, p)
 			return
 		}
+		a.setupHash = nil
 		a.opt.Logger.Info("first admin created", "user", name)
 		if err := a.startSession(w, r, name); err != nil {
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
@@ -326,9 +370,4 @@ func (a *Auth) SetupHandler() http.Handler {
 		}
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	}))
-}
-
-func isLoopback(r *http.Request) bool {
-	ip := peerAddr(r)
-	return ip.IsValid() && ip.IsLoopback()
 }

@@ -5,7 +5,7 @@
 //
 // Routes: /api/v1/ (API, bearer tokens), /webhooks/bc (BC notifications, no auth: the
 // receiver checks each subscription's clientState), /healthz, /readyz, /metrics,
-// /login, /logout, /setup (first run, loopback only), and / (the UI, signed-in admins).
+// /login, /logout, /setup (first run, with the one-time token of Auth.SetupToken), and / (the UI, signed-in admins).
 package web
 
 import (

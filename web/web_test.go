@@ -19,6 +19,12 @@ import (
 )
 
 func setup(t *testing.T) (*httptest.Server, *sqlite.DB, *bytes.Buffer) {
+	srv, db, logBuf, _ := setupAuth(t)
+	return srv, db, logBuf
+}
+
+// setupAuth is setup that also returns the UI's authentication.
+func setupAuth(t *testing.T) (*httptest.Server, *sqlite.DB, *bytes.Buffer, *web.Auth) {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "w.db"), secret.GenerateKeyring(), sqlite.Options{})
 	if err != nil {
@@ -34,10 +40,11 @@ func setup(t *testing.T) (*httptest.Server, *sqlite.DB, *bytes.Buffer) {
 		u, _ := web.User(r)
 		io.WriteString(w, "hello "+u)
 	})
-	srv := httptest.NewServer(web.New(web.Options{UI: ui, Auth: web.NewAuth(web.AuthOptions{Users: db, FreeFailures: 3, Logger: log}),
+	auth := web.NewAuth(web.AuthOptions{Users: db, FreeFailures: 3, Logger: log})
+	srv := httptest.NewServer(web.New(web.Options{UI: ui, Auth: auth,
 		Metrics: web.NewMetrics(web.MetricsOptions{Store: db}), Logger: log}))
 	t.Cleanup(srv.Close)
-	return srv, db, &logBuf
+	return srv, db, &logBuf, auth
 }
 
 func client(t *testing.T) *http.Client {
@@ -47,7 +54,11 @@ func client(t *testing.T) *http.Client {
 
 func TestFirstRunLoginLogout(t *testing.T) {
 	t.Parallel()
-	srv, _, logBuf := setup(t)
+	srv, _, logBuf, auth := setupAuth(t)
+	tok, err := auth.SetupToken(t.Context())
+	if err != nil || tok == "" {
+		t.Fatalf("setup token %q, %v", tok, err)
+	}
 	c := client(t)
 	// No admin: the UI sends to /setup.
 	resp, _ := c.Get(srv.URL + "/")
@@ -55,7 +66,7 @@ func TestFirstRunLoginLogout(t *testing.T) {
 		t.Fatalf("first run: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	pw := "correct horse battery staple"
-	resp, _ = c.PostForm(srv.URL+"/setup", url.Values{"name": {"admin"}, "password": {pw}})
+	resp, _ = c.PostForm(srv.URL+"/setup", url.Values{"token": {tok}, "name": {"admin"}, "password": {pw}})
 	if resp.StatusCode != 303 {
 		t.Fatalf("setup: %d", resp.StatusCode)
 	}
@@ -69,7 +80,7 @@ func TestFirstRunLoginLogout(t *testing.T) {
 		t.Errorf("signed in: %d %s", resp.StatusCode, b)
 	}
 	// Setup is closed once an admin exists.
-	resp, _ = c.PostForm(srv.URL+"/setup", url.Values{"name": {"evil"}, "password": {pw}})
+	resp, _ = c.PostForm(srv.URL+"/setup", url.Values{"token": {tok}, "name": {"evil"}, "password": {pw}})
 	if resp.StatusCode != 303 || resp.Header.Get("Location") != "/login" {
 		t.Errorf("second setup: %d", resp.StatusCode)
 	}
@@ -103,21 +114,56 @@ func TestFirstRunLoginLogout(t *testing.T) {
 	if resp.StatusCode != 429 {
 		t.Errorf("after 3 failures: %d", resp.StatusCode)
 	}
-	if strings.Contains(logBuf.String(), pw) || strings.Contains(logBuf.String(), "wrong password!") {
+	if strings.Contains(logBuf.String(), pw) || strings.Contains(logBuf.String(), "wrong password!") || strings.Contains(logBuf.String(), tok) {
 		t.Error("a password reached the log")
 	}
 }
 
-func TestSetupOnlyFromLoopback(t *testing.T) {
+// TestSetupNeedsToken: the first-run page creates the first admin only with the
+// one-time token, whatever the source address (a proxy on the same host makes every
+// request local), and the token is consumed by that creation (issue 9.8).
+func TestSetupNeedsToken(t *testing.T) {
 	t.Parallel()
-	_, db, _ := setup(t)
-	h := web.New(web.Options{Auth: web.NewAuth(web.AuthOptions{Users: db})})
-	req := httptest.NewRequest("GET", "/setup", nil)
-	req.RemoteAddr = "203.0.113.9:5555"
-	rr := httptest.NewRecorder()
-	h.ServeHTTP(rr, req)
-	if rr.Code != 403 {
-		t.Errorf("remote setup: %d", rr.Code)
+	srv, db, _, auth := setupAuth(t) // the test client connects from 127.0.0.1
+	pw := "correct horse battery staple"
+	post := func(v url.Values) int {
+		t.Helper()
+		resp, err := client(t).PostForm(srv.URL+"/setup", v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// No token open yet, a missing token, a wrong token: refused, nobody created.
+	if st := post(url.Values{"name": {"admin"}, "password": {pw}}); st != 403 {
+		t.Errorf("loopback setup without any token open: %d, want 403", st)
+	}
+	tok, err := auth.SetupToken(t.Context())
+	if err != nil || len(tok) < 20 {
+		t.Fatalf("setup token %q, %v", tok, err)
+	}
+	if st := post(url.Values{"name": {"admin"}, "password": {pw}}); st != 403 {
+		t.Errorf("setup without the token: %d, want 403", st)
+	}
+	if st := post(url.Values{"token": {tok + "x"}, "name": {"admin"}, "password": {pw}}); st != 403 {
+		t.Errorf("setup with a wrong token: %d, want 403", st)
+	}
+	if n, _ := db.CountUsers(t.Context()); n != 0 {
+		t.Fatalf("%d admins created without the token", n)
+	}
+	// A bad password keeps the token open; the right form consumes it.
+	if st := post(url.Values{"token": {tok}, "name": {"admin"}, "password": {"short"}}); st != 422 {
+		t.Errorf("short password: %d", st)
+	}
+	if st := post(url.Values{"token": {tok}, "name": {"admin"}, "password": {pw}}); st != 303 {
+		t.Errorf("setup with the token: %d", st)
+	}
+	if n, _ := db.CountUsers(t.Context()); n != 1 {
+		t.Errorf("admins: %d", n)
+	}
+	if again, _ := auth.SetupToken(t.Context()); again != "" {
+		t.Error("a setup token was opened while an admin exists")
 	}
 }
 

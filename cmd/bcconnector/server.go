@@ -216,8 +216,9 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	if c.Sandbox {
 		return s.sandbox(ctx)
 	}
-	if n, err := a.db.CountUsers(ctx); err == nil && n == 0 {
-		fmt.Fprintf(s.g.Stdout, "No admin yet: open %s/setup from this machine, or run `bcconnector admin create --name NAME`.\n", s.url)
+	// The setup token goes to the operator's terminal only, never to the log.
+	if tok, err := auth.SetupToken(ctx); err == nil && tok != "" {
+		fmt.Fprintf(s.g.Stdout, "No admin yet: open %s/setup and enter the one-time setup token %s, or run `bcconnector admin create --name NAME`.\n", s.url, tok)
 	}
 	return nil
 }
