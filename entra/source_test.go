@@ -1,14 +1,11 @@
 package entra_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
-	"log"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -20,28 +17,12 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/bizzjoiner/bcconnector/emulator"
+	"github.com/bizzjoiner/bcconnector/emulator/emulatortest"
 	"github.com/bizzjoiner/bcconnector/emulator/fault"
 	"github.com/bizzjoiner/bcconnector/emulator/idp"
 	"github.com/bizzjoiner/bcconnector/entra"
+	"github.com/bizzjoiner/bcconnector/internal/testlog"
 )
-
-// lockedBuffer collects log output written from several goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // clock is a settable test clock.
 type clock struct{ t atomic.Int64 }
@@ -57,24 +38,16 @@ func (c *clock) Advance(d time.Duration) { c.t.Add(int64(d)) }
 // env is one emulator behind a real TLS server and the connection settings its scenario
 // hands over.
 type env struct {
+	sb    *emulatortest.Sandbox
 	emu   *emulator.Emulator
-	srv   *httptest.Server
 	creds emulator.Credentials
-	logs  *lockedBuffer
+	logs  *testlog.Buffer
 }
 
 func setup(t testing.TB, cfg emulator.Config) *env {
 	t.Helper()
-	emu, err := emulator.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewTLSServer(emu)
-	t.Cleanup(func() {
-		srv.Close()
-		emu.Close()
-	})
-	return &env{emu: emu, srv: srv, creds: emu.Credentials(), logs: &lockedBuffer{}}
+	sb := emulatortest.Start(t, cfg)
+	return &env{sb: sb, emu: sb.Emulator, creds: sb.Creds, logs: &testlog.Buffer{}}
 }
 
 // config is what the connector builds from the scenario's credentials.
@@ -83,9 +56,9 @@ func (e *env) config() entra.Config {
 		TenantID:      e.creds.TenantID,
 		ClientID:      e.creds.ClientID,
 		Secret:        e.creds.ClientSecret,
-		AuthorityHost: e.srv.URL + "/",
-		HTTPClient:    e.srv.Client(),
-		Logger:        slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		AuthorityHost: e.sb.AuthorityHost(),
+		HTTPClient:    e.sb.Client(),
+		Logger:        e.logs.Logger(),
 		MaxRetries:    -1,
 	}
 }
@@ -103,7 +76,7 @@ func (e *env) source(t testing.TB, mods ...func(*entra.Config)) *entra.Source {
 	return s
 }
 
-func (e *env) host() string { return strings.TrimPrefix(e.srv.URL, "https://") }
+func (e *env) host() string { return e.sb.Host() }
 
 func TestTokenOK(t *testing.T) {
 	t.Parallel()
@@ -512,12 +485,10 @@ func TestInstanceDiscovery(t *testing.T) {
 // ScenarioNetwork, names the host and keeps the cause.
 func TestNetworkFailures(t *testing.T) {
 	t.Parallel()
-	quiet := log.New(io.Discard, "", 0)
 
 	t.Run("untrusted certificate", func(t *testing.T) {
 		t.Parallel()
 		e := setup(t, emulator.Config{})
-		e.srv.Config.ErrorLog = quiet
 		ee := networkError(t, e.source(t, func(c *entra.Config) { c.HTTPClient = &http.Client{} }))
 		var unknownCA x509.UnknownAuthorityError
 		if !errors.As(ee, &unknownCA) || ee.Host != e.host() || !strings.Contains(ee.Error(), e.host()) {
@@ -527,7 +498,7 @@ func TestNetworkFailures(t *testing.T) {
 	t.Run("connection refused", func(t *testing.T) {
 		t.Parallel()
 		e := setup(t, emulator.Config{})
-		e.srv.Close()
+		e.sb.Close()
 		ee := networkError(t, e.source(t))
 		if !strings.Contains(ee.Error(), "cannot reach Entra at "+e.host()) {
 			t.Errorf("error %q", ee)
