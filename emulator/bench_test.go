@@ -34,7 +34,7 @@ func benchEmulator(b *testing.B, glRows int) (*emulator.Emulator, string, string
 	if err != nil {
 		b.Fatal(err)
 	}
-	host := strings.TrimPrefix(e.srv.URL, "https://")
+	host := e.srv.Host()
 	return e.emu, tok, "https://" + host + "/v2.0/" + e.creds.TenantID + "/Production/api/v2.0/companies(" + e.emu.DemoCompanyRef().CompanyID + ")/generalLedgerEntries"
 }
 

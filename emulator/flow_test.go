@@ -14,6 +14,7 @@ import (
 // TestRequestFlow walks the request flow of bc-entra-facts §4 with a token from
 // azidentity: companies, filter, create, patch with If-Match, delete, nextLink.
 func TestRequestFlow(t *testing.T) {
+	t.Parallel()
 	e := setup(t, emulator.Config{})
 
 	// List companies and find Company X by name.
@@ -131,6 +132,7 @@ func TestRequestFlow(t *testing.T) {
 
 // TestTopSuppressesNextLink reproduces BC's silent truncation with $top (peers §0).
 func TestTopSuppressesNextLink(t *testing.T) {
+	t.Parallel()
 	e := setup(t, emulator.Config{MaxPageSize: 100})
 	r := e.get(e.companyURL() + "/generalLedgerEntries?$top=250")
 	m := r.json(t)
@@ -147,6 +149,7 @@ func TestTopSuppressesNextLink(t *testing.T) {
 }
 
 func TestQueryOptions(t *testing.T) {
+	t.Parallel()
 	e := setup(t, emulator.Config{})
 	c := e.companyURL()
 
@@ -238,6 +241,7 @@ func TestQueryOptions(t *testing.T) {
 }
 
 func TestServiceDocumentAndMetadata(t *testing.T) {
+	t.Parallel()
 	e := setup(t, emulator.Config{})
 	r := e.get(e.api() + "/")
 	if r.status != 200 || !strings.Contains(string(r.body), `"name":"customers"`) {
@@ -257,6 +261,7 @@ func TestServiceDocumentAndMetadata(t *testing.T) {
 // TestOrderByMonotonicField pages through $orderby on fields the base rows are ordered by,
 // with written rows mixed in, and checks order and completeness.
 func TestOrderByMonotonicField(t *testing.T) {
+	t.Parallel()
 	e := setup(t, emulator.Config{})
 	ref := e.emu.DemoCompanyRef()
 	if err := e.emu.Mutate(120, emulator.MutatorConfig{EntitySets: []string{"generalLedgerEntries", "customers"}}); err != nil {

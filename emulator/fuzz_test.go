@@ -17,7 +17,7 @@ func fuzzTarget(f *testing.F) (*emulator.Emulator, string, string) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	host := strings.TrimPrefix(e.srv.URL, "https://")
+	host := e.srv.Host()
 	return e.emu, tok, "https://" + host + "/v2.0/" + e.creds.TenantID + "/Production/api/v2.0/companies(" + e.emu.DemoCompanyRef().CompanyID + ")"
 }
 

@@ -24,6 +24,7 @@ func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unloc
 
 // TestExpiredTokenIsRejected: BC checks exp; an hour later the same token answers 401.
 func TestExpiredTokenIsRejected(t *testing.T) {
+	t.Parallel()
 	clk := &clock{t: time.Now()}
 	e := setup(t, emulator.Config{Now: clk.now})
 	if r := e.get(e.api() + "/companies"); r.status != 200 {
@@ -36,6 +37,7 @@ func TestExpiredTokenIsRejected(t *testing.T) {
 }
 
 func TestAdminCenterEnvironments(t *testing.T) {
+	t.Parallel()
 	e := setup(t, emulator.Config{})
 	adminURL := e.srv.URL + "/admin/v2.24/applications/BusinessCentral/environments"
 	// By the guide, the app has no AdminCenter.ReadWrite.All: 403.
@@ -62,6 +64,7 @@ func TestAdminCenterEnvironments(t *testing.T) {
 // TestAutomationAPINeedsItsRole: the automation API needs Automation.ReadWrite.All, which
 // the guide's app does not have.
 func TestAutomationAPINeedsItsRole(t *testing.T) {
+	t.Parallel()
 	e := setup(t, emulator.Config{})
 	u := e.srv.URL + "/v2.0/" + e.creds.TenantID + "/Production/api/microsoft/automation/v2.0/automationCompanies"
 	if r := e.get(u); r.status != 401 {
@@ -79,6 +82,7 @@ func TestAutomationAPINeedsItsRole(t *testing.T) {
 // TestMutatorChangesData: the mutator creates, updates and deletes through the write path,
 // moving lastModifiedDateTime so incremental reads see it.
 func TestMutatorChangesData(t *testing.T) {
+	t.Parallel()
 	e := setup(t, emulator.Config{})
 	ref := e.emu.DemoCompanyRef()
 	glBefore := e.emu.Count(ref, "generalLedgerEntries")
@@ -112,6 +116,7 @@ func TestMutatorChangesData(t *testing.T) {
 
 // TestTokenEndpointOutage: an injected token outage reaches azidentity as a failure.
 func TestTokenEndpointOutage(t *testing.T) {
+	t.Parallel()
 	rules, err := fault.Parse("token-outage")
 	if err != nil {
 		t.Fatal(err)

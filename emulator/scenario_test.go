@@ -12,6 +12,7 @@ import (
 // row: the AADSTS code from Entra (through azidentity, as the connector will see it), or
 // BC's status and error code.
 func TestScenarios(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		scenario string
 		aadsts   string // expected in the token error; "" = token issued
@@ -109,6 +110,7 @@ func TestScenarios(t *testing.T) {
 
 // TestTenantMismatch: a token of one tenant used on another tenant's URL is refused.
 func TestTenantMismatch(t *testing.T) {
+	t.Parallel()
 	e := setup(t, emulator.Config{})
 	r := e.get(e.srv.URL + "/v2.0/northwind.onmicrosoft.com/Production/api/v2.0/companies")
 	if r.status != http.StatusUnauthorized {

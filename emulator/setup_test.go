@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -15,29 +14,22 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/bizzjoiner/bcconnector/emulator"
+	"github.com/bizzjoiner/bcconnector/emulator/emulatortest"
 )
 
 // env is one emulator behind a real TLS server, with a client that trusts it.
 type env struct {
 	t     testing.TB
 	emu   *emulator.Emulator
-	srv   *httptest.Server
+	srv   *emulatortest.Sandbox
 	creds emulator.Credentials
 	token string
 }
 
 func setup(t testing.TB, cfg emulator.Config) *env {
 	t.Helper()
-	emu, err := emulator.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewTLSServer(emu)
-	t.Cleanup(func() {
-		srv.Close()
-		emu.Close()
-	})
-	return &env{t: t, emu: emu, srv: srv, creds: emu.Credentials()}
+	sb := emulatortest.Start(t, cfg)
+	return &env{t: t, emu: sb.Emulator, srv: sb, creds: sb.Creds}
 }
 
 // credential is what the connector will use: azidentity's ClientSecretCredential pointed
@@ -46,7 +38,7 @@ func (e *env) credential(tenant, client, secret string) *azidentity.ClientSecret
 	e.t.Helper()
 	cred, err := azidentity.NewClientSecretCredential(tenant, client, secret, &azidentity.ClientSecretCredentialOptions{
 		ClientOptions: azcore.ClientOptions{
-			Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: e.srv.URL + "/"},
+			Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: e.srv.AuthorityHost()},
 			Transport: e.srv.Client(),
 		},
 		DisableInstanceDiscovery: true,

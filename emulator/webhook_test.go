@@ -44,6 +44,7 @@ func newReceiver(t *testing.T) *receiver {
 }
 
 func TestWebhookSubscriptionAndNotification(t *testing.T) {
+	t.Parallel()
 	rv := newReceiver(t)
 	e := setup(t, emulator.Config{WebhookDelay: -1, WebhookClient: rv.srv.Client()})
 	ref := e.emu.DemoCompanyRef()

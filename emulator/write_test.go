@@ -31,6 +31,7 @@ func claimRoles(t *testing.T, tok string) []any {
 }
 
 func TestDeepInsertAndPosting(t *testing.T) {
+	t.Parallel()
 	e := setup(t, emulator.Config{})
 	c := e.companyURL()
 	cust := e.get(c + "/customers?$top=1").json(t)["value"].([]any)[0].(map[string]any)
@@ -91,6 +92,7 @@ func TestDeepInsertAndPosting(t *testing.T) {
 }
 
 func TestBatchSnapshotIsAtomic(t *testing.T) {
+	t.Parallel()
 	e := setup(t, emulator.Config{})
 	ref := e.emu.DemoCompanyRef()
 	before := e.emu.Count(ref, "customers")
@@ -134,6 +136,7 @@ func TestBatchSnapshotIsAtomic(t *testing.T) {
 // TestConcurrencyLimits: with BC's limits scaled down (1 slot, 1 queued) and a slow server,
 // the second request waits and the third gets 429 with Retry-After.
 func TestConcurrencyLimits(t *testing.T) {
+	t.Parallel()
 	e := setup(t, emulator.Config{
 		Limits:  throttle.Config{MaxConcurrent: 1, MaxQueue: 1},
 		Latency: throttle.Latency{Overhead: 300 * time.Millisecond},
@@ -161,6 +164,7 @@ func TestConcurrencyLimits(t *testing.T) {
 }
 
 func TestInjectedFaults(t *testing.T) {
+	t.Parallel()
 	e := setup(t, emulator.Config{})
 	rules, err := fault.Parse("seq:bc=503,429,ok")
 	if err != nil {
