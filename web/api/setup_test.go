@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/emulator"
+	"github.com/bizzjoiner/bcconnector/emulator/emulatortest"
+	"github.com/bizzjoiner/bcconnector/internal/testlog"
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/service"
 	"github.com/bizzjoiner/bcconnector/store"
@@ -56,40 +57,23 @@ func (j *inlineJobs) Enqueue(ctx context.Context, a syncer.SyncArgs) error {
 
 type env struct {
 	t      testing.TB
+	sb     *emulatortest.Sandbox
 	emu    *emulator.Emulator
-	bcSrv  *httptest.Server
 	creds  emulator.Credentials
 	db     *sqlite.DB
 	svc    *service.Impl
 	jobs   *inlineJobs
 	srv    *httptest.Server
-	log    *bytes.Buffer
-	logMu  *sync.Mutex
+	log    *testlog.Buffer
 	bodies *[]string // every response body, for the secret scan
 	token  string    // all connections
 }
 
-type lockedBuf struct {
-	mu *sync.Mutex
-	b  *bytes.Buffer
-}
-
-func (l lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
 func setup(t testing.TB) *env {
 	t.Helper()
-	emu, err := emulator.New(emulator.Config{Scenario: "ok"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bcSrv := httptest.NewTLSServer(emu)
-	t.Cleanup(bcSrv.Close)
-	e := &env{t: t, emu: emu, bcSrv: bcSrv, creds: emu.Credentials(), log: &bytes.Buffer{}, logMu: &sync.Mutex{}, bodies: &[]string{}}
-	logger := slog.New(slog.NewJSONHandler(lockedBuf{e.logMu, e.log}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	sb := emulatortest.Start(t, emulator.Config{Scenario: emulator.ScenarioOK})
+	e := &env{t: t, sb: sb, emu: sb.Emulator, creds: sb.Creds, log: &testlog.Buffer{}, bodies: &[]string{}}
+	logger := e.log.Logger()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "bcc.db"), secret.GenerateKeyring(), sqlite.Options{Logger: logger})
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +85,7 @@ func setup(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	e.jobs = &inlineJobs{sync: sy, busy: map[syncer.Target]bool{}}
-	e.svc, err = service.New(service.Options{Store: db, Syncer: sy, Jobs: e.jobs, HTTPClient: bcSrv.Client(), Logger: logger, AllowEndpointOverrides: true})
+	e.svc, err = service.New(service.Options{Store: db, Syncer: sy, Jobs: e.jobs, HTTPClient: sb.Client(), Logger: logger, AllowEndpointOverrides: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +110,7 @@ func (e *env) newToken(name string, conns []string) string {
 func (e *env) input() service.ConnectionInput {
 	return service.ConnectionInput{TenantID: e.creds.TenantID, ClientID: e.creds.ClientID, Secret: e.creds.ClientSecret,
 		SecretEndDate: e.creds.SecretEndDate.Format("2006-01-02"), Environment: e.creds.Environment, Company: e.creds.Company,
-		AuthorityHost: e.bcSrv.URL + "/", BCBaseURL: e.bcSrv.URL + "/v2.0", Entities: []string{"customers", "currencies"}}
+		AuthorityHost: e.sb.AuthorityHost(), BCBaseURL: e.sb.BCBaseURL(), Entities: []string{"customers", "currencies"}}
 }
 
 // createConn creates a connection through the API and returns its ID.
@@ -212,9 +196,7 @@ func (e *env) waitRows(id, set string) {
 // scanSecrets fails if any response or the log holds the client secret or a token.
 func (e *env) scanSecrets(extra ...string) {
 	e.t.Helper()
-	e.logMu.Lock()
 	logText := e.log.String()
-	e.logMu.Unlock()
 	for _, s := range append([]string{e.creds.ClientSecret, e.token}, extra...) {
 		if s == "" {
 			continue
