@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/emulator"
+	"github.com/bizzjoiner/bcconnector/emulator/emulatortest"
 	"github.com/bizzjoiner/bcconnector/emulator/idp"
 )
 
@@ -18,18 +19,14 @@ import (
 // key file, and keeps everything printed so the test can scan it for secrets.
 type cliEnv struct {
 	t       *testing.T
-	srv     *emulator.Server
+	srv     *emulatortest.Sandbox
 	db, key string
 	printed bytes.Buffer
 }
 
 func newCLIEnv(t *testing.T, scenario string) *cliEnv {
 	dir := t.TempDir()
-	srv, err := emulator.Start(emulator.Config{Scenario: scenario}, emulator.StartOptions{Addr: "127.0.0.1:0", CAFile: filepath.Join(dir, "ca.pem")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := emulatortest.Start(t, emulator.Config{Scenario: scenario})
 	t.Setenv("BCC_MASTER_KEY", "")
 	return &cliEnv{t: t, srv: srv, db: filepath.Join(dir, "bcc.db"), key: filepath.Join(dir, "master.key")}
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bizzjoiner/bcconnector/internal/testlog"
 )
 
 func runCLI(t *testing.T, ctx context.Context, args ...string) (code int, stdout, stderr string) {
@@ -58,7 +60,7 @@ func TestEmulatorStarts(t *testing.T) {
 	ca := filepath.Join(t.TempDir(), "ca.pem")
 	done := make(chan struct{})
 	var code int
-	var out, errb syncBuffer
+	var out, errb testlog.Buffer
 	go func() {
 		code = run(ctx, []string{"emulator", "--listen", "127.0.0.1:0", "--ca-file", ca, "--scenario", "secret-expired"}, &out, &errb)
 		close(done)

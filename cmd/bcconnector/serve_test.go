@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -9,23 +8,15 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/emulator"
+	"github.com/bizzjoiner/bcconnector/internal/testlog"
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/store"
 	"github.com/bizzjoiner/bcconnector/store/sqlite"
 )
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // testServeCmd is ServeCmd with the defaults kong would fill in.
 func testServeCmd() ServeCmd {
@@ -39,7 +30,7 @@ func TestServeSandbox(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "bcc.db")
 	t.Setenv("BCC_MASTER_KEY", "")
-	var out, errb syncBuf
+	var out, errb testlog.Buffer
 	g := &Globals{DB: db, KeyFile: filepath.Join(dir, "master.key"), LogLevel: "info", Stdout: &out, Stderr: &errb}
 	cfg := testServeCmd()
 	cfg.Sandbox = true
