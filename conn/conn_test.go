@@ -9,6 +9,7 @@ import (
 
 	"github.com/bizzjoiner/bcconnector/conn"
 	"github.com/bizzjoiner/bcconnector/emulator"
+	"github.com/bizzjoiner/bcconnector/emulator/emulatortest"
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/store"
 )
@@ -16,13 +17,8 @@ import (
 // TestOpenTrustsTheCAFile: a connection with the emulator's CA file reaches it over real
 // TLS; without it the certificate is refused.
 func TestOpenTrustsTheCAFile(t *testing.T) {
-	dir := t.TempDir()
-	srv, err := emulator.Start(emulator.Config{}, emulator.StartOptions{Addr: "127.0.0.1:0", CAFile: filepath.Join(dir, "ca.pem")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	cr := srv.Credentials()
+	srv := emulatortest.Start(t, emulator.Config{})
+	cr := srv.Creds
 	c := store.Connection{TenantID: cr.TenantID, ClientID: cr.ClientID, Environment: cr.Environment,
 		AuthorityHost: srv.AuthorityHost(), BCBaseURL: srv.BCBaseURL(), CAFile: srv.CAFile}
 	cn, err := conn.Open(c, secret.Secret(cr.ClientSecret), conn.Options{})

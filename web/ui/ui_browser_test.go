@@ -15,6 +15,7 @@ import (
 
 	"github.com/bizzjoiner/bcconnector/doctor"
 	"github.com/bizzjoiner/bcconnector/emulator"
+	"github.com/bizzjoiner/bcconnector/emulator/emulatortest"
 	"github.com/bizzjoiner/bcconnector/guide"
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/service"
@@ -84,11 +85,7 @@ func browser(t *testing.T) context.Context {
 func sandboxService(t *testing.T, scenario string) (service.Service, emulator.Credentials, Endpoints) {
 	t.Helper()
 	dir := t.TempDir()
-	emu, err := emulator.Start(emulator.Config{Scenario: scenario}, emulator.StartOptions{Addr: "127.0.0.1:0", CAFile: filepath.Join(dir, "ca.pem")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { emu.Close() })
+	emu := emulatortest.Start(t, emulator.Config{Scenario: scenario})
 	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "bcc.db"), secret.GenerateKeyring(), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +101,7 @@ func sandboxService(t *testing.T, scenario string) (service.Service, emulator.Cr
 		t.Fatal(err)
 	}
 	jobs.clients = svc
-	return svc, emu.Credentials(), Endpoints{AuthorityHost: emu.AuthorityHost(), BCBaseURL: emu.BCBaseURL(), CAFile: emu.CAFile}
+	return svc, emu.Creds, Endpoints{AuthorityHost: emu.AuthorityHost(), BCBaseURL: emu.BCBaseURL(), CAFile: emu.CAFile}
 }
 
 // inlineJobs runs each sync job in its own goroutine at once (serve uses River).
