@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/bizzjoiner/bcconnector/internal/testlog"
 )
 
 // TestServeSetupToken: serve without an admin prints a one-time setup token on its
@@ -16,7 +18,7 @@ import (
 func TestServeSetupToken(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("BCC_MASTER_KEY", "")
-	var out, errb syncBuf
+	var out, errb testlog.Buffer
 	g := &Globals{DB: filepath.Join(dir, "bcc.db"), KeyFile: filepath.Join(dir, "master.key"), LogLevel: "debug", Stdout: &out, Stderr: &errb}
 	s := NewServer(testServeCmd(), g)
 	if err := s.Open(t.Context()); err != nil {
