@@ -14,14 +14,13 @@ import (
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/service"
 	"github.com/bizzjoiner/bcconnector/store"
-	"github.com/bizzjoiner/bcconnector/store/sqlite"
 	"golang.org/x/term"
 )
 
 // app holds what commands open lazily: the keyring and the store.
 type app struct {
 	kr  *secret.Keyring
-	db  *sqlite.DB
+	db  store.Store
 	log *slog.Logger
 }
 
@@ -46,13 +45,7 @@ func (g *Globals) open(ctx context.Context) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	path := g.DB
-	if path == "" {
-		if path, err = sqlite.DefaultPath(); err != nil {
-			return nil, err
-		}
-	}
-	db, err := sqlite.Open(ctx, path, kr, sqlite.Options{Logger: log})
+	db, err := openStore(ctx, g.DatabaseURL, g.DB, kr, log)
 	if err != nil {
 		return nil, err
 	}

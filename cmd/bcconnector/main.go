@@ -37,15 +37,17 @@ type CLI struct {
 	Token         TokenCmd         `cmd:"" help:"Create, list and revoke API tokens."`
 	Admin         AdminCmd         `cmd:"" help:"Manage web UI admins."`
 	Key           KeyCmd           `cmd:"" help:"Manage the master key that seals client secrets."`
+	Migrate       MigrateCmd       `cmd:"" help:"Create or upgrade the database's tables (bcconnector's and the job queue's) and exit; serve does it too."`
 	Emulator      EmulatorCmd      `cmd:"" help:"Run the sandbox: an emulator of Microsoft Entra ID and Business Central online on a local HTTPS port."`
 	Version       VersionCmd       `cmd:"" help:"Print the version."`
 }
 
 // Globals are flags of every command, and the process's streams.
 type Globals struct {
-	DB       string `name:"db" env:"BCC_DB" placeholder:"PATH" help:"SQLite database file. Default: $XDG_DATA_HOME/bcconnector/bcconnector.db (~/.local/share/bcconnector/bcconnector.db)."`
-	KeyFile  string `name:"key-file" env:"BCC_KEY_FILE" placeholder:"PATH" help:"Master key file (created with mode 0600 on first run). Default: ~/.config/bcconnector/master.key. BCC_MASTER_KEY (base64 of 32 bytes) takes precedence."`
-	LogLevel string `name:"log-level" env:"BCC_LOG_LEVEL" default:"warn" enum:"debug,info,warn,error" help:"Log level (logs go to stderr; secrets and tokens are never logged)."`
+	DB          string `name:"db" env:"BCC_DB" placeholder:"PATH" help:"SQLite database file. Default: $XDG_DATA_HOME/bcconnector/bcconnector.db (~/.local/share/bcconnector/bcconnector.db). Ignored with --database-url."`
+	DatabaseURL string `name:"database-url" env:"BCC_DATABASE_URL" placeholder:"URL" help:"PostgreSQL database instead of the SQLite file, e.g. postgres://bcc@db:5432/bcconnector?sslmode=verify-full (several instances can share it)."`
+	KeyFile     string `name:"key-file" env:"BCC_KEY_FILE" placeholder:"PATH" help:"Master key file (created with mode 0600 on first run). Default: ~/.config/bcconnector/master.key. BCC_MASTER_KEY (base64 of 32 bytes) takes precedence."`
+	LogLevel    string `name:"log-level" env:"BCC_LOG_LEVEL" default:"warn" enum:"debug,info,warn,error" help:"Log level (logs go to stderr; secrets and tokens are never logged)."`
 
 	Stdout io.Writer `kong:"-"`
 	Stderr io.Writer `kong:"-"`

@@ -15,7 +15,7 @@ import (
 	"github.com/bizzjoiner/bcconnector/internal/testlog"
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/store"
-	"github.com/bizzjoiner/bcconnector/store/sqlite"
+	"github.com/bizzjoiner/bcconnector/store/postgres/pgtest"
 )
 
 // testServeCmd is ServeCmd with the defaults kong would fill in.
@@ -30,8 +30,23 @@ func TestServeSandbox(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "bcc.db")
 	t.Setenv("BCC_MASTER_KEY", "")
+	g := &Globals{DB: db, KeyFile: filepath.Join(dir, "master.key"), LogLevel: "info"}
+	testServeSandbox(t, g)
+}
+
+// TestServeSandboxPostgres is TestServeSandbox on PostgreSQL (--database-url): the store,
+// River's tables and jobs in one schema of the test server.
+func TestServeSandboxPostgres(t *testing.T) {
+	dbURL := pgtest.SchemaURL(t)
+	t.Setenv("BCC_MASTER_KEY", "")
+	g := &Globals{DatabaseURL: dbURL, KeyFile: filepath.Join(t.TempDir(), "master.key"), LogLevel: "info"}
+	testServeSandbox(t, g)
+}
+
+// testServeSandbox runs the sandbox server on the database g names.
+func testServeSandbox(t *testing.T, g *Globals) {
 	var out, errb testlog.Buffer
-	g := &Globals{DB: db, KeyFile: filepath.Join(dir, "master.key"), LogLevel: "info", Stdout: &out, Stderr: &errb}
+	g.Stdout, g.Stderr = &out, &errb
 	cfg := testServeCmd()
 	cfg.Sandbox = true
 	s := NewServer(cfg, g)
@@ -63,7 +78,7 @@ func TestServeSandbox(t *testing.T) {
 		t.Fatalf("healthz: %d", st)
 	}
 	// A token made through the store, as an operator's tooling would.
-	st, err := sqlite.Open(context.Background(), db, secret.GenerateKeyring(), sqlite.Options{})
+	st, err := openStore(context.Background(), g.DatabaseURL, g.DB, secret.GenerateKeyring(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net"
@@ -11,15 +10,11 @@ import (
 	"github.com/bizzjoiner/bcconnector/bc"
 	"github.com/bizzjoiner/bcconnector/emulator"
 	"github.com/bizzjoiner/bcconnector/service"
-	"github.com/bizzjoiner/bcconnector/store/sqlite"
 	"github.com/bizzjoiner/bcconnector/syncer"
 	"github.com/bizzjoiner/bcconnector/web"
 	"github.com/bizzjoiner/bcconnector/web/api"
 	"github.com/bizzjoiner/bcconnector/webhook"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
-	"github.com/riverqueue/river/rivermigrate"
 )
 
 // Server is `bcconnector serve` as a program: [Server.Open] opens the store, starts the
@@ -34,7 +29,7 @@ type Server struct {
 	emu     *emulator.Server
 	app     *app
 	svc     *service.Impl
-	rc      *river.Client[*sql.Tx]
+	rc      jobQueue
 	web     *web.Server
 	ln      net.Listener
 	url     string
@@ -94,11 +89,6 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	s.app = a
 	s.onClose(func() error { s.g.close(); return nil })
 	log := a.log
-
-	driver, err := s.openQueue(ctx, a.db)
-	if err != nil {
-		return err
-	}
 
 	// The metrics read the service and the webhook manager, built below, at scrape time.
 	var hooks *webhook.Manager
@@ -162,14 +152,14 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, worker)
 	river.AddWorker(workers, sched)
-	s.rc, err = river.NewClient(driver, &river.Config{
+	s.rc, err = newJobQueue(ctx, a.db, &river.Config{
 		Queues:            map[string]river.QueueConfig{syncer.QueueSync: {MaxWorkers: c.Workers}, syncer.QueueSchedule: {MaxWorkers: 1}},
 		Workers:           workers,
 		PeriodicJobs:      []*river.PeriodicJob{sched.PeriodicJob()},
 		FetchCooldown:     100 * time.Millisecond,
 		FetchPollInterval: 500 * time.Millisecond,
 		Logger:            log.With("component", "river"),
-	})
+	}, s.onClose)
 	if err != nil {
 		return err
 	}
@@ -223,26 +213,6 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	return nil
 }
 
-// openQueue opens the job queue's connection to the store's database and migrates River's
-// tables. It is the only place that knows which River driver goes with the store.
-func (s *Server) openQueue(ctx context.Context, db *sqlite.DB) (riverdriver.Driver[*sql.Tx], error) {
-	pool, err := sql.Open("sqlite", "file:"+db.Path()+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
-	if err != nil {
-		return nil, err
-	}
-	s.onClose(pool.Close)
-	pool.SetMaxOpenConns(1)
-	driver := riversqlite.New(pool)
-	mig, err := rivermigrate.New(driver, nil)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := mig.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return nil, fmt.Errorf("job queue migrations: %w", err)
-	}
-	return driver, nil
-}
-
 // ready is /readyz: the store answers.
 func (s *Server) ready() error {
 	rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -276,7 +246,7 @@ func (s *Server) Close() error {
 }
 
 // riverJobs is the service's job queue on River.
-type riverJobs struct{ rc *river.Client[*sql.Tx] }
+type riverJobs struct{ rc jobQueue }
 
 func (j *riverJobs) Enqueue(ctx context.Context, a syncer.SyncArgs) error {
 	_, err := j.rc.Insert(ctx, a, nil)

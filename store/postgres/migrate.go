@@ -30,10 +30,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, now func() time.Time, log 
 	}
 	latest := ms[len(ms)-1].Version
 	var applied []migration.Migration
-	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('bcconnector migrate ' || current_schema()))`); err != nil {
-			return fmt.Errorf("lock for migration: %w", err)
-		}
+	err = withLock(ctx, pool, "migrate", func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version    integer PRIMARY KEY,
 			name       text NOT NULL,
@@ -78,4 +75,37 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, now func() time.Time, log 
 		log.Info("database migration applied", "version", m.Version, "name", m.Name)
 	}
 	return nil
+}
+
+// Exclusive runs fn while holding the session-level advisory lock named name in the
+// store's schema (on a connection of its own): callers with the same name, in any process,
+// take turns. Use it to run other migrations (River's, which need a transaction per
+// version) once when several instances start at once.
+func (db *DB) Exclusive(ctx context.Context, name string, fn func(context.Context) error) error {
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: lock %s: %w", name, err)
+	}
+	defer conn.Release()
+	const key = `hashtext('bcconnector ' || $1 || ' ' || current_schema())`
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+key+`)`, name); err != nil {
+		return fmt.Errorf("postgres: lock %s: %w", name, err)
+	}
+	defer func() {
+		// A failed unlock (lost connection) releases the lock anyway when the session ends;
+		// the connection must not go back to the pool holding it.
+		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+key+`)`, name); err != nil {
+			_ = conn.Conn().Close(context.Background())
+		}
+	}()
+	return fn(ctx)
+}
+
+func withLock(ctx context.Context, pool *pgxpool.Pool, name string, fn func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('bcconnector ' || $1 || ' ' || current_schema()))`, name); err != nil {
+			return fmt.Errorf("lock %s: %w", name, err)
+		}
+		return fn(tx)
+	})
 }

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -11,71 +10,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/store"
+	"github.com/bizzjoiner/bcconnector/store/postgres/pgtest"
 	"github.com/bizzjoiner/bcconnector/store/storetest"
 )
-
-// EnvTestURL names the database the tests use, e.g.
-// postgres://postgres@127.0.0.1:5432/test?sslmode=disable. Without it the tests skip, or
-// fail when CI=true.
-const EnvTestURL = "BCC_TEST_DATABASE_URL"
-
-func testURL(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv(EnvTestURL)
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not set; CI must run the PostgreSQL tests (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", EnvTestURL)
-		}
-		t.Skipf("%s is not set; set it to a PostgreSQL database to run these tests", EnvTestURL)
-	}
-	return u
-}
-
-// schemaSeq numbers the schemas of one test process; with the pid it makes each name unique
-// on the server.
-var schemaSeq atomic.Int64
-
-// testSchema returns a new schema name for t, unique on the server, and drops the schema
-// when t ends.
-func testSchema(t testing.TB, url string) string {
-	t.Helper()
-	name := strings.ToLower(t.Name())
-	name = strings.Map(func(r rune) rune {
-		if 'a' <= r && r <= 'z' || '0' <= r && r <= '9' {
-			return r
-		}
-		return '_'
-	}, name)
-	prefix := fmt.Sprintf("t%d_%d_", os.Getpid(), schemaSeq.Add(1))
-	if len(prefix)+len(name) > 63 {
-		name = name[len(name)-(63-len(prefix)):]
-	}
-	schema := prefix + name
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, url)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+quoteIdent(schema)+` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return schema
-}
 
 // openTest opens a store in a schema of its own.
 func openTest(t testing.TB, kr *secret.Keyring, opt Options) *DB {
 	t.Helper()
-	url := testURL(t)
-	opt.Schema = testSchema(t, url)
+	url := pgtest.URL(t)
+	opt.Schema = pgtest.Schema(t, url)
 	db, err := Open(context.Background(), url, kr, opt)
 	if err != nil {
 		t.Fatal(err)
@@ -95,8 +40,8 @@ func TestConformance(t *testing.T) {
 // opens, the migrations are applied once.
 func TestConcurrentMigrations(t *testing.T) {
 	t.Parallel()
-	url := testURL(t)
-	schema := testSchema(t, url)
+	url := pgtest.URL(t)
+	schema := pgtest.Schema(t, url)
 	const instances = 4
 	dbs := make([]*DB, instances)
 	errs := make([]error, instances)
@@ -142,8 +87,8 @@ func TestConcurrentMigrations(t *testing.T) {
 // the follower never sees a later number before an earlier one is visible.
 func TestChangeLogManyWriters(t *testing.T) {
 	t.Parallel()
-	url := testURL(t)
-	schema := testSchema(t, url)
+	url := pgtest.URL(t)
+	schema := pgtest.Schema(t, url)
 	ctx := t.Context()
 	var instances [2]*DB
 	for i := range instances {

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/bizzjoiner/bcconnector/secret"
+	"github.com/bizzjoiner/bcconnector/store"
+	"github.com/bizzjoiner/bcconnector/store/postgres"
+	"github.com/bizzjoiner/bcconnector/store/sqlite"
+)
+
+// This file is the only place that knows which store and which River driver go together:
+// PostgreSQL (store/postgres, riverpgxv5) when a database URL is given, otherwise the
+// SQLite file (store/sqlite, riversqlite).
+
+// openStore opens the store: PostgreSQL at dbURL when it is set, else the SQLite file at
+// dbPath (its default location when empty). Either applies its pending migrations.
+func openStore(ctx context.Context, dbURL, dbPath string, kr *secret.Keyring, log *slog.Logger) (store.Store, error) {
+	if dbURL != "" {
+		return postgres.Open(ctx, dbURL, kr, postgres.Options{Logger: log})
+	}
+	if dbPath == "" {
+		var err error
+		if dbPath, err = sqlite.DefaultPath(); err != nil {
+			return nil, err
+		}
+	}
+	return sqlite.Open(ctx, dbPath, kr, sqlite.Options{Logger: log})
+}
+
+// jobQueue is what the server uses of a River client, whatever its driver.
+type jobQueue interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+}
+
+// newJobQueue migrates River's tables in the store's database and returns a River client
+// on it with cfg. Resources it opens are registered with onClose.
+func newJobQueue(ctx context.Context, st store.Store, cfg *river.Config, onClose func(func() error)) (jobQueue, error) {
+	switch db := st.(type) {
+	case *postgres.DB:
+		driver := riverpgxv5.New(db.Pool())
+		if err := migrateRiverPostgres(ctx, db, driver); err != nil {
+			return nil, err
+		}
+		return river.NewClient(driver, cfg)
+	case *sqlite.DB:
+		pool, err := riverSQLitePool(db)
+		if err != nil {
+			return nil, err
+		}
+		onClose(pool.Close)
+		driver := riversqlite.New(pool)
+		if err := migrateRiverSQLite(ctx, driver); err != nil {
+			return nil, err
+		}
+		return river.NewClient(driver, cfg)
+	}
+	return nil, fmt.Errorf("no job queue for a store of type %T", st)
+}
+
+// migrateQueue applies River's migrations to the store's database (bcconnector migrate).
+func migrateQueue(ctx context.Context, st store.Store) error {
+	switch db := st.(type) {
+	case *postgres.DB:
+		return migrateRiverPostgres(ctx, db, riverpgxv5.New(db.Pool()))
+	case *sqlite.DB:
+		pool, err := riverSQLitePool(db)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		return migrateRiverSQLite(ctx, riversqlite.New(pool))
+	}
+	return fmt.Errorf("no job queue for a store of type %T", st)
+}
+
+// migrateRiverPostgres runs River's migrations under the store's advisory lock, so
+// instances starting at once run them once.
+func migrateRiverPostgres(ctx context.Context, db *postgres.DB, driver *riverpgxv5.Driver) error {
+	mig, err := rivermigrate.New(driver, nil)
+	if err != nil {
+		return err
+	}
+	err = db.Exclusive(ctx, "river migrate", func(ctx context.Context) error {
+		_, err := mig.Migrate(ctx, rivermigrate.DirectionUp, nil)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("job queue migrations: %w", err)
+	}
+	return nil
+}
+
+// riverSQLitePool opens River's own connection to the SQLite file (one connection: SQLite
+// has one writer).
+func riverSQLitePool(db *sqlite.DB) (*sql.DB, error) {
+	pool, err := sql.Open("sqlite", "file:"+db.Path()+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+	if err != nil {
+		return nil, err
+	}
+	pool.SetMaxOpenConns(1)
+	return pool, nil
+}
+
+func migrateRiverSQLite(ctx context.Context, driver *riversqlite.Driver) error {
+	mig, err := rivermigrate.New(driver, nil)
+	if err != nil {
+		return err
+	}
+	if _, err := mig.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("job queue migrations: %w", err)
+	}
+	return nil
+}
+
+// MigrateCmd applies the database migrations, for operators who migrate before rolling
+// out a new version to several instances.
+type MigrateCmd struct{}
+
+// Run opens the store (which applies bcconnector's migrations) and applies River's.
+func (MigrateCmd) Run(ctx context.Context, g *Globals) error {
+	a, err := g.open(ctx)
+	if err != nil {
+		return err
+	}
+	if err := migrateQueue(ctx, a.db); err != nil {
+		return err
+	}
+	where := "the SQLite database"
+	if g.DatabaseURL != "" {
+		where = "the PostgreSQL database"
+	}
+	_, err = fmt.Fprintf(g.Stdout, "Migrated %s: bcconnector's tables and the job queue's are up to date.\n", where)
+	return err
+}
