@@ -4,8 +4,10 @@
 // an access log and panic recovery around every call.
 //
 // Routes: /api/v1/ (API, bearer tokens), /webhooks/bc (BC notifications, no auth: the
-// receiver checks each subscription's clientState), /healthz, /readyz, /metrics,
-// /login, /logout, /setup (first run, with the one-time token of Auth.SetupToken), and / (the UI, signed-in admins).
+// receiver checks each subscription's clientState), /healthz, /readyz, /metrics (an API
+// token for all connections; or unauthenticated on a private address, MetricsServer),
+// /login, /logout, /setup (first run, with the one-time token of Auth.SetupToken), and /
+// (the UI, signed-in admins).
 package web
 
 import (
@@ -22,6 +24,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/bizzjoiner/bcconnector/store"
 	"github.com/bizzjoiner/bcconnector/web/api"
 )
 
@@ -33,8 +36,12 @@ type Options struct {
 	Webhooks http.Handler
 	// Auth protects the UI; nil leaves the UI open (tests only).
 	Auth *Auth
-	// Metrics serves /metrics and counts requests; nil disables both.
-	Metrics *Metrics
+	// Metrics counts requests and serves /metrics to callers with an API token of
+	// MetricsTokens that covers every connection (the metrics name them all); nil
+	// disables both. Without MetricsTokens, /metrics is not served here (serve it on a
+	// private address with MetricsServer).
+	Metrics       *Metrics
+	MetricsTokens store.TokenStore
 	// Ready reports whether the server can do its work (store reachable, jobs running);
 	// nil means always ready.
 	Ready func() error
@@ -90,8 +97,8 @@ func New(opt Options) *Server {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})))
-	if opt.Metrics != nil {
-		mux.Handle("GET /metrics", opt.Metrics.Handler())
+	if opt.Metrics != nil && opt.MetricsTokens != nil {
+		mux.Handle("GET /metrics", area("ops", metricsAuth(opt.MetricsTokens, log, opt.Metrics.Handler())))
 	}
 	ui := opt.UI
 	if ui == nil {
@@ -105,6 +112,42 @@ func New(opt Options) *Server {
 	}
 	mux.Handle("/", area("ui", formsOnly(ui)))
 	return &Server{h: recoverer(log, requestLog(log, securityHeaders(mux))), log: log}
+}
+
+// MetricsServer serves only GET /metrics, without authentication, for a private
+// address (serve --metrics-listen), with the same request IDs, log and recovery.
+func MetricsServer(m *Metrics, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	return &Server{h: recoverer(log, requestLog(log, securityHeaders(mux))), log: log}
+}
+
+// metricsAuth lets through callers with a bearer API token for all connections.
+func metricsAuth(tokens store.TokenStore, log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t, err := api.Authenticate(r.Context(), tokens, r)
+		switch {
+		case errors.Is(err, api.ErrNoBearer):
+			w.Header().Set("WWW-Authenticate", `Bearer realm="bcconnector"`)
+			http.Error(w, "send Authorization: Bearer bcc_… with an API token for all connections (`bcconnector token create`), or scrape the address of serve --metrics-listen", http.StatusUnauthorized)
+			return
+		case err != nil:
+			if !errors.Is(err, store.ErrNotFound) {
+				log.Error("metrics: token check failed", "err", err)
+			}
+			w.Header().Set("WWW-Authenticate", `Bearer realm="bcconnector", error="invalid_token"`)
+			http.Error(w, "the token is unknown or revoked", http.StatusUnauthorized)
+			return
+		}
+		if t.Connections != nil {
+			http.Error(w, "the metrics name every connection: use an API token for all connections", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func placeholder(w http.ResponseWriter, r *http.Request) {

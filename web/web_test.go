@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/bizzjoiner/bcconnector/secret"
+	"github.com/bizzjoiner/bcconnector/store"
 	"github.com/bizzjoiner/bcconnector/store/sqlite"
 	"github.com/bizzjoiner/bcconnector/web"
 )
@@ -42,7 +43,7 @@ func setupAuth(t *testing.T) (*httptest.Server, *sqlite.DB, *bytes.Buffer, *web.
 	})
 	auth := web.NewAuth(web.AuthOptions{Users: db, FreeFailures: 3, Logger: log})
 	srv := httptest.NewServer(web.New(web.Options{UI: ui, Auth: auth,
-		Metrics: web.NewMetrics(web.MetricsOptions{Store: db}), Logger: log}))
+		Metrics: web.NewMetrics(web.MetricsOptions{Store: db}), MetricsTokens: db, Logger: log}))
 	t.Cleanup(srv.Close)
 	return srv, db, &logBuf, auth
 }
@@ -174,8 +175,14 @@ func TestOpsRequestIDRecoverMetrics(t *testing.T) {
 	if err := db.CreateUser(context.Background(), "admin", hash); err != nil {
 		t.Fatal(err)
 	}
+	tok := store.NewToken().Reveal()
+	if _, err := db.CreateToken(t.Context(), "prometheus", nil, store.HashToken(tok)); err != nil {
+		t.Fatal(err)
+	}
 	for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
-		resp, err := http.Get(srv.URL + p)
+		req, _ := http.NewRequest("GET", srv.URL+p, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil || resp.StatusCode != 200 || resp.Header.Get("X-Request-ID") == "" {
 			t.Errorf("%s: %v %v", p, resp.StatusCode, err)
 		}
@@ -195,7 +202,9 @@ func TestOpsRequestIDRecoverMetrics(t *testing.T) {
 	if resp.StatusCode != 500 || !strings.Contains(logBuf.String(), "panic serving a request") {
 		t.Errorf("panic: %d", resp.StatusCode)
 	}
-	resp, _ = http.Get(srv.URL + "/metrics")
+	req, _ = http.NewRequest("GET", srv.URL+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, _ = http.DefaultClient.Do(req)
 	b, _ := io.ReadAll(resp.Body)
 	if !strings.Contains(string(b), `bcc_http_requests_total{area="ops",method="GET",status="200"}`) {
 		t.Errorf("metrics: %.300s", b)
@@ -210,5 +219,56 @@ func TestPassword(t *testing.T) {
 	h, err := web.HashPassword("twelve chars!")
 	if err != nil || !web.CheckPassword(h, "twelve chars!") || web.CheckPassword(h, "twelve chars?") || web.CheckPassword("garbage", "x") {
 		t.Errorf("hash %q %v", h, err)
+	}
+}
+
+// TestMetricsNeedToken: /metrics on the public listener names every connection, so it
+// needs an API token for all connections; the metrics-only server for a private address
+// needs none (issue 9.9).
+func TestMetricsNeedToken(t *testing.T) {
+	t.Parallel()
+	srv, db, _ := setup(t)
+	conn, err := db.CreateConnection(t.Context(), store.Connection{Name: "c", TenantID: "11111111-1111-1111-1111-111111111111",
+		ClientID: "22222222-2222-2222-2222-222222222222", Environment: "Production", CompanyID: "33333333-3333-3333-3333-333333333333"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, scoped := store.NewToken().Reveal(), store.NewToken().Reveal()
+	if _, err := db.CreateToken(t.Context(), "all", nil, store.HashToken(all)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateToken(t.Context(), "scoped", []string{conn.ID}, store.HashToken(scoped)); err != nil {
+		t.Fatal(err)
+	}
+	get := func(base, tok string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+"/metrics", nil)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, c := range []struct {
+		name, tok string
+		want      int
+	}{{"no token", "", 401}, {"unknown token", "bcc_unknown", 401}, {"scoped token", scoped, 403}, {"token for all connections", all, 200}} {
+		st, body := get(srv.URL, c.tok)
+		if st != c.want || (st != 200 && strings.Contains(body, conn.ID)) {
+			t.Errorf("%s: %d, want %d: %.200s", c.name, st, c.want, body)
+		}
+	}
+	private := httptest.NewServer(web.MetricsServer(web.NewMetrics(web.MetricsOptions{Store: db}), nil))
+	t.Cleanup(private.Close)
+	if st, body := get(private.URL, ""); st != 200 || !strings.Contains(body, "go_goroutines") {
+		t.Errorf("metrics server: %d %.200s", st, body)
+	}
+	if resp, err := http.Get(private.URL + "/"); err != nil || resp.StatusCode != 404 {
+		t.Errorf("metrics server serves more than /metrics: %v", resp.StatusCode)
 	}
 }

@@ -22,7 +22,9 @@ type ServeCmd struct {
 	Sandbox           bool          `help:"Also start the emulator with a demo tenant and a demo connection that syncs (data changes by itself). Uses a temporary database unless --db is given."`
 	Grace             time.Duration `default:"10s" help:"How long shutdown waits for calls and sync pages in flight."`
 
-	SecureCookies bool `name:"secure-cookies" env:"BCC_SECURE_COOKIES" help:"Mark session cookies Secure: set it when users reach the service over https (behind a TLS proxy)."`
+	SecureCookies  bool     `name:"secure-cookies" env:"BCC_SECURE_COOKIES" help:"Mark session cookies Secure: set it when users reach the service over https (behind a TLS proxy)."`
+	TrustedProxies []string `name:"trusted-proxy" env:"BCC_TRUSTED_PROXIES" sep:"," placeholder:"CIDR" help:"Reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For names the client for the sign-in throttle (per client address). Without it the peer address is the client: behind a proxy, set it."`
+	MetricsListen  string   `name:"metrics-listen" env:"BCC_METRICS_LISTEN" placeholder:"ADDR" help:"Also serve /metrics without a token on this address, for a Prometheus on a private network (e.g. 127.0.0.1:9090). On --listen, /metrics needs an API token for all connections."`
 
 	AllowEndpointOverrides bool `name:"allow-endpoint-overrides" env:"BCC_ALLOW_ENDPOINT_OVERRIDES" help:"Let the UI and API set a connection's authority host, BC base URL and CA file (other clouds, proxies). Off by default: it would let an API caller send a secret to any host. On with --sandbox."`
 }
@@ -42,7 +44,10 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	defer s.Close()
 	fmt.Fprintf(g.Stdout, "%s%s\n", ServeAddressPrefix, s.URL())
-	fmt.Fprintf(g.Stdout, "API %s%s, metrics %s/metrics. Ctrl+C stops.\n", s.URL(), api.Prefix, s.URL())
+	fmt.Fprintf(g.Stdout, "API %s%s, metrics %s/metrics (with an API token for all connections). Ctrl+C stops.\n", s.URL(), api.Prefix, s.URL())
+	if u := s.MetricsURL(); u != "" {
+		fmt.Fprintf(g.Stdout, "Metrics without a token on %s/metrics.\n", u)
+	}
 	err := s.Run(ctx)
 	if cerr := s.Close(); err == nil {
 		err = cerr

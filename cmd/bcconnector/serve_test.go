@@ -104,7 +104,7 @@ func testServeSandbox(t *testing.T, g *Globals) {
 	if rows == 0 {
 		t.Fatalf("no customers synced within 10 s; log: %.2000s", errb.String())
 	}
-	if code, body := get("/metrics", ""); code != 200 || !strings.Contains(body, "bcc_bc_requests_total") || !strings.Contains(body, "bcc_sync_rows") {
+	if code, body := get("/metrics", tok.Reveal()); code != 200 || !strings.Contains(body, "bcc_bc_requests_total") || !strings.Contains(body, "bcc_sync_rows") {
 		t.Errorf("metrics: %d %.500s", code, body)
 	}
 	if code, _ := get("/", ""); code != 200 { // redirected to the login page

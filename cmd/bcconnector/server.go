@@ -33,6 +33,8 @@ type Server struct {
 	web     *web.Server
 	ln      net.Listener
 	url     string
+	metrics *web.Server    // --metrics-listen
+	metLn   net.Listener   // --metrics-listen
 	closers []func() error // run in reverse order by Close
 }
 
@@ -45,6 +47,14 @@ func NewServer(cfg ServeCmd, g *Globals) *Server {
 // URL is the base URL of the web UI and the API, e.g. http://127.0.0.1:8080; it is set
 // once Open has returned.
 func (s *Server) URL() string { return s.url }
+
+// MetricsURL is the base URL of --metrics-listen ("" without it); set by Open.
+func (s *Server) MetricsURL() string {
+	if s.metLn == nil {
+		return ""
+	}
+	return "http://" + s.metLn.Addr().String()
+}
 
 // Service is the service the API and the UI run on (for tests); set by Open.
 func (s *Server) Service() *service.Impl { return s.svc }
@@ -179,7 +189,11 @@ func (s *Server) Open(ctx context.Context) (err error) {
 
 	// The UI is served over plain http on --listen; behind a TLS proxy the browser still
 	// gets HttpOnly, SameSite=Lax cookies.
-	auth := web.NewAuth(web.AuthOptions{Users: a.db, Logger: log, SecureCookies: c.SecureCookies})
+	proxies, err := parsePrefixes(c.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxy: %w", err)
+	}
+	auth := web.NewAuth(web.AuthOptions{Users: a.db, Logger: log, SecureCookies: c.SecureCookies, TrustedProxies: proxies})
 	uiH, err := uiHandler(s.svc, log, s.emu)
 	if err != nil {
 		return err
@@ -190,17 +204,32 @@ func (s *Server) Open(ctx context.Context) (err error) {
 		Webhooks: webhookHandler(hooks),
 		Auth:     auth,
 		Metrics:  metrics,
-		Logger:   log,
-		Ready:    s.ready,
+		// /metrics names every connection: on --listen only with an API token for all.
+		MetricsTokens: a.db,
+		Logger:        log,
+		Ready:         s.ready,
 	})
 	if s.ln, err = net.Listen("tcp", c.Listen); err != nil {
 		return fmt.Errorf("--listen %s: %w", c.Listen, err)
 	}
-	s.onClose(func() error {
-		if err := s.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-			return err
+	if c.MetricsListen != "" {
+		if s.metLn, err = net.Listen("tcp", c.MetricsListen); err != nil {
+			s.ln.Close()
+			return fmt.Errorf("--metrics-listen %s: %w", c.MetricsListen, err)
 		}
-		return nil
+		s.metrics = web.MetricsServer(metrics, log)
+	}
+	s.onClose(func() error {
+		var errs []error
+		for _, ln := range []net.Listener{s.ln, s.metLn} {
+			if ln == nil {
+				continue
+			}
+			if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(errs...)
 	})
 	s.url = "http://" + s.ln.Addr().String()
 	if c.Sandbox {
@@ -228,7 +257,17 @@ func (s *Server) Run(ctx context.Context) error {
 		return errors.New("server: Run before Open")
 	}
 	s.app.log.Info("serving", "addr", s.ln.Addr().String())
+	metricsDone := make(chan error, 1)
+	if s.metLn != nil {
+		s.app.log.Info("serving metrics", "addr", s.metLn.Addr().String())
+		go func() { metricsDone <- s.metrics.Serve(ctx, s.metLn, s.cfg.Grace) }()
+	} else {
+		metricsDone <- nil
+	}
 	err := s.web.Serve(ctx, s.ln, s.cfg.Grace)
+	if merr := <-metricsDone; merr != nil && err == nil {
+		err = fmt.Errorf("--metrics-listen: %w", merr)
+	}
 	s.app.log.Info("stopped serving")
 	return err
 }

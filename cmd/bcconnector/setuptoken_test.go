@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -14,13 +15,16 @@ import (
 
 // TestServeSetupToken: serve without an admin prints a one-time setup token on its
 // standard output (not in the log); /setup creates the first admin only with it
-// (issue 9.8).
+// (issue 9.8). /metrics needs a token on --listen and none on --metrics-listen (9.9).
 func TestServeSetupToken(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("BCC_MASTER_KEY", "")
 	var out, errb testlog.Buffer
 	g := &Globals{DB: filepath.Join(dir, "bcc.db"), KeyFile: filepath.Join(dir, "master.key"), LogLevel: "debug", Stdout: &out, Stderr: &errb}
-	s := NewServer(testServeCmd(), g)
+	cfg := testServeCmd()
+	cfg.MetricsListen = "127.0.0.1:0"
+	cfg.TrustedProxies = []string{"127.0.0.1", "10.0.0.0/8"}
+	s := NewServer(cfg, g)
 	if err := s.Open(t.Context()); err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -57,6 +61,29 @@ func TestServeSetupToken(t *testing.T) {
 	}
 	if st := post(url.Values{"token": {tok}, "name": {"admin"}, "password": {"correct horse battery staple"}}); st != 303 {
 		t.Errorf("setup with the printed token: %d, want 303", st)
+	}
+	for _, c := range []struct {
+		url  string
+		want int
+	}{{s.URL() + "/metrics", 401}, {s.MetricsURL() + "/metrics", 200}, {s.MetricsURL() + "/api/v1/connections", 404}} {
+		resp, err := http.Get(c.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("GET %s without a token: %d, want %d", c.url, resp.StatusCode, c.want)
+		}
+	}
+}
+
+func TestParsePrefixes(t *testing.T) {
+	got, err := parsePrefixes([]string{"127.0.0.1", " 10.1.2.3/8", "::1", "fd00::/8"})
+	if err != nil || fmt.Sprint(got) != "[127.0.0.1/32 10.0.0.0/8 ::1/128 fd00::/8]" {
+		t.Errorf("%v %v", got, err)
+	}
+	if _, err := parsePrefixes([]string{"proxy.local"}); err == nil || !strings.Contains(err.Error(), "proxy.local") {
+		t.Errorf("a name: %v", err)
 	}
 }
 
