@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/emulator"
+	"github.com/bizzjoiner/bcconnector/emulator/emulatortest"
 	"github.com/bizzjoiner/bcconnector/internal/testlog"
 )
 
 func TestExpiredTokenMidCrawlIsRefreshedOnce(t *testing.T) {
 	t.Parallel()
-	bcClock := &testClock{}
+	bcClock := &emulatortest.Clock{}
 	e := setup(t, emulator.Config{Now: bcClock.Now})
 	tokens := e.tokens()
 	c := e.client(Options{Tokens: tokens})
@@ -72,7 +73,7 @@ func TestTokenSourceErrorsAreReturned(t *testing.T) {
 
 func TestSecretsNeverReachLogsOrErrors(t *testing.T) {
 	t.Parallel()
-	bcClock := &testClock{}
+	bcClock := &emulatortest.Clock{}
 	e := setup(t, emulator.Config{Now: bcClock.Now})
 	var logs testlog.Buffer
 	tokens := e.tokens()

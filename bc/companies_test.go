@@ -2,9 +2,10 @@ package bc
 
 import (
 	"errors"
-	"github.com/bizzjoiner/bcconnector/guide"
 	"strings"
 	"testing"
+
+	"github.com/bizzjoiner/bcconnector/guide"
 
 	"github.com/bizzjoiner/bcconnector/emulator"
 )

@@ -133,30 +133,12 @@ func (e *testEnv) companyID() string { return e.emu.DemoCompanyRef().CompanyID }
 
 func (e *testEnv) set(name string) Ref { return Set(e.companyID(), name) }
 
-// testClock is a clock tests move forward.
-type testClock struct {
-	mu  sync.Mutex
-	off time.Duration
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.off)
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.off += d
-	c.mu.Unlock()
-}
-
 // fakeSleep replaces the client's retry sleep: it records each delay and moves the
 // client's clock instead of waiting.
 type fakeSleep struct {
 	mu     sync.Mutex
 	delays []time.Duration
-	clock  *testClock
+	clock  *emulatortest.Clock
 }
 
 func (f *fakeSleep) sleep(ctx context.Context, d time.Duration) error {
@@ -175,7 +157,7 @@ func (f *fakeSleep) recorded() []time.Duration {
 
 // withFakeSleep makes c's retries instant and recorded.
 func withFakeSleep(c *Client) *fakeSleep {
-	clock := &testClock{}
+	clock := &emulatortest.Clock{}
 	f := &fakeSleep{clock: clock}
 	c.now = clock.Now
 	c.limiter.now = clock.Now

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,17 +22,6 @@ import (
 	"github.com/bizzjoiner/bcconnector/entra"
 	"github.com/bizzjoiner/bcconnector/internal/testlog"
 )
-
-// clock is a settable test clock.
-type clock struct{ t atomic.Int64 }
-
-func newClock() *clock {
-	c := &clock{}
-	c.t.Store(time.Now().UnixNano())
-	return c
-}
-func (c *clock) Now() time.Time          { return time.Unix(0, c.t.Load()) }
-func (c *clock) Advance(d time.Duration) { c.t.Add(int64(d)) }
 
 // env is one emulator behind a real TLS server and the connection settings its scenario
 // hands over.
@@ -276,7 +264,7 @@ func TestConcurrentCallersShareOneRequest(t *testing.T) {
 func TestRefreshBeforeExpiry(t *testing.T) {
 	t.Parallel()
 	e := setup(t, emulator.Config{TokenLifetime: 4 * time.Minute})
-	clk := newClock()
+	clk := emulatortest.NewClock(time.Now())
 	s := e.source(t, func(c *entra.Config) { c.Now = clk.Now })
 	ctx := context.Background()
 
@@ -307,7 +295,7 @@ func TestRefreshBeforeExpiry(t *testing.T) {
 func TestRefreshFailureKeepsValidToken(t *testing.T) {
 	t.Parallel()
 	e := setup(t, emulator.Config{TokenLifetime: 4 * time.Minute})
-	clk := newClock()
+	clk := emulatortest.NewClock(time.Now())
 	s := e.source(t, func(c *entra.Config) { c.Now = clk.Now })
 	ctx := context.Background()
 	first, err := s.Token(ctx)

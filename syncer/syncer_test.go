@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/emulator"
+	"github.com/bizzjoiner/bcconnector/emulator/emulatortest"
 	"github.com/bizzjoiner/bcconnector/emulator/fault"
 	"github.com/bizzjoiner/bcconnector/store"
 	"github.com/bizzjoiner/bcconnector/syncer"
@@ -149,15 +150,14 @@ func TestResumeAfterInterruption(t *testing.T) {
 // watermark (a long transaction) is still picked up thanks to the overlap window.
 func TestOverlapCatchesLateCommits(t *testing.T) {
 	t.Parallel()
-	now := time.Now()
-	clock := &now
-	w := newWorld(t, emulator.Config{Now: func() time.Time { return *clock }}, "", syncer.Options{Overlap: time.Minute})
+	clock := emulatortest.NewClock(time.Now())
+	w := newWorld(t, emulator.Config{Now: clock.Now}, "", syncer.Options{Overlap: time.Minute})
 	ctx := context.Background()
 	tg := w.target("customers")
 	if _, err := w.sync.Full(ctx, w.client, tg, false); err != nil {
 		t.Fatal(err)
 	}
-	*clock = now.Add(10 * time.Second)
+	clock.Advance(10 * time.Second)
 	if _, err := w.emu.Create(w.ref, "customers", map[string]any{"displayName": "Fresh"}); err != nil {
 		t.Fatal(err)
 	}
@@ -165,11 +165,11 @@ func TestOverlapCatchesLateCommits(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A transaction that started earlier commits now, stamped 20 s before the watermark.
-	*clock = now.Add(-10 * time.Second)
+	clock.Advance(-20 * time.Second) // 10 s before the start
 	if _, err := w.emu.Create(w.ref, "customers", map[string]any{"displayName": "Late commit"}); err != nil {
 		t.Fatal(err)
 	}
-	*clock = now.Add(20 * time.Second)
+	clock.Advance(30 * time.Second) // 20 s after the start
 	if _, err := w.sync.Incremental(ctx, w.client, tg); err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -36,7 +35,7 @@ type env struct {
 	company string
 	hints   chan webhook.Hint
 	logs    *testlog.Buffer
-	clock   *fakeClock // nil unless the test asked for one
+	clock   *emulatortest.Clock // nil unless the test asked for one
 
 	rejectPosts      atomic.Int32 // answer the next n notification POSTs with 404 (before the Manager)
 	rejectHandshakes atomic.Bool  // answer handshakes with 404 (before the Manager)
@@ -52,7 +51,7 @@ func setup(t *testing.T, cfg envConfig) *env {
 	t.Helper()
 	e := &env{t: t, hints: make(chan webhook.Hint, 1000), logs: &testlog.Buffer{}, store: &webhook.MemoryStore{}}
 	if cfg.clock {
-		e.clock = &fakeClock{t: time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)}
+		e.clock = emulatortest.NewClock(time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC))
 		cfg.emu.Now = e.clock.Now
 		cfg.opt.Now = e.clock.Now
 	}
@@ -194,22 +193,4 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// fakeClock is a settable clock shared by the emulator and the Manager.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/bizzjoiner/bcconnector/emulator"
 	"github.com/bizzjoiner/bcconnector/emulator/datagen"
@@ -220,4 +221,33 @@ func (s *Tokens) Counts() (fetches, invalidations int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.fetches, s.invalidations
+}
+
+// Clock is a test clock for emulator.Config.Now and the connector's clocks alike. A Clock
+// from NewClock stands still at its start until Advance moves it; the zero Clock follows
+// the real time, shifted by every Advance. It is safe for concurrent use.
+type Clock struct {
+	mu    sync.Mutex
+	start time.Time
+	off   time.Duration
+}
+
+// NewClock returns a Clock standing at start.
+func NewClock(start time.Time) *Clock { return &Clock{start: start} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.start.IsZero() {
+		return time.Now().Add(c.off)
+	}
+	return c.start.Add(c.off)
+}
+
+// Advance moves the clock by d (back when d is negative).
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.off += d
 }
