@@ -188,13 +188,24 @@ func safeNext(next string) string {
 var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Title}} – bcconnector</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{font-family:system-ui,sans-serif;max-width:24rem;margin:4rem auto;padding:0 1rem}label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.4rem;box-sizing:border-box}button{margin-top:1rem;padding:.5rem 1rem}.err{color:#b00020}</style>
+<link rel="stylesheet" href="/auth.css">
 </head><body><h1>{{.Title}}</h1>{{if .Intro}}<p>{{.Intro}}</p>{{end}}{{if .Error}}<p class="err" role="alert">{{.Error}}</p>{{end}}
 <form method="post" action="{{.Action}}">{{if .Next}}<input type="hidden" name="next" value="{{.Next}}">{{end}}
 {{if .Setup}}<label for="token">Setup token</label><input id="token" name="token" autocomplete="off" required>{{end}}
 <label for="name">Admin name</label><input id="name" name="name" autocomplete="username" required value="{{.Name}}">
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="{{if .Setup}}new-password{{else}}current-password{{end}}" required>
 <button type="submit">{{.Button}}</button></form></body></html>`))
+
+// authCSS styles the sign-in pages; it is served at /auth.css (the UI's own stylesheet is
+// behind the sign-in, and the Content-Security-Policy allows no inline style).
+const authCSS = `body{font-family:system-ui,sans-serif;max-width:24rem;margin:4rem auto;padding:0 1rem}label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.4rem;box-sizing:border-box}button{margin-top:1rem;padding:.5rem 1rem}.err{color:#b00020}
+`
+
+func serveAuthCSS(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	_, _ = w.Write([]byte(authCSS))
+}
 
 type page struct {
 	Title, Intro, Error, Action, Next, Name, Button string

@@ -26,6 +26,7 @@ import (
 
 	"github.com/bizzjoiner/bcconnector/store"
 	"github.com/bizzjoiner/bcconnector/web/api"
+	"github.com/bizzjoiner/bcconnector/web/ui"
 )
 
 // Options configures New. API, UI and Webhooks may be nil (the route then answers 404,
@@ -108,6 +109,7 @@ func New(opt Options) *Server {
 		mux.Handle("/login", area("ui", formsOnly(opt.Auth.LoginHandler())))
 		mux.Handle("/logout", area("ui", formsOnly(opt.Auth.LogoutHandler())))
 		mux.Handle("/setup", area("ui", formsOnly(opt.Auth.SetupHandler())))
+		mux.Handle("GET /auth.css", area("ui", http.HandlerFunc(serveAuthCSS)))
 		ui = opt.Auth.Protect(ui)
 	}
 	mux.Handle("/", area("ui", formsOnly(ui)))
@@ -263,12 +265,17 @@ func formsOnly(next http.Handler) http.Handler {
 	})
 }
 
+// securityHeaders are set on every response; the Content-Security-Policy is the UI's
+// (nothing inline, everything from this origin), which the sign-in pages also meet.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
+		h.Set("Content-Security-Policy", ui.ContentSecurityPolicy)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
 		next.ServeHTTP(w, r)
 	})
 }

@@ -246,6 +246,7 @@ func TestBrowserWizard(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.scenario, func(t *testing.T) {
 			bctx := browser(t)
+			watchConsole(t, bctx)
 			svc, cr, endpoints := sandboxService(t, c.scenario)
 			h, err := New(Options{Service: svc, SandboxNote: "Sandbox: the built-in Entra ID and Business Central (scenario " + c.scenario + ").",
 				AuthorityHost: endpoints.AuthorityHost, Endpoints: endpoints})
