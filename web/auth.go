@@ -219,6 +219,14 @@ func render(w http.ResponseWriter, status int, p page) {
 	_ = pageTmpl.Execute(w, p)
 }
 
+// unknownUserHash is checked against for a name that does not exist.
+var unknownUserHash = sync.OnceValue(func() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	h, _ := HashPassword(base64.RawStdEncoding.EncodeToString(b))
+	return h
+})
+
 // LoginHandler serves GET and POST /login.
 func (a *Auth) LoginHandler() http.Handler {
 	return a.csrf.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -251,7 +259,10 @@ func (a *Auth) LoginHandler() http.Handler {
 			http.Error(w, "sign-in is unavailable; see the server log", http.StatusServiceUnavailable)
 			return
 		}
-		if err != nil || !CheckPassword(hash, r.PostFormValue("password")) {
+		if err != nil {
+			hash = unknownUserHash() // as slow as a known name: the timing does not tell names apart
+		}
+		if !CheckPassword(hash, r.PostFormValue("password")) || err != nil {
 			a.opt.Logger.Info("login failed", "user", name, "source", src)
 			p.Error, p.Name = "Wrong name or password.", name
 			render(w, http.StatusUnauthorized, p)
