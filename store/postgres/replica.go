@@ -1,13 +1,14 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/bizzjoiner/bcconnector/store/internal/sqlstore"
 
 	"github.com/jackc/pgx/v5"
 
@@ -40,15 +41,8 @@ var _ store.ReplicaStore = (*DB)(nil)
 // raw is text, not json or jsonb, so that it is stored without being parsed (jsonb would
 // also reorder the keys); the view parses it when a field column is read.
 
-// Columns of the view that are not schema fields; a field with one of these names gets no
-// column of its own.
-var replicaKeyColumns = []string{"connection_id", "company_id", "id", "etag", "last_modified", "parent_id", "raw"}
-
 // maxEntitySet keeps replica_<set>_rows within PostgreSQL's 63-byte identifiers.
 const maxEntitySet = 63 - len("replica_") - len("_rows")
-
-// segmentMax is the most changes one change_batches row holds.
-const segmentMax = 1000
 
 // ReplicaView returns the name of the view through which SQL reads the replica of
 // entitySet: "replica_" + entitySet (quote it in SQL, since entity set names are
@@ -77,27 +71,16 @@ func rowsTable(entitySet string) string { return "replica_" + entitySet + "_rows
 
 // viewColumns returns the view's field columns of ent with their SQL expressions.
 func (db *DB) viewColumns(ent *bcschema.Entity) ([]string, error) {
-	seen := map[string]bool{}
-	for _, k := range replicaKeyColumns {
-		seen[k] = true
+	fields, err := sqlstore.ViewFields(ent, 63, false, func(field string) {
+		db.log.Warn("replica: field has no column in the view because its name is taken; read it from raw",
+			"entitySet", ent.EntitySet, "field", field)
+	})
+	if err != nil {
+		return nil, err
 	}
-	var cols []string
-	for _, f := range ent.Fields {
-		if f == nil || f.Type == bcschema.TypeStream || f.FilterOnly {
-			continue
-		}
-		if !store.IsIdentifier(f.Name, 63) {
-			return nil, fmt.Errorf("%w: field %q of entity set %s is not an identifier (letters, digits and underscores, at most 63); fix the entity's schema", store.ErrInvalid, f.Name, ent.EntitySet)
-		}
-		if seen[f.Name] {
-			if f.Name != "id" {
-				db.log.Warn("replica: field has no column in the view because its name is taken; read it from raw",
-					"entitySet", ent.EntitySet, "field", f.Name)
-			}
-			continue
-		}
-		seen[f.Name] = true
-		cols = append(cols, fieldExpr(f)+" AS "+quoteIdent(f.Name))
+	cols := make([]string, len(fields))
+	for i, f := range fields {
+		cols[i] = fieldExpr(f) + " AS " + quoteIdent(f.Name)
 	}
 	return cols, nil
 }
@@ -263,15 +246,9 @@ type batchTx struct {
 	tx        pgx.Tx
 	res       store.ApplyResult
 
-	// The change log of the batch, in segments numbered from 1 (the offsets are made
-	// sequence numbers when the batch takes its numbers, just before commit).
-	n        int64
-	segScope []int64
-	segFirst []int64
-	segLast  []int64
-	segJSON  []string
-	seg      []byte
-	segN     int
+	// The change log of the batch, in segments numbered from 1 (made sequence numbers
+	// when the batch takes its numbers, just before commit).
+	log sqlstore.ChangeLog
 }
 
 // ApplyBatch implements store.ReplicaStore, with the semantics of store/sqlite's: one
@@ -367,21 +344,11 @@ func (db *DB) applyBatch(ctx context.Context, b store.ReplicaBatch) (store.Apply
 	return w.res, nil
 }
 
-// known is the stored version of a row: its ETag, and its raw JSON when the ETag is
-// empty (then only the JSON tells whether it changed).
-type known struct {
-	etag string
-	raw  []byte
-}
-
 func (w *batchTx) upsert(table string, scope int64, set string, rows []store.ReplicaRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	ascending := true
-	for i := 1; i < len(rows) && ascending; i++ {
-		ascending = rows[i].ID > rows[i-1].ID
-	}
+	ascending := sqlstore.Ascending(rows)
 	var maxID *string
 	if !(w.assumeNew && ascending) { // an assumed-new page needs no look at what is stored
 		err := w.tx.QueryRow(w.ctx, `SELECT max(id) FROM `+quoteIdent(table)+` WHERE scope = $1`, scope).Scan(&maxID)
@@ -394,22 +361,20 @@ func (w *batchTx) upsert(table string, scope int64, set string, rows []store.Rep
 	if ascending && (w.assumeNew || maxID == nil || rows[0].ID > *maxID) {
 		for _, r := range rows {
 			w.res.Inserted++
-			w.change(scope, store.OpInsert, r.ID, r.ETag)
+			w.log.Add(scope, store.OpInsert, r.ID, r.ETag)
 		}
 		return w.copyRows(table, scope, set, rows)
 	}
 
-	last := make(map[string]int, len(rows))
 	minID := rows[0].ID
-	for i, r := range rows {
-		last[r.ID] = i
+	for _, r := range rows {
 		minID = min(minID, r.ID)
 	}
-	stored := make(map[string]known, len(last))
+	stored := make(map[string]sqlstore.Known, len(rows))
 	if maxID != nil && minID <= *maxID {
-		ids := make([]string, 0, len(last))
-		for id := range last {
-			ids = append(ids, id)
+		ids := make([]string, len(rows))
+		for i, r := range rows {
+			ids[i] = r.ID
 		}
 		q, err := w.tx.Query(w.ctx, `SELECT id, etag, CASE WHEN etag = '' THEN raw END FROM `+quoteIdent(table)+
 			` WHERE scope = $1 AND id = ANY($2)`, scope, ids)
@@ -417,12 +382,12 @@ func (w *batchTx) upsert(table string, scope int64, set string, rows []store.Rep
 			return fmt.Errorf("postgres: apply batch to %s: read stored ETags: %w", set, err)
 		}
 		var id string
-		var k known
+		var k sqlstore.Known
 		var raw *string
-		_, err = pgx.ForEachRow(q, []any{&id, &k.etag, &raw}, func() error {
-			k.raw = nil
+		_, err = pgx.ForEachRow(q, []any{&id, &k.ETag, &raw}, func() error {
+			k.Raw = nil
 			if raw != nil {
-				k.raw = []byte(*raw)
+				k.Raw = []byte(*raw)
 			}
 			stored[id] = k
 			return nil
@@ -431,31 +396,7 @@ func (w *batchTx) upsert(table string, scope int64, set string, rows []store.Rep
 			return fmt.Errorf("postgres: apply batch to %s: read stored ETags: %w", set, err)
 		}
 	}
-	var write []store.ReplicaRow
-	dirty := make(map[string]bool, len(last))
-	for _, r := range rows {
-		s, ok := stored[r.ID]
-		var op store.Op
-		switch {
-		case !ok:
-			op = store.OpInsert
-			w.res.Inserted++
-		case s.etag != r.ETag || r.ETag == "" && !bytes.Equal(s.raw, r.Raw):
-			op = store.OpUpdate
-			w.res.Updated++
-		default:
-			w.res.Unchanged++
-			continue
-		}
-		stored[r.ID] = known{etag: r.ETag, raw: r.Raw}
-		dirty[r.ID] = true
-		w.change(scope, op, r.ID, r.ETag)
-	}
-	for i, r := range rows {
-		if dirty[r.ID] && last[r.ID] == i {
-			write = append(write, r)
-		}
-	}
+	write := sqlstore.Classify(rows, stored, &w.res, func(op store.Op, id, etag string) { w.log.Add(scope, op, id, etag) })
 	if len(write) == 0 {
 		return nil
 	}
@@ -523,7 +464,7 @@ func (w *batchTx) delete(table string, scope int64, set string, ids []string) er
 		if gone[id] {
 			delete(gone, id)
 			w.res.Deleted++
-			w.change(scope, store.OpDelete, id, "")
+			w.log.Add(scope, store.OpDelete, id, "")
 		}
 	}
 	return nil
@@ -556,7 +497,7 @@ func (w *batchTx) replaceChildren(table string, scope int64, c store.ChildReplac
 	slices.Sort(ids)
 	for _, id := range ids {
 		w.res.Deleted++
-		w.change(scope, store.OpDelete, id, "")
+		w.log.Add(scope, store.OpDelete, id, "")
 	}
 	return nil
 }
@@ -571,50 +512,20 @@ func collectIDs(rows pgx.Rows) (map[string]bool, error) {
 	return ids, err
 }
 
-// change logs a change in the open segment, closing it first if it is full or of
-// another scope.
-func (w *batchTx) change(scope int64, op store.Op, id, etag string) {
-	if w.segN > 0 && (w.segScope[len(w.segScope)-1] != scope || w.segN == segmentMax) {
-		w.closeSegment()
-	}
-	w.n++
-	if w.segN == 0 {
-		w.segScope = append(w.segScope, scope)
-		w.segFirst = append(w.segFirst, w.n)
-		w.seg = append(w.seg[:0], '[')
-	} else {
-		w.seg = append(w.seg, ',')
-	}
-	w.segN++
-	w.seg = append(w.seg, `["`...)
-	w.seg = append(w.seg, op...)
-	w.seg = append(w.seg, `",`...)
-	w.seg = appendJSONString(w.seg, id)
-	w.seg = append(w.seg, ',')
-	w.seg = appendJSONString(w.seg, etag)
-	w.seg = append(w.seg, ']')
-}
-
-func (w *batchTx) closeSegment() {
-	if w.segN == 0 {
-		return
-	}
-	w.seg = append(w.seg, ']')
-	w.segLast = append(w.segLast, w.n)
-	w.segJSON = append(w.segJSON, string(w.seg))
-	w.segN = 0
-}
-
 // logChanges takes the batch's change log numbers and writes its segments in one
 // statement, the last of the transaction (see ApplyBatch). A batch without changes takes
 // no numbers and reports the current position.
 func (w *batchTx) logChanges(at time.Time) error {
-	w.closeSegment()
-	if w.n == 0 {
+	segs := w.log.Segments()
+	if w.log.N == 0 {
 		if err := w.tx.QueryRow(w.ctx, `SELECT last_seq FROM change_seq WHERE one = 1`).Scan(&w.res.LastSeq); err != nil {
 			return fmt.Errorf("postgres: read change log position: %w", err)
 		}
 		return nil
+	}
+	first, last, scopes, changes := make([]int64, len(segs)), make([]int64, len(segs)), make([]int64, len(segs)), make([]string, len(segs))
+	for i, sg := range segs {
+		first[i], last[i], scopes[i], changes[i] = sg.First, sg.Last, sg.Scope, sg.Changes
 	}
 	err := w.tx.QueryRow(w.ctx, `WITH seq AS (
 			UPDATE change_seq SET last_seq = last_seq + $1 WHERE one = 1 RETURNING last_seq - $1 AS base, last_seq
@@ -623,28 +534,11 @@ func (w *batchTx) logChanges(at time.Time) error {
 			SELECT seq.base + f, seq.base + l, s, $2, c
 			FROM seq, unnest($3::bigint[], $4::bigint[], $5::bigint[], $6::text[]) AS u(f, l, s, c)
 		)
-		SELECT last_seq FROM seq`, w.n, at, w.segFirst, w.segLast, w.segScope, w.segJSON).Scan(&w.res.LastSeq)
+		SELECT last_seq FROM seq`, w.log.N, at, first, last, scopes, changes).Scan(&w.res.LastSeq)
 	if err != nil {
 		return fmt.Errorf("postgres: write change log: %w", err)
 	}
 	return nil
-}
-
-// appendJSONString appends s (valid UTF-8) as a JSON string.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c < 0x20:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"')
 }
 
 func (w *batchTx) checkpoint(b store.ReplicaBatch, at time.Time) error {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/bizzjoiner/bcconnector/store/internal/sqlstore"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/bizzjoiner/bcconnector/store"
@@ -165,18 +167,10 @@ func (db *DB) Changes(ctx context.Context, since int64, limit int) ([]store.Chan
 	var changes string
 	var c store.Change
 	_, err = pgx.ForEachRow(rows, []any{&first, &c.At, &changes, &c.ConnectionID, &c.CompanyID, &c.EntitySet}, func() error {
-		var entries [][3]string
-		if err := json.Unmarshal([]byte(changes), &entries); err != nil {
-			return fmt.Errorf("change log segment %d: %w", first, err)
-		}
 		c.At = c.At.UTC()
-		for i, e := range entries {
-			if seq := first + int64(i); seq > since && len(out) < limit {
-				c.Seq, c.Op, c.ID, c.ETag = seq, store.Op(e[0]), e[1], e[2]
-				out = append(out, c)
-			}
-		}
-		return nil
+		var err error
+		out, err = sqlstore.DecodeSegment(out, first, since, limit, []byte(changes), c)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("postgres: read change log: %w", err)

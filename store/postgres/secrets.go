@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/bizzjoiner/bcconnector/store/internal/sqlstore"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/bizzjoiner/bcconnector/secret"
@@ -13,13 +15,6 @@ import (
 )
 
 const secretColumns = `id, connection_id, state, key_id, end_date, created_at, verified_at, retired_at`
-
-// secretAAD binds a sealed client secret to its row: moving the sealed bytes to another
-// secret or connection makes them fail authentication. (The same AAD as store/sqlite's,
-// so sealed values could move between the two.)
-func secretAAD(connID, secretID string) []byte {
-	return []byte("bcconnector/client-secret\x00" + connID + "\x00" + secretID)
-}
 
 func scanSecret(r pgx.Row, extra ...any) (store.SecretRecord, error) {
 	var rec store.SecretRecord
@@ -67,7 +62,7 @@ func (db *DB) AddSecret(ctx context.Context, connID string, plaintext secret.Sec
 	// The read lock keeps ReSealAll from swapping keyrings between Seal and commit.
 	db.krMu.RLock()
 	defer db.krMu.RUnlock()
-	sealed, err := db.kr.Seal([]byte(plaintext.Reveal()), secretAAD(connID, rec.ID))
+	sealed, err := db.kr.Seal([]byte(plaintext.Reveal()), sqlstore.SecretAAD(connID, rec.ID))
 	if err != nil {
 		return store.SecretRecord{}, err
 	}
@@ -117,7 +112,7 @@ func (db *DB) openSecret(ctx context.Context, connID string, state store.SecretS
 	if err != nil {
 		return "", store.SecretRecord{}, fmt.Errorf("postgres: read %s secret of %s: %w", state, connID, err)
 	}
-	pt, err := db.keyring().Open(sealed, secretAAD(connID, rec.ID))
+	pt, err := db.keyring().Open(sealed, sqlstore.SecretAAD(connID, rec.ID))
 	if err != nil {
 		return "", store.SecretRecord{}, fmt.Errorf("postgres: open client secret %s of connection %s: %w", rec.ID, connID, err)
 	}
@@ -262,18 +257,12 @@ func (db *DB) ReSealAll(ctx context.Context, kr *secret.Keyring) (int, error) {
 			return fmt.Errorf("postgres: re-seal: %w", err)
 		}
 		for _, it := range all {
-			if !kr.NeedsReseal(it.sealed) {
+			resealed, ok, err := sqlstore.Reseal(kr, it.conn, it.id, it.sealed)
+			if err != nil {
+				return fmt.Errorf("postgres: %w", err)
+			}
+			if !ok {
 				continue
-			}
-			aad := secretAAD(it.conn, it.id)
-			pt, err := kr.Open(it.sealed, aad)
-			if err != nil {
-				return fmt.Errorf("postgres: re-seal client secret %s of connection %s: %w", it.id, it.conn, err)
-			}
-			resealed, err := kr.Seal(pt, aad)
-			clear(pt)
-			if err != nil {
-				return err
 			}
 			if _, err := tx.Exec(ctx, `UPDATE client_secrets SET sealed = $1, key_id = $2 WHERE id = $3`, resealed, kr.PrimaryID(), it.id); err != nil {
 				return fmt.Errorf("postgres: re-seal client secret %s: %w", it.id, err)

@@ -1,13 +1,13 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
+
+	"github.com/bizzjoiner/bcconnector/store/internal/sqlstore"
 
 	"github.com/jackc/pgx/v5"
 
@@ -105,10 +105,9 @@ func (db *DB) UpdateSyncState(ctx context.Context, key store.ReplicaKey, fn func
 		}
 		fn(&st)
 		st.Key = key
-		for name, v := range st.Checkpoints {
-			if !json.Valid(v) {
-				return fmt.Errorf("%w: %s: checkpoint %q is not valid JSON", store.ErrInvalid, key.EntitySet, name)
-			}
+		removed, changed, err := sqlstore.CheckpointChanges(key.EntitySet, old, st.Checkpoints)
+		if err != nil {
+			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE sync_state SET full_sync_done = $4, full_sync_started_at = $5, watermark = $6,
 			last_run_at = $7, last_success_at = $8, last_error = $9, last_reconcile_at = $10,
@@ -120,20 +119,14 @@ func (db *DB) UpdateSyncState(ctx context.Context, key store.ReplicaKey, fn func
 		if err != nil {
 			return fmt.Errorf("postgres: write sync state of %s: %w", key.EntitySet, err)
 		}
-		for name := range old {
-			if _, keep := st.Checkpoints[name]; keep {
-				continue
-			}
+		for _, name := range removed {
 			if _, err := tx.Exec(ctx, `DELETE FROM sync_checkpoints WHERE connection_id = $1 AND company_id = $2 AND entity_set = $3 AND name = $4`,
 				key.ConnectionID, key.CompanyID, key.EntitySet, name); err != nil {
 				return fmt.Errorf("postgres: remove checkpoint %q of %s: %w", name, key.EntitySet, err)
 			}
 		}
-		for name, v := range st.Checkpoints {
-			if prev, ok := old[name]; ok && bytes.Equal(prev, v) {
-				continue
-			}
-			if err := putCheckpoint(ctx, tx, key, name, v, now); err != nil {
+		for _, name := range changed {
+			if err := putCheckpoint(ctx, tx, key, name, st.Checkpoints[name], now); err != nil {
 				return fmt.Errorf("postgres: write checkpoint %q of %s: %w", name, key.EntitySet, err)
 			}
 		}
@@ -187,11 +180,6 @@ func (db *DB) SyncStates(ctx context.Context, connectionID string) ([]store.Sync
 	for _, st := range byKey {
 		out = append(out, *st)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Key.CompanyID != out[j].Key.CompanyID {
-			return out[i].Key.CompanyID < out[j].Key.CompanyID
-		}
-		return out[i].Key.EntitySet < out[j].Key.EntitySet
-	})
+	sqlstore.SortSyncStates(out)
 	return out, nil
 }

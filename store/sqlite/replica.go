@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -9,6 +8,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/bizzjoiner/bcconnector/store/internal/sqlstore"
 
 	"github.com/bizzjoiner/bcconnector/bcschema"
 	"github.com/bizzjoiner/bcconnector/store"
@@ -45,17 +46,8 @@ var _ store.ReplicaStore = (*DB)(nil)
 // sync 3 to 4 times slower than a plain INSERT of (id, raw); this layout is within 25%
 // (see BenchmarkApplyBatch).
 
-// Columns of the view that are not schema fields. A field with one of these names
-// (case-insensitively, as SQLite compares column names) gets no column of its own: "id"
-// is the key column itself, and any other is still in raw.
-var replicaKeyColumns = []string{"connection_id", "company_id", "id", "etag", "last_modified", "parent_id", "raw"}
-
 // upsertChunk is how many rows one multi-row INSERT writes (6 values each).
 const upsertChunk = 100
-
-// segmentMax is the most changes one change_batches row holds; it bounds what Changes
-// decodes beyond what it returns.
-const segmentMax = 1000
 
 // ReplicaView returns the name of the view through which SQL reads the replica of
 // entitySet: "replica_" + entitySet (e.g. replica_customers; quote it in SQL, since entity
@@ -75,31 +67,19 @@ func rowsTable(entitySet string) string { return "replica_" + entitySet + "_rows
 // quoteIdent quotes an SQL identifier.
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
-// viewFields returns the fields of ent that get a column in its view: all but Edm.Stream
-// and filter-only fields (BC never sends them) and fields named like a key column.
+// viewFields returns the fields of ent that get a column in its view (see
+// sqlstore.ViewFields; names compare case-insensitively, as SQLite's column names do).
 func (db *DB) viewFields(ent *bcschema.Entity) ([]string, error) {
-	seen := map[string]bool{}
-	for _, k := range replicaKeyColumns {
-		seen[k] = true
+	fields, err := sqlstore.ViewFields(ent, 128, true, func(field string) {
+		db.log.Warn("replica: field has no column in the view because its name is taken; read it with json_extract(raw, ...)",
+			"entitySet", ent.EntitySet, "field", field)
+	})
+	if err != nil {
+		return nil, err
 	}
-	var names []string
-	for _, f := range ent.Fields {
-		if f == nil || f.Type == bcschema.TypeStream || f.FilterOnly {
-			continue
-		}
-		if !store.IsIdentifier(f.Name, 128) {
-			return nil, fmt.Errorf("%w: field %q of entity set %s is not an identifier (letters, digits and underscores); fix the entity's schema", store.ErrInvalid, f.Name, ent.EntitySet)
-		}
-		lower := strings.ToLower(f.Name)
-		if seen[lower] {
-			if lower != "id" {
-				db.log.Warn("replica: field has no column in the view because its name is taken; read it with json_extract(raw, ...)",
-					"entitySet", ent.EntitySet, "field", f.Name)
-			}
-			continue
-		}
-		seen[lower] = true
-		names = append(names, f.Name)
+	names := make([]string, len(fields))
+	for i, f := range fields {
+		names[i] = f.Name
 	}
 	return names, nil
 }
@@ -298,11 +278,9 @@ type batchTx struct {
 	res       store.ApplyResult
 	args      []any
 
-	// The open change log segment.
-	segScope int64
-	segFirst int64
-	segN     int
-	seg      []byte
+	// The batch's changes, numbered from 1; they follow seq (the position before the
+	// batch) when written.
+	log sqlstore.ChangeLog
 }
 
 // ApplyBatch implements store.ReplicaStore. Everything happens in one transaction:
@@ -405,7 +383,7 @@ func (db *DB) applyBatch(ctx context.Context, b store.ReplicaBatch) (store.Apply
 		if err := w.checkpoint(b); err != nil {
 			return err
 		}
-		if err := w.flushSegment(); err != nil {
+		if err := w.writeChanges(); err != nil {
 			return err
 		}
 		if w.seq != start {
@@ -439,21 +417,11 @@ func (db *DB) ensureScope(ctx context.Context, tx *sql.Tx, key store.ReplicaKey)
 	return scope, nil
 }
 
-// known is the stored version of a row: its ETag, and its raw JSON when the ETag is
-// empty (then only the JSON tells whether it changed).
-type known struct {
-	etag string
-	raw  []byte
-}
-
 func (w *batchTx) upsert(t *tableStmts, scope int64, set string, rows []store.ReplicaRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	ascending := true
-	for i := 1; i < len(rows) && ascending; i++ {
-		ascending = rows[i].ID > rows[i-1].ID
-	}
+	ascending := sqlstore.Ascending(rows)
 	var maxID sql.NullString
 	var err error
 	if !(w.assumeNew && ascending) { // an assumed-new page needs no look at what is stored
@@ -467,9 +435,7 @@ func (w *batchTx) upsert(t *tableStmts, scope int64, set string, rows []store.Re
 	if ascending && (w.assumeNew || !maxID.Valid || rows[0].ID > maxID.String) {
 		for _, r := range rows {
 			w.res.Inserted++
-			if err := w.change(scope, store.OpInsert, r.ID, r.ETag); err != nil {
-				return err
-			}
+			w.log.Add(scope, store.OpInsert, r.ID, r.ETag)
 			if err := w.write(t.insert, scope, set, r); err != nil {
 				return err
 			}
@@ -477,50 +443,27 @@ func (w *batchTx) upsert(t *tableStmts, scope int64, set string, rows []store.Re
 		return w.flushRows(t.name, set, false)
 	}
 
-	last := make(map[string]int, len(rows))
 	minID := rows[0].ID
-	for i, r := range rows {
-		last[r.ID] = i
+	distinct := make(map[string]bool, len(rows))
+	for _, r := range rows {
+		distinct[r.ID] = true
 		minID = min(minID, r.ID)
 	}
-	var stored map[string]known
+	var stored map[string]sqlstore.Known
 	if maxID.Valid && minID <= maxID.String {
-		ids := make([]string, 0, len(last))
-		for id := range last {
+		ids := make([]string, 0, len(distinct))
+		for id := range distinct {
 			ids = append(ids, id)
 		}
 		if stored, err = w.lookupETags(t.name, scope, ids); err != nil {
 			return fmt.Errorf("sqlite: apply batch to %s: read stored ETags: %w", set, err)
 		}
 	} else {
-		stored = make(map[string]known, len(last))
+		stored = make(map[string]sqlstore.Known, len(distinct))
 	}
-	dirty := make(map[string]bool, len(last))
-	for _, r := range rows {
-		s, ok := stored[r.ID]
-		var op store.Op
-		switch {
-		case !ok:
-			op = store.OpInsert
-			w.res.Inserted++
-		case s.etag != r.ETag || r.ETag == "" && !bytes.Equal(s.raw, r.Raw):
-			op = store.OpUpdate
-			w.res.Updated++
-		default:
-			w.res.Unchanged++
-			continue
-		}
-		stored[r.ID] = known{etag: r.ETag, raw: r.Raw}
-		dirty[r.ID] = true
-		if err := w.change(scope, op, r.ID, r.ETag); err != nil {
+	for _, r := range sqlstore.Classify(rows, stored, &w.res, func(op store.Op, id, etag string) { w.log.Add(scope, op, id, etag) }) {
+		if err := w.write(t.upsert, scope, set, r); err != nil {
 			return err
-		}
-	}
-	for i, r := range rows {
-		if dirty[r.ID] && last[r.ID] == i {
-			if err := w.write(t.upsert, scope, set, r); err != nil {
-				return err
-			}
 		}
 	}
 	return w.flushRows(t.name, set, true)
@@ -563,8 +506,8 @@ func (w *batchTx) flushRows(table, set string, upsert bool) error {
 	return nil
 }
 
-func (w *batchTx) lookupETags(table string, scope int64, ids []string) (map[string]known, error) {
-	out := make(map[string]known, len(ids))
+func (w *batchTx) lookupETags(table string, scope int64, ids []string) (map[string]sqlstore.Known, error) {
+	out := make(map[string]sqlstore.Known, len(ids))
 	cols := `id, etag, CASE WHEN etag = '' THEN raw END FROM ` + quoteIdent(table) + ` WHERE scope = ? AND id IN `
 	scan := func(rows *sql.Rows, err error) error {
 		if err != nil {
@@ -573,8 +516,8 @@ func (w *batchTx) lookupETags(table string, scope int64, ids []string) (map[stri
 		defer rows.Close()
 		for rows.Next() {
 			var id string
-			var k known
-			if err := rows.Scan(&id, &k.etag, &k.raw); err != nil {
+			var k sqlstore.Known
+			if err := rows.Scan(&id, &k.ETag, &k.Raw); err != nil {
 				return err
 			}
 			out[id] = k
@@ -610,9 +553,7 @@ func (w *batchTx) delete(table string, scope int64, set string, ids []string) er
 		if gone[id] {
 			delete(gone, id)
 			w.res.Deleted++
-			if err := w.change(scope, store.OpDelete, id, ""); err != nil {
-				return err
-			}
+			w.log.Add(scope, store.OpDelete, id, "")
 		}
 	}
 	return nil
@@ -644,9 +585,7 @@ func (w *batchTx) replaceChildren(t *tableStmts, scope int64, c store.ChildRepla
 	slices.Sort(ids)
 	for _, id := range ids {
 		w.res.Deleted++
-		if err := w.change(scope, store.OpDelete, id, ""); err != nil {
-			return err
-		}
+		w.log.Add(scope, store.OpDelete, id, "")
 	}
 	return nil
 }
@@ -667,61 +606,17 @@ func collectIDs(rows *sql.Rows, err error) (map[string]bool, error) {
 	return ids, rows.Err()
 }
 
-// change logs a change with the next sequence number in the open segment, writing the
-// segment first if it is full or of another scope.
-func (w *batchTx) change(scope int64, op store.Op, id, etag string) error {
-	if w.segN > 0 && (w.segScope != scope || w.segN == segmentMax) {
-		if err := w.flushSegment(); err != nil {
-			return err
+// writeChanges writes the batch's change log segments, numbered after seq, and advances
+// seq.
+func (w *batchTx) writeChanges() error {
+	for _, sg := range w.log.Segments() {
+		if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO change_batches (first_seq, last_seq, scope, at, changes) VALUES (?, ?, ?, ?, ?)`,
+			w.seq+sg.First, w.seq+sg.Last, sg.Scope, w.at, sg.Changes); err != nil {
+			return fmt.Errorf("sqlite: write change log: %w", err)
 		}
 	}
-	w.seq++
-	if w.segN == 0 {
-		w.segScope, w.segFirst = scope, w.seq
-		w.seg = append(w.seg[:0], '[')
-	} else {
-		w.seg = append(w.seg, ',')
-	}
-	w.segN++
-	w.seg = append(w.seg, `["`...)
-	w.seg = append(w.seg, op...)
-	w.seg = append(w.seg, `",`...)
-	w.seg = appendJSONString(w.seg, id)
-	w.seg = append(w.seg, ',')
-	w.seg = appendJSONString(w.seg, etag)
-	w.seg = append(w.seg, ']')
+	w.seq += w.log.N
 	return nil
-}
-
-func (w *batchTx) flushSegment() error {
-	if w.segN == 0 {
-		return nil
-	}
-	w.seg = append(w.seg, ']')
-	_, err := w.tx.ExecContext(w.ctx, `INSERT INTO change_batches (first_seq, last_seq, scope, at, changes) VALUES (?, ?, ?, ?, ?)`,
-		w.segFirst, w.seq, w.segScope, w.at, string(w.seg))
-	w.segN = 0
-	if err != nil {
-		return fmt.Errorf("sqlite: write change log: %w", err)
-	}
-	return nil
-}
-
-// appendJSONString appends s (valid UTF-8) as a JSON string.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c < 0x20:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"')
 }
 
 func (w *batchTx) checkpoint(b store.ReplicaBatch) error {

@@ -3,10 +3,11 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/bizzjoiner/bcconnector/store/internal/sqlstore"
 
 	"github.com/bizzjoiner/bcconnector/store"
 )
@@ -180,15 +181,8 @@ func (db *DB) Changes(ctx context.Context, since int64, limit int) ([]store.Chan
 		if c.At, err = parseTime(at); err != nil {
 			return nil, err
 		}
-		var entries [][3]string
-		if err := json.Unmarshal(changes, &entries); err != nil {
-			return nil, fmt.Errorf("sqlite: change log segment %d: %w", first, err)
-		}
-		for i, e := range entries {
-			if seq := first + int64(i); seq > since && len(out) < limit {
-				c.Seq, c.Op, c.ID, c.ETag = seq, store.Op(e[0]), e[1], e[2]
-				out = append(out, c)
-			}
+		if out, err = sqlstore.DecodeSegment(out, first, since, limit, changes, c); err != nil {
+			return nil, fmt.Errorf("sqlite: %w", err)
 		}
 	}
 	if err := rows.Err(); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/bizzjoiner/bcconnector/bcschema"
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/store"
+	"github.com/bizzjoiner/bcconnector/store/internal/sqlstore"
 	"github.com/bizzjoiner/bcconnector/store/storetest"
 )
 
@@ -134,7 +135,7 @@ func TestEnsureEveryEntitySet(t *testing.T) {
 			t.Fatalf("EnsureReplica(%s): %v", name, err)
 		}
 		cols := columns(t, db, "replica_"+name)
-		for _, k := range replicaKeyColumns {
+		for _, k := range sqlstore.ReplicaKeyColumns {
 			if !cols[k] {
 				t.Errorf("%s: no %s column", name, k)
 			}
@@ -145,7 +146,7 @@ func TestEnsureEveryEntitySet(t *testing.T) {
 				t.Errorf("%s.%s (%s, filterOnly %v): column present = %v", name, f.Name, f.Type, f.FilterOnly, cols[f.Name])
 			}
 		}
-		if len(cols) > len(ent.Fields)+len(replicaKeyColumns) {
+		if len(cols) > len(ent.Fields)+len(sqlstore.ReplicaKeyColumns) {
 			t.Errorf("%s: %d columns for %d fields", name, len(cols), len(ent.Fields))
 		}
 	}

@@ -7,17 +7,13 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/bizzjoiner/bcconnector/store/internal/sqlstore"
+
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/store"
 )
 
 const secretColumns = `id, connection_id, state, key_id, end_date, created_at, verified_at, retired_at`
-
-// secretAAD binds a sealed client secret to its row: moving the sealed bytes to another
-// secret or connection makes them fail authentication.
-func secretAAD(connID, secretID string) []byte {
-	return []byte("bcconnector/client-secret\x00" + connID + "\x00" + secretID)
-}
 
 func scanSecret(r rowScanner, extra ...any) (store.SecretRecord, error) {
 	var rec store.SecretRecord
@@ -78,7 +74,7 @@ func (db *DB) AddSecret(ctx context.Context, connID string, plaintext secret.Sec
 	// The read lock keeps ReSealAll from swapping keyrings between Seal and commit.
 	db.krMu.RLock()
 	defer db.krMu.RUnlock()
-	sealed, err := db.kr.Seal([]byte(plaintext.Reveal()), secretAAD(connID, rec.ID))
+	sealed, err := db.kr.Seal([]byte(plaintext.Reveal()), sqlstore.SecretAAD(connID, rec.ID))
 	if err != nil {
 		return store.SecretRecord{}, err
 	}
@@ -129,7 +125,7 @@ func (db *DB) openSecret(ctx context.Context, connID string, state store.SecretS
 	if err != nil {
 		return "", store.SecretRecord{}, fmt.Errorf("sqlite: read %s secret of %s: %w", state, connID, err)
 	}
-	pt, err := db.keyring().Open(sealed, secretAAD(connID, rec.ID))
+	pt, err := db.keyring().Open(sealed, sqlstore.SecretAAD(connID, rec.ID))
 	if err != nil {
 		return "", store.SecretRecord{}, fmt.Errorf("sqlite: open client secret %s of connection %s: %w", rec.ID, connID, err)
 	}
@@ -281,15 +277,9 @@ func (db *DB) ReSealAll(ctx context.Context, kr *secret.Keyring) (int, error) {
 			return fmt.Errorf("sqlite: re-seal: %w", err)
 		}
 		for _, it := range todo {
-			aad := secretAAD(it.conn, it.id)
-			pt, err := kr.Open(it.sealed, aad)
+			resealed, _, err := sqlstore.Reseal(kr, it.conn, it.id, it.sealed)
 			if err != nil {
-				return fmt.Errorf("sqlite: re-seal client secret %s of connection %s: %w", it.id, it.conn, err)
-			}
-			resealed, err := kr.Seal(pt, aad)
-			clear(pt)
-			if err != nil {
-				return err
+				return fmt.Errorf("sqlite: %w", err)
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE client_secrets SET sealed = ?, key_id = ? WHERE id = ?`,
 				resealed, kr.PrimaryID(), it.id); err != nil {

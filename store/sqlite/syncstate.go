@@ -1,14 +1,14 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
+
+	"github.com/bizzjoiner/bcconnector/store/internal/sqlstore"
 
 	"github.com/bizzjoiner/bcconnector/store"
 )
@@ -107,10 +107,9 @@ func (db *DB) UpdateSyncState(ctx context.Context, key store.ReplicaKey, fn func
 		}
 		fn(&st)
 		st.Key = key
-		for name, v := range st.Checkpoints {
-			if !json.Valid(v) {
-				return fmt.Errorf("%w: %s: checkpoint %q is not valid JSON", store.ErrInvalid, key.EntitySet, name)
-			}
+		removed, changed, err := sqlstore.CheckpointChanges(key.EntitySet, old, st.Checkpoints)
+		if err != nil {
+			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO sync_state (`+syncStateColumns+`, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -126,20 +125,14 @@ func (db *DB) UpdateSyncState(ctx context.Context, key store.ReplicaKey, fn func
 		if err != nil {
 			return fmt.Errorf("sqlite: write sync state of %s: %w", key.EntitySet, err)
 		}
-		for name := range old {
-			if _, keep := st.Checkpoints[name]; keep {
-				continue
-			}
+		for _, name := range removed {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM sync_checkpoints WHERE connection_id = ? AND company_id = ? AND entity_set = ? AND name = ?`,
 				key.ConnectionID, key.CompanyID, key.EntitySet, name); err != nil {
 				return fmt.Errorf("sqlite: remove checkpoint %q of %s: %w", name, key.EntitySet, err)
 			}
 		}
-		for name, v := range st.Checkpoints {
-			if prev, ok := old[name]; ok && bytes.Equal(prev, v) {
-				continue
-			}
-			if err := putCheckpoint(ctx, tx, key, name, v, now); err != nil {
+		for _, name := range changed {
+			if err := putCheckpoint(ctx, tx, key, name, st.Checkpoints[name], now); err != nil {
 				return fmt.Errorf("sqlite: write checkpoint %q of %s: %w", name, key.EntitySet, err)
 			}
 		}
@@ -204,11 +197,6 @@ func (db *DB) SyncStates(ctx context.Context, connectionID string) ([]store.Sync
 	for _, st := range byKey {
 		out = append(out, *st)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Key.CompanyID != out[j].Key.CompanyID {
-			return out[i].Key.CompanyID < out[j].Key.CompanyID
-		}
-		return out[i].Key.EntitySet < out[j].Key.EntitySet
-	})
+	sqlstore.SortSyncStates(out)
 	return out, nil
 }

@@ -1,0 +1,266 @@
+// Package sqlstore is the logic the SQL implementations of package store share
+// (store/sqlite and store/postgres): everything about applying a batch, numbering the
+// change log, sealing secrets and merging sync state that does not depend on the SQL
+// dialect. Each implementation keeps only its SQL.
+package sqlstore
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/bizzjoiner/bcconnector/bcschema"
+	"github.com/bizzjoiner/bcconnector/secret"
+	"github.com/bizzjoiner/bcconnector/store"
+)
+
+// SecretAAD binds a sealed client secret to its row: moving the sealed bytes to another
+// secret or connection makes them fail authentication. Both stores use it, so sealed
+// values mean the same in either.
+func SecretAAD(connID, secretID string) []byte {
+	return []byte("bcconnector/client-secret\x00" + connID + "\x00" + secretID)
+}
+
+// Reseal opens a stored secret with kr and seals it again with kr's primary key; ok is
+// false (and nothing is done) when it is sealed with the primary key already.
+func Reseal(kr *secret.Keyring, connID, secretID string, sealed []byte) (resealed []byte, ok bool, err error) {
+	if !kr.NeedsReseal(sealed) {
+		return nil, false, nil
+	}
+	aad := SecretAAD(connID, secretID)
+	pt, err := kr.Open(sealed, aad)
+	if err != nil {
+		return nil, false, fmt.Errorf("re-seal client secret %s of connection %s: %w", secretID, connID, err)
+	}
+	defer clear(pt)
+	if resealed, err = kr.Seal(pt, aad); err != nil {
+		return nil, false, err
+	}
+	return resealed, true, nil
+}
+
+// ReplicaKeyColumns are the columns of a replica view that are not schema fields. A field
+// with one of these names gets no column of its own.
+var ReplicaKeyColumns = []string{"connection_id", "company_id", "id", "etag", "last_modified", "parent_id", "raw"}
+
+// ViewFields returns the fields of ent that get a column in its replica view: all but
+// Edm.Stream and filter-only fields (BC never sends them) and fields named like a key
+// column (compared case-insensitively when fold is set, as SQLite compares names). Field
+// names must be identifiers of at most maxLen bytes. taken is called for a field that
+// loses its column to a key column.
+func ViewFields(ent *bcschema.Entity, maxLen int, fold bool, taken func(field string)) ([]*bcschema.Field, error) {
+	norm := func(s string) string {
+		if fold {
+			return strings.ToLower(s)
+		}
+		return s
+	}
+	seen := map[string]bool{}
+	for _, k := range ReplicaKeyColumns {
+		seen[k] = true
+	}
+	var out []*bcschema.Field
+	for _, f := range ent.Fields {
+		if f == nil || f.Type == bcschema.TypeStream || f.FilterOnly {
+			continue
+		}
+		if !store.IsIdentifier(f.Name, maxLen) {
+			return nil, fmt.Errorf("%w: field %q of entity set %s is not an identifier (letters, digits and underscores, at most %d); fix the entity's schema", store.ErrInvalid, f.Name, ent.EntitySet, maxLen)
+		}
+		if n := norm(f.Name); seen[n] {
+			if n != "id" && taken != nil {
+				taken(f.Name)
+			}
+			continue
+		} else {
+			seen[n] = true
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// Known is the stored version of a row: its ETag, and its raw JSON when the ETag is
+// empty (then only the JSON tells whether it changed).
+type Known struct {
+	ETag string
+	Raw  []byte
+}
+
+// Ascending reports whether the rows' ids are strictly ascending (a full sync's page).
+func Ascending(rows []store.ReplicaRow) bool {
+	for i := 1; i < len(rows); i++ {
+		if rows[i].ID <= rows[i-1].ID {
+			return false
+		}
+	}
+	return true
+}
+
+// Classify applies rows, in order, to the stored versions: a row not stored is an
+// insert, one with another ETag (or, without ETags, other JSON) an update, the rest
+// unchanged. It counts them in res, logs each insert and update with log, updates stored
+// as it goes (an id given twice is applied twice) and returns the rows to write: the last
+// version of each id that changed, in the order of their last occurrence.
+func Classify(rows []store.ReplicaRow, stored map[string]Known, res *store.ApplyResult, log func(op store.Op, id, etag string)) []store.ReplicaRow {
+	last := make(map[string]int, len(rows))
+	for i, r := range rows {
+		last[r.ID] = i
+	}
+	dirty := make(map[string]bool, len(last))
+	for _, r := range rows {
+		s, ok := stored[r.ID]
+		var op store.Op
+		switch {
+		case !ok:
+			op = store.OpInsert
+			res.Inserted++
+		case s.ETag != r.ETag || r.ETag == "" && !bytes.Equal(s.Raw, r.Raw):
+			op = store.OpUpdate
+			res.Updated++
+		default:
+			res.Unchanged++
+			continue
+		}
+		stored[r.ID] = Known{ETag: r.ETag, Raw: r.Raw}
+		dirty[r.ID] = true
+		log(op, r.ID, r.ETag)
+	}
+	var write []store.ReplicaRow
+	for i, r := range rows {
+		if dirty[r.ID] && last[r.ID] == i {
+			write = append(write, r)
+		}
+	}
+	return write
+}
+
+// SegmentMax is the most changes one change log segment holds; it bounds what reading
+// the log decodes beyond what it returns.
+const SegmentMax = 1000
+
+// Segment is the changes of one scope made by one batch, numbered First..Last (counted
+// from 1 within the batch until the batch takes its sequence numbers), as a JSON array of
+// [op, id, etag].
+type Segment struct {
+	Scope       int64
+	First, Last int64
+	Changes     string
+}
+
+// ChangeLog collects a batch's changes in segments.
+type ChangeLog struct {
+	// N is how many changes were added.
+	N        int64
+	segs     []Segment
+	cur      []byte
+	curN     int
+	curScope int64
+}
+
+// Add logs a change of scope, opening a new segment when the open one is full or of
+// another scope.
+func (l *ChangeLog) Add(scope int64, op store.Op, id, etag string) {
+	if l.curN > 0 && (l.curScope != scope || l.curN == SegmentMax) {
+		l.closeSegment()
+	}
+	l.N++
+	if l.curN == 0 {
+		l.curScope = scope
+		l.cur = append(l.cur[:0], '[')
+	} else {
+		l.cur = append(l.cur, ',')
+	}
+	l.curN++
+	l.cur = append(l.cur, `["`...)
+	l.cur = append(l.cur, op...)
+	l.cur = append(l.cur, `",`...)
+	l.cur = appendJSONString(l.cur, id)
+	l.cur = append(l.cur, ',')
+	l.cur = appendJSONString(l.cur, etag)
+	l.cur = append(l.cur, ']')
+}
+
+func (l *ChangeLog) closeSegment() {
+	if l.curN == 0 {
+		return
+	}
+	l.cur = append(l.cur, ']')
+	l.segs = append(l.segs, Segment{Scope: l.curScope, First: l.N - int64(l.curN) + 1, Last: l.N, Changes: string(l.cur)})
+	l.curN = 0
+}
+
+// Segments closes the open segment and returns all, numbered from 1.
+func (l *ChangeLog) Segments() []Segment {
+	l.closeSegment()
+	return l.segs
+}
+
+// appendJSONString appends s (valid UTF-8) as a JSON string.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}
+
+// DecodeSegment appends to out the changes of a stored segment that starts at Seq first
+// and whose Seq is above since, until out holds limit changes. c carries the segment's
+// scope and time.
+func DecodeSegment(out []store.Change, first, since int64, limit int, changes []byte, c store.Change) ([]store.Change, error) {
+	var entries [][3]string
+	if err := json.Unmarshal(changes, &entries); err != nil {
+		return out, fmt.Errorf("change log segment %d: %w", first, err)
+	}
+	for i, e := range entries {
+		if seq := first + int64(i); seq > since && len(out) < limit {
+			c.Seq, c.Op, c.ID, c.ETag = seq, store.Op(e[0]), e[1], e[2]
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// CheckpointChanges compares a set's checkpoints before and after UpdateSyncState's fn:
+// the names removed, and the names added or changed (both sorted). Every value in cur must
+// be valid JSON, otherwise the error wraps store.ErrInvalid.
+func CheckpointChanges(set string, old, cur map[string]json.RawMessage) (removed, changed []string, err error) {
+	for name, v := range cur {
+		if !json.Valid(v) {
+			return nil, nil, fmt.Errorf("%w: %s: checkpoint %q is not valid JSON", store.ErrInvalid, set, name)
+		}
+		if prev, ok := old[name]; !ok || !bytes.Equal(prev, v) {
+			changed = append(changed, name)
+		}
+	}
+	for name := range old {
+		if _, keep := cur[name]; !keep {
+			removed = append(removed, name)
+		}
+	}
+	sort.Strings(removed)
+	sort.Strings(changed)
+	return removed, changed, nil
+}
+
+// SortSyncStates orders a connection's states by company and entity set, as SyncStates
+// returns them.
+func SortSyncStates(states []store.SyncState) {
+	sort.Slice(states, func(i, j int) bool {
+		if states[i].Key.CompanyID != states[j].Key.CompanyID {
+			return states[i].Key.CompanyID < states[j].Key.CompanyID
+		}
+		return states[i].Key.EntitySet < states[j].Key.EntitySet
+	})
+}
