@@ -323,29 +323,10 @@ func testDeleteCascades(t *testing.T, open Opener) {
 func testConnectionConcurrentSameName(t *testing.T, open Opener) {
 	ctx := t.Context()
 	s := open(t, newKeyring(t))
-	const writers = 8
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	won := 0
-	errs := make(chan error, writers)
-	for range writers {
-		wg.Go(func() {
-			_, err := s.CreateConnection(ctx, NewConnection("Contested"))
-			switch {
-			case err == nil:
-				mu.Lock()
-				won++
-				mu.Unlock()
-			case !errors.Is(err, store.ErrConflict):
-				errs <- fmt.Errorf("CreateConnection lost the race with %v, want ErrConflict", err)
-			}
-		})
-	}
-	wg.Wait()
-	collect(t, errs)
-	if won != 1 {
-		t.Fatalf("%d writers created the connection, want exactly 1", won)
-	}
+	raceForOne(t, 8, "CreateConnection", func(int) error {
+		_, err := s.CreateConnection(ctx, NewConnection("Contested"))
+		return err
+	})
 	list, err := s.ListConnections(ctx)
 	if err != nil || len(list) != 1 {
 		t.Fatalf("ListConnections = %d connections, %v; want 1", len(list), err)

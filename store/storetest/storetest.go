@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -166,4 +167,31 @@ func equalConnections(a, b store.Connection) string {
 		add("UpdatedAt", a.UpdatedAt, b.UpdatedAt)
 	}
 	return strings.Join(diffs, "; ")
+}
+
+// raceForOne runs fn by n writers at once, all competing for one unique thing (a name),
+// and fails t unless exactly one wins and every other gets store.ErrConflict.
+func raceForOne(t *testing.T, n int, what string, fn func(i int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	won := 0
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			switch err := fn(i); {
+			case err == nil:
+				mu.Lock()
+				won++
+				mu.Unlock()
+			case !errors.Is(err, store.ErrConflict):
+				errs <- fmt.Errorf("%s lost the race with %v, want ErrConflict", what, err)
+			}
+		})
+	}
+	wg.Wait()
+	collect(t, errs)
+	if won != 1 {
+		t.Fatalf("%d concurrent %s calls succeeded, want exactly 1", won, what)
+	}
 }

@@ -1,11 +1,9 @@
 package storetest
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -152,28 +150,8 @@ func testTokenInvalid(t *testing.T, s store.TokenStore) {
 }
 
 func testTokenConcurrentSameName(t *testing.T, s store.TokenStore) {
-	ctx := t.Context()
-	const n = 8
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	won := 0
-	errs := make(chan error, n)
-	for i := range n {
-		wg.Go(func() {
-			_, err := s.CreateToken(ctx, "contested", nil, tokenHash(i))
-			switch {
-			case err == nil:
-				mu.Lock()
-				won++
-				mu.Unlock()
-			case !errors.Is(err, store.ErrConflict):
-				errs <- fmt.Errorf("CreateToken lost the race with %v, want ErrConflict", err)
-			}
-		})
-	}
-	wg.Wait()
-	collect(t, errs)
-	if won != 1 {
-		t.Fatalf("%d tokens named contested, want 1", won)
-	}
+	raceForOne(t, 8, "CreateToken", func(i int) error {
+		_, err := s.CreateToken(t.Context(), "contested", nil, tokenHash(i))
+		return err
+	})
 }

@@ -1,9 +1,7 @@
 package storetest
 
 import (
-	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -85,31 +83,8 @@ func testSessions(t *testing.T, s store.UserStore) {
 }
 
 func testUserConcurrentSameName(t *testing.T, s store.UserStore) {
-	ctx := t.Context()
-	const n = 8
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	won := 0
-	errs := make(chan error, n)
-	for i := range n {
-		wg.Go(func() {
-			err := s.CreateUser(ctx, "admin", fmt.Sprint(phc, i))
-			switch {
-			case err == nil:
-				mu.Lock()
-				won++
-				mu.Unlock()
-			case !errors.Is(err, store.ErrConflict):
-				errs <- fmt.Errorf("CreateUser lost the race with %v, want ErrConflict", err)
-			}
-		})
-	}
-	wg.Wait()
-	collect(t, errs)
-	if won != 1 {
-		t.Fatalf("%d admins named admin created, want 1", won)
-	}
-	if n, err := s.CountUsers(ctx); err != nil || n != 1 {
+	raceForOne(t, 8, "CreateUser", func(i int) error { return s.CreateUser(t.Context(), "admin", fmt.Sprint(phc, i)) })
+	if n, err := s.CountUsers(t.Context()); err != nil || n != 1 {
 		t.Fatalf("CountUsers = %d, %v; want 1", n, err)
 	}
 }
