@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bizzjoiner/bcconnector/bcschema"
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/store"
 	"github.com/bizzjoiner/bcconnector/store/postgres/pgtest"
@@ -214,5 +215,45 @@ func TestTypedView(t *testing.T) {
 		if id == storetest.GUID(2) && (balance != nil || taxLiable != nil || name == nil || *name != "7") {
 			t.Errorf("typed columns of the odd row: %v %v %v; want NULL, NULL, the number as text", balance, taxLiable, name)
 		}
+	}
+}
+
+// TestEnsureReplicaManyInstances: instances starting at once create the same replica
+// tables; each succeeds, the table exists once, and a grown schema re-creates the view
+// once under the same lock.
+func TestEnsureReplicaManyInstances(t *testing.T) {
+	t.Parallel()
+	url := pgtest.URL(t)
+	schema := pgtest.Schema(t, url)
+	const instances = 4
+	dbs := make([]*DB, instances)
+	for i := range dbs {
+		db, err := Open(t.Context(), url, secret.GenerateKeyring(), Options{Schema: schema})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		dbs[i] = db
+	}
+	base := storetest.Entity(t, "customers")
+	grown := *base
+	grown.Fields = append(slices.Clone(base.Fields), &bcschema.Field{Name: "loyaltyTier", Type: bcschema.TypeInt32})
+	for _, ent := range []*bcschema.Entity{base, &grown} {
+		var wg sync.WaitGroup
+		errs := make([]error, instances)
+		for i, db := range dbs {
+			wg.Go(func() { errs[i] = db.EnsureReplica(t.Context(), ent) })
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("instance %d: EnsureReplica(%d fields): %v", i, len(ent.Fields), err)
+			}
+		}
+	}
+	var n int
+	if err := dbs[0].pool.QueryRow(t.Context(), `SELECT count(*) FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = 'replica_customers' AND column_name = 'loyaltyTier'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("view has %d loyaltyTier columns (%v), want 1", n, err)
 	}
 }
