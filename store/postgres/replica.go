@@ -319,7 +319,15 @@ func (db *DB) applyBatch(ctx context.Context, b store.ReplicaBatch) (store.Apply
 	w := &batchTx{ctx: ctx, assumeNew: b.AssumeNew}
 	err := db.withTx(ctx, func(tx pgx.Tx) error {
 		w.tx = tx
-		if _, err := tx.Exec(ctx, `SELECT scope FROM scopes WHERE scope = ANY($1) ORDER BY scope FOR UPDATE`, lock); err != nil {
+		// A batch of pages assumed new (a full sync's, whose partitions write disjoint ids
+		// at once) only inserts: it shares the lock with its like, so they write in
+		// parallel, and a duplicate id fails it (then it runs again the careful way). Every
+		// other batch classifies against what is stored and needs the set to itself.
+		mode := "UPDATE"
+		if b.AssumeNew && len(b.Deletes) == 0 && len(b.Children) == 0 {
+			mode = "SHARE"
+		}
+		if _, err := tx.Exec(ctx, `SELECT scope FROM scopes WHERE scope = ANY($1) ORDER BY scope FOR `+mode, lock); err != nil {
 			return fmt.Errorf("postgres: apply batch to %s: lock: %w", b.Key.EntitySet, err)
 		}
 		if err := w.upsert(tables[0], scopes[0], b.Key.EntitySet, b.Upserts); err != nil {
