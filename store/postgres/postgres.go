@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -120,15 +121,20 @@ func Open(ctx context.Context, url string, kr *secret.Keyring, opt Options) (*DB
 
 // redact returns err's message without the connection string pgx may quote.
 func redact(err error) string {
+	var inner error
 	var pe *pgconn.ParseConfigError
-	if errors.As(err, &pe) && pe.Unwrap() != nil {
-		return pe.Unwrap().Error()
-	}
 	var ce *pgconn.ConnectError
-	if errors.As(err, &ce) && ce.Unwrap() != nil {
-		return ce.Unwrap().Error()
+	switch {
+	case errors.As(err, &pe):
+		inner = pe.Unwrap()
+	case errors.As(err, &ce):
+		inner = ce.Unwrap()
 	}
-	return "see the URL's syntax"
+	// An inner error that quotes the URL (url.Parse's do) could carry the password.
+	if inner == nil || strings.Contains(inner.Error(), "://") || strings.Contains(inner.Error(), "password") {
+		return "see the URL's syntax"
+	}
+	return inner.Error()
 }
 
 // Pool returns the connection pool, e.g. for River's riverpgxv5 driver.

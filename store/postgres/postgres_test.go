@@ -257,3 +257,28 @@ func TestEnsureReplicaManyInstances(t *testing.T) {
 		t.Fatalf("view has %d loyaltyTier columns (%v), want 1", n, err)
 	}
 }
+
+// TestOpenErrorsHidePassword: a bad or unreachable URL yields an error that says what is
+// wrong without the password (it ends up in logs). Needs no server.
+func TestOpenErrorsHidePassword(t *testing.T) {
+	t.Parallel()
+	for _, u := range []string{
+		"postgres://bcc:s3cret-pw@db.example.com:99999/bcc",
+		"postgres://bcc:s3cret-pw@db.example.com:5432/bcc?sslmode=bogus",
+		"postgres://bcc:s3cret%zz@db.example.com:5432/bcc",
+		"host=db.example.com password=s3cret-pw port=abc",
+		"postgres://bcc:s3cret-pw@127.0.0.1:1/bcc?connect_timeout=2",
+	} {
+		db, err := Open(t.Context(), u, secret.GenerateKeyring(), Options{})
+		if err == nil {
+			db.Close()
+			t.Fatalf("Open(%q) succeeded", u)
+		}
+		if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("error for a bad URL shows the password: %v", err)
+		}
+	}
+	if _, err := Open(t.Context(), "", secret.GenerateKeyring(), Options{}); err == nil || !strings.Contains(err.Error(), EnvURL) {
+		t.Errorf("empty URL: %v, want an error naming %s", err, EnvURL)
+	}
+}
