@@ -155,10 +155,12 @@ func (db *DB) Changes(ctx context.Context, since int64, limit int) ([]store.Chan
 		return nil, fmt.Errorf("%w: Changes limit is %d; pass a positive page size", store.ErrInvalid, limit)
 	}
 	since = max(since, 0)
-	// Each segment holds at least one change, so limit segments are enough.
+	// From the segment holding since+1 on (found through the primary key: segments are
+	// contiguous); each holds at least one change, so limit segments are enough.
 	rows, err := db.pool.Query(ctx, `SELECT b.first_seq, b.at, b.changes, s.connection_id, s.company_id, s.entity_set
 		FROM change_batches AS b JOIN scopes AS s ON s.scope = b.scope
-		WHERE b.last_seq > $1 ORDER BY b.first_seq LIMIT $2`, since, limit)
+		WHERE b.first_seq >= coalesce((SELECT max(first_seq) FROM change_batches WHERE first_seq <= $1::bigint + 1), 0)
+		ORDER BY b.first_seq LIMIT $2`, since, limit)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: read change log: %w", err)
 	}
