@@ -22,11 +22,16 @@ import (
 // PostgreSQL (store/postgres, riverpgxv5) when a database URL is given, otherwise the
 // SQLite file (store/sqlite, riversqlite).
 
+// pgPoolSize is the default size of the PostgreSQL connection pool: River's listener and
+// producers, the sync workers' batches and the web requests share it (pool_max_conns in
+// the URL overrides it).
+const pgPoolSize = 10
+
 // openStore opens the store: PostgreSQL at dbURL when it is set, else the SQLite file at
 // dbPath (its default location when empty). Either applies its pending migrations.
 func openStore(ctx context.Context, dbURL, dbPath string, kr *secret.Keyring, log *slog.Logger) (store.Store, error) {
 	if dbURL != "" {
-		return postgres.Open(ctx, dbURL, kr, postgres.Options{Logger: log})
+		return postgres.Open(ctx, dbURL, kr, postgres.Options{Logger: log, MaxConns: pgPoolSize})
 	}
 	if dbPath == "" {
 		var err error

@@ -48,7 +48,7 @@ type Options struct {
 	// (letters, digits, underscores).
 	Schema string
 	// MaxConns is the size of the connection pool; 0 means pgxpool's default (4, or the
-	// number of CPUs if more) unless the URL sets pool_max_conns.
+	// number of CPUs if more). A pool_max_conns in the URL wins over it.
 	MaxConns int32
 }
 
@@ -89,7 +89,7 @@ func Open(ctx context.Context, url string, kr *secret.Keyring, opt Options) (*DB
 	if opt.Schema != "" {
 		cfg.ConnConfig.RuntimeParams["search_path"] = opt.Schema
 	}
-	if opt.MaxConns > 0 {
+	if opt.MaxConns > 0 && !strings.Contains(url, "pool_max_conns") {
 		cfg.MaxConns = opt.MaxConns
 	}
 	db := &DB{schema: opt.Schema, now: opt.Now, log: opt.Logger, kr: kr}
