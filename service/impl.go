@@ -28,12 +28,13 @@ var (
 	ErrIdempotencyInProgress = errors.New("service: a request with this Idempotency-Key is still running")
 	// ErrNoJobs means the service was built without a job queue, so it cannot sync.
 	ErrNoJobs = errors.New("service: no job queue configured; syncing runs under `bcconnector serve`")
+	// ErrSyncQueued means a sync request inserted no job: for every entity set a job was
+	// already waiting or running and absorbed it (the error's text names their states).
+	ErrSyncQueued = errors.New("service: a sync pass is already queued or running")
 )
 
-// JobQueue runs sync jobs (River in `bcconnector serve`).
-type JobQueue interface {
-	Enqueue(ctx context.Context, args syncer.SyncArgs) error
-}
+// JobQueue runs sync jobs (River in `bcconnector serve`); see syncer.Queue.
+type JobQueue = syncer.Queue
 
 // Store is what the service needs persisted: *sqlite.DB implements it.
 type Store interface {

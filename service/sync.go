@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/bizzjoiner/bcconnector/doctor"
 	"github.com/bizzjoiner/bcconnector/store"
@@ -33,8 +34,9 @@ func (s *Impl) Targets(ctx context.Context, id string, entitySets []string) (sto
 	return c, ts, err
 }
 
-// Sync implements Service: one job per target; a job already waiting for a target
-// absorbs the new one (River uniqueness).
+// Sync implements Service: one job per target; a job already waiting or running for a
+// target absorbs the new one (River uniqueness). When that happens for every target,
+// nothing will run because of this request, and Sync says so with ErrSyncQueued.
 func (s *Impl) Sync(ctx context.Context, id string, entitySets []string, full bool) error {
 	if s.jobs == nil {
 		return ErrNoJobs
@@ -43,14 +45,23 @@ func (s *Impl) Sync(ctx context.Context, id string, entitySets []string, full bo
 	if err != nil {
 		return err
 	}
+	var absorbed []string
 	for _, t := range ts {
 		args := syncer.SyncArgs{ConnectionID: t.ConnectionID, CompanyID: t.CompanyID, EntitySet: t.EntitySet}
 		if full {
 			args.Mode = syncer.ModeFull
 		}
-		if err := s.jobs.Enqueue(ctx, args); err != nil {
+		res, err := s.jobs.Enqueue(ctx, args)
+		if err != nil {
 			return fmt.Errorf("enqueue sync of %s: %w", t.EntitySet, err)
 		}
+		if res.Duplicate {
+			absorbed = append(absorbed, fmt.Sprintf("%s (job %d, %s)", t.EntitySet, res.JobID, res.State))
+		}
+	}
+	if len(ts) > 0 && len(absorbed) == len(ts) {
+		return fmt.Errorf("%w for %s: this request started nothing; ask again when it has finished (GET the sync status)",
+			ErrSyncQueued, strings.Join(absorbed, ", "))
 	}
 	return nil
 }

@@ -297,7 +297,7 @@ func (s *Impl) catchUp(ctx context.Context, c store.Connection, entitySet string
 		if err != nil || !st.FullSyncDone {
 			continue // not replicated (yet): nothing to catch up
 		}
-		if err := s.jobs.Enqueue(context.WithoutCancel(ctx), syncer.SyncArgs{ConnectionID: t.ConnectionID, CompanyID: t.CompanyID, EntitySet: t.EntitySet}); err != nil {
+		if _, err := s.jobs.Enqueue(context.WithoutCancel(ctx), syncer.SyncArgs{ConnectionID: t.ConnectionID, CompanyID: t.CompanyID, EntitySet: t.EntitySet}); err != nil {
 			s.log.Warn("could not enqueue a catch-up sync", "connection", c.ID, "entitySet", t.EntitySet, "err", err)
 		}
 	}

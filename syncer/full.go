@@ -247,10 +247,12 @@ func (s *Syncer) runPartitions(ctx context.Context, c *bc.Client, t Target, chil
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-		rows     atomic.Int64
+		wg        sync.WaitGroup
+		mu        sync.Mutex
+		firstErr  error
+		rows      atomic.Int64
+		yielded   = make(chan struct{}) // closed when a partition stopped for the time slice
+		yieldOnce sync.Once
 	)
 	rows.Store(done)
 	fail := func(err error) {
@@ -266,7 +268,18 @@ func (s *Syncer) runPartitions(ctx context.Context, c *bc.Client, t Target, chil
 		go func() {
 			defer wg.Done()
 			for name := range work {
-				if err := s.runPartition(ctx, c, t, children, name, parts[name], p, &rows, res, &mu); err != nil {
+				var err error
+				if yieldDue(ctx) {
+					err = ErrYielded // not started: the next run takes it
+				} else {
+					err = s.runPartition(ctx, c, t, children, name, parts[name], p, &rows, res, &mu)
+				}
+				if errors.Is(err, ErrYielded) {
+					// The other partitions finish their page in flight and stop too.
+					yieldOnce.Do(func() { close(yielded) })
+					return
+				}
+				if err != nil {
 					fail(fmt.Errorf("%s partition %s: %w", t.EntitySet, name, err))
 					return
 				}
@@ -277,6 +290,8 @@ feed:
 	for _, name := range names {
 		select {
 		case work <- name:
+		case <-yielded:
+			break feed
 		case <-ctx.Done():
 			break feed
 		}
@@ -285,6 +300,11 @@ feed:
 	wg.Wait()
 	if firstErr != nil {
 		return firstErr
+	}
+	select {
+	case <-yielded:
+		return ErrYielded
+	default:
 	}
 	return ctx.Err()
 }
@@ -335,6 +355,9 @@ func (s *Syncer) runPartition(ctx context.Context, c *bc.Client, t Target, child
 		}
 		if pt.Done {
 			return nil
+		}
+		if yieldDue(ctx) {
+			return ErrYielded
 		}
 	}
 }

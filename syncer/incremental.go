@@ -105,6 +105,9 @@ func (s *Syncer) incremental(ctx context.Context, c *bc.Client, t Target, ent *b
 		if cp.Next == "" {
 			return nil
 		}
+		if yieldDue(ctx) {
+			return ErrYielded
+		}
 	}
 }
 

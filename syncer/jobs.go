@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -56,6 +57,14 @@ type Clients interface {
 // snoozes the job for the server's Retry-After instead of failing it, so throttling never
 // burns an attempt. A hint that arrives while a target is running makes the worker run it
 // again right after, so no notification is lost to job uniqueness.
+//
+// A job runs in time slices: after RunFor it stops once its pages in flight are
+// committed and snoozes itself to continue at once from its checkpoints. So no job runs
+// longer than its timeout (2 × RunFor), and River can take over a job left running by a
+// process that died as soon as that timeout has passed (set River's
+// RescueStuckJobsAfter to [Worker.RescueAfter]). Running a job twice is safe: every page
+// is committed with its checkpoint, rows are applied only when their ETag changed, and a
+// rescued full re-sync resumes its plan instead of starting over.
 type Worker struct {
 	river.WorkerDefaults[SyncArgs]
 	Syncer  *Syncer
@@ -64,12 +73,35 @@ type Worker struct {
 	// Snooze, if set, turns the wait BC asked for (its Retry-After, or 30 s when it named
 	// none) into the snooze River gets; tests shorten it. Default: the wait as asked.
 	Snooze func(retryAfter time.Duration) time.Duration
+	// RunFor is how long one run of a job reads before it yields; default 15 seconds. A
+	// page in flight is finished first, so keep it well above the time BC takes for one
+	// page.
+	RunFor time.Duration
 
 	mu      sync.Mutex
 	running map[Target]bool
 	dirty   map[Target]bool
 	snoozes int64
 }
+
+// DefaultRunFor is the default time slice of a sync job.
+const DefaultRunFor = 15 * time.Second
+
+func (w *Worker) runFor() time.Duration {
+	if w.RunFor > 0 {
+		return w.RunFor
+	}
+	return DefaultRunFor
+}
+
+// Timeout implements river.Worker: twice the time slice, so a run ends by itself (after
+// its page in flight) long before River cancels it.
+func (w *Worker) Timeout(*river.Job[SyncArgs]) time.Duration { return 2 * w.runFor() }
+
+// RescueAfter is the value for River's RescueStuckJobsAfter (and at least its
+// JobTimeout): a job still "running" this long after it started was left by a process
+// that died, and River makes it available again.
+func (w *Worker) RescueAfter() time.Duration { return 2 * w.runFor() }
 
 // Hint records that a target changed (a webhook notification) and returns whether a run
 // is in progress that will pick it up.
@@ -111,7 +143,13 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	if err != nil {
 		return fmt.Errorf("connection %s: %w", t.ConnectionID, err)
 	}
+	ctx = withYield(ctx, time.Now().Add(w.runFor()))
 	mode := job.Args.Mode
+	if mode == ModeFull && !firstRun(job.JobRow) {
+		// A continuation (after a yield) or a rescue: resume the full pass that the first
+		// run planned (Sync does), never start it over.
+		mode = ""
+	}
 	for {
 		switch mode {
 		case ModeFull:
@@ -120,6 +158,9 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 			_, err = w.Syncer.Reconcile(ctx, client, t)
 		default:
 			_, err = w.Syncer.Sync(ctx, client, t)
+		}
+		if errors.Is(err, ErrYielded) {
+			return river.JobSnooze(0) // continue at once, from the checkpoints
 		}
 		if err != nil {
 			return w.jobError(err)
@@ -157,6 +198,15 @@ func (w *Worker) jobError(err error) error {
 	return err
 }
 
-// Timeout lets a full sync of a large set run as long as it needs (it checkpoints every
-// page, so a cancelled run loses at most one page of work).
-func (w *Worker) Timeout(*river.Job[SyncArgs]) time.Duration { return -1 }
+// firstRun reports whether this is a job's first run: not a retry, a rescue or a
+// continuation after a snooze (River counts snoozes in the metadata, not in Attempt).
+func firstRun(job *rivertype.JobRow) bool {
+	if job == nil {
+		return true
+	}
+	var md struct {
+		Snoozes int `json:"snoozes"`
+	}
+	_ = json.Unmarshal(job.Metadata, &md)
+	return job.Attempt <= 1 && len(job.Errors) == 0 && md.Snoozes == 0
+}

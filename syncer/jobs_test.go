@@ -3,6 +3,7 @@ package syncer_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +11,8 @@ import (
 	"github.com/bizzjoiner/bcconnector/bc"
 	"github.com/bizzjoiner/bcconnector/conn"
 	"github.com/bizzjoiner/bcconnector/emulator"
+	"github.com/bizzjoiner/bcconnector/emulator/throttle"
+	"github.com/bizzjoiner/bcconnector/store"
 	"github.com/bizzjoiner/bcconnector/syncer"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
@@ -22,7 +25,7 @@ type fixedClients struct{ c *bc.Client }
 func (f fixedClients) Client(context.Context, string) (*bc.Client, error) { return f.c, nil }
 
 // startRiver runs a River client with the sync worker on the world's SQLite file.
-func startRiver(t *testing.T, w *world, client *bc.Client, snooze func(time.Duration) time.Duration) (*river.Client[*sql.Tx], *syncer.Worker) {
+func startRiver(t *testing.T, w *world, client *bc.Client, snooze func(time.Duration) time.Duration, opts ...func(*syncer.Worker)) (*river.Client[*sql.Tx], *syncer.Worker) {
 	t.Helper()
 	ctx := context.Background()
 	pool, err := sql.Open("sqlite", "file:"+w.db.Path()+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
@@ -40,6 +43,9 @@ func startRiver(t *testing.T, w *world, client *bc.Client, snooze func(time.Dura
 		t.Fatal(err)
 	}
 	worker := &syncer.Worker{Syncer: w.sync, Clients: fixedClients{client}, Snooze: snooze}
+	for _, o := range opts {
+		o(worker)
+	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, worker)
 	rc, err := river.NewClient(driver, &river.Config{
@@ -116,4 +122,53 @@ func TestRiverJobSnoozesOn429(t *testing.T) {
 		}
 	}
 	w.assertEqual("customers")
+}
+
+// TestRiverJobRunsInSlices: a full re-sync job whose time slice ends after every page
+// yields (snoozes) and continues from its checkpoints, never starting over, so the job
+// completes with about one request per page, every run under the job's timeout.
+func TestRiverJobRunsInSlices(t *testing.T) {
+	t.Parallel()
+	// 40 pages of 50 ms on 2 workers: about a second, in slices of 400 ms (timeout 800 ms,
+	// far above one page).
+	w := newWorld(t, emulator.Config{Latency: throttle.Latency{Overhead: 50 * time.Millisecond}}, "small,customers=400", syncer.Options{PageSize: 10, Workers: 2})
+	rc, _ := startRiver(t, w, w.client, nil, func(wk *syncer.Worker) { wk.RunFor = 400 * time.Millisecond })
+	// Only completion is awaited: a page slowed past the job's timeout on a loaded machine
+	// fails that run, and the retry resumes from the checkpoints too.
+	events, cancel := rc.Subscribe(river.EventKindJobCompleted)
+	defer cancel()
+	before := w.client.Stats().Requests
+	args := syncer.SyncArgs{ConnectionID: w.connID, CompanyID: w.ref.CompanyID, EntitySet: "customers", Mode: syncer.ModeFull}
+	res, err := rc.Insert(t.Context(), args, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-events:
+		if ev.Job.ID != res.Job.ID {
+			t.Fatalf("another job completed: %d", ev.Job.ID)
+		}
+		var md struct{ Snoozes int }
+		_ = json.Unmarshal(ev.Job.Metadata, &md)
+		if md.Snoozes == 0 {
+			t.Errorf("the job never yielded: metadata %s", ev.Job.Metadata)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("job did not complete")
+	}
+	w.assertEqual("customers")
+	n := w.emu.Count(w.ref, "customers")
+	pages := (n + 9) / 10
+	// Planning probes and one request per page per partition; a run that started over
+	// after each yield would read the set many times.
+	if got := w.client.Stats().Requests - before; got > int64(2*pages+20) {
+		t.Errorf("%d requests for %d pages: the full sync started over after a yield", got, pages)
+	}
+	st, err := w.db.SyncState(t.Context(), store.ReplicaKey{ConnectionID: w.connID, CompanyID: w.ref.CompanyID, EntitySet: "customers"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.FullSyncDone || st.LastError != "" || len(st.Checkpoints) != 0 {
+		t.Errorf("sync state after the job: done %v, error %q, checkpoints %d", st.FullSyncDone, st.LastError, len(st.Checkpoints))
+	}
 }

@@ -31,9 +31,21 @@ func (ScheduleArgs) InsertOpts() river.InsertOpts {
 const QueueSchedule = "bcc_schedule"
 
 // Queue puts sync jobs on the job queue (River in `bcconnector serve`). A job for a target
-// that already has one waiting or running is absorbed by the queue's uniqueness.
+// that already has one waiting or running is absorbed by the queue's uniqueness: Enqueue
+// then reports the existing job with Duplicate set.
 type Queue interface {
-	Enqueue(ctx context.Context, args SyncArgs) error
+	Enqueue(ctx context.Context, args SyncArgs) (Enqueued, error)
+}
+
+// Enqueued tells what [Queue.Enqueue] did.
+type Enqueued struct {
+	// JobID is the queue's id of the job: the new one, or the one that absorbed it.
+	JobID int64
+	// State is that job's state in the queue: available, scheduled, running, retryable…
+	State string
+	// Duplicate means no job was inserted: a job for the same target was already waiting
+	// or running (with whatever mode it had).
+	Duplicate bool
 }
 
 // ScheduleStore is what the scheduler reads: the connections and each target's sync
@@ -125,7 +137,7 @@ func (s *Scheduler) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) error 
 				continue
 			}
 			sets = append(sets, t.EntitySet)
-			if err := s.opt.Queue.Enqueue(ctx, SyncArgs{ConnectionID: t.ConnectionID, CompanyID: t.CompanyID, EntitySet: t.EntitySet}); err != nil {
+			if _, err := s.opt.Queue.Enqueue(ctx, SyncArgs{ConnectionID: t.ConnectionID, CompanyID: t.CompanyID, EntitySet: t.EntitySet}); err != nil {
 				return err
 			}
 		}
@@ -171,7 +183,7 @@ func (s *Scheduler) Hint(ctx context.Context, h Hint) {
 	if h.Reconcile {
 		args.Mode = ModeReconcile
 	}
-	if err := s.opt.Queue.Enqueue(ctx, args); err != nil {
+	if _, err := s.opt.Queue.Enqueue(ctx, args); err != nil {
 		s.opt.Logger.Warn("webhook hint: enqueue", "err", err)
 	}
 }

@@ -28,11 +28,11 @@ type recQueue struct {
 	args []syncer.SyncArgs
 }
 
-func (q *recQueue) Enqueue(_ context.Context, a syncer.SyncArgs) error {
+func (q *recQueue) Enqueue(_ context.Context, a syncer.SyncArgs) (syncer.Enqueued, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.args = append(q.args, a)
-	return nil
+	return syncer.Enqueued{JobID: int64(len(q.args)), State: "available"}, nil
 }
 
 // TestSchedulerEnqueuesUnpausedTargets: one job per target that is not paused, a broken

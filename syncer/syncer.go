@@ -168,16 +168,18 @@ func (s *Syncer) Targets(connectionID, companyID string, sets []string) ([]Targe
 	return out, nil
 }
 
-// Sync runs what the target needs: a full sync (or its resumption) until one completed,
-// then incremental runs, each followed by an id reconciliation when one is due
-// (Options.ReconcileEvery, Options.ReconcileInterval), so deletes reach the replica
-// without webhooks: polling is the safety net.
+// Sync runs what the target needs: a full sync until one completed, then incremental
+// runs, each followed by an id reconciliation when one is due (Options.ReconcileEvery,
+// Options.ReconcileInterval), so deletes reach the replica without webhooks: polling is
+// the safety net. An unfinished full sync is always resumed first, also when an earlier
+// one completed (a re-sync with Full(restart) that was interrupted), so an interrupted
+// full pass is never silently replaced by an incremental one.
 func (s *Syncer) Sync(ctx context.Context, c *bc.Client, t Target) (Result, error) {
 	st, err := s.opt.Store.SyncState(ctx, t.key())
 	if err != nil {
 		return Result{Target: t}, err
 	}
-	if !st.FullSyncDone {
+	if _, unfinished := st.Checkpoints[planName]; unfinished || !st.FullSyncDone {
 		res, err := s.Full(ctx, c, t, false)
 		if err == nil {
 			s.resetPasses(t)
@@ -195,6 +197,25 @@ func (s *Syncer) Sync(ctx context.Context, c *bc.Client, t Target) (Result, erro
 		return res, err
 	}
 	return res, nil
+}
+
+// ErrYielded is returned by a run that stopped early, after committing its pages in
+// flight, because its time slice ended (see [Worker.RunFor]); the next run continues
+// from its checkpoints.
+var ErrYielded = errors.New("syncer: the run yielded after its time slice; it continues from its checkpoint")
+
+type yieldKey struct{}
+
+// withYield makes full and incremental runs under ctx stop after their page in flight
+// once at has passed, returning ErrYielded.
+func withYield(ctx context.Context, at time.Time) context.Context {
+	return context.WithValue(ctx, yieldKey{}, at)
+}
+
+// yieldDue reports whether the run's time slice has ended.
+func yieldDue(ctx context.Context) bool {
+	at, ok := ctx.Value(yieldKey{}).(time.Time)
+	return ok && !time.Now().Before(at)
 }
 
 // entity returns the schema entity of a target and its line sets.
@@ -232,10 +253,14 @@ func (s *Syncer) query(children []*bcschema.Entity, pageSize int, filter bc.Expr
 func (s *Syncer) finish(ctx context.Context, t Target, c *bc.Client, before bc.Stats, runErr error, fn func(*store.SyncState)) error {
 	after := c.Stats()
 	now := s.opt.Now().UTC()
+	yielded := errors.Is(runErr, ErrYielded) // neither a failure nor done
 	err := s.opt.Store.UpdateSyncState(ctx, t.key(), func(st *store.SyncState) {
 		st.LastRunAt = now
 		st.Requests += after.Requests - before.Requests
 		st.Throttled += after.Throttled - before.Throttled
+		if yielded {
+			return
+		}
 		if runErr != nil {
 			st.LastError = runErr.Error()
 			return
@@ -253,6 +278,9 @@ func (s *Syncer) finish(ctx context.Context, t Target, c *bc.Client, before bc.S
 			ck := store.ReplicaKey{ConnectionID: t.ConnectionID, CompanyID: t.CompanyID, EntitySet: ch.EntitySet}
 			e := s.opt.Store.UpdateSyncState(ctx, ck, func(st *store.SyncState) {
 				st.LastRunAt = now
+				if yielded {
+					return
+				}
 				if runErr != nil {
 					st.LastError = "via " + t.EntitySet + ": " + runErr.Error()
 					return

@@ -25,8 +25,12 @@ type cliEnv struct {
 }
 
 func newCLIEnv(t *testing.T, scenario string) *cliEnv {
+	return newCLIEnvConfig(t, emulator.Config{Scenario: scenario})
+}
+
+func newCLIEnvConfig(t *testing.T, cfg emulator.Config) *cliEnv {
 	dir := t.TempDir()
-	srv := emulatortest.Start(t, emulator.Config{Scenario: scenario})
+	srv := emulatortest.Start(t, cfg)
 	t.Setenv("BCC_MASTER_KEY", "")
 	return &cliEnv{t: t, srv: srv, db: filepath.Join(dir, "bcc.db"), key: filepath.Join(dir, "master.key")}
 }

@@ -21,6 +21,7 @@ type ServeCmd struct {
 	ReconcileInterval time.Duration `name:"reconcile-interval" default:"15m" env:"BCC_RECONCILE_INTERVAL" help:"Reconcile a set's ids when the last reconciliation is this old; 0 turns the age off. With webhooks off this bounds how long a delete in BC takes to reach the replica."`
 	Sandbox           bool          `help:"Also start the emulator with a demo tenant and a demo connection that syncs (data changes by itself). Uses a temporary database unless --db is given."`
 	Grace             time.Duration `default:"10s" help:"How long shutdown waits for calls and sync pages in flight."`
+	Slice             time.Duration `name:"sync-slice" default:"15s" env:"BCC_SYNC_SLICE" help:"How long a sync job reads before it commits and continues as a new run. A job left running by a killed process is taken up again twice this long after it started (River checks every 30s). Keep it well above the time BC takes for one page."`
 
 	SecureCookies  bool     `name:"secure-cookies" env:"BCC_SECURE_COOKIES" help:"Mark session cookies Secure: set it when users reach the service over https (behind a TLS proxy)."`
 	TrustedProxies []string `name:"trusted-proxy" env:"BCC_TRUSTED_PROXIES" sep:"," placeholder:"CIDR" help:"Reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For names the client for the sign-in throttle (per client address). Without it the peer address is the client: behind a proxy, set it."`

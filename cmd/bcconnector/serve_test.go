@@ -20,7 +20,7 @@ import (
 
 // testServeCmd is ServeCmd with the defaults kong would fill in.
 func testServeCmd() ServeCmd {
-	return ServeCmd{Listen: "127.0.0.1:0", Interval: time.Minute, Workers: 4, Grace: 10 * time.Second}
+	return ServeCmd{Listen: "127.0.0.1:0", Interval: time.Minute, Workers: 4, Grace: 10 * time.Second, Slice: 15 * time.Second}
 }
 
 // TestServeSandbox starts the serve program with --sandbox, waits for /readyz, and sees

@@ -87,6 +87,9 @@ func (s *Server) Open(ctx context.Context) (err error) {
 		// Never reconciling would keep deleted records forever: both off means the defaults.
 		c.ReconcileEvery, c.ReconcileInterval = syncer.DefaultReconcileEvery, syncer.DefaultReconcileInterval
 	}
+	if c.Slice < time.Second {
+		return fmt.Errorf("--sync-slice must be at least 1s, got %s", c.Slice)
+	}
 	if c.Sandbox {
 		if err := s.openSandbox(); err != nil {
 			return err
@@ -136,7 +139,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	worker := &syncer.Worker{Syncer: sy, Clients: s.svc, Logger: log}
+	worker := &syncer.Worker{Syncer: sy, Clients: s.svc, Logger: log, RunFor: c.Slice}
 	schedOpt := syncer.SchedulerOptions{Store: a.db, Queue: jobs, Interval: c.Interval, Clients: s.svc, Syncer: sy, Worker: worker, Logger: log,
 		TargetsFunc: func(ctx context.Context, id string) ([]syncer.Target, error) {
 			_, ts, err := s.svc.Targets(ctx, id, nil)
@@ -168,7 +171,12 @@ func (s *Server) Open(ctx context.Context) (err error) {
 		PeriodicJobs:      []*river.PeriodicJob{sched.PeriodicJob()},
 		FetchCooldown:     100 * time.Millisecond,
 		FetchPollInterval: 500 * time.Millisecond,
-		Logger:            log.With("component", "river"),
+		// Sync jobs run in slices of --sync-slice, so a job still "running" after two
+		// slices was left by a dead process: River's leader makes it available again
+		// (its rescuer runs every 30 s), instead of after River's default of an hour.
+		JobTimeout:           worker.RescueAfter(),
+		RescueStuckJobsAfter: worker.RescueAfter(),
+		Logger:               log.With("component", "river"),
 	}, s.onClose)
 	if err != nil {
 		return err
@@ -287,9 +295,14 @@ func (s *Server) Close() error {
 // riverJobs is the service's job queue on River.
 type riverJobs struct{ rc jobQueue }
 
-func (j *riverJobs) Enqueue(ctx context.Context, a syncer.SyncArgs) error {
-	_, err := j.rc.Insert(ctx, a, nil)
-	return err
+// Enqueue inserts a sync job; River's uniqueness absorbs it when one for the same
+// target is waiting or running, and the result names that job.
+func (j *riverJobs) Enqueue(ctx context.Context, a syncer.SyncArgs) (syncer.Enqueued, error) {
+	res, err := j.rc.Insert(ctx, a, nil)
+	if err != nil {
+		return syncer.Enqueued{}, err
+	}
+	return syncer.Enqueued{JobID: res.Job.ID, State: string(res.Job.State), Duplicate: res.UniqueSkippedAsDuplicate}, nil
 }
 
 // syncHint turns a webhook notification into what it means for the replica.

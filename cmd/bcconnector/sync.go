@@ -20,7 +20,7 @@ import (
 type SyncCmd struct {
 	Connection string   `arg:"" help:"Connection name or ID."`
 	Entities   []string `sep:"," help:"Entity sets to sync (default: the connection's, else the sync defaults). Lines come with their documents."`
-	Full       bool     `help:"Start a full sync over (otherwise an unfinished one resumes, and a finished one is followed incrementally)."`
+	Full       bool     `help:"Start a full sync over. Without it an unfinished full sync resumes (also one started with --full and interrupted), and a finished one is followed incrementally."`
 	Reconcile  bool     `help:"Also list ids to find records deleted in BC."`
 	PageSize   int      `name:"page-size" default:"5000" help:"Records per page for full syncs."`
 }
@@ -65,6 +65,9 @@ func (c *SyncCmd) Run(ctx context.Context, g *Globals) error {
 		bars.finish(t, res, err, time.Since(start))
 		if err != nil {
 			if ctx.Err() != nil {
+				if c.Full {
+					return fmt.Errorf("interrupted; run `bcconnector sync %s` (without --full) to resume the full pass where it stopped (--full would start it over)", cn.Connection.Name)
+				}
 				return fmt.Errorf("interrupted; run the command again to resume where it stopped")
 			}
 			failed = append(failed, t.EntitySet)

@@ -34,12 +34,12 @@ type inlineJobs struct {
 	busy map[syncer.Target]bool
 }
 
-func (j *inlineJobs) Enqueue(ctx context.Context, a syncer.SyncArgs) error {
+func (j *inlineJobs) Enqueue(ctx context.Context, a syncer.SyncArgs) (syncer.Enqueued, error) {
 	t := a.Target()
 	j.mu.Lock()
 	if j.busy[t] {
 		j.mu.Unlock()
-		return nil
+		return syncer.Enqueued{State: "running", Duplicate: true}, nil
 	}
 	j.busy[t] = true
 	j.mu.Unlock()
@@ -52,7 +52,7 @@ func (j *inlineJobs) Enqueue(ctx context.Context, a syncer.SyncArgs) error {
 			_, _ = j.sync.Sync(context.Background(), c, t)
 		}
 	}()
-	return nil
+	return syncer.Enqueued{State: "available"}, nil
 }
 
 type env struct {

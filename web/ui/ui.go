@@ -309,6 +309,9 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status = http.StatusNotFound
 		msg = "No such connection. It may have been deleted."
 	}
+	if errors.Is(err, service.ErrSyncQueued) {
+		status = http.StatusConflict
+	}
 	h.log.Warn("ui: request failed", "path", r.URL.Path, "status", status, "err", err)
 	h.render(w, r, status, "error", page{Title: "Something went wrong", Error: msg})
 }

@@ -110,7 +110,7 @@ type inlineJobs struct {
 	clients syncer.Clients
 }
 
-func (j *inlineJobs) Enqueue(_ context.Context, a syncer.SyncArgs) error {
+func (j *inlineJobs) Enqueue(_ context.Context, a syncer.SyncArgs) (syncer.Enqueued, error) {
 	go func() {
 		ctx := context.Background()
 		c, err := j.clients.Client(ctx, a.ConnectionID)
@@ -118,7 +118,7 @@ func (j *inlineJobs) Enqueue(_ context.Context, a syncer.SyncArgs) error {
 			_, _ = j.sync.Sync(ctx, c, a.Target())
 		}
 	}()
-	return nil
+	return syncer.Enqueued{State: "running"}, nil
 }
 
 func shoot(t *testing.T, ctx context.Context, dir, name string) {
