@@ -19,6 +19,10 @@ import (
 // base64 of 32 bytes, or a comma list "new,old,..." during a rotation (first = primary).
 const EnvMasterKey = "BCC_MASTER_KEY"
 
+// ErrNoMasterKey means neither the environment variable nor the key file holds a master
+// key (and LoadKeyring was told not to create one).
+var ErrNoMasterKey = errors.New("secret: no master key")
+
 // ErrInsecureKeyFile means the key file can be read by group or others; the error's
 // text carries the chmod command that fixes it.
 var ErrInsecureKeyFile = errors.New("secret: key file is readable by group or others")
@@ -40,6 +44,21 @@ type Options struct {
 	// Logger records where the keys came from and when a key file is created (paths and
 	// key IDs only); nil discards.
 	Logger *slog.Logger
+}
+
+// Where describes where LoadKeyring looks for the master keys with these options, e.g.
+// "environment variable BCC_MASTER_KEY or key file /home/me/.config/bcconnector/master.key",
+// for messages that tell an operator what to restore.
+func (opt Options) Where() string {
+	envVar := opt.EnvVar
+	if envVar == "" {
+		envVar = EnvMasterKey
+	}
+	path := opt.KeyFile
+	if path == "" {
+		path, _ = DefaultKeyFile()
+	}
+	return "environment variable " + envVar + " or key file " + path
 }
 
 // DefaultKeyFile returns os.UserConfigDir()/bcconnector/master.key
@@ -99,7 +118,7 @@ func LoadKeyring(opt Options) (*Keyring, error) {
 	}
 	if !errors.Is(err, fs.ErrNotExist) || opt.NoCreate {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("secret: no master key: %s is not set and key file %s does not exist; set %s or create the file by running without NoCreate", envVar, path, envVar)
+			return nil, fmt.Errorf("%w: %s is not set and key file %s does not exist; set %s or create the file by running without NoCreate", ErrNoMasterKey, envVar, path, envVar)
 		}
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/service"
 	"github.com/bizzjoiner/bcconnector/store"
+	"github.com/bizzjoiner/bcconnector/store/sqlite"
 	"golang.org/x/term"
 )
 
@@ -35,22 +37,67 @@ func (g *Globals) logger() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(g.Stderr, opts))
 }
 
-// open returns the store, opening the keyring and the database on first use.
+// open returns the store, opening the keyring and the database on first use. It refuses
+// to go on when the database holds secrets sealed under master keys the keyring lacks,
+// and creates a new master key only next to a database that holds no secrets.
 func (g *Globals) open(ctx context.Context) (*app, error) {
 	if g.app != nil {
 		return g.app, nil
 	}
 	log := g.logger()
-	kr, err := secret.LoadKeyring(secret.Options{KeyFile: g.KeyFile, Logger: log})
+	keys := secret.Options{KeyFile: g.KeyFile, Logger: log, NoCreate: true}
+	kr, err := secret.LoadKeyring(keys)
+	missing := errors.Is(err, secret.ErrNoMasterKey)
+	if err != nil && !missing {
+		return nil, err
+	}
+	storeKeys := kr
+	if missing {
+		// Until a key is found or made, the store holds a throw-away keyring; nothing is
+		// sealed with it.
+		storeKeys = secret.GenerateKeyring()
+	}
+	db, err := openStore(ctx, g.DatabaseURL, g.DB, storeKeys, log)
 	if err != nil {
 		return nil, err
 	}
-	db, err := openStore(ctx, g.DatabaseURL, g.DB, kr, log)
-	if err != nil {
+	where := g.databaseName()
+	if missing {
+		if err := refuseNewKey(ctx, db, where, keys); err != nil {
+			db.Close()
+			return nil, err
+		}
+		keys.NoCreate = false
+		if kr, err = secret.LoadKeyring(keys); err != nil {
+			db.Close()
+			return nil, err
+		}
+		db.(interface{ SetKeyring(*secret.Keyring) }).SetKeyring(kr)
+	}
+	if err := checkSealedKeys(ctx, db, where, kr); err != nil {
+		db.Close()
 		return nil, err
 	}
 	g.app = &app{kr: kr, db: db, log: log}
 	return g.app, nil
+}
+
+// databaseName names the database for messages: the SQLite file's path, or the
+// PostgreSQL host and database (never the URL's credentials).
+func (g *Globals) databaseName() string {
+	if g.DatabaseURL != "" {
+		if u, err := url.Parse(g.DatabaseURL); err == nil && u.Host != "" {
+			return "PostgreSQL database " + u.Host + u.Path
+		}
+		return "PostgreSQL database of --database-url"
+	}
+	if g.DB != "" {
+		return g.DB
+	}
+	if p, err := sqlite.DefaultPath(); err == nil {
+		return p
+	}
+	return "default database"
 }
 
 func (g *Globals) close() {

@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/bizzjoiner/bcconnector/store"
 
 	"github.com/bizzjoiner/bcconnector/secret"
 )
@@ -54,4 +58,67 @@ func (c *KeyRotateCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	fmt.Fprintf(g.Stdout, "Rotated the master key %s → %s in %s; re-sealed %d secrets.\n", old, next.PrimaryID(), src.Name, n)
 	return nil
+}
+
+// sealedKeys is what checks of the master key need from the store.
+type sealedKeys interface {
+	SealedKeyIDs(ctx context.Context) (map[string]int, error)
+	ListConnections(ctx context.Context) ([]store.Connection, error)
+}
+
+// checkSealedKeys fails when the database holds secrets sealed under master keys that kr
+// lacks: with another key every connection would fail later, one by one. The error names
+// the missing key IDs and where the keys were read from.
+func checkSealedKeys(ctx context.Context, db sealedKeys, dbPath string, kr *secret.Keyring) error {
+	counts, err := db.SealedKeyIDs(ctx)
+	if err != nil {
+		return err
+	}
+	var missing []string
+	n := 0
+	for id, k := range counts {
+		if k > 0 && !slices.Contains(kr.KeyIDs(), id) {
+			missing = append(missing, id)
+			n += k
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	slices.Sort(missing)
+	return fmt.Errorf("the database %s holds %d client secrets sealed with master key %s, which the %s (keys %s) does not hold; "+
+		"restore that key (the key file from your backup, or %s), or run with the key it was sealed with; nothing was changed",
+		dbPath, n, strings.Join(missing, ", "), kr.Source(), strings.Join(kr.KeyIDs(), ", "), secret.EnvMasterKey)
+}
+
+// refuseNewKey fails when no master key was found but the database is not empty: a new
+// key would not open its secrets, so the old key must be restored instead.
+func refuseNewKey(ctx context.Context, db sealedKeys, dbPath string, keys secret.Options) error {
+	counts, err := db.SealedKeyIDs(ctx)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	n := 0
+	for id, k := range counts {
+		if k > 0 {
+			ids = append(ids, id)
+			n += k
+		}
+	}
+	conns, err := db.ListConnections(ctx)
+	if err != nil {
+		return err
+	}
+	if n == 0 && len(conns) == 0 {
+		return nil
+	}
+	slices.Sort(ids)
+	what := fmt.Sprintf("%d connections", len(conns))
+	if n > 0 {
+		what = fmt.Sprintf("%d client secrets sealed with master key %s", n, strings.Join(ids, ", "))
+	}
+	return fmt.Errorf("no master key found (looked in the %s), but the database %s holds %s; "+
+		"a new key would not open them, so none was created: restore the key file from your backup or set %s",
+		keys.Where(), dbPath, what, secret.EnvMasterKey)
 }

@@ -250,12 +250,15 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	return nil
 }
 
-// ready is /readyz: the store answers.
+// ready is /readyz: the store answers and every sealed secret is under a key of the
+// keyring (another process may have rotated the master key since start).
 func (s *Server) ready() error {
 	rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	_, err := s.app.db.CountUsers(rctx)
-	return err
+	if _, err := s.app.db.CountUsers(rctx); err != nil {
+		return err
+	}
+	return checkSealedKeys(rctx, s.app.db, s.g.databaseName(), s.app.kr)
 }
 
 // Run serves HTTP until ctx ends, then stops taking calls and waits up to --grace for
