@@ -87,6 +87,9 @@ func (s *Server) Open(ctx context.Context) (err error) {
 		// Never reconciling would keep deleted records forever: both off means the defaults.
 		c.ReconcileEvery, c.ReconcileInterval = syncer.DefaultReconcileEvery, syncer.DefaultReconcileInterval
 	}
+	if c.Slice == 0 {
+		c.Slice = syncer.DefaultRunFor // a ServeCmd built in code
+	}
 	if c.Slice < time.Second {
 		return fmt.Errorf("--sync-slice must be at least 1s, got %s", c.Slice)
 	}
