@@ -1,7 +1,8 @@
-// Package conn turns a stored connection and its secret into live clients: an Entra token
-// source and a BC API client sharing one HTTP client that trusts the connection's extra
-// CA. The CLI, the doctor's callers, the syncer and the web service all open connections
-// through it.
+// Package conn turns a connection (stored or about to be) and its secret into live
+// clients: an Entra token source and a BC API client sharing one HTTP client that trusts
+// the connection's extra CA and follows no redirect. It is the only place that builds
+// them: the CLI, the doctor, the service (and through it the syncer and the webhook
+// manager) all take what Open returns.
 package conn
 
 import (
@@ -29,9 +30,13 @@ type Conn struct {
 
 // Options configures Open.
 type Options struct {
-	// HTTPClient replaces the client built from the connection's CA file (tests).
+	// HTTPClient replaces the client built from the connection's CA file (tests). Open
+	// uses a copy that refuses redirects.
 	HTTPClient *http.Client
-	// Limiter shares BC's per-app limits between Conns of one app and environment.
+	// WrapTransport, when set, wraps the HTTP client's transport (e.g. for metrics).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// Limiter shares BC's per-app limits between Conns of one app and environment; nil
+	// means a limiter of the BC client's own.
 	Limiter *bc.Limiter
 	// Logger receives the clients' debug lines (never tokens or secrets).
 	Logger *slog.Logger
@@ -55,6 +60,13 @@ func Open(c store.Connection, sec secret.Secret, opt Options) (*Conn, error) {
 		}
 	}
 	hc = refuseRedirects(hc)
+	if opt.WrapTransport != nil {
+		tr := hc.Transport
+		if tr == nil {
+			tr = http.DefaultTransport
+		}
+		hc.Transport = opt.WrapTransport(tr)
+	}
 	tokens, err := entra.NewSource(entra.Config{
 		TenantID: c.TenantID, ClientID: c.ClientID, Secret: sec.Reveal(),
 		AuthorityHost: c.AuthorityHost, HTTPClient: hc, Logger: opt.Logger, Now: opt.Now,

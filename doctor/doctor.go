@@ -21,8 +21,11 @@ import (
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/bc"
+	"github.com/bizzjoiner/bcconnector/conn"
 	"github.com/bizzjoiner/bcconnector/entra"
 	"github.com/bizzjoiner/bcconnector/guide"
+	"github.com/bizzjoiner/bcconnector/secret"
+	"github.com/bizzjoiner/bcconnector/store"
 )
 
 // DefaultEntities are the entity sets a connection reads unless told otherwise (the sync
@@ -37,9 +40,11 @@ var DefaultEntities = []string{
 type Config struct {
 	// Input is what the admin handed over (validated first).
 	Input guide.Input
-	// AuthorityHost and BCBaseURL override Entra's and BC's endpoints (sandbox, other clouds).
-	AuthorityHost, BCBaseURL string
-	// HTTPClient reaches both; nil means a default client.
+	// AuthorityHost and BCBaseURL override Entra's and BC's endpoints (sandbox, other
+	// clouds); CAFile is a PEM file of extra CA certificates to trust. Empty means
+	// Microsoft's public cloud and the system roots.
+	AuthorityHost, BCBaseURL, CAFile string
+	// HTTPClient reaches both; nil means the client package conn builds from CAFile.
 	HTTPClient *http.Client
 	// Entities are read-checked; nil means DefaultEntities.
 	Entities []string
@@ -58,8 +63,7 @@ type run struct {
 	cfg    Config
 	rep    *Report
 	in     guide.Checked
-	tokens *entra.Source
-	client *bc.Client
+	client *bc.Client // built with the token source; nil until then
 	claims entra.Claims
 	stop   bool // an earlier step failed: later checks are not run
 }
@@ -151,16 +155,24 @@ func unjoin(err error) []error {
 	return []error{err}
 }
 
-// checkToken asks Entra for a token (Steps 1–3) and maps AADSTS codes to the step.
+// checkToken asks Entra for a token (Steps 1–3) and maps AADSTS codes to the step. The
+// clients come from package conn, as they will when the connection is used.
 func (r *run) checkToken(ctx context.Context, c *Check) {
-	src, err := entra.NewSource(entra.Config{
-		TenantID: r.in.TenantID, ClientID: r.in.ClientID, Secret: r.in.Secret,
-		AuthorityHost: r.cfg.AuthorityHost, HTTPClient: r.cfg.HTTPClient, Logger: r.cfg.Logger, Now: r.cfg.Now,
-	})
+	cn, err := conn.Open(store.Connection{TenantID: r.in.TenantID, ClientID: r.in.ClientID, Environment: r.in.Environment,
+		AuthorityHost: r.cfg.AuthorityHost, BCBaseURL: r.cfg.BCBaseURL, CAFile: r.cfg.CAFile},
+		secret.Secret(r.in.Secret), conn.Options{HTTPClient: r.cfg.HTTPClient, Logger: r.cfg.Logger, Now: r.cfg.Now,
+			Retry: bc.RetryOptions{MaxAttempts: 2}})
+	var ee *entra.Error
+	if err != nil && !errors.As(err, &ee) {
+		// An unusable endpoint or CA file: nothing was sent.
+		c.Status, c.Step, c.Problem = Failed, guide.ConnectionSettings, err.Error()
+		c.Fix = "check the connection's authority host, BC base URL and CA file (a PEM file with the CA certificates to trust, or empty for the system roots), then run the doctor again"
+		return
+	}
 	if err == nil {
-		r.tokens = src
+		r.client = cn.BC
 		var tok entra.AccessToken
-		tok, err = src.Token(ctx)
+		tok, err = cn.Tokens.Token(ctx)
 		if err == nil {
 			r.claims, err = entra.ParseClaims(tok.Token)
 		}
@@ -168,7 +180,6 @@ func (r *run) checkToken(ctx context.Context, c *Check) {
 	if err == nil {
 		return
 	}
-	var ee *entra.Error
 	if !errors.As(err, &ee) {
 		c.Status, c.Step, c.Problem = Failed, guide.ConnectionSettings, "could not get a token: "+err.Error()
 		c.Fix = "check the authority host and the network, then run the doctor again"
@@ -252,20 +263,6 @@ func (r *run) checkRoles(c *Check) {
 		"Then run the doctor again (new tokens carry the new roles)."
 }
 
-// bcClient builds the BC client for the connection.
-func (r *run) bcClient() (*bc.Client, error) {
-	if r.client != nil {
-		return r.client, nil
-	}
-	c, err := bc.New(bc.Options{
-		BaseURL: r.cfg.BCBaseURL, TenantID: r.in.TenantID, Environment: r.in.Environment,
-		Tokens: entra.Bearer{Source: r.tokens}, HTTPClient: r.cfg.HTTPClient, Logger: r.cfg.Logger, Now: r.cfg.Now,
-		Retry: bc.RetryOptions{MaxAttempts: 2},
-	})
-	r.client = c
-	return c, err
-}
-
 // checkBC lists companies: the first BC call proves the environment exists (404 if not)
 // and that BC accepts the app (Step 6, 401 if not). Both checks are recorded.
 func (r *run) checkBC(ctx context.Context) []bc.Company {
@@ -277,11 +274,7 @@ func (r *run) checkBC(ctx context.Context) []bc.Company {
 	start := time.Now()
 	access := Check{ID: CheckBCAccess, Title: "Business Central accepts the app", Step: guide.Step6BCAccess, Status: Passed}
 	env := Check{ID: CheckEnvironment, Title: "Environment exists", Step: guide.ConnectionSettings, Status: Passed}
-	client, err := r.bcClient()
-	var companies []bc.Company
-	if err == nil {
-		companies, err = client.Companies(ctx)
-	}
+	companies, err := r.client.Companies(ctx)
 	var be *bc.Error
 	switch {
 	case err == nil:

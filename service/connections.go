@@ -9,7 +9,6 @@ import (
 
 	"github.com/bizzjoiner/bcconnector/bc"
 	"github.com/bizzjoiner/bcconnector/doctor"
-	"github.com/bizzjoiner/bcconnector/entra"
 	"github.com/bizzjoiner/bcconnector/guide"
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/store"
@@ -371,17 +370,14 @@ func (s *Impl) RotateSecret(ctx context.Context, id, newSecret, endDate string) 
 	if err != nil {
 		return err
 	}
-	hc, err := s.httpClient(c.CAFile)
+	// The pending secret is proved with the connection's own endpoints and CA, by a token
+	// source of its own (the live one keeps the current secret until the promotion).
+	cn, err := s.open(ctx, c, secret.Secret(sec))
 	if err != nil {
 		_, _ = s.st.RetireSecret(ctx, c.ID, rec.ID)
 		return err
 	}
-	src, err := entra.NewSource(entra.Config{TenantID: c.TenantID, ClientID: c.ClientID, Secret: sec, AuthorityHost: c.AuthorityHost,
-		HTTPClient: hc, Logger: s.log, Now: s.now})
-	if err == nil {
-		_, err = src.Token(ctx)
-	}
-	if err != nil {
+	if _, err = cn.Tokens.Token(ctx); err != nil {
 		_, _ = s.st.RetireSecret(ctx, c.ID, rec.ID)
 		return &guide.FieldError{Field: "client secret", Step: guide.Step3Secret,
 			Problem: "the new secret does not work, so the current one stays active: " + err.Error(),

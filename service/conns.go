@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"fmt"
-	"net/http"
 
 	"github.com/bizzjoiner/bcconnector/bc"
 	"github.com/bizzjoiner/bcconnector/conn"
@@ -12,6 +11,13 @@ import (
 )
 
 func (s *Impl) defaultOpen(_ context.Context, c store.Connection, sec secret.Secret) (*conn.Conn, error) {
+	return conn.Open(c, sec, s.connOptions(c))
+}
+
+// connOptions are the options every client of connection c is built with: the BC limiter
+// shared by every connection of one app and environment, the metrics wrapper, the clock
+// and the logger.
+func (s *Impl) connOptions(c store.Connection) conn.Options {
 	key := c.TenantID + "|" + c.ClientID + "|" + c.Environment
 	s.mu.Lock()
 	lim := s.limiters[key]
@@ -20,16 +26,7 @@ func (s *Impl) defaultOpen(_ context.Context, c store.Connection, sec secret.Sec
 		s.limiters[key] = lim
 	}
 	s.mu.Unlock()
-	hc, err := s.httpClient(c.CAFile)
-	if err != nil {
-		return nil, err
-	}
-	if s.wrap != nil {
-		cp := *hc
-		cp.Transport = s.wrap(hc.Transport)
-		hc = &cp
-	}
-	return conn.Open(c, sec, conn.Options{HTTPClient: hc, Limiter: lim, Logger: s.log, Now: s.now})
+	return conn.Options{HTTPClient: s.hc, WrapTransport: s.wrap, Limiter: lim, Logger: s.log, Now: s.now}
 }
 
 // Conn returns the live clients of a stored connection, opened once and shared, so every
@@ -86,13 +83,6 @@ func (s *Impl) forget(id string) {
 	s.mu.Lock()
 	delete(s.conns, id)
 	s.mu.Unlock()
-}
-
-func (s *Impl) httpClient(caFile string) (*http.Client, error) {
-	if s.hc != nil {
-		return s.hc, nil
-	}
-	return conn.HTTPClient(caFile)
 }
 
 func (s *Impl) openStored(ctx context.Context, c store.Connection) (*conn.Conn, error) {

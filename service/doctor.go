@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/doctor"
-	"github.com/bizzjoiner/bcconnector/guide"
 )
 
 // Diagnose implements Service.
@@ -15,22 +14,8 @@ func (s *Impl) Diagnose(ctx context.Context, in ConnectionInput, onCheck func(do
 		in.AuthorityHost, in.BCBaseURL, in.CAFile = "", "", ""
 		s.log.Warn("endpoint overrides ignored: they are turned off on this server")
 	}
-	cfg := doctor.Config{Input: in.guide(), AuthorityHost: in.AuthorityHost, BCBaseURL: in.BCBaseURL,
-		Entities: in.Entities, WriteEntities: in.WriteEntities, OnCheck: onCheck, Now: s.now, Logger: s.log}
-	hc, err := s.httpClient(in.CAFile)
-	if err != nil {
-		// The doctor reports an unusable CA file as a failed input check.
-		now := s.now()
-		step := guide.ConnectionSettings
-		c := doctor.Check{ID: doctor.CheckInput, Title: "Input values", Step: step, Status: doctor.Failed, Problem: err.Error(),
-			Fix: "Give the path of a PEM file with the CA certificates to trust, or leave the CA file empty."}
-		if onCheck != nil {
-			onCheck(c)
-		}
-		return &doctor.Report{FailedStep: &step, Checks: []doctor.Check{c}, Started: now, Finished: now}
-	}
-	cfg.HTTPClient = hc
-	return doctor.Run(ctx, cfg)
+	return doctor.Run(ctx, doctor.Config{Input: in.guide(), AuthorityHost: in.AuthorityHost, BCBaseURL: in.BCBaseURL, CAFile: in.CAFile,
+		HTTPClient: s.hc, Entities: in.Entities, WriteEntities: in.WriteEntities, OnCheck: onCheck, Now: s.now, Logger: s.log})
 }
 
 func failedStep(r *doctor.Report) string {
