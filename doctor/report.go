@@ -32,6 +32,9 @@ const (
 	CheckReadAccess   = "read-access"
 	CheckWriteAccess  = "write-access"
 	CheckSecretExpiry = "secret-expiry"
+	// CheckEndpoints is reported instead of all others when the server may not use the
+	// connection's own endpoints (nothing is sent then).
+	CheckEndpoints = "endpoints"
 )
 
 // Check is one step of the diagnosis.

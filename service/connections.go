@@ -14,23 +14,81 @@ import (
 	"github.com/bizzjoiner/bcconnector/store"
 )
 
+// endpointField is one endpoint a connection may override.
+type endpointField struct{ name, v, def string }
+
+func endpointFields(authorityHost, bcBaseURL, caFile string) []endpointField {
+	return []endpointField{
+		{"authority host", authorityHost, guide.DefaultAuthorityHost},
+		{"BC API base URL", bcBaseURL, guide.DefaultBCBaseURL},
+		{"CA file", caFile, ""},
+	}
+}
+
+func (f endpointField) overridden() bool {
+	return f.v != "" && strings.TrimSuffix(f.v, "/") != strings.TrimSuffix(f.def, "/")
+}
+
 // checkEndpoints refuses endpoint overrides unless the server allows them.
 func (s *Impl) checkEndpoints(in ConnectionInput) error {
 	if s.allowOverrides {
 		return nil
 	}
-	for _, f := range []struct{ name, v, def string }{
-		{"authority host", in.AuthorityHost, guide.DefaultAuthorityHost},
-		{"BC API base URL", in.BCBaseURL, guide.DefaultBCBaseURL},
-		{"CA file", in.CAFile, ""},
-	} {
-		if f.v != "" && strings.TrimSuffix(f.v, "/") != strings.TrimSuffix(f.def, "/") {
+	for _, f := range endpointFields(in.AuthorityHost, in.BCBaseURL, in.CAFile) {
+		if f.overridden() {
 			return &guide.FieldError{Field: f.name, Step: guide.ConnectionSettings,
 				Problem: "endpoint overrides are turned off on this server",
 				Fix:     "leave it empty to use Microsoft's public cloud, or ask the operator to start the server with --allow-endpoint-overrides"}
 		}
 	}
 	return nil
+}
+
+// BlockedError is returned for a stored connection that names its own endpoints (authority
+// host, BC API base URL or CA file) on a server that does not allow endpoint overrides. A
+// connection is used with its own endpoints or not at all, so nothing is sent anywhere.
+// It matches ErrConnectionBlocked and store.ErrConflict with errors.Is.
+type BlockedError struct {
+	// Connection is the connection's name.
+	Connection string
+	// Endpoints describes the overridden endpoints, e.g. `authority host "https://…/"`.
+	Endpoints []string
+}
+
+// ErrConnectionBlocked matches every *BlockedError.
+var ErrConnectionBlocked = errors.New("service: the connection is blocked")
+
+// Error names the connection, its endpoints, the reason and the fix.
+func (e *BlockedError) Error() string {
+	return fmt.Sprintf("connection %q is blocked: it uses its own endpoints (%s) and this server does not allow endpoint overrides, so nothing was sent. %s",
+		e.Connection, strings.Join(e.Endpoints, ", "), e.Fix())
+}
+
+// Fix says what the operator can do.
+func (e *BlockedError) Fix() string {
+	return "Fix: start the server with --allow-endpoint-overrides (BCC_ALLOW_ENDPOINT_OVERRIDES=true) if these endpoints are meant, or add the connection again without them to use Microsoft's public cloud"
+}
+
+// Is matches ErrConnectionBlocked and store.ErrConflict.
+func (e *BlockedError) Is(target error) bool {
+	return target == ErrConnectionBlocked || target == store.ErrConflict
+}
+
+// blocked returns a *BlockedError if c names endpoints this server does not allow.
+func (s *Impl) blocked(c store.Connection) error {
+	if s.allowOverrides {
+		return nil
+	}
+	var eps []string
+	for _, f := range endpointFields(c.AuthorityHost, c.BCBaseURL, c.CAFile) {
+		if f.overridden() {
+			eps = append(eps, fmt.Sprintf("%s %q", f.name, f.v))
+		}
+	}
+	if eps == nil {
+		return nil
+	}
+	return &BlockedError{Connection: c.Name, Endpoints: eps}
 }
 
 func (in ConnectionInput) guide() guide.Input {
@@ -173,6 +231,9 @@ func (s *Impl) createConnection(ctx context.Context, in ConnectionInput, check b
 // view builds what people see of a connection: never the secret.
 func (s *Impl) view(ctx context.Context, c store.Connection) (ConnectionView, error) {
 	v := ConnectionView{Connection: c}
+	if err := s.blocked(c); err != nil {
+		v.Blocked = err.Error()
+	}
 	secrets, err := s.st.ListSecrets(ctx, c.ID)
 	if err != nil {
 		return v, err
@@ -354,6 +415,9 @@ func (s *Impl) DeleteConnection(ctx context.Context, id string) error {
 func (s *Impl) RotateSecret(ctx context.Context, id, newSecret, endDate string) error {
 	c, err := s.st.GetConnection(ctx, id)
 	if err != nil {
+		return err
+	}
+	if err := s.blocked(c); err != nil {
 		return err
 	}
 	sec, fe := guide.CheckSecret(newSecret)

@@ -42,6 +42,9 @@ func (s *Impl) Conn(ctx context.Context, id string) (*conn.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.blocked(cn); err != nil {
+		return nil, err
+	}
 	sec, _, err := s.st.ActiveSecret(ctx, cn.ID)
 	if err != nil {
 		return nil, fmt.Errorf("connection %q has no usable client secret: %w", cn.Name, err)
@@ -86,6 +89,9 @@ func (s *Impl) forget(id string) {
 }
 
 func (s *Impl) openStored(ctx context.Context, c store.Connection) (*conn.Conn, error) {
+	if err := s.blocked(c); err != nil {
+		return nil, err
+	}
 	sec, _, err := s.st.ActiveSecret(ctx, c.ID)
 	if err != nil {
 		return nil, err

@@ -2,10 +2,13 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/doctor"
+	"github.com/bizzjoiner/bcconnector/guide"
 )
 
 // Diagnose implements Service.
@@ -41,20 +44,35 @@ func (s *Impl) RunDoctor(ctx context.Context, id string, onCheck func(doctor.Che
 	if err != nil {
 		return nil, err
 	}
+	if err := s.blocked(c); err != nil {
+		// The connection's own endpoints or none: nothing is sent.
+		var be *BlockedError
+		errors.As(err, &be)
+		now, step := s.now(), guide.ConnectionSettings
+		chk := doctor.Check{ID: doctor.CheckEndpoints, Title: "Endpoints allowed on this server", Step: step, Status: doctor.Failed,
+			Problem: fmt.Sprintf("the connection uses its own endpoints (%s) and this server does not allow endpoint overrides; nothing was sent", strings.Join(be.Endpoints, ", ")),
+			Fix:     strings.TrimPrefix(be.Fix(), "Fix: ")}
+		if onCheck != nil {
+			onCheck(chk)
+		}
+		rep := &doctor.Report{FailedStep: &step, Checks: []doctor.Check{chk}, Started: now, Finished: now}
+		s.saveReport(ctx, c.ID, rep)
+		return rep, nil
+	}
 	sec, rec, err := s.st.ActiveSecret(ctx, c.ID)
 	if err != nil {
 		return nil, err
 	}
-	in := ConnectionInput{TenantID: c.TenantID, ClientID: c.ClientID, Secret: sec.Reveal(), Environment: c.Environment,
-		Company: c.CompanyID, Entities: c.Entities, WriteEntities: c.WriteEntities, AuthorityHost: c.AuthorityHost,
-		BCBaseURL: c.BCBaseURL, CAFile: c.CAFile}
+	in := guide.Input{TenantID: c.TenantID, ClientID: c.ClientID, Secret: sec.Reveal(), Environment: c.Environment, Company: c.CompanyID}
 	if !rec.EndDate.IsZero() {
 		in.SecretEndDate = rec.EndDate.Format(time.DateOnly)
 	}
 	if in.Company == "" {
 		in.Company = c.CompanyName
 	}
-	rep := s.Diagnose(ctx, in, onCheck)
+	// The stored connection with its stored endpoints, never the server's defaults.
+	rep := doctor.Run(ctx, doctor.Config{Input: in, AuthorityHost: c.AuthorityHost, BCBaseURL: c.BCBaseURL, CAFile: c.CAFile,
+		HTTPClient: s.hc, Entities: c.Entities, WriteEntities: c.WriteEntities, OnCheck: onCheck, Now: s.now, Logger: s.log})
 	s.saveReport(ctx, c.ID, rep)
 	if rep.OK {
 		_, _ = s.st.MarkSecretVerified(ctx, c.ID, rec.ID)

@@ -42,6 +42,9 @@ type ConnectionView struct {
 	Sync          []store.SyncState `json:"sync,omitempty"`
 	Paused        bool              `json:"paused"`
 	Counts        map[string]int64  `json:"counts,omitempty"` // rows per replicated set
+	// Blocked, when set, says why the connection is not used on this server and the fix
+	// (its own endpoints on a server without --allow-endpoint-overrides).
+	Blocked string `json:"blocked,omitempty"`
 }
 
 // RecordsPage is a page of replicated records, with a cursor for the next.
