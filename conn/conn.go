@@ -68,7 +68,7 @@ func Open(c store.Connection, sec secret.Secret, opt Options) (*Conn, error) {
 		hc.Transport = opt.WrapTransport(tr)
 	}
 	tokens, err := entra.NewSource(entra.Config{
-		TenantID: c.TenantID, ClientID: c.ClientID, Secret: sec.Reveal(),
+		TenantID: c.TenantID, ClientID: c.ClientID, Secret: sec,
 		AuthorityHost: c.AuthorityHost, HTTPClient: hc, Logger: opt.Logger, Now: opt.Now,
 		MaxRetries: opt.TokenRetries,
 	})

@@ -24,7 +24,6 @@ import (
 	"github.com/bizzjoiner/bcconnector/conn"
 	"github.com/bizzjoiner/bcconnector/entra"
 	"github.com/bizzjoiner/bcconnector/guide"
-	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/store"
 )
 
@@ -160,7 +159,7 @@ func unjoin(err error) []error {
 func (r *run) checkToken(ctx context.Context, c *Check) {
 	cn, err := conn.Open(store.Connection{TenantID: r.in.TenantID, ClientID: r.in.ClientID, Environment: r.in.Environment,
 		AuthorityHost: r.cfg.AuthorityHost, BCBaseURL: r.cfg.BCBaseURL, CAFile: r.cfg.CAFile},
-		secret.Secret(r.in.Secret), conn.Options{HTTPClient: r.cfg.HTTPClient, Logger: r.cfg.Logger, Now: r.cfg.Now,
+		r.in.Secret, conn.Options{HTTPClient: r.cfg.HTTPClient, Logger: r.cfg.Logger, Now: r.cfg.Now,
 			Retry: bc.RetryOptions{MaxAttempts: 2}})
 	var ee *entra.Error
 	if err != nil && !errors.As(err, &ee) {
@@ -214,7 +213,7 @@ func entraAdvice(ee *entra.Error, in guide.Checked) (guide.Step, string, string)
 	case entra.ScenarioSecretWrong:
 		fix := "open " + app + " → Certificates & secrets → New client secret (description '" + guide.SecretDescription + "', 12–24 months) → Add, then copy the secret's Value at once (it is shown only once) and paste it here"
 		problem := "Entra rejected the client secret"
-		if guide.IsGUID(in.Secret) {
+		if guide.LooksLikeSecretID(in.Secret) {
 			problem += "; the value you gave looks like the Secret ID, not the secret's Value"
 		}
 		return guide.Step3Secret, problem, fix

@@ -14,6 +14,7 @@ import (
 	"github.com/bizzjoiner/bcconnector/emulator"
 	"github.com/bizzjoiner/bcconnector/emulator/emulatortest"
 	"github.com/bizzjoiner/bcconnector/guide"
+	"github.com/bizzjoiner/bcconnector/secret"
 )
 
 // diagnose runs the doctor against the emulator loaded with a scenario, with the
@@ -39,7 +40,7 @@ func sandboxConfig(sb *emulatortest.Sandbox) doctor.Config {
 	cr := sb.Creds
 	return doctor.Config{
 		Input: guide.Input{
-			TenantID: cr.TenantID, ClientID: cr.ClientID, Secret: cr.ClientSecret,
+			TenantID: cr.TenantID, ClientID: cr.ClientID, Secret: secret.Secret(cr.ClientSecret),
 			SecretEndDate: cr.SecretEndDate.Format("2006-01-02"), Environment: cr.Environment, Company: cr.Company,
 		},
 		AuthorityHost: sb.AuthorityHost(), BCBaseURL: sb.BCBaseURL(), HTTPClient: sb.Client(),

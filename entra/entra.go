@@ -16,6 +16,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/bizzjoiner/bcconnector/secret"
 )
 
 // Scope is the client-credentials scope for the Business Central API: the resource URI plus
@@ -37,8 +39,9 @@ type Config struct {
 	TenantID string
 	// ClientID is the Application (client) ID, a GUID. Required.
 	ClientID string
-	// Secret is the client secret's Value (not its Secret ID). Required. Never logged.
-	Secret string
+	// Secret is the client secret's Value (not its Secret ID). Required. Never logged;
+	// revealed only to build the token request.
+	Secret secret.Secret
 	// AuthorityHost is the Entra authority host, e.g. "https://login.microsoftonline.us/"
 	// or an emulator's "https://127.0.0.1:8443/". It must use https. Empty means the public
 	// cloud (DefaultAuthorityHost) with MSAL's instance discovery on; any other value turns
@@ -67,7 +70,7 @@ type Config struct {
 // String describes the configuration with the secret redacted.
 func (c Config) String() string {
 	return fmt.Sprintf("entra.Config{TenantID: %q, ClientID: %q, Secret: %s, AuthorityHost: %q}",
-		c.TenantID, c.ClientID, redactedOrEmpty(c.Secret), c.AuthorityHost)
+		c.TenantID, c.ClientID, redactedOrEmpty(string(c.Secret)), c.AuthorityHost)
 }
 
 // GoString is String, so that %#v does not print the secret either.
@@ -78,7 +81,7 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("tenant_id", c.TenantID),
 		slog.String("client_id", c.ClientID),
-		slog.String("secret", redactedOrEmpty(c.Secret)),
+		slog.String("secret", redactedOrEmpty(string(c.Secret))),
 		slog.String("authority_host", c.AuthorityHost),
 	)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/bizzjoiner/bcconnector/guide"
+	"github.com/bizzjoiner/bcconnector/secret"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -39,15 +40,16 @@ const (
 // so a connection sends one token request per token lifetime however many goroutines ask.
 // A Source is safe for concurrent use.
 type Source struct {
-	tenantID, clientID, secret string
-	authority                  string
-	instanceDiscovery          bool
-	httpClient                 *http.Client
-	log                        *slog.Logger
-	now                        func() time.Time
-	maxRetries                 int
-	timeout                    time.Duration
-	requests                   atomic.Int64
+	tenantID, clientID string
+	secret             secret.Secret
+	authority          string
+	instanceDiscovery  bool
+	httpClient         *http.Client
+	log                *slog.Logger
+	now                func() time.Time
+	maxRetries         int
+	timeout            time.Duration
+	requests           atomic.Int64
 
 	mu        sync.Mutex
 	cred      azcore.TokenCredential // nil after Invalidate until the next fetch
@@ -112,7 +114,8 @@ func NewSource(cfg Config) (*Source, error) {
 // newCredential builds the azidentity credential. It makes no network call; a new one
 // starts with an empty MSAL cache.
 func (s *Source) newCredential() (azcore.TokenCredential, error) {
-	cred, err := azidentity.NewClientSecretCredential(s.tenantID, s.clientID, s.secret, &azidentity.ClientSecretCredentialOptions{
+	// The one place the client secret is revealed: into the token request's credential.
+	cred, err := azidentity.NewClientSecretCredential(s.tenantID, s.clientID, s.secret.Reveal(), &azidentity.ClientSecretCredentialOptions{
 		ClientOptions: azcore.ClientOptions{
 			// Set explicitly, so the AZURE_AUTHORITY_HOST environment variable cannot
 			// redirect a connection.
@@ -358,7 +361,7 @@ func validateCredentials(cfg Config) error {
 	case strings.TrimSpace(c) != c:
 		return bad(ScenarioClientUnknown, "the Application (client) ID %s has leading or trailing spaces; paste it without them", quoteShort(c))
 	}
-	switch sec := cfg.Secret; {
+	switch sec := string(cfg.Secret); {
 	case sec == "":
 		return bad(ScenarioSecretWrong, "the client secret is empty; paste the secret's Value from Certificates & secrets")
 	case strings.TrimSpace(sec) != sec:

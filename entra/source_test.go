@@ -43,7 +43,7 @@ func (e *env) config() entra.Config {
 	return entra.Config{
 		TenantID:      e.creds.TenantID,
 		ClientID:      e.creds.ClientID,
-		Secret:        e.creds.ClientSecret,
+		Secret:        clientSecret(e.creds.ClientSecret),
 		AuthorityHost: e.sb.AuthorityHost(),
 		HTTPClient:    e.sb.Client(),
 		Logger:        e.logs.Logger(),
@@ -396,7 +396,7 @@ func TestNewSourceValidation(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := entra.NewSource(entra.Config{TenantID: tc.tenant, ClientID: tc.client, Secret: tc.secret,
+			_, err := entra.NewSource(entra.Config{TenantID: tc.tenant, ClientID: tc.client, Secret: clientSecret(tc.secret),
 				AuthorityHost: tc.authority, HTTPClient: noNetwork})
 			if err == nil {
 				t.Fatal("NewSource accepted the config")
@@ -591,7 +591,7 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 	for _, sc := range emulator.Scenarios() {
 		e := setup(t, emulator.Config{Scenario: sc.Name})
 		cfg := e.config()
-		secrets = append(secrets, cfg.Secret)
+		secrets = append(secrets, cfg.Secret.Reveal())
 		logger := cfg.Logger
 		s, err := entra.NewSource(cfg)
 		if err != nil {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/bizzjoiner/bcconnector/secret"
 )
 
 // FieldError is a value the admin typed that cannot be right. It names the field, the
@@ -35,16 +37,17 @@ type Notice struct {
 type Input struct {
 	TenantID      string
 	ClientID      string
-	Secret        string // never echoed in any message
-	SecretEndDate string // optional, YYYY-MM-DD
+	Secret        secret.Secret // never echoed in any message
+	SecretEndDate string        // optional, YYYY-MM-DD
 	Environment   string
 	Company       string // name or id; optional at validation time
 }
 
 // Checked is an Input that passed validation, trimmed and parsed.
 type Checked struct {
-	TenantID, ClientID, Secret, Environment, Company string
-	SecretEndDate                                    time.Time // zero if not given
+	TenantID, ClientID, Environment, Company string
+	Secret                                   secret.Secret
+	SecretEndDate                            time.Time // zero if not given
 }
 
 var (
@@ -79,7 +82,9 @@ func Validate(in Input, now time.Time) (Checked, []Notice, error) {
 	if out.ClientID, fe = CheckClientID(trim("client ID", in.ClientID)); fe != nil {
 		errs = append(errs, fe)
 	}
-	if out.Secret, fe = CheckSecret(trim("client secret", in.Secret)); fe != nil {
+	// The secret is trimmed like the others; its value is never copied into a string
+	// that outlives this call.
+	if out.Secret, fe = CheckSecret(secret.Secret(trim("client secret", in.Secret.Reveal()))); fe != nil {
 		errs = append(errs, fe)
 	}
 	if out.Environment, fe = CheckEnvironment(trim("environment", in.Environment)); fe != nil {
@@ -147,13 +152,14 @@ func CheckClientID(v string) (string, *FieldError) {
 
 // CheckSecret rejects values that cannot be a client secret's Value. The secret itself is
 // never repeated in the message.
-func CheckSecret(v string) (string, *FieldError) {
+func CheckSecret(sec secret.Secret) (secret.Secret, *FieldError) {
+	v := sec.Reveal() // inspected here, never returned or printed
 	fe := &FieldError{Field: "client secret", Step: Step3Secret}
 	switch {
 	case v == "":
 		fe.Problem = "it is empty"
 		fe.Fix = "paste the secret's Value, copied right after creating it under Certificates & secrets"
-	case IsGUID(v):
+	case LooksLikeSecretID(sec):
 		// The portal shows "Value" and "Secret ID" side by side; the ID is a GUID.
 		fe.Problem = "it looks like a GUID, which is the Secret ID, not the secret's Value"
 		fe.Fix = "under Certificates & secrets the Value is shown only once, right after 'Add'; if you did not copy it, create a new client secret and paste its Value"
@@ -164,7 +170,7 @@ func CheckSecret(v string) (string, *FieldError) {
 		fe.Problem = fmt.Sprintf("it has only %d characters; Entra secret values are about 40", len(v))
 		fe.Fix = "copy the whole Value with the copy button next to it"
 	default:
-		return v, nil
+		return sec, nil
 	}
 	return "", fe
 }
@@ -265,3 +271,7 @@ func redactLong(s string) string {
 	}
 	return s
 }
+
+// LooksLikeSecretID reports whether sec is a GUID: the Secret ID the portal shows next to
+// the secret's Value, pasted by mistake.
+func LooksLikeSecretID(sec secret.Secret) bool { return IsGUID(sec.Reveal()) }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bizzjoiner/bcconnector/secret"
 )
 
 var now = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
@@ -51,7 +53,7 @@ func TestValidate(t *testing.T) {
 			if fe.Field != tc.field || fe.Step != tc.step || !strings.Contains(fe.Error(), tc.want) || fe.Fix == "" {
 				t.Errorf("got %+v (%v), want field %q step %v containing %q", fe, fe, tc.field, tc.step, tc.want)
 			}
-			if strings.Contains(err.Error(), good.Secret) {
+			if strings.Contains(err.Error(), good.Secret.Reveal()) {
 				t.Error("error message contains the secret")
 			}
 		})
@@ -65,7 +67,7 @@ func TestValidateTrimsAndNotices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.TenantID != "contoso.onmicrosoft.com" || out.ClientID != "4f6c2b1d-1111-4222-8333-944455556666" || strings.HasSuffix(out.Secret, " ") {
+	if out.TenantID != "contoso.onmicrosoft.com" || out.ClientID != "4f6c2b1d-1111-4222-8333-944455556666" || strings.HasSuffix(out.Secret.Reveal(), " ") {
 		t.Errorf("not cleaned: %+v", out)
 	}
 	var trimmed, expiry int
@@ -115,7 +117,7 @@ func FuzzValidate(f *testing.F) {
 	f.Add("contoso.onmicrosoft.com", "4f6c2b1d-1111-4222-8333-944455556666", "secret-value-1234567890", "Production", "Company X", "2027-01-01")
 	f.Add("", "", "", "", "", "")
 	f.Fuzz(func(t *testing.T, tenant, client, secret, env, company, end string) {
-		out, _, err := Validate(Input{tenant, client, secret, end, env, company}, now)
+		out, _, err := Validate(Input{tenant, client, asSecret(secret), end, env, company}, now)
 		if err == nil && (out.TenantID == "" || out.ClientID == "" || out.Secret == "" || out.Environment == "") {
 			t.Fatalf("accepted empty values: %+v", out)
 		}
@@ -124,3 +126,6 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
+
+// asSecret converts a fuzzed string (the fuzz parameter hides the package name).
+func asSecret(s string) secret.Secret { return secret.Secret(s) }

@@ -129,7 +129,7 @@ func (s *Impl) CompaniesFor(ctx context.Context, in ConnectionInput) ([][2]strin
 		return nil, err
 	}
 	c, err := s.open(ctx, store.Connection{TenantID: checked.TenantID, ClientID: checked.ClientID, Environment: checked.Environment,
-		AuthorityHost: in.AuthorityHost, BCBaseURL: in.BCBaseURL, CAFile: in.CAFile}, secret.Secret(checked.Secret))
+		AuthorityHost: in.AuthorityHost, BCBaseURL: in.BCBaseURL, CAFile: in.CAFile}, checked.Secret)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +209,7 @@ func (s *Impl) createConnection(ctx context.Context, in ConnectionInput, check b
 	if err != nil {
 		return ConnectionView{}, rep, err
 	}
-	rec, err := s.st.AddSecret(ctx, created.ID, secret.Secret(checked.Secret), checked.SecretEndDate)
+	rec, err := s.st.AddSecret(ctx, created.ID, checked.Secret, checked.SecretEndDate)
 	if err == nil && check {
 		_, err = s.st.MarkSecretVerified(ctx, created.ID, rec.ID)
 	}
@@ -412,7 +412,7 @@ func (s *Impl) DeleteConnection(ctx context.Context, id string) error {
 
 // RotateSecret implements Service: the new secret is added as pending, proven with a
 // token request and only then promoted; the old one keeps working until that moment.
-func (s *Impl) RotateSecret(ctx context.Context, id, newSecret, endDate string) error {
+func (s *Impl) RotateSecret(ctx context.Context, id string, newSecret secret.Secret, endDate string) error {
 	c, err := s.st.GetConnection(ctx, id)
 	if err != nil {
 		return err
@@ -430,13 +430,13 @@ func (s *Impl) RotateSecret(ctx context.Context, id, newSecret, endDate string) 
 			return fe
 		}
 	}
-	rec, err := s.st.AddSecret(ctx, c.ID, secret.Secret(sec), end)
+	rec, err := s.st.AddSecret(ctx, c.ID, sec, end)
 	if err != nil {
 		return err
 	}
 	// The pending secret is proved with the connection's own endpoints and CA, by a token
 	// source of its own (the live one keeps the current secret until the promotion).
-	cn, err := s.open(ctx, c, secret.Secret(sec))
+	cn, err := s.open(ctx, c, sec)
 	if err != nil {
 		_, _ = s.st.RetireSecret(ctx, c.ID, rec.ID)
 		return err

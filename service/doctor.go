@@ -63,7 +63,7 @@ func (s *Impl) RunDoctor(ctx context.Context, id string, onCheck func(doctor.Che
 	if err != nil {
 		return nil, err
 	}
-	in := guide.Input{TenantID: c.TenantID, ClientID: c.ClientID, Secret: sec.Reveal(), Environment: c.Environment, Company: c.CompanyID}
+	in := guide.Input{TenantID: c.TenantID, ClientID: c.ClientID, Secret: sec, Environment: c.Environment, Company: c.CompanyID}
 	if !rec.EndDate.IsZero() {
 		in.SecretEndDate = rec.EndDate.Format(time.DateOnly)
 	}

@@ -12,24 +12,25 @@ import (
 
 	"github.com/bizzjoiner/bcconnector/doctor"
 	"github.com/bizzjoiner/bcconnector/guide"
+	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/store"
 )
 
 // ConnectionInput is what an admin enters: the values the setup guide produces, plus the
 // connection settings. Secret is write-only: it is never returned by any method.
 type ConnectionInput struct {
-	Name          string   `json:"name,omitempty"`
-	TenantID      string   `json:"tenantId"`
-	ClientID      string   `json:"clientId"`
-	Secret        string   `json:"secret,omitempty"`
-	SecretEndDate string   `json:"secretEndDate,omitempty"` // YYYY-MM-DD
-	Environment   string   `json:"environment"`
-	Company       string   `json:"company,omitempty"` // name or id
-	Entities      []string `json:"entities,omitempty"`
-	WriteEntities []string `json:"writeEntities,omitempty"`
-	AuthorityHost string   `json:"authorityHost,omitempty"`
-	BCBaseURL     string   `json:"bcBaseUrl,omitempty"`
-	CAFile        string   `json:"caFile,omitempty"`
+	Name          string        `json:"name,omitempty"`
+	TenantID      string        `json:"tenantId"`
+	ClientID      string        `json:"clientId"`
+	Secret        secret.Secret `json:"secret,omitempty"`        // revealed only to the token request
+	SecretEndDate string        `json:"secretEndDate,omitempty"` // YYYY-MM-DD
+	Environment   string        `json:"environment"`
+	Company       string        `json:"company,omitempty"` // name or id
+	Entities      []string      `json:"entities,omitempty"`
+	WriteEntities []string      `json:"writeEntities,omitempty"`
+	AuthorityHost string        `json:"authorityHost,omitempty"`
+	BCBaseURL     string        `json:"bcBaseUrl,omitempty"`
+	CAFile        string        `json:"caFile,omitempty"`
 }
 
 // ConnectionView is a connection as shown to people and the platform: never the secret.
@@ -89,7 +90,7 @@ type Service interface {
 	UpdateConnection(ctx context.Context, id string, in ConnectionInput) (ConnectionView, error) // not the secret
 	DeleteConnection(ctx context.Context, id string) error
 	// RotateSecret adds the new secret, verifies it with Entra, then retires the old one.
-	RotateSecret(ctx context.Context, id, secret, endDate string) error
+	RotateSecret(ctx context.Context, id string, newSecret secret.Secret, endDate string) error
 	// RunDoctor diagnoses a stored connection and keeps the report as its last result.
 	RunDoctor(ctx context.Context, id string, onCheck func(doctor.Check)) (*doctor.Report, error)
 	// Sync starts syncing (entitySets nil = the connection's); full restarts from scratch.

@@ -9,11 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/bizzjoiner/bcconnector/bc"
+	"github.com/bizzjoiner/bcconnector/guide"
 	"github.com/bizzjoiner/bcconnector/store"
 	"github.com/bizzjoiner/bcconnector/syncer"
 )
@@ -139,7 +139,7 @@ func (s *Impl) checkWrite(c store.Connection, entitySet string, op *WriteOp) err
 	default:
 		return fmt.Errorf("%w: write method %q: use POST, PATCH, DELETE or ACTION", store.ErrInvalid, op.Method)
 	}
-	if op.Method != http.MethodPost && !guideGUID(op.ID) {
+	if op.Method != http.MethodPost && !guide.IsGUID(op.ID) {
 		return fmt.Errorf("%w: record id %q is not a GUID", store.ErrInvalid, op.ID)
 	}
 	if (op.Method == http.MethodPost || op.Method == http.MethodPatch) && (len(op.Body) == 0 || !json.Valid(op.Body) || op.Body[0] != '{') {
@@ -147,10 +147,6 @@ func (s *Impl) checkWrite(c store.Connection, entitySet string, op *WriteOp) err
 	}
 	return nil
 }
-
-var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
-func guideGUID(s string) bool { return guidRE.MatchString(s) }
 
 func (s *Impl) write(ctx context.Context, c store.Connection, entitySet string, op WriteOp, createID string) (WriteResult, error) {
 	cn, err := s.Conn(ctx, c.ID)

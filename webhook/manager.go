@@ -18,6 +18,7 @@ import (
 
 	"github.com/bizzjoiner/bcconnector/bc"
 	"github.com/bizzjoiner/bcconnector/bcschema"
+	"github.com/bizzjoiner/bcconnector/guide"
 )
 
 // Defaults of Options.
@@ -343,7 +344,7 @@ func (m *Manager) Ensure(ctx context.Context, c BCClient, connectionID, companyI
 		return res, errors.New("webhook: Ensure: the BC client is nil")
 	case connectionID == "":
 		return res, errors.New("webhook: Ensure: connectionID is empty")
-	case !isGUID(companyID):
+	case !guide.IsGUID(companyID):
 		return res, fmt.Errorf("webhook: Ensure: companyID %q is not a company id (a GUID)", clip(companyID))
 	}
 	companyID = strings.ToLower(companyID)
@@ -701,25 +702,5 @@ type redactedError struct {
 
 func (e *redactedError) Error() string        { return e.msg }
 func (e *redactedError) Is(target error) bool { return errors.Is(e.err, target) }
-
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := range len(s) {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}
 
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

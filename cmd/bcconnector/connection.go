@@ -61,7 +61,7 @@ func (c *ConnectionAddCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	in := service.ConnectionInput{Name: c.Name, TenantID: c.Tenant, ClientID: c.ClientID, Secret: sec.Reveal(),
+	in := service.ConnectionInput{Name: c.Name, TenantID: c.Tenant, ClientID: c.ClientID, Secret: sec,
 		SecretEndDate: c.SecretEndDate, Environment: c.Environment, Company: c.Company,
 		Entities: c.Entities, WriteEntities: c.WriteEntities,
 		AuthorityHost: c.AuthorityHost, BCBaseURL: c.BCBaseURL, CAFile: c.CAFile}
@@ -261,7 +261,7 @@ func (c *RotateSecretCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	if err := svc.RotateSecret(ctx, cn.ID, sec.Reveal(), c.SecretEndDate); err != nil {
+	if err := svc.RotateSecret(ctx, cn.ID, sec, c.SecretEndDate); err != nil {
 		return err
 	}
 	fmt.Fprintf(g.Stdout, "The new secret works and is now active; the old one is retired here. Delete the old secret in Entra (Certificates & secrets) once no other system uses it.\n")

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/emulator"
+	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/service"
 	"github.com/bizzjoiner/bcconnector/store"
 	"github.com/bizzjoiner/bcconnector/web"
@@ -56,7 +57,7 @@ func (s *Server) sandbox(ctx context.Context) error {
 	}
 	cr := emu.Credentials()
 	v, rep, err := svc.CreateConnection(ctx, service.ConnectionInput{Name: "Sandbox – " + cr.Company, TenantID: cr.TenantID, ClientID: cr.ClientID,
-		Secret: cr.ClientSecret, SecretEndDate: cr.SecretEndDate.Format(time.DateOnly), Environment: cr.Environment, Company: cr.Company,
+		Secret: secret.Secret(cr.ClientSecret), SecretEndDate: cr.SecretEndDate.Format(time.DateOnly), Environment: cr.Environment, Company: cr.Company,
 		AuthorityHost: emu.AuthorityHost(), BCBaseURL: emu.BCBaseURL(), CAFile: emu.CAFile})
 	if errors.Is(err, store.ErrConflict) {
 		v, err = svc.GetConnection(ctx, "Sandbox – "+cr.Company)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/emulator"
+	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/web/api"
 )
 
@@ -42,7 +43,7 @@ func TestRoutes(t *testing.T) {
 	}
 	// A wrong secret fails the doctor at Step 3 and stores nothing.
 	wrong := e.input()
-	wrong.Secret = "Abc8Q~" + strings.Repeat("x", 34)
+	wrong.Secret = secret.Secret("Abc8Q~" + strings.Repeat("x", 34))
 	b := e.do("POST", "/connections", e.token, wrong, 422, &ferr)
 	if ferr.Error.Code != "setup_failed" || !strings.Contains(string(b), `"report"`) {
 		t.Errorf("setup failure: %s", b)

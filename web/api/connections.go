@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/service"
 	"github.com/bizzjoiner/bcconnector/store"
 )
@@ -96,8 +97,8 @@ func (a *api) rotateSecret(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var in struct {
-		Secret        string `json:"secret"`
-		SecretEndDate string `json:"secretEndDate,omitempty"`
+		Secret        secret.Secret `json:"secret"`
+		SecretEndDate string        `json:"secretEndDate,omitempty"`
 	}
 	if err := decode(r, &in); err != nil {
 		return err

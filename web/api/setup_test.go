@@ -108,9 +108,22 @@ func (e *env) newToken(name string, conns []string) string {
 }
 
 func (e *env) input() service.ConnectionInput {
-	return service.ConnectionInput{TenantID: e.creds.TenantID, ClientID: e.creds.ClientID, Secret: e.creds.ClientSecret,
+	return service.ConnectionInput{TenantID: e.creds.TenantID, ClientID: e.creds.ClientID, Secret: secret.Secret(e.creds.ClientSecret),
 		SecretEndDate: e.creds.SecretEndDate.Format("2006-01-02"), Environment: e.creds.Environment, Company: e.creds.Company,
 		AuthorityHost: e.sb.AuthorityHost(), BCBaseURL: e.sb.BCBaseURL(), Entities: []string{"customers", "currencies"}}
+}
+
+// wireInput is in as an API client sends it: a secret.Secret marshals as "[REDACTED]", so
+// the secret's value is put into the JSON here.
+func wireInput(in service.ConnectionInput) []byte {
+	j, _ := json.Marshal(in)
+	var m map[string]any
+	_ = json.Unmarshal(j, &m)
+	if !in.Secret.IsZero() {
+		m["secret"] = in.Secret.Reveal()
+	}
+	j, _ = json.Marshal(m)
+	return j
 }
 
 // createConn creates a connection through the API and returns its ID.
@@ -134,6 +147,8 @@ func (e *env) call(method, path, token string, body any, hdr ...string) (int, ht
 		rd = strings.NewReader(b)
 	case []byte:
 		rd = bytes.NewReader(b)
+	case service.ConnectionInput:
+		rd = bytes.NewReader(wireInput(b))
 	default:
 		j, _ := json.Marshal(b)
 		rd = bytes.NewReader(j)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/bizzjoiner/bcconnector/doctor"
 	"github.com/bizzjoiner/bcconnector/guide"
+	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/service"
 	"github.com/bizzjoiner/bcconnector/store"
 )
@@ -270,7 +271,7 @@ func (h *handler) connectionRotate(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
-	secret, end := r.PostForm.Get("secret"), strings.TrimSpace(r.PostForm.Get("endDate"))
+	newSecret, end := secret.Secret(r.PostForm.Get("secret")), strings.TrimSpace(r.PostForm.Get("endDate"))
 	v, err := h.svc.GetConnection(r.Context(), id)
 	if err != nil {
 		h.fail(w, r, err)
@@ -280,10 +281,10 @@ func (h *handler) connectionRotate(w http.ResponseWriter, r *http.Request) {
 	cd.EndDate.Value = end
 	// Same checks as the CLI, one field at a time so the stored values do not matter.
 	wd := &wizardData{Fields: map[string]*field{"secret": cd.Rotate, "endDate": cd.EndDate}}
-	bad := h.validateInto(wd, service.ConnectionInput{Secret: secret}, []string{"secret"})
+	bad := h.validateInto(wd, service.ConnectionInput{Secret: newSecret}, []string{"secret"})
 	bad = h.validateInto(wd, service.ConnectionInput{SecretEndDate: end}, []string{"endDate"}) || bad
 	if !bad {
-		if err = h.svc.RotateSecret(r.Context(), id, secret, end); err == nil {
+		if err = h.svc.RotateSecret(r.Context(), id, newSecret, end); err == nil {
 			http.Redirect(w, r, "/connections/"+url.PathEscape(id)+"?done=rotated", http.StatusSeeOther)
 			return
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/bizzjoiner/bcconnector/doctor"
 	"github.com/bizzjoiner/bcconnector/guide"
+	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/service"
 	"github.com/bizzjoiner/bcconnector/store"
 )
@@ -25,7 +26,7 @@ type fakeService struct {
 
 	mu      sync.Mutex
 	conns   map[string]*service.ConnectionView
-	secrets map[string]string
+	secrets map[string]secret.Secret
 	changes []store.Change
 	calls   []string
 	seen    []service.ConnectionInput // inputs given to Diagnose/CreateConnection
@@ -37,7 +38,7 @@ func newFake() *fakeService {
 		companies:  [][2]string{{"11111111-2222-3333-4444-555555555555", "Company X"}, {"66666666-2222-3333-4444-555555555555", "Company Y & Co"}},
 		rowsPerSet: 3,
 		conns:      map[string]*service.ConnectionView{},
-		secrets:    map[string]string{},
+		secrets:    map[string]secret.Secret{},
 	}
 }
 
@@ -152,17 +153,17 @@ func (f *fakeService) UpdateConnection(ctx context.Context, id string, in servic
 
 func (f *fakeService) DeleteConnection(ctx context.Context, id string) error { return nil }
 
-func (f *fakeService) RotateSecret(ctx context.Context, id, secret, endDate string) error {
+func (f *fakeService) RotateSecret(ctx context.Context, id string, newSecret secret.Secret, endDate string) error {
 	f.call("RotateSecret")
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.conns[id]; !ok {
 		return store.ErrNotFound
 	}
-	if secret == "rejected-by-entra-secret-value~abc" {
+	if newSecret == "rejected-by-entra-secret-value~abc" {
 		return fmt.Errorf("Step 3: Entra ID rejected the new secret (AADSTS7000215); the old one stays in use")
 	}
-	f.secrets[id] = secret
+	f.secrets[id] = newSecret
 	return nil
 }
 

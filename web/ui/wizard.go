@@ -12,6 +12,7 @@ import (
 	"github.com/bizzjoiner/bcconnector/doctor"
 	"github.com/bizzjoiner/bcconnector/guide"
 	"github.com/bizzjoiner/bcconnector/permset"
+	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/service"
 )
 
@@ -213,7 +214,7 @@ func (h *handler) saveStep(w http.ResponseWriter, r *http.Request, n int) {
 	set("environment", &d.in.Environment)
 	set("company", &d.company)
 	if s := r.PostForm.Get("secret"); s != "" {
-		d.in.Secret = s
+		d.in.Secret = secret.Secret(s)
 	}
 	d.mu.Unlock()
 
@@ -314,7 +315,7 @@ func (h *handler) wizardValidate(w http.ResponseWriter, r *http.Request) {
 	case "client":
 		in.ClientID = v
 	case "secret":
-		in.Secret = v
+		in.Secret = secret.Secret(v)
 	case "endDate":
 		in.SecretEndDate = v
 	case "environment":
