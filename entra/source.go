@@ -333,59 +333,24 @@ func (s *Source) LogValue() slog.Value {
 		slog.String("authority_host", s.authority))
 }
 
-// validateCredentials checks the shape of the three values the admin hands over. It
-// rejects only what cannot be right, leaving "does it exist" to Entra.
+// validateCredentials checks the three values the admin hands over, as given, with the
+// setup guide's rules for values about to be sent (guide.CheckSendable, the one place
+// they live). It rejects only what cannot be right, leaving "does it exist" to Entra.
 func validateCredentials(cfg Config) error {
-	bad := func(sc Scenario, format string, args ...any) error {
-		return &Error{Scenario: sc, Description: fmt.Sprintf(format, args...)}
+	fe := guide.CheckSendable(cfg.TenantID, cfg.ClientID, cfg.Secret)
+	if fe == nil {
+		return nil
 	}
-	t := cfg.TenantID
-	switch {
-	case t == "":
-		return bad(ScenarioTenantMalformed, "the Directory (tenant) ID is empty; copy it from the app registration's Overview page")
-	case strings.TrimSpace(t) != t:
-		return bad(ScenarioTenantMalformed, "the Directory (tenant) ID %s has leading or trailing spaces; paste it without them", quoteShort(t))
-	case !validTenantChars(t):
-		// azidentity's own rule (validTenantID): letters, digits, '.' and '-'.
-		return bad(ScenarioTenantMalformed, "the Directory (tenant) ID %s may contain only letters, digits, '.' and '-'; use the GUID from the app registration's Overview page or a domain such as contoso.onmicrosoft.com", quoteShort(t))
-	case strings.EqualFold(t, "common") || strings.EqualFold(t, "organizations") || strings.EqualFold(t, "consumers"):
-		// bc-entra-facts §1.1: the client-credentials grant needs a specific tenant (AADSTS9001023).
-		return bad(ScenarioTenantMalformed, "the Directory (tenant) ID %q names no specific tenant; use the customer's tenant GUID or domain", t)
-	}
-	c := cfg.ClientID
-	switch {
-	case c == "":
-		return bad(ScenarioClientUnknown, "the Application (client) ID is empty; copy it from the app registration's Overview page")
-	case !guide.IsGUID(strings.TrimSpace(c)):
-		return bad(ScenarioClientUnknown, "the Application (client) ID %s is not a GUID; copy the Application (client) ID from the app registration's Overview page", quoteShort(c))
-	case strings.TrimSpace(c) != c:
-		return bad(ScenarioClientUnknown, "the Application (client) ID %s has leading or trailing spaces; paste it without them", quoteShort(c))
-	}
-	switch sec := string(cfg.Secret); {
-	case sec == "":
-		return bad(ScenarioSecretWrong, "the client secret is empty; paste the secret's Value from Certificates & secrets")
-	case strings.TrimSpace(sec) != sec:
-		// Never echo the secret, not even in part.
-		return bad(ScenarioSecretWrong, "the client secret has leading or trailing spaces; paste the secret's Value without them")
-	}
-	return nil
-}
-
-func validTenantChars(s string) bool {
-	for _, r := range s {
-		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || r == '.' || r == '-') {
-			return false
+	sc := ScenarioTenantMalformed
+	switch fe.Step {
+	case guide.Step3Secret:
+		sc = ScenarioSecretWrong
+	default:
+		if fe.Field == "client ID" {
+			sc = ScenarioClientUnknown
 		}
 	}
-	return true
-}
-
-// quoteShort quotes an identifier for a message, cut to 80 bytes.
-func quoteShort(s string) string {
-	if len(s) > 80 {
-		return fmt.Sprintf("%q…", s[:80])
-	}
-	return fmt.Sprintf("%q", s)
+	return &Error{Scenario: sc, Description: fe.Error()}
 }
 
 // normalizeAuthority validates AuthorityHost and reports whether MSAL instance discovery

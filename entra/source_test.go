@@ -379,11 +379,11 @@ func TestNewSourceValidation(t *testing.T) {
 		wantInMessage          string
 	}{
 		{"tenant empty", "", client, secret, "", entra.ScenarioTenantMalformed, "empty"},
-		{"tenant with space inside", "72f988bf 86f1", client, secret, "", entra.ScenarioTenantMalformed, "letters, digits"},
-		{"tenant placeholder", "{{tenantid}}", client, secret, "", entra.ScenarioTenantMalformed, "letters, digits"},
+		{"tenant with space inside", "72f988bf 86f1", client, secret, "", entra.ScenarioTenantMalformed, "neither a GUID"},
+		{"tenant placeholder", "{{tenantid}}", client, secret, "", entra.ScenarioTenantMalformed, "neither a GUID"},
 		{"tenant trailing space", tenant + " ", client, secret, "", entra.ScenarioTenantMalformed, "spaces"},
-		{"tenant common", "common", client, secret, "", entra.ScenarioTenantMalformed, "no specific tenant"},
-		{"tenant organizations", "Organizations", client, secret, "", entra.ScenarioTenantMalformed, "no specific tenant"},
+		{"tenant common", "common", client, secret, "", entra.ScenarioTenantMalformed, "not a tenant"},
+		{"tenant organizations", "Organizations", client, secret, "", entra.ScenarioTenantMalformed, "not a tenant"},
 		{"client empty", tenant, "", secret, "", entra.ScenarioClientUnknown, "empty"},
 		{"client not a GUID", tenant, "Bizzjoiner Connector", secret, "", entra.ScenarioClientUnknown, "not a GUID"},
 		{"client trailing newline", tenant, client + "\n", secret, "", entra.ScenarioClientUnknown, "spaces"},
@@ -447,7 +447,7 @@ func TestInstanceDiscovery(t *testing.T) {
 			return nil, errors.New("offline")
 		})}
 		s, err := entra.NewSource(entra.Config{TenantID: "contoso.onmicrosoft.com", ClientID: "964c5ad7-2f0b-4d37-a206-07eda9e646d7",
-			Secret: "s3cret", AuthorityHost: tc.authority, HTTPClient: rec, MaxRetries: -1})
+			Secret: "s3cret-value-of-40-characters~0123456789", AuthorityHost: tc.authority, HTTPClient: rec, MaxRetries: -1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -503,7 +503,7 @@ func TestNetworkFailures(t *testing.T) {
 		}))
 		t.Cleanup(func() { close(release); srv.Close() })
 		s, err := entra.NewSource(entra.Config{TenantID: "contoso.onmicrosoft.com", ClientID: "964c5ad7-2f0b-4d37-a206-07eda9e646d7",
-			Secret: "s3cret", AuthorityHost: srv.URL, HTTPClient: srv.Client(), MaxRetries: -1, Timeout: 300 * time.Millisecond})
+			Secret: "s3cret-value-of-40-characters~0123456789", AuthorityHost: srv.URL, HTTPClient: srv.Client(), MaxRetries: -1, Timeout: 300 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -521,7 +521,7 @@ func TestNetworkFailures(t *testing.T) {
 		}))
 		t.Cleanup(srv.Close)
 		s, err := entra.NewSource(entra.Config{TenantID: "contoso.onmicrosoft.com", ClientID: "964c5ad7-2f0b-4d37-a206-07eda9e646d7",
-			Secret: "s3cret", AuthorityHost: srv.URL, HTTPClient: srv.Client(), MaxRetries: -1})
+			Secret: "s3cret-value-of-40-characters~0123456789", AuthorityHost: srv.URL, HTTPClient: srv.Client(), MaxRetries: -1})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -114,27 +114,73 @@ func Validate(in Input, now time.Time) (Checked, []Notice, error) {
 	return out, notices, errors.Join(errs...)
 }
 
+// spacesProblem is the one wording for a value with leading or trailing spaces, for callers
+// that check values as given (Validate trims them first, with a Notice).
+const spacesProblem = "it has leading or trailing spaces or line breaks"
+
 // CheckTenant accepts a tenant GUID or a verified domain such as contoso.onmicrosoft.com.
 func CheckTenant(v string) (string, *FieldError) {
-	fe := &FieldError{Field: "tenant ID", Step: Step2IDs}
+	if fe := checkTenantBasics(v); fe != nil {
+		return "", fe
+	}
+	fe := tenantError("")
 	switch {
-	case v == "":
-		fe.Problem = "it is empty"
 	case IsGUID(v):
 		if v == "00000000-0000-0000-0000-000000000000" {
 			fe.Problem = "it is the empty GUID"
 			break
 		}
 		return strings.ToLower(v), nil
-	case strings.EqualFold(v, "common") || strings.EqualFold(v, "organizations") || strings.EqualFold(v, "consumers"):
-		fe.Problem = fmt.Sprintf("%q is not a tenant; client credentials need your own tenant (AADSTS9001023)", v)
 	case domainRE.MatchString(v):
 		return strings.ToLower(v), nil
 	default:
-		fe.Problem = fmt.Sprintf("%q is neither a GUID (8-4-4-4-12 hex digits) nor a domain such as contoso.onmicrosoft.com", redactLong(v))
+		fe.Problem = notATenant(v)
 	}
-	fe.Fix = "in the Entra admin center open App registrations → your app → Overview and copy 'Directory (tenant) ID'"
 	return "", fe
+}
+
+// checkTenantBasics applies the tenant rules no working value breaks: not empty, no
+// surrounding spaces, a specific tenant, and only letters, digits, '.' and '-'
+// (azidentity's own rule).
+func checkTenantBasics(v string) *FieldError {
+	switch {
+	case v == "":
+		return tenantError("it is empty")
+	case strings.TrimSpace(v) != v:
+		return tenantError(spacesProblem)
+	case strings.EqualFold(v, "common") || strings.EqualFold(v, "organizations") || strings.EqualFold(v, "consumers"):
+		return tenantError(fmt.Sprintf("%q is not a tenant; client credentials need your own tenant (AADSTS9001023)", v))
+	case strings.ContainsFunc(v, func(r rune) bool {
+		return !('0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || r == '.' || r == '-')
+	}):
+		return tenantError(notATenant(v))
+	}
+	return nil
+}
+
+func notATenant(v string) string {
+	return fmt.Sprintf("%q is neither a GUID (8-4-4-4-12 hex digits) nor a domain such as contoso.onmicrosoft.com", redactLong(v))
+}
+
+func tenantError(problem string) *FieldError {
+	return &FieldError{Field: "tenant ID", Step: Step2IDs, Problem: problem,
+		Fix: "in the Entra admin center open App registrations → your app → Overview and copy 'Directory (tenant) ID'"}
+}
+
+// CheckSendable applies, to the values as given, the rules a tenant ID, client ID and
+// secret must meet before any request carries them (package entra calls it): every rule
+// of CheckClientID, and the part of CheckTenant and CheckSecret that no working value
+// breaks. Validate adds the stricter rules that catch what an admin most likely got wrong
+// (a domain's shape, a secret's length, a Secret ID instead of the Value); values that
+// bypass them reach Entra, whose answer the doctor explains.
+func CheckSendable(tenant, client string, sec secret.Secret) *FieldError {
+	if fe := checkTenantBasics(tenant); fe != nil {
+		return fe
+	}
+	if _, fe := CheckClientID(client); fe != nil {
+		return fe
+	}
+	return checkSecretBasics(sec)
 }
 
 // CheckClientID accepts the Application (client) ID, a GUID.
@@ -143,7 +189,10 @@ func CheckClientID(v string) (string, *FieldError) {
 		return strings.ToLower(v), nil
 	}
 	problem := "it is empty"
-	if v != "" {
+	switch {
+	case v != "" && strings.TrimSpace(v) != v && IsGUID(strings.TrimSpace(v)):
+		problem = spacesProblem
+	case v != "":
 		problem = fmt.Sprintf("%q is not a GUID (8-4-4-4-12 hex digits)", redactLong(v))
 	}
 	return "", &FieldError{Field: "client ID", Step: Step2IDs, Problem: problem,
@@ -153,12 +202,12 @@ func CheckClientID(v string) (string, *FieldError) {
 // CheckSecret rejects values that cannot be a client secret's Value. The secret itself is
 // never repeated in the message.
 func CheckSecret(sec secret.Secret) (secret.Secret, *FieldError) {
+	if fe := checkSecretBasics(sec); fe != nil {
+		return "", fe
+	}
 	v := sec.Reveal() // inspected here, never returned or printed
 	fe := &FieldError{Field: "client secret", Step: Step3Secret}
 	switch {
-	case v == "":
-		fe.Problem = "it is empty"
-		fe.Fix = "paste the secret's Value, copied right after creating it under Certificates & secrets"
 	case LooksLikeSecretID(sec):
 		// The portal shows "Value" and "Secret ID" side by side; the ID is a GUID.
 		fe.Problem = "it looks like a GUID, which is the Secret ID, not the secret's Value"
@@ -173,6 +222,24 @@ func CheckSecret(sec secret.Secret) (secret.Secret, *FieldError) {
 		return sec, nil
 	}
 	return "", fe
+}
+
+// checkSecretBasics applies the secret rules no working value breaks: not empty, no
+// surrounding spaces.
+func checkSecretBasics(sec secret.Secret) *FieldError {
+	v := sec.Reveal() // inspected here, never returned or printed
+	fe := &FieldError{Field: "client secret", Step: Step3Secret}
+	switch {
+	case v == "":
+		fe.Problem = "it is empty"
+		fe.Fix = "paste the secret's Value, copied right after creating it under Certificates & secrets"
+	case strings.TrimSpace(v) != v:
+		fe.Problem = spacesProblem
+		fe.Fix = "paste the secret's Value without them, copied with the copy button next to it"
+	default:
+		return nil
+	}
+	return fe
 }
 
 // CheckEnvironment accepts a BC environment name: 1–30 letters, digits, '-' or '_'.

@@ -82,15 +82,14 @@ func (c *Connection) Normalize() error {
 	c.ClientID = strings.ToLower(c.ClientID)
 	c.CompanyID = strings.ToLower(c.CompanyID)
 
+	// The tenant and client rules are the setup guide's (package guide), with its wording.
+	if _, fe := guide.CheckTenant(c.TenantID); fe != nil {
+		return invalid("%s", fe.Error())
+	}
+	if _, fe := guide.CheckClientID(c.ClientID); fe != nil {
+		return invalid("%s", fe.Error())
+	}
 	switch {
-	case c.TenantID == "":
-		return invalid("tenant ID is empty; copy the Directory (tenant) ID from the app's Overview page in Entra (guide Step 2)")
-	case c.TenantID == zeroGUID:
-		return invalid("tenant ID is the empty GUID; copy the Directory (tenant) ID from the app's Overview page in Entra (guide Step 2)")
-	case !guide.IsTenant(c.TenantID):
-		return invalid("tenant ID %q is neither a GUID nor a domain such as contoso.onmicrosoft.com; copy the Directory (tenant) ID from the app's Overview page in Entra (guide Step 2)", c.TenantID)
-	case !guide.IsGUID(c.ClientID) || c.ClientID == zeroGUID:
-		return invalid("client ID %q is not a GUID; copy the Application (client) ID from the app's Overview page in Entra (guide Step 2)", c.ClientID)
 	case c.Environment == "":
 		return invalid("environment is empty; give the BC environment name shown in the Business Central admin center, e.g. Production")
 	case strings.ContainsFunc(c.Environment, func(r rune) bool { return unicode.IsSpace(r) || strings.ContainsRune("/?#%\\", r) }):
@@ -160,8 +159,6 @@ func normalizeEntities(field string, in []string) ([]string, error) {
 	}
 	return out, nil
 }
-
-const zeroGUID = "00000000-0000-0000-0000-000000000000"
 
 func validID(s string) bool {
 	if len(s) == 0 || len(s) > 64 {
