@@ -104,6 +104,13 @@ func TestStoredEndpointsOrNothing(t *testing.T) {
 	if b, _ := json.Marshal(v); !strings.Contains(string(b), `"blocked":`) || !strings.Contains(string(b), flag) {
 		t.Errorf("the connection's view does not show it blocked: %s", b)
 	}
+	// Input that names its own endpoints is diagnosed at them or not at all.
+	in := ConnectionInput{TenantID: c.TenantID, ClientID: c.ClientID, Secret: "Kx38Q~abcdefghijklmnopqrstuvwxyz0123456",
+		Environment: c.Environment, Company: c.CompanyID, AuthorityHost: c.AuthorityHost, BCBaseURL: c.BCBaseURL}
+	if rep := svc.Diagnose(ctx, in, nil); rep.OK || len(rep.Checks) != 1 || !strings.Contains(rep.Checks[0].Fix, flag) {
+		b, _ := json.Marshal(rep)
+		t.Errorf("the doctor of input with its own endpoints does not say it is blocked: %s", b)
+	}
 	if hosts := rec.seen(); len(hosts) > 0 {
 		t.Errorf("requests were sent for a blocked connection, to %q", hosts)
 	}

@@ -75,7 +75,7 @@ func (e *BlockedError) Is(target error) bool {
 }
 
 // blocked returns a *BlockedError if c names endpoints this server does not allow.
-func (s *Impl) blocked(c store.Connection) error {
+func (s *Impl) blocked(c store.Connection) *BlockedError {
 	if s.allowOverrides {
 		return nil
 	}
@@ -231,8 +231,8 @@ func (s *Impl) createConnection(ctx context.Context, in ConnectionInput, check b
 // view builds what people see of a connection: never the secret.
 func (s *Impl) view(ctx context.Context, c store.Connection) (ConnectionView, error) {
 	v := ConnectionView{Connection: c}
-	if err := s.blocked(c); err != nil {
-		v.Blocked = err.Error()
+	if be := s.blocked(c); be != nil {
+		v.Blocked = be.Error()
 	}
 	secrets, err := s.st.ListSecrets(ctx, c.ID)
 	if err != nil {
@@ -417,8 +417,8 @@ func (s *Impl) RotateSecret(ctx context.Context, id string, newSecret secret.Sec
 	if err != nil {
 		return err
 	}
-	if err := s.blocked(c); err != nil {
-		return err
+	if be := s.blocked(c); be != nil {
+		return be
 	}
 	sec, fe := guide.CheckSecret(newSecret)
 	if fe != nil {

@@ -42,8 +42,8 @@ func (s *Impl) Conn(ctx context.Context, id string) (*conn.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.blocked(cn); err != nil {
-		return nil, err
+	if be := s.blocked(cn); be != nil {
+		return nil, be
 	}
 	sec, _, err := s.st.ActiveSecret(ctx, cn.ID)
 	if err != nil {
@@ -89,8 +89,8 @@ func (s *Impl) forget(id string) {
 }
 
 func (s *Impl) openStored(ctx context.Context, c store.Connection) (*conn.Conn, error) {
-	if err := s.blocked(c); err != nil {
-		return nil, err
+	if be := s.blocked(c); be != nil {
+		return nil, be
 	}
 	sec, _, err := s.st.ActiveSecret(ctx, c.ID)
 	if err != nil {

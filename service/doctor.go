@@ -2,23 +2,36 @@ package service
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/doctor"
 	"github.com/bizzjoiner/bcconnector/guide"
+	"github.com/bizzjoiner/bcconnector/store"
 )
 
 // Diagnose implements Service.
 func (s *Impl) Diagnose(ctx context.Context, in ConnectionInput, onCheck func(doctor.Check)) *doctor.Report {
-	if err := s.checkEndpoints(in); err != nil {
-		in.AuthorityHost, in.BCBaseURL, in.CAFile = "", "", ""
-		s.log.Warn("endpoint overrides ignored: they are turned off on this server")
+	if be := s.blocked(store.Connection{Name: in.Name, AuthorityHost: in.AuthorityHost, BCBaseURL: in.BCBaseURL, CAFile: in.CAFile}); be != nil {
+		// Its own endpoints or none, as for a stored connection: nothing is sent.
+		return blockedReport(s.now(), be, onCheck)
 	}
 	return doctor.Run(ctx, doctor.Config{Input: in.guide(), AuthorityHost: in.AuthorityHost, BCBaseURL: in.BCBaseURL, CAFile: in.CAFile,
 		HTTPClient: s.hc, Entities: in.Entities, WriteEntities: in.WriteEntities, OnCheck: onCheck, Now: s.now, Logger: s.log})
+}
+
+// blockedReport is the doctor's report on a connection this server may not use: one failed
+// check with the reason and the fix, and nothing sent.
+func blockedReport(now time.Time, be *BlockedError, onCheck func(doctor.Check)) *doctor.Report {
+	step := guide.ConnectionSettings
+	chk := doctor.Check{ID: doctor.CheckEndpoints, Title: "Endpoints allowed on this server", Step: step, Status: doctor.Failed,
+		Problem: fmt.Sprintf("the connection uses its own endpoints (%s) and this server does not allow endpoint overrides; nothing was sent", strings.Join(be.Endpoints, ", ")),
+		Fix:     strings.TrimPrefix(be.Fix(), "Fix: ")}
+	if onCheck != nil {
+		onCheck(chk)
+	}
+	return &doctor.Report{FailedStep: &step, Checks: []doctor.Check{chk}, Started: now, Finished: now}
 }
 
 func failedStep(r *doctor.Report) string {
@@ -44,18 +57,8 @@ func (s *Impl) RunDoctor(ctx context.Context, id string, onCheck func(doctor.Che
 	if err != nil {
 		return nil, err
 	}
-	if err := s.blocked(c); err != nil {
-		// The connection's own endpoints or none: nothing is sent.
-		var be *BlockedError
-		errors.As(err, &be)
-		now, step := s.now(), guide.ConnectionSettings
-		chk := doctor.Check{ID: doctor.CheckEndpoints, Title: "Endpoints allowed on this server", Step: step, Status: doctor.Failed,
-			Problem: fmt.Sprintf("the connection uses its own endpoints (%s) and this server does not allow endpoint overrides; nothing was sent", strings.Join(be.Endpoints, ", ")),
-			Fix:     strings.TrimPrefix(be.Fix(), "Fix: ")}
-		if onCheck != nil {
-			onCheck(chk)
-		}
-		rep := &doctor.Report{FailedStep: &step, Checks: []doctor.Check{chk}, Started: now, Finished: now}
+	if be := s.blocked(c); be != nil {
+		rep := blockedReport(s.now(), be, onCheck)
 		s.saveReport(ctx, c.ID, rep)
 		return rep, nil
 	}
