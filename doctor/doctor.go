@@ -24,6 +24,7 @@ import (
 	"github.com/bizzjoiner/bcconnector/conn"
 	"github.com/bizzjoiner/bcconnector/entra"
 	"github.com/bizzjoiner/bcconnector/guide"
+	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/store"
 )
 
@@ -55,6 +56,22 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives debug lines; tokens and secrets never reach it.
 	Logger *slog.Logger
+}
+
+// ForConnection is the Config that diagnoses a stored connection as it is used: its own
+// tenant, client, environment and company, its stored endpoints and CA file, its entity
+// sets, and its active secret with that secret's end date (zero: unknown). The caller adds
+// the HTTP client, clock, logger and progress callback.
+func ForConnection(c store.Connection, sec secret.Secret, secretEnd time.Time) Config {
+	in := guide.Input{TenantID: c.TenantID, ClientID: c.ClientID, Secret: sec, Environment: c.Environment, Company: c.CompanyID}
+	if in.Company == "" {
+		in.Company = c.CompanyName
+	}
+	if !secretEnd.IsZero() {
+		in.SecretEndDate = secretEnd.Format(time.DateOnly)
+	}
+	return Config{Input: in, AuthorityHost: c.AuthorityHost, BCBaseURL: c.BCBaseURL, CAFile: c.CAFile,
+		Entities: c.Entities, WriteEntities: c.WriteEntities}
 }
 
 // run carries one diagnosis.

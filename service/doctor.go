@@ -66,16 +66,10 @@ func (s *Impl) RunDoctor(ctx context.Context, id string, onCheck func(doctor.Che
 	if err != nil {
 		return nil, err
 	}
-	in := guide.Input{TenantID: c.TenantID, ClientID: c.ClientID, Secret: sec, Environment: c.Environment, Company: c.CompanyID}
-	if !rec.EndDate.IsZero() {
-		in.SecretEndDate = rec.EndDate.Format(time.DateOnly)
-	}
-	if in.Company == "" {
-		in.Company = c.CompanyName
-	}
 	// The stored connection with its stored endpoints, never the server's defaults.
-	rep := doctor.Run(ctx, doctor.Config{Input: in, AuthorityHost: c.AuthorityHost, BCBaseURL: c.BCBaseURL, CAFile: c.CAFile,
-		HTTPClient: s.hc, Entities: c.Entities, WriteEntities: c.WriteEntities, OnCheck: onCheck, Now: s.now, Logger: s.log})
+	cfg := doctor.ForConnection(c, sec, rec.EndDate)
+	cfg.HTTPClient, cfg.OnCheck, cfg.Now, cfg.Logger = s.hc, onCheck, s.now, s.log
+	rep := doctor.Run(ctx, cfg)
 	s.saveReport(ctx, c.ID, rep)
 	if rep.OK {
 		_, _ = s.st.MarkSecretVerified(ctx, c.ID, rec.ID)
