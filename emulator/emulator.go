@@ -42,10 +42,11 @@ type Emulator struct {
 	tenants map[string]*bcTenant // by tenant GUID
 	creds   Credentials
 
-	etagSeq  uint64
-	etagMu   sync.Mutex
-	mutator  *mutator
-	closeOne sync.Once
+	etagSeq   uint64
+	etagMu    sync.Mutex
+	mutator   *mutator
+	mutations mutationCounts
+	closeOne  sync.Once
 
 	tokenMu    sync.Mutex
 	tokenCache map[string]*idp.Claims

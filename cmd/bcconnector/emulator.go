@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
+	"os/signal"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -24,7 +27,8 @@ type EmulatorCmd struct {
 	Faults         string        `env:"BCC_EMULATOR_FAULTS" help:"Faults to inject, e.g. '429@0.05,503(30s)@2%:bc,reset@0.01;seq:token=503,503,ok'."`
 	CAFile         string        `env:"BCC_EMULATOR_CA_FILE" help:"Where to write the CA certificate (PEM) clients must trust. Default: bcemulator-ca.pem in the temp directory."`
 	WebhookDelay   time.Duration `default:"30s" env:"BCC_EMULATOR_WEBHOOK_DELAY" help:"Webhook coalescing delay (BC: 30s). 0 sends at once."`
-	MutationRate   float64       `default:"0" env:"BCC_EMULATOR_MUTATION_RATE" help:"Changes per second the emulator makes to its own data (0 = none)."`
+	MutationRate   float64       `default:"0" env:"BCC_EMULATOR_MUTATION_RATE" help:"Changes per second the emulator makes to its own data (0 = none). On Unix, SIGUSR1 stops the changes and the faults for good and prints what was done as one line starting \"emulator quiet: \"."`
+	MutationSets   []string      `name:"mutation-sets" sep:"," env:"BCC_EMULATOR_MUTATION_SETS" placeholder:"SET,..." help:"Entity sets the mutator changes (default customers,vendors,items,contacts,generalLedgerEntries); document sets such as salesOrders get documents and lines created, changed and deleted."`
 	MaxPageSize    int           `default:"20000" env:"BCC_EMULATOR_MAX_PAGE_SIZE" help:"Server page size cap (BC: 20000)."`
 	ConflictStatus int           `default:"409" enum:"409,412" env:"BCC_EMULATOR_CONFLICT_STATUS" help:"HTTP status of a stale If-Match: 409 or 412 (UNCONFIRMED in BC)."`
 }
@@ -49,9 +53,46 @@ func (c *EmulatorCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	defer srv.Close()
 	printBanner(g, srv, c)
-	<-ctx.Done()
-	fmt.Fprintln(g.Stderr, "emulator: stopping")
-	return nil
+	quiet := make(chan os.Signal, 1)
+	if sigs := quietSignals(); len(sigs) > 0 {
+		signal.Notify(quiet, sigs...)
+		defer signal.Stop(quiet)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(g.Stderr, "emulator: stopping")
+			return nil
+		case <-quiet:
+			b, _ := json.Marshal(goQuiet(srv.Emulator))
+			fmt.Fprintf(g.Stdout, "%s%s\n", QuietPrefix, b)
+		}
+	}
+}
+
+// QuietPrefix starts the line the emulator prints when SIGUSR1 made it quiet, followed by
+// a QuietReport as JSON.
+const QuietPrefix = "emulator quiet: "
+
+// QuietReport is what the emulator did until it was made quiet.
+type QuietReport struct {
+	emulator.MutationStats
+	// Changes is inserts + updates + deletes.
+	Changes int64 `json:"changes"`
+	// Faults counts the injected faults by kind.
+	Faults map[fault.Kind]int64 `json:"faults"`
+	// Requests counts BC API requests; TokenRequests Entra token requests.
+	Requests      int64 `json:"requests"`
+	TokenRequests int64 `json:"tokenRequests"`
+}
+
+// goQuiet stops the mutator and removes every fault, so the data stops changing and every
+// request is answered normally (a soak test then waits for the replica to converge).
+func goQuiet(e *emulator.Emulator) QuietReport {
+	st := e.StopMutation()
+	faults := e.Faults().Injected()
+	e.Faults().Reset()
+	return QuietReport{MutationStats: st, Changes: st.Changes(), Faults: faults, Requests: e.Stats().Requests, TokenRequests: e.TokenRequests()}
 }
 
 // config turns the flags into an emulator configuration; errors name the flag.
@@ -90,7 +131,7 @@ func (c *EmulatorCmd) config() (emulator.Config, error) {
 		MaxPageSize:    c.MaxPageSize,
 		ConflictStatus: c.ConflictStatus,
 		WebhookDelay:   delay,
-		Mutation:       emulator.MutatorConfig{Rate: c.MutationRate},
+		Mutation:       emulator.MutatorConfig{Rate: c.MutationRate, EntitySets: c.MutationSets},
 	}
 	return cfg, nil
 }
