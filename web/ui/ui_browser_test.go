@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -96,6 +97,9 @@ func sandboxService(t *testing.T, scenario string) (service.Service, emulator.Cr
 		t.Fatal(err)
 	}
 	jobs := &inlineJobs{sync: sy}
+	// Registered after the store's cleanup, so it runs first: no sync outlives the test's
+	// store and emulator.
+	t.Cleanup(jobs.stop)
 	svc, err := service.New(service.Options{Store: db, Syncer: sy, Jobs: jobs, AllowEndpointOverrides: true})
 	if err != nil {
 		t.Fatal(err)
@@ -104,21 +108,37 @@ func sandboxService(t *testing.T, scenario string) (service.Service, emulator.Cr
 	return svc, emu.Creds, Endpoints{AuthorityHost: emu.AuthorityHost(), BCBaseURL: emu.BCBaseURL(), CAFile: emu.CAFile}
 }
 
-// inlineJobs runs each sync job in its own goroutine at once (serve uses River).
+// inlineJobs runs each sync job in its own goroutine at once (serve uses River); stop
+// cancels the runs still going and waits for them.
 type inlineJobs struct {
 	sync    *syncer.Syncer
 	clients syncer.Clients
+
+	once    sync.Once
+	ctx     context.Context
+	cancel  context.CancelFunc
+	running sync.WaitGroup
+}
+
+func (j *inlineJobs) init() {
+	j.once.Do(func() { j.ctx, j.cancel = context.WithCancel(context.Background()) })
 }
 
 func (j *inlineJobs) Enqueue(_ context.Context, a syncer.SyncArgs) (syncer.Enqueued, error) {
-	go func() {
-		ctx := context.Background()
-		c, err := j.clients.Client(ctx, a.ConnectionID)
+	j.init()
+	j.running.Go(func() {
+		c, err := j.clients.Client(j.ctx, a.ConnectionID)
 		if err == nil {
-			_, _ = j.sync.Sync(ctx, c, a.Target())
+			_, _ = j.sync.Sync(j.ctx, c, a.Target())
 		}
-	}()
+	})
 	return syncer.Enqueued{State: "running"}, nil
+}
+
+func (j *inlineJobs) stop() {
+	j.init()
+	j.cancel()
+	j.running.Wait()
 }
 
 func shoot(t *testing.T, ctx context.Context, dir, name string) {
@@ -232,6 +252,18 @@ func completeWizard(t *testing.T, ctx context.Context, base string, cr emulator.
 	shoot(t, ctx, dir, scenario+"-check")
 }
 
+// customersSettled is a page expression that is null while the dashboard's customers row
+// shows neither rows nor an error, else "rows N" or "error: ...".
+const customersSettled = `(() => {
+	const tr = document.querySelector('tr[data-set="customers"]');
+	if (!tr) return null;
+	const rows = tr.querySelector('td.rows').textContent.trim();
+	const err = tr.querySelector('td.err').textContent.trim();
+	if (err !== '') return 'error: ' + err;
+	if (rows !== '' && rows !== '0') return 'rows ' + rows;
+	return null;
+})()`
+
 func TestBrowserWizard(t *testing.T) {
 	cases := []struct {
 		scenario string
@@ -259,16 +291,11 @@ func TestBrowserWizard(t *testing.T) {
 			defer cancel()
 
 			completeWizard(t, ctx, ui.URL, cr, dir, c.scenario)
-			// The progress fragment is replaced while polling: read it once it has settled.
-			var html string
-			for try := 0; try < 50; try++ {
-				if html, err = chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("#progress"))); err != nil {
-					t.Fatal(err)
-				}
-				if c.failed == "" || strings.Contains(html, `data-check="`+c.failed+`" data-status="failed"`) {
-					break
-				}
-				time.Sleep(100 * time.Millisecond)
+			// The progress fragment is replaced while polling: read it once the run has
+			// ended (completeWizard waited for data-running="false"; polling stops there).
+			html, err := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS(`#progress[data-running="false"]`)))
+			if err != nil {
+				t.Fatal(err)
 			}
 			if strings.Contains(html, cr.ClientSecret) {
 				t.Error("the page shows the secret")
@@ -304,10 +331,20 @@ func TestBrowserWizard(t *testing.T) {
 				shoot(t, ctx, dir, c.scenario+"-error")
 				t.Fatal(err)
 			}
-			rows, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`tr[data-set="customers"] td.rows`)))
-			if err != nil || rows == "" || rows == "0" {
-				t.Errorf("customers rows %q, %v", rows, err)
+			// The first sync runs in the background and the dashboard may well show the
+			// customers row at 0 before it has written anything (on a loaded machine it
+			// did): wait until the polled fragment shows rows or an error for the set.
+			settled, err := chromedp.Run(ctx, chromedp.Poll[string](customersSettled,
+				chromedp.WithPollingMutation(), chromedp.WithPollingTimeout(0)))
+			if err != nil {
+				shoot(t, ctx, dir, c.scenario+"-error")
+				t.Fatalf("customers never showed rows or an error: %v", err)
 			}
+			if rows, ok := strings.CutPrefix(settled, "rows "); !ok || rows == "" || rows == "0" {
+				shoot(t, ctx, dir, c.scenario+"-error")
+				t.Errorf("customers: %s", settled)
+			}
+			t.Logf("dashboard: customers %s", settled)
 			flash, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(".flash")))
 			if !strings.Contains(flash, "Connection created") {
 				t.Errorf("flash %q", flash)
