@@ -165,6 +165,13 @@ func completeWizard(t *testing.T, ctx context.Context, base string, cr emulator.
 		})
 		return chromedp.Steps(chromedp.WaitVisible(chromedp.CSS(sel)), clear, chromedp.SendKeys(chromedp.CSS(sel), v))
 	}
+	// typeField types a value the validation accepts and waits for its message (looks
+	// right, or a notice): the message appears below the field and moves the submit
+	// button, so a click computed before it lands would miss the button.
+	typeField := func(name, v string) chromedp.Action[chromedp.Void] {
+		return chromedp.Steps(typeInto("#f-"+name, v),
+			chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf("#m-%s .fieldok, #m-%s .notice", name, name))))
+	}
 	click := chromedp.Click(chromedp.CSS(`button[type=submit].primary`))
 	// next submits the step; if the page has not changed after a while (a click that hit
 	// the button while htmx was swapping a field message can be lost on a loaded machine),
@@ -179,6 +186,9 @@ func completeWizard(t *testing.T, ctx context.Context, base string, cr emulator.
 		}
 		var lastErr error
 		for try := 0; try < 3; try++ {
+			if try > 0 {
+				t.Logf("the page is still %s after clicking submit; clicking again (last error: %v)", before, lastErr)
+			}
 			if _, err := click(ctx, tg); err != nil {
 				if ctx.Err() != nil {
 					return err
@@ -208,24 +218,21 @@ func completeWizard(t *testing.T, ctx context.Context, base string, cr emulator.
 	steps := []chromedp.Action[chromedp.Void]{
 		chromedp.Navigate(base + "/wizard"),
 		chromedp.WaitVisible(chromedp.CSS("#f-environment")),
-		typeInto("#f-environment", cr.Environment),
-		typeInto("#f-company", cr.Company),
+		typeField("environment", cr.Environment),
+		typeField("company", cr.Company),
 		next,
 		chromedp.WaitVisible(chromedp.CSS(".steps li.current a[href^='/wizard/step/1']")),
 		next,
 		chromedp.WaitVisible(chromedp.CSS("#f-tenant")),
-		typeInto("#f-tenant", cr.TenantID),
 		// Validation as typed: the htmx fragment arrives without a submit.
-		chromedp.WaitVisible(chromedp.CSS("#m-tenant .fieldok")),
+		typeField("tenant", cr.TenantID),
 		typeInto("#f-client", "not-a-guid"),
 		chromedp.WaitVisible(chromedp.CSS("#m-client .fieldproblem")),
-		typeInto("#f-client", cr.ClientID),
-		chromedp.WaitVisible(chromedp.CSS("#m-client .fieldok")),
+		typeField("client", cr.ClientID),
 		next,
 		chromedp.WaitVisible(chromedp.CSS("#f-secret")),
-		typeInto("#f-secret", cr.ClientSecret),
-		typeInto("#f-endDate", cr.SecretEndDate.Format("2006-01-02")),
-		chromedp.WaitVisible(chromedp.CSS("#m-secret .fieldok")),
+		typeField("secret", cr.ClientSecret),
+		typeField("endDate", cr.SecretEndDate.Format("2006-01-02")),
 		next,
 		chromedp.WaitVisible(chromedp.CSS("#delegated-note")),
 		next,
