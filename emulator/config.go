@@ -101,6 +101,12 @@ type EntraOptions struct {
 	IgnoreClientRequestID  bool
 	EchoResourceAsAudience bool
 	AutoConsent            bool
+	// Certificate credentials (client assertions), see idp.Config.
+	AssertionClockSkew       time.Duration
+	StrictAssertionAudience  bool
+	RejectRS256              bool
+	RejectReplayedAssertions bool
+	MinCertificateKeyBits    int
 }
 
 // FilterOptions are $filter's UNCONFIRMED behaviours; zero values are the reference's best

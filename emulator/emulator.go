@@ -97,6 +97,12 @@ func New(cfg Config) (*Emulator, error) {
 		DisabledAppStatus:      c.Entra.DisabledAppStatus,
 		IgnoreClientRequestID:  c.Entra.IgnoreClientRequestID,
 		EchoResourceAsAudience: c.Entra.EchoResourceAsAudience,
+
+		AssertionClockSkew:       c.Entra.AssertionClockSkew,
+		StrictAssertionAudience:  c.Entra.StrictAssertionAudience,
+		RejectRS256:              c.Entra.RejectRS256,
+		RejectReplayedAssertions: c.Entra.RejectReplayedAssertions,
+		MinCertificateKeyBits:    c.Entra.MinCertificateKeyBits,
 	})
 	if err != nil {
 		return nil, err

@@ -1,6 +1,10 @@
 package idp
 
 import (
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/x509"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -46,6 +50,9 @@ type App struct {
 	RedirectURIs []string
 	// Secrets are the app's client secrets.
 	Secrets []Secret
+	// Certificates are the app's certificate credentials ("Certificates" tab of
+	// "Certificates & secrets", the keyCredentials of the application object).
+	Certificates []Certificate
 	// Permissions are the API permissions the app requests, each with its consent state.
 	Permissions []Permission
 }
@@ -62,6 +69,31 @@ type Secret struct {
 	// EndDate is when the secret expires; the zero value never expires. A request that sends
 	// the Value at or after EndDate fails with AADSTS7000222.
 	EndDate time.Time
+}
+
+// Certificate is a certificate credential of an app registration: an uploaded .cer/.pem
+// whose public key verifies client assertions (auth-jobs-delivery-facts §1). Entra finds it
+// by the thumbprint in the assertion's header; an app may hold several, so the next one is
+// uploaded before the client switches.
+type Certificate struct {
+	// DER is the uploaded X.509 certificate; required, and its key must be RSA ("Microsoft
+	// Entra ID currently supports only RSA").
+	DER []byte
+	// KeyID is the key credential's id. Generated when empty.
+	KeyID string
+	// Description is the portal's description; empty means the certificate's subject.
+	Description string
+	// StartDate and EndDate bound when Entra accepts assertions signed with the key; zero
+	// values take the certificate's NotBefore and NotAfter, as an upload does. An assertion
+	// outside them fails with AADSTS700027 "The key used is expired".
+	StartDate, EndDate time.Time
+}
+
+// Thumbprint is the certificate's SHA-1 thumbprint in upper-case hex, as the portal shows it
+// (and as customKeyIdentifier holds it in base64).
+func (c Certificate) Thumbprint() string {
+	sum := sha1.Sum(c.DER)
+	return strings.ToUpper(hex.EncodeToString(sum[:]))
 }
 
 // Permission is one API permission an app requests.
@@ -356,6 +388,11 @@ func normalizeApp(a *App) error {
 			s.ID = newUUID()
 		}
 	}
+	for i := range a.Certificates {
+		if err := normalizeCertificate(i, &a.Certificates[i]); err != nil {
+			return err
+		}
+	}
 	for i, p := range a.Permissions {
 		if p.Resource == "" || p.Value == "" {
 			return fmt.Errorf("idp: App.Permissions[%d] needs Resource (e.g. %s) and Value (e.g. %s)", i, BCResourceID, RoleAPIReadWriteAll)
@@ -363,6 +400,31 @@ func normalizeApp(a *App) error {
 		if p.Type != Delegated && p.Type != Application {
 			return fmt.Errorf("idp: App.Permissions[%d].Type %q must be %q or %q", i, p.Type, Delegated, Application)
 		}
+	}
+	return nil
+}
+
+// normalizeCertificate checks an uploaded certificate as the portal does: a parsable X.509
+// certificate with an RSA key. Empty dates take the certificate's validity.
+func normalizeCertificate(i int, c *Certificate) error {
+	cert, err := x509.ParseCertificate(c.DER)
+	if err != nil {
+		return fmt.Errorf("idp: App.Certificates[%d].DER is not an X.509 certificate (upload the .cer, .pem or .crt file): %v", i, err)
+	}
+	if _, ok := cert.PublicKey.(*rsa.PublicKey); !ok {
+		return fmt.Errorf("idp: App.Certificates[%d] has a %s key; Microsoft Entra ID supports only RSA keys", i, cert.PublicKeyAlgorithm)
+	}
+	if c.KeyID == "" {
+		c.KeyID = newUUID()
+	}
+	if c.Description == "" {
+		c.Description = cert.Subject.String()
+	}
+	if c.StartDate.IsZero() {
+		c.StartDate = cert.NotBefore
+	}
+	if c.EndDate.IsZero() {
+		c.EndDate = cert.NotAfter
 	}
 	return nil
 }
@@ -375,6 +437,10 @@ func cloneTenant(t Tenant) Tenant {
 func cloneApp(a App) App {
 	a.RedirectURIs = slices.Clone(a.RedirectURIs)
 	a.Secrets = slices.Clone(a.Secrets)
+	a.Certificates = slices.Clone(a.Certificates)
+	for i := range a.Certificates {
+		a.Certificates[i].DER = slices.Clone(a.Certificates[i].DER)
+	}
 	a.Permissions = slices.Clone(a.Permissions)
 	return a
 }

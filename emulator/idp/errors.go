@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // aadError is one Entra STS error: the OAuth error value, the AADSTS number, the HTTP status and
@@ -137,11 +138,96 @@ func errBadSecret(appID string) aadError {
 		fmt.Sprintf("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '%s'.", appID)}
 }
 
-// errAssertionUnsupported: the emulator's apps have no certificate or federated credentials,
-// so any client_assertion fails as an assertion signed by an unregistered key would.
-func errAssertionUnsupported() aadError {
+// The certificate-credential errors of auth-jobs-delivery-facts §1. All are invalid_client
+// with 401, as for a wrong secret; the status of 50027, 50012 and 700024 is not in the
+// reference [UNCONFIRMED].
+
+// certDocs is where Entra's certificate errors point.
+const certDocs = "Review the documentation at https://docs.microsoft.com/azure/active-directory/develop/active-directory-certificate-credentials ."
+
+// errInvalidJWT is AADSTS50027 with a reason; the 2016 wording for a missing thumbprint is
+// "Invalid JWT token. No certificate thumbprint specified in token header." The other
+// reasons are the emulator's [UNCONFIRMED].
+func errInvalidJWT(reason string) aadError {
+	return aadError{http.StatusUnauthorized, "invalid_client", 50027, "Invalid JWT token. " + reason}
+}
+
+// errAssertionType: a client_assertion with another client_assertion_type. Entra's code for
+// this is not in the reference [UNCONFIRMED]; AADSTS50027 is the closest.
+func errAssertionType(typ string) aadError {
+	return errInvalidJWT(fmt.Sprintf("The client_assertion_type '%s' is not supported; send %s.", clip(typ), jwtBearer))
+}
+
+// keyEntraDate is how Entra prints a key's dates in AADSTS700027 ("Start=09/10/2018 11:07:21").
+const keyEntraDate = "01/02/2006 15:04:05"
+
+func foundKey(start, end time.Time) string {
+	return fmt.Sprintf("Found key 'Start=%s, End=%s'", start.UTC().Format(keyEntraDate), end.UTC().Format(keyEntraDate))
+}
+
+// errKeyNotFound is AADSTS700027 in its 2026 wording: no certificate of the app has the
+// thumbprint the assertion names.
+func errKeyNotFound(thumbprint, appID string) aadError {
 	return aadError{http.StatusUnauthorized, "invalid_client", 700027,
-		"Client assertion failed signature validation. The emulator supports client secrets only; register a secret and send client_secret."}
+		fmt.Sprintf("The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '%s', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '%s'. Review the documentation at https://docs.microsoft.com/en-us/graph/api/application-get?view=graph-rest-1.0&tabs=http to learn more.]", thumbprint, appID)}
+}
+
+// errKeyExpired is AADSTS700027 for a registered key outside its start and end dates.
+func errKeyExpired(thumbprint string, start, end time.Time) aadError {
+	return aadError{http.StatusUnauthorized, "invalid_client", 700027,
+		fmt.Sprintf("Client assertion contains an invalid signature. [Reason - The key used is expired., Thumbprint of key used by client: '%s', %s]", thumbprint, foundKey(start, end))}
+}
+
+// errAssertionSignature: the key was found but the signature does not verify. The reason
+// text is observed; that client assertions get 700027 for it is UNCONFIRMED.
+func errAssertionSignature(thumbprint string, start, end time.Time) aadError {
+	return aadError{http.StatusUnauthorized, "invalid_client", 700027,
+		fmt.Sprintf("Client assertion contains an invalid signature. [Reason - The provided signature value did not match the expected signature value., Thumbprint of key used by client: '%s', %s]", thumbprint, foundKey(start, end))}
+}
+
+// errWeakKey: a certificate key below the minimum (AADSTS50032 WeakRsaKey; the minimum and
+// the wording are UNCONFIRMED).
+func errWeakKey(bits, minBits int) aadError {
+	return aadError{http.StatusUnauthorized, "invalid_client", 50032,
+		fmt.Sprintf("WeakRsaKey - The certificate's RSA key has %d bits; keys of at least %d bits are required.", bits, minBits)}
+}
+
+// errAssertionAudience is the 2017 wording for a wrong aud; the current code is UNCONFIRMED.
+func errAssertionAudience() aadError {
+	return aadError{http.StatusUnauthorized, "invalid_client", 50012,
+		"Client assertion audience claim does not match Realm issuer."}
+}
+
+// assertionTime is the time layout of AADSTS700024 ("2021-06-03T02:59:39.1862108Z").
+const assertionTime = "2006-01-02T15:04:05.0000000Z"
+
+func errAssertionTime(now, nbf, exp time.Time) aadError {
+	from := "(none)"
+	if !nbf.IsZero() {
+		from = nbf.UTC().Format(assertionTime)
+	}
+	return aadError{http.StatusUnauthorized, "invalid_client", 700024,
+		fmt.Sprintf("Client assertion is not within its valid time range. Current time: %s, assertion valid from %s, expiry time of assertion %s. %s",
+			now.UTC().Format(assertionTime), from, exp.UTC().Format(assertionTime), certDocs)}
+}
+
+// errSubjectMismatch is AADSTS50048 SubjectMismatchesIssuer (reference-error-codes.md).
+func errSubjectMismatch() aadError {
+	return aadError{http.StatusUnauthorized, "invalid_client", 50048,
+		"Subject mismatches Issuer claim in the client assertion. Contact the tenant admin."}
+}
+
+// errAssertionClientMismatch: iss = sub but not the client_id sent. AADSTS700021 is Entra's
+// ClientAssertionApplicationIdMismatch; it is not in the reference [UNCONFIRMED].
+func errAssertionClientMismatch() aadError {
+	return aadError{http.StatusUnauthorized, "invalid_client", 700021,
+		"Client assertion application identifier doesn't match 'client_id' parameter. Review the documentation at https://aka.ms/certCreds ."}
+}
+
+// errAssertionReplayed: a jti seen before, with Config.RejectReplayedAssertions. Entra
+// documents no code for it [UNCONFIRMED]; the emulator answers AADSTS50027.
+func errAssertionReplayed() aadError {
+	return errInvalidJWT("The client assertion's jti was used before; send a new assertion with a fresh jti for every request.")
 }
 
 func errInvalidInstance() aadError {

@@ -27,7 +27,7 @@ type Claims struct {
 	EXP      int64    `json:"exp"`
 	AIO      string   `json:"aio,omitempty"` // opaque
 	AppID    string   `json:"appid"`
-	AppIDACR string   `json:"appidacr"` // "1": client secret
+	AppIDACR string   `json:"appidacr"` // "1": client secret, "2": certificate
 	Idp      string   `json:"idp"`
 	OID      string   `json:"oid"`          // service principal object id
 	RH       string   `json:"rh,omitempty"` // opaque

@@ -47,6 +47,27 @@ type Config struct {
 	// aud is always BCResourceURI. v1 tokens "may carry URI or GUID" [UNCONFIRMED which,
 	// bc-entra-facts §1.6]; a BC side that accepts every BC identifier works with both.
 	EchoResourceAsAudience bool
+
+	// The choices below decide how client assertions (certificate credentials) are judged
+	// where Entra's behaviour is UNCONFIRMED (auth-jobs-delivery-facts §1; docs/EMULATOR.md).
+
+	// AssertionClockSkew is how far nbf may lie ahead of Now and exp behind it. Zero means
+	// DefaultAssertionClockSkew (5 minutes); negative means none.
+	AssertionClockSkew time.Duration
+	// StrictAssertionAudience, when true, accepts only the exact URL the request was posted
+	// to as aud. By default the same tenant written another way (GUID for a verified domain)
+	// and the other token endpoint version are accepted too (the reference's guess).
+	StrictAssertionAudience bool
+	// RejectRS256, when true, refuses RS256 assertions (with x5t); by default RS256 and PS256
+	// are both accepted, as Entra does today.
+	RejectRS256 bool
+	// RejectReplayedAssertions, when true, requires a jti and refuses one seen before until
+	// the assertion expires. By default jti is not checked: msal-node re-sends the same jti,
+	// which suggests Entra does not enforce single use.
+	RejectReplayedAssertions bool
+	// MinCertificateKeyBits is the smallest RSA key accepted for a certificate credential
+	// (AADSTS50032 below it). Zero means DefaultMinCertificateKeyBits (2048).
+	MinCertificateKeyBits int
 }
 
 // Server is the Entra ID emulator's HTTP side. It is an http.Handler serving only its own
@@ -60,6 +81,7 @@ type Server struct {
 	cfg      Config
 	mux      *http.ServeMux
 	requests atomic.Int64
+	jtis     jtiLog
 }
 
 // NewServer builds a Server from cfg, generating a signing key when cfg.Key is nil.

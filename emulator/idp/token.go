@@ -76,7 +76,7 @@ func tenantName(t Tenant) string {
 // them (bc-entra-facts §1.4, §11 item 3): the tenant in the URL, the HTTP method, required
 // parameters, the v1 "resource" parameter on v2, the grant type, the scope, the resource and
 // the tenant's BC service principal, the client, its credential, whether it is enabled, and
-// finally the secret itself. Consent is never checked: a client without consent gets a token
+// finally the secret itself or the client assertion (checkAssertion). Consent is never checked: a client without consent gets a token
 // without roles (bc-entra-facts §0 item 2).
 func (s *Server) handleToken(v tokenVersion) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -204,16 +204,21 @@ func (s *Server) handleToken(v tokenVersion) http.HandlerFunc {
 			reject(errAppDisabled(status, app.ClientID, app.DisplayName))
 			return
 		}
-		if secret == "" {
-			reject(errAssertionUnsupported())
-			return
-		}
-		if e := s.checkSecret(app, secret, rc); e != nil {
+		acr := "1"
+		if assertion != "" {
+			// An assertion wins over a secret sent with it [UNCONFIRMED which Entra judges].
+			if e := s.checkAssertion(app, form.Get("client_assertion_type"), assertion, rc.base()+r.URL.Path, tenant, rc); e != nil {
+				reject(*e)
+				return
+			}
+			acr = "2"
+		} else if e := s.checkSecret(app, secret, rc); e != nil {
 			reject(*e)
 			return
 		}
 
 		claims := s.claimsFor(tenant, app, requested, rc)
+		claims.AppIDACR = acr
 		tok, err := s.Sign(claims)
 		if err != nil {
 			s.log.Error("idp: sign token", "err", err)
