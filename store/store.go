@@ -40,6 +40,7 @@ type Store interface {
 	UserStore
 	IdempotencyStore
 	DoctorStore
+	BudgetStore
 	// Close releases the database. The Store must not be used afterwards.
 	Close() error
 }
