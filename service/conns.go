@@ -34,6 +34,7 @@ func (s *Impl) connOptions(c store.Connection) conn.Options {
 func (s *Impl) Conn(ctx context.Context, id string) (*conn.Conn, error) {
 	s.mu.Lock()
 	c := s.conns[id]
+	gen := s.forgets
 	s.mu.Unlock()
 	if c != nil {
 		return c, nil
@@ -58,7 +59,11 @@ func (s *Impl) Conn(ctx context.Context, id string) (*conn.Conn, error) {
 	if prev := s.conns[cn.ID]; prev != nil {
 		return prev, nil
 	}
-	s.conns[cn.ID] = c
+	if s.forgets == gen {
+		// Cache it only if nothing was invalidated since the store was read: a change
+		// that raced with opening must not leave the old settings or secret cached.
+		s.conns[cn.ID] = c
+	}
 	return c, nil
 }
 
@@ -82,9 +87,19 @@ func (s *Impl) Conns() map[string]*conn.Conn {
 	return out
 }
 
+// forget drops the opened connection id, so the next use opens it again from the store.
 func (s *Impl) forget(id string) {
 	s.mu.Lock()
 	delete(s.conns, id)
+	s.forgets++
+	s.mu.Unlock()
+}
+
+// forgetAll drops every opened connection.
+func (s *Impl) forgetAll() {
+	s.mu.Lock()
+	clear(s.conns)
+	s.forgets++
 	s.mu.Unlock()
 }
 

@@ -93,7 +93,9 @@ type Impl struct {
 
 	mu       sync.Mutex
 	conns    map[string]*conn.Conn  // by connection ID
+	forgets  uint64                 // counts forget calls, so Conn never caches what one dropped
 	limiters map[string]*bc.Limiter // by tenant|client|environment
+	unsub    func()                 // ends the subscription to connection changes
 }
 
 var _ Service = (*Impl)(nil)
@@ -125,5 +127,18 @@ func New(opt Options) (*Impl, error) {
 	if s.open == nil {
 		s.open = s.defaultOpen
 	}
+	// A connection changed by any instance (or the CLI on Postgres) is opened again with
+	// its new settings and secret on next use; an empty payload means messages may have
+	// been lost, so every opened connection goes.
+	s.unsub = s.st.Subscribe(store.ChannelConnection, func(id string) {
+		if id == "" {
+			s.forgetAll()
+		} else {
+			s.forget(id)
+		}
+	})
 	return s, nil
 }
+
+// Close ends the service's subscription to connection changes. The store stays open.
+func (s *Impl) Close() { s.unsub() }

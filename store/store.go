@@ -41,6 +41,7 @@ type Store interface {
 	IdempotencyStore
 	DoctorStore
 	BudgetStore
+	Notifier
 	// Close releases the database. The Store must not be used afterwards.
 	Close() error
 }

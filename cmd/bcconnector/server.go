@@ -142,6 +142,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	s.onClose(func() error { s.svc.Close(); return nil })
 	worker := &syncer.Worker{Syncer: sy, Clients: s.svc, Logger: log, RunFor: c.Slice}
 	schedOpt := syncer.SchedulerOptions{Store: a.db, Queue: jobs, Interval: c.Interval, Clients: s.svc, Syncer: sy, Worker: worker, Logger: log,
 		TargetsFunc: func(ctx context.Context, id string) ([]syncer.Target, error) {

@@ -151,7 +151,7 @@ func (db *DB) UpdateConnection(ctx context.Context, c store.Connection) (store.C
 		if err != nil {
 			return fmt.Errorf("postgres: update connection %s: %w", c.ID, err)
 		}
-		return nil
+		return db.notifyTx(ctx, tx, store.ChannelConnection, c.ID)
 	})
 	if err != nil {
 		return store.Connection{}, err
@@ -192,6 +192,6 @@ func (db *DB) DeleteConnection(ctx context.Context, id string) error {
 				return fmt.Errorf("postgres: delete sync state of connection %s: %w", id, err)
 			}
 		}
-		return nil
+		return db.notifyTx(ctx, tx, store.ChannelConnection, id)
 	})
 }

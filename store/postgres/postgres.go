@@ -65,6 +65,8 @@ type DB struct {
 
 	tables sync.Map // entity set -> table of rows, for tables known to exist
 	scopes sync.Map // store.ReplicaKey -> scope number
+
+	listen listener // the Notifier's LISTEN side
 }
 
 var _ store.Store = (*DB)(nil)
@@ -116,6 +118,12 @@ func Open(ctx context.Context, url string, kr *secret.Keyring, opt Options) (*DB
 		db.pool.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
+	var current string
+	if err := db.pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&current); err != nil {
+		db.pool.Close()
+		return nil, fmt.Errorf("postgres: read the current schema: %w", err)
+	}
+	db.listen.channel, db.listen.cfg = pgChannel(current), cfg.ConnConfig.Copy()
 	return db, nil
 }
 
@@ -145,6 +153,7 @@ func (db *DB) Schema() string { return db.schema }
 
 // Close closes the connection pool.
 func (db *DB) Close() error {
+	db.listen.close()
 	db.pool.Close()
 	return nil
 }

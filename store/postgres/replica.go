@@ -245,6 +245,7 @@ type batchTx struct {
 	ctx       context.Context
 	tx        pgx.Tx
 	res       store.ApplyResult
+	channel   string // the store's notification channel
 
 	// The change log of the batch, in segments numbered from 1 (made sequence numbers
 	// when the batch takes its numbers, just before commit).
@@ -316,7 +317,7 @@ func (db *DB) applyBatch(ctx context.Context, b store.ReplicaBatch) (store.Apply
 	slices.Sort(lock)
 	lock = slices.Compact(lock)
 
-	w := &batchTx{ctx: ctx, assumeNew: b.AssumeNew}
+	w := &batchTx{ctx: ctx, assumeNew: b.AssumeNew, channel: db.listen.channel}
 	err := db.withTx(ctx, func(tx pgx.Tx) error {
 		w.tx = tx
 		// A batch of pages assumed new (a full sync's, whose partitions write disjoint ids
@@ -542,7 +543,8 @@ func (w *batchTx) logChanges(at time.Time) error {
 			SELECT seq.base + f, seq.base + l, s, $2, c
 			FROM seq, unnest($3::bigint[], $4::bigint[], $5::bigint[], $6::text[]) AS u(f, l, s, c)
 		)
-		SELECT last_seq FROM seq`, w.log.N, at, first, last, scopes, changes).Scan(&w.res.LastSeq)
+		SELECT seq.last_seq FROM seq, (SELECT pg_notify($7, $8)) AS n`, // wakes change-feed readers at commit
+		w.log.N, at, first, last, scopes, changes, w.channel, store.ChannelChanges+" ").Scan(&w.res.LastSeq)
 	if err != nil {
 		return fmt.Errorf("postgres: write change log: %w", err)
 	}

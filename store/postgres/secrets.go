@@ -205,7 +205,7 @@ func (db *DB) PromoteSecret(ctx context.Context, connID, secretID string) (store
 			return fmt.Errorf("postgres: promote secret %s: %w", secretID, err)
 		}
 		rec.State = store.SecretActive
-		return nil
+		return db.notifyTx(ctx, tx, store.ChannelConnection, connID)
 	})
 	return rec, err
 }
@@ -226,7 +226,7 @@ func (db *DB) RetireSecret(ctx context.Context, connID, secretID string) (store.
 			WHERE id = $2`, rec.RetiredAt, secretID); err != nil {
 			return fmt.Errorf("postgres: retire secret %s: %w", secretID, err)
 		}
-		return nil
+		return db.notifyTx(ctx, tx, store.ChannelConnection, connID)
 	})
 	return rec, err
 }

@@ -193,6 +193,7 @@ func (db *DB) UpdateConnection(ctx context.Context, c store.Connection) (store.C
 	if err != nil {
 		return store.Connection{}, err
 	}
+	db.connectionChanged(c.ID)
 	return c, nil
 }
 
@@ -202,7 +203,7 @@ func (db *DB) UpdateConnection(ctx context.Context, c store.Connection) (store.C
 // customer's data does not stay behind. The change log keeps its entries (ids and ETags,
 // no data) so that followers see no gap in the sequence.
 func (db *DB) DeleteConnection(ctx context.Context, id string) error {
-	return db.withTx(ctx, func(tx *sql.Tx) error {
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM connections WHERE id = ?`, id)
 		if err != nil {
 			return fmt.Errorf("sqlite: delete connection %s: %w", id, err)
@@ -227,6 +228,10 @@ func (db *DB) DeleteConnection(ctx context.Context, id string) error {
 		}
 		return nil
 	})
+	if err == nil {
+		db.connectionChanged(id)
+	}
+	return err
 }
 
 // replicaTables lists the replica row tables.

@@ -351,6 +351,7 @@ func (db *DB) applyBatch(ctx context.Context, b store.ReplicaBatch) (store.Apply
 
 	w := &batchTx{ctx: ctx, at: fmtTime(at), assumeNew: b.AssumeNew}
 	scopes := make([]int64, len(keys))
+	var start int64
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
 		w.tx = tx
 		for _, ts := range tables {
@@ -359,7 +360,7 @@ func (db *DB) applyBatch(ctx context.Context, b store.ReplicaBatch) (store.Apply
 		if err := tx.QueryRowContext(ctx, `SELECT last_seq FROM change_seq WHERE one = 1`).Scan(&w.seq); err != nil {
 			return fmt.Errorf("sqlite: read change log position: %w", err)
 		}
-		start := w.seq
+		start = w.seq
 		for i, k := range keys {
 			var err error
 			if scopes[i], err = db.ensureScope(ctx, tx, k); err != nil {
@@ -401,6 +402,9 @@ func (db *DB) applyBatch(ctx context.Context, b store.ReplicaBatch) (store.Apply
 		db.scopes.Store(k, scopes[i])
 	}
 	w.res.LastSeq = w.seq
+	if w.seq != start {
+		db.hub.Deliver(store.ChannelChanges, "")
+	}
 	return w.res, nil
 }
 

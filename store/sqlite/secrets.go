@@ -220,6 +220,9 @@ func (db *DB) PromoteSecret(ctx context.Context, connID, secretID string) (store
 		rec.State = store.SecretActive
 		return nil
 	})
+	if err == nil {
+		db.connectionChanged(connID)
+	}
 	return rec, err
 }
 
@@ -241,6 +244,9 @@ func (db *DB) RetireSecret(ctx context.Context, connID, secretID string) (store.
 		}
 		return nil
 	})
+	if err == nil {
+		db.connectionChanged(connID)
+	}
 	return rec, err
 }
 

@@ -29,6 +29,7 @@ import (
 
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/store"
+	"github.com/bizzjoiner/bcconnector/store/internal/sqlstore"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
@@ -66,6 +67,8 @@ type DB struct {
 	stmts  map[string]*sql.Stmt // prepared on the writer, by query
 
 	hook func(stage string) // tests: called inside ApplyBatch's transaction
+
+	hub sqlstore.Hub // subscribers of Publish (in-process)
 }
 
 var _ store.Store = (*DB)(nil)

@@ -2,7 +2,7 @@
 // the manner of River's riverdrivertest: one set of behaviours, one test per dialect.
 // Each interface of package store has its suite in a file of its own (connection.go,
 // secret.go, replica.go, changelog.go, syncstate.go, webhook.go, token.go, user.go,
-// idempotency.go, doctor.go, records.go, budget.go) with a Run… function that stores implementing
+// idempotency.go, doctor.go, records.go, budget.go, notify.go) with a Run… function that stores implementing
 // only that interface can call (webhook.MemoryStore runs RunWebhooks); [Run] runs them all.
 //
 //	func TestConformance(t *testing.T) {
@@ -38,7 +38,7 @@ type Opener func(t *testing.T, kr *secret.Keyring) store.Store
 
 // Run runs the conformance suite of every store interface against the stores open
 // returns: RunConnections, RunSecrets, RunReplica, RunChangeLog, RunSyncState,
-// RunWebhooks, RunTokens, RunUsers, RunIdempotency, RunDoctorReports, RunRecords and RunBudget.
+// RunWebhooks, RunTokens, RunUsers, RunIdempotency, RunDoctorReports, RunRecords, RunBudget and RunNotifier.
 // Subtests run in parallel, each on its own store.
 func Run(t *testing.T, open Opener) {
 	t.Helper()
@@ -59,6 +59,7 @@ func Run(t *testing.T, open Opener) {
 		{"DoctorReports", func(t *testing.T) { RunDoctorReports(t, one) }},
 		{"Records", func(t *testing.T) { RunRecords(t, one) }},
 		{"Budget", func(t *testing.T) { RunBudget(t, func(t *testing.T) store.BudgetStore { return one(t) }) }},
+		{"Notifier", func(t *testing.T) { RunNotifier(t, open) }},
 	}
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) {
