@@ -30,7 +30,8 @@ import (
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/store"
 	"github.com/bizzjoiner/bcconnector/store/internal/sqlstore"
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite" // the "sqlite" database/sql driver and its errors
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // EnvDB is the environment variable that overrides [DefaultPath].
@@ -142,7 +143,7 @@ func Open(ctx context.Context, path string, kr *secret.Keyring, opt Options) (*D
 	}
 	common := "_busy_timeout=" + strconv.FormatInt(busy.Milliseconds(), 10) + "&_foreign_keys=1&_synchronous=NORMAL"
 	var err error
-	if db.write, err = sql.Open("sqlite", path+"?"+common+"&_journal_mode=WAL&_txlock=immediate"); err != nil {
+	if db.write, err = sql.Open("sqlite", path+"?"+common+"&_txlock=immediate"); err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	db.write.SetMaxOpenConns(1)
@@ -150,8 +151,8 @@ func Open(ctx context.Context, path string, kr *secret.Keyring, opt Options) (*D
 	db.write.SetConnMaxLifetime(0)
 	db.write.SetConnMaxIdleTime(0)
 
-	var mode string
-	if err := db.write.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+	mode, err := setWAL(ctx, db.write, busy)
+	if err != nil {
 		db.write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -175,6 +176,38 @@ func Open(ctx context.Context, path string, kr *secret.Keyring, opt Options) (*D
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// setWAL switches the database to WAL mode (persistent in the file, so later connections
+// inherit it) and returns the journal mode in effect. The switch writes the file header
+// from inside a read transaction, and SQLite fails such an upgrade with SQLITE_BUSY at
+// once instead of calling the busy handler (two connections switching a new file at the
+// same time could otherwise deadlock): like the busy handler, setWAL tries again, with a
+// short growing pause, until busy has passed.
+func setWAL(ctx context.Context, db *sql.DB, busy time.Duration) (string, error) {
+	deadline := time.Now().Add(busy)
+	pause := 5 * time.Millisecond
+	for {
+		var mode string
+		err := db.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode)
+		if err == nil || !isBusy(err) || time.Now().Add(pause).After(deadline) {
+			return mode, err
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return "", ctx.Err()
+		case <-t.C:
+		}
+		pause = min(2*pause, 100*time.Millisecond)
+	}
+}
+
+// isBusy reports whether err is SQLITE_BUSY (any extended code).
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 // prepareFile creates the directory (0700) and an empty database file (0600) so SQLite
