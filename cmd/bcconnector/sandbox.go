@@ -68,7 +68,10 @@ func (s *Server) sandbox(ctx context.Context) error {
 		}
 		return fmt.Errorf("sandbox connection: %w", err)
 	}
-	if err := svc.Sync(ctx, v.ID, nil, false); err != nil {
+	// The scheduler runs from the start and ticks every few seconds: when creating the
+	// connection took longer than a tick (a loaded machine), it has queued the first
+	// pass already, and Sync answers ErrSyncQueued. That pass is the one wanted here.
+	if err := svc.Sync(ctx, v.ID, nil, false); err != nil && !errors.Is(err, service.ErrSyncQueued) {
 		return err
 	}
 	tw := tabwriter.NewWriter(g.Stdout, 0, 4, 2, ' ', 0)
