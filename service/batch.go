@@ -69,6 +69,8 @@ func (s *Impl) Batch(ctx context.Context, id string, body json.RawMessage, atomi
 	}
 	var b bc.Batch
 	writes := map[string]bool{}
+	// applied[i] is what request i writes, to apply to the replica once BC has answered.
+	applied := make([]batchWrite, len(in.Requests))
 	for i, r := range in.Requests {
 		set, rid, action, err := parseBatchURL(r.URL)
 		if err != nil {
@@ -108,6 +110,8 @@ func (s *Impl) Batch(ctx context.Context, id string, body json.RawMessage, atomi
 			b.Action(ref, rid, action)
 		}
 		writes[set] = true
+		// A line's document is what the replica stores; find it before a delete removes it.
+		applied[i] = batchWrite{set: set, id: rid, parentID: s.lineParent(ctx, c, set, rid)}
 	}
 	cn, err := s.Conn(ctx, c.ID)
 	if err != nil {
@@ -128,8 +132,31 @@ func (s *Impl) Batch(ctx context.Context, id string, body json.RawMessage, atomi
 		}
 		out.Responses = append(out.Responses, BatchResponse{ID: rid, Status: r.Status, Headers: r.Headers, Body: r.Body})
 	}
+	// Each write BC did is applied to the replica and the change log at once, as a single
+	// write-through is; the catch-up passes follow.
+	for i, r := range results {
+		if be != nil || i >= len(applied) {
+			break // an atomic batch that failed saved nothing
+		}
+		w := applied[i]
+		if w.set == "" || r.Status < 200 || r.Status > 299 {
+			continue
+		}
+		id, parentID := w.id, w.parentID
+		if rec, err := r.Record(); err == nil && rec.ID != "" {
+			id = rec.ID
+			if parentID == "" {
+				parentID = s.lineParentOf(w.set, rec)
+			}
+		}
+		s.applyWrite(ctx, cn.BC, c, w.set, id, parentID)
+	}
 	for set := range writes {
 		s.catchUp(ctx, c, set)
 	}
 	return json.Marshal(out)
 }
+
+// batchWrite is a write of a $batch: its entity set, the record it names (empty for a
+// create) and, for a line, its document.
+type batchWrite struct{ set, id, parentID string }
