@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -29,6 +31,8 @@ type EmulatorCmd struct {
 	WebhookDelay   time.Duration `default:"30s" env:"BCC_EMULATOR_WEBHOOK_DELAY" help:"Webhook coalescing delay (BC: 30s). 0 sends at once."`
 	MutationRate   float64       `default:"0" env:"BCC_EMULATOR_MUTATION_RATE" help:"Changes per second the emulator makes to its own data (0 = none). On Unix, SIGUSR1 stops the changes and the faults for good and prints what was done as one line starting \"emulator quiet: \"."`
 	MutationSets   []string      `name:"mutation-sets" sep:"," env:"BCC_EMULATOR_MUTATION_SETS" placeholder:"SET,..." help:"Entity sets the mutator changes (default customers,vendors,items,contacts,generalLedgerEntries); document sets such as salesOrders get documents and lines created, changed and deleted."`
+	TokenLifetime  time.Duration `name:"token-lifetime" default:"3599s" env:"BCC_EMULATOR_TOKEN_LIFETIME" help:"Lifetime of the access tokens Entra issues (Entra: about an hour). Shorter makes clients refresh often."`
+	TokenOutage    string        `name:"token-outage" env:"BCC_EMULATOR_TOKEN_OUTAGE" placeholder:"FOR/EVERY" help:"Take the Entra token endpoint down (503) for FOR out of every EVERY, e.g. 20s/2m: the first outage starts EVERY-FOR after the start. SIGUSR1 ends outages for good."`
 	MaxPageSize    int           `default:"20000" env:"BCC_EMULATOR_MAX_PAGE_SIZE" help:"Server page size cap (BC: 20000)."`
 	ConflictStatus int           `default:"409" enum:"409,412" env:"BCC_EMULATOR_CONFLICT_STATUS" help:"HTTP status of a stale If-Match: 409 or 412 (UNCONFIRMED in BC)."`
 }
@@ -53,6 +57,12 @@ func (c *EmulatorCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	defer srv.Close()
 	printBanner(g, srv, c)
+	outages := &tokenOutages{}
+	if c.TokenOutage != "" {
+		forD, every, _ := parseOutage(c.TokenOutage) // checked by config
+		outages = startTokenOutages(srv.Emulator.Faults(), forD, every)
+		defer outages.stop()
+	}
 	quiet := make(chan os.Signal, 1)
 	if sigs := quietSignals(); len(sigs) > 0 {
 		signal.Notify(quiet, sigs...)
@@ -64,7 +74,10 @@ func (c *EmulatorCmd) Run(ctx context.Context, g *Globals) error {
 			fmt.Fprintln(g.Stderr, "emulator: stopping")
 			return nil
 		case <-quiet:
-			b, _ := json.Marshal(goQuiet(srv.Emulator))
+			windows := outages.stop()
+			rep := goQuiet(srv.Emulator)
+			rep.TokenOutages = windows
+			b, _ := json.Marshal(rep)
 			fmt.Fprintf(g.Stdout, "%s%s\n", QuietPrefix, b)
 		}
 	}
@@ -84,6 +97,71 @@ type QuietReport struct {
 	// Requests counts BC API requests; TokenRequests Entra token requests.
 	Requests      int64 `json:"requests"`
 	TokenRequests int64 `json:"tokenRequests"`
+	// TokenOutages counts the --token-outage windows that began (their 503s are in Faults).
+	TokenOutages int64 `json:"tokenOutages"`
+}
+
+// tokenOutageRule is the fault rule in force during a --token-outage window.
+var tokenOutageRule = fault.Rule{Kind: fault.Kind503, Probability: 1, Route: "/*/oauth2/"}
+
+// parseOutage reads --token-outage FOR/EVERY.
+func parseOutage(s string) (forD, every time.Duration, err error) {
+	a, b, ok := strings.Cut(s, "/")
+	if ok {
+		forD, err = time.ParseDuration(strings.TrimSpace(a))
+		if err == nil {
+			every, err = time.ParseDuration(strings.TrimSpace(b))
+		}
+	}
+	if !ok || err != nil || forD <= 0 || every <= forD {
+		return 0, 0, fmt.Errorf("--token-outage %q: write FOR/EVERY with two durations, FOR above 0 and below EVERY, e.g. 20s/2m", s)
+	}
+	return forD, every, nil
+}
+
+// tokenOutages takes the token endpoint down for a while, again and again, until stopped.
+type tokenOutages struct {
+	stopC   chan struct{}
+	done    chan struct{}
+	windows atomic.Int64
+	once    sync.Once
+}
+
+func startTokenOutages(in *fault.Injector, forD, every time.Duration) *tokenOutages {
+	o := &tokenOutages{stopC: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(o.done)
+		defer in.Remove(tokenOutageRule)
+		for {
+			select {
+			case <-o.stopC:
+				return
+			case <-time.After(every - forD):
+			}
+			if err := in.Add(tokenOutageRule); err != nil {
+				return
+			}
+			o.windows.Add(1)
+			select {
+			case <-o.stopC:
+				return
+			case <-time.After(forD):
+			}
+			in.Remove(tokenOutageRule)
+		}
+	}()
+	return o
+}
+
+// stop ends the outages for good (the endpoint answers again) and returns how many began.
+// It is safe to call more than once, and on a zero tokenOutages (no --token-outage).
+func (o *tokenOutages) stop() int64 {
+	if o.stopC == nil {
+		return 0
+	}
+	o.once.Do(func() { close(o.stopC) })
+	<-o.done
+	return o.windows.Load()
 }
 
 // goQuiet stops the mutator and removes every fault, so the data stops changing and every
@@ -118,6 +196,14 @@ func (c *EmulatorCmd) config() (emulator.Config, error) {
 	if c.MutationRate < 0 {
 		return cfg, fmt.Errorf("--mutation-rate must be 0 or more changes per second, got %v", c.MutationRate)
 	}
+	if c.TokenLifetime < time.Second {
+		return cfg, fmt.Errorf("--token-lifetime must be at least 1s, got %s", c.TokenLifetime)
+	}
+	if c.TokenOutage != "" {
+		if _, _, err := parseOutage(c.TokenOutage); err != nil {
+			return cfg, err
+		}
+	}
 	delay := c.WebhookDelay
 	if delay == 0 {
 		delay = -1 // send at once
@@ -131,6 +217,7 @@ func (c *EmulatorCmd) config() (emulator.Config, error) {
 		MaxPageSize:    c.MaxPageSize,
 		ConflictStatus: c.ConflictStatus,
 		WebhookDelay:   delay,
+		TokenLifetime:  c.TokenLifetime,
 		Mutation:       emulator.MutatorConfig{Rate: c.MutationRate, EntitySets: c.MutationSets},
 	}
 	return cfg, nil

@@ -36,6 +36,9 @@ func TestEmulatorFlagsAreValidated(t *testing.T) {
 		{"emulator --faults=429@2", "--faults"},
 		{"emulator --scenario=nope --listen=127.0.0.1:0", "unknown scenario"},
 		{"emulator --conflict-status=500", "conflict-status"},
+		{"emulator --token-lifetime=0s", "--token-lifetime"},
+		{"emulator --token-outage=20s", "--token-outage"},
+		{"emulator --token-outage=2m/20s", "--token-outage"},
 	} {
 		code, _, errOut := runCLI(t, context.Background(), strings.Fields(tc.args)...)
 		if code == 0 || !strings.Contains(errOut, tc.want) {

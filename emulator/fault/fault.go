@@ -273,6 +273,22 @@ func (in *Injector) Add(rule Rule) error {
 	return nil
 }
 
+// Remove removes the first rule in force that is rule (the same in the syntax of Parse)
+// and reports whether there was one. A scripted rule added again starts from its first
+// step.
+func (in *Injector) Remove(rule Rule) bool {
+	want := rule.String()
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for i, rs := range in.rules {
+		if rs.Rule.String() == want {
+			in.rules = slices.Delete(in.rules, i, i+1)
+			return true
+		}
+	}
+	return false
+}
+
 // Reset removes every rule and zeroes the counts of Injected.
 func (in *Injector) Reset() {
 	in.mu.Lock()

@@ -565,3 +565,24 @@ func TestCustomErrorWriterAndLogger(t *testing.T) {
 		t.Errorf("log = %q, want a fault injected line with kind=503", logs.String())
 	}
 }
+
+func TestRemove(t *testing.T) {
+	t.Parallel()
+	f := setup(t, "429:/v2.0/;503@0.5", Options{Seed: 3})
+	outage := Rule{Kind: Kind503, Probability: 1, Route: "/*/oauth2/"}
+	if err := f.in.Add(outage); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _, _ := f.get(t, tokenPath); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("token request during the outage rule: %d, want 503", resp.StatusCode)
+	}
+	if !f.in.Remove(outage) {
+		t.Fatal("Remove of a rule in force reported false")
+	}
+	if f.in.Remove(outage) {
+		t.Error("a second Remove of the same rule reported true")
+	}
+	if got := Format(f.in.Rules()); got != "429:/v2.0/;503@0.5" {
+		t.Errorf("rules after Remove: %q, want the two others in their order", got)
+	}
+}
