@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/bc"
+	"github.com/bizzjoiner/bcconnector/conn"
 	"github.com/bizzjoiner/bcconnector/emulator"
 	"github.com/bizzjoiner/bcconnector/service"
 	"github.com/bizzjoiner/bcconnector/syncer"
@@ -129,7 +131,11 @@ func (s *Server) Open(ctx context.Context) (err error) {
 		return err
 	}
 	jobs := &riverJobs{}
-	s.svc, err = service.New(service.Options{Store: a.db, Syncer: sy, Jobs: jobs, WrapTransport: metrics.Transport, Logger: log,
+	// Every connection's requests are counted for the metrics, and the first one to each
+	// host is logged, so the log shows every host this process sent anything to.
+	logHosts := conn.LogHosts(log)
+	wrap := func(rt http.RoundTripper) http.RoundTripper { return logHosts(metrics.Transport(rt)) }
+	s.svc, err = service.New(service.Options{Store: a.db, Syncer: sy, Jobs: jobs, WrapTransport: wrap, Logger: log,
 		AllowEndpointOverrides: c.AllowEndpointOverrides || c.Sandbox,
 		BeforeDelete: func(ctx context.Context, id string, client *bc.Client) {
 			// A deleted connection's subscriptions must not keep BC calling us.
