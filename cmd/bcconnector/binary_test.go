@@ -62,15 +62,16 @@ type serveProcess struct {
 	cmd     *exec.Cmd
 	URL     string
 	stderr  *testlog.Buffer
-	exited  chan struct{} // closed when the process has exited
-	waitErr error         // set before exited is closed
+	stdout  *testlog.Buffer // every line it printed
+	exited  chan struct{}   // closed when the process has exited
+	waitErr error           // set before exited is closed
 }
 
 // startServe runs the binary with args (global flags, then `serve` and its flags) and
 // waits for the address line (ServeAddressPrefix) on its standard output.
 func startServe(t *testing.T, bin string, args ...string) *serveProcess {
 	t.Helper()
-	p := &serveProcess{cmd: exec.Command(bin, args...), stderr: &testlog.Buffer{}, exited: make(chan struct{})}
+	p := &serveProcess{cmd: exec.Command(bin, args...), stderr: &testlog.Buffer{}, stdout: &testlog.Buffer{}, exited: make(chan struct{})}
 	p.cmd.Env = append(os.Environ(), "BCC_MASTER_KEY=")
 	p.cmd.Stderr = p.stderr
 	stdout, err := p.cmd.StdoutPipe()
@@ -85,6 +86,7 @@ func startServe(t *testing.T, bin string, args ...string) *serveProcess {
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
+			p.stdout.Write(append(sc.Bytes(), '\n'))
 			if u, ok := strings.CutPrefix(sc.Text(), ServeAddressPrefix); ok {
 				urls <- u
 			}
