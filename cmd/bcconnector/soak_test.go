@@ -746,7 +746,7 @@ func (h *soak) checkLogs() {
 		}
 		allowed[u.Scheme+"://"+u.Host] = true
 	}
-	hostLines := 0
+	hostLines, lastLines := 0, 0
 	for i, p := range h.serves {
 		for line := range strings.SplitSeq(p.stderr.String(), "\n") {
 			var l struct{ Msg, Host, Scheme string }
@@ -754,13 +754,17 @@ func (h *soak) checkLogs() {
 				continue
 			}
 			hostLines++
+			if i == len(h.serves)-1 {
+				lastLines++
+			}
 			if !allowed[l.Scheme+"://"+l.Host] {
 				t.Errorf("serve #%d sent a request to %s://%s, which the connection does not name (it names %v)", i+1, l.Scheme, l.Host, allowed)
 			}
 		}
 	}
-	if hostLines < len(h.serves) {
-		t.Errorf("%d outbound host lines from %d serve processes: every process that synced must log its hosts", hostLines, len(h.serves))
+	// A process killed right after its start may have sent nothing; the last one synced.
+	if lastLines == 0 {
+		t.Errorf("the last serve, which synced until the end, logged no outbound host (%d lines from %d processes)", hostLines, len(h.serves))
 	}
 	var all strings.Builder
 	for _, p := range h.serves {
