@@ -120,7 +120,7 @@ func TestCrashResume(t *testing.T) {
 			if err != nil {
 				t.Fatalf("sync process failed: %v", err)
 			}
-		case <-time.After(time.Duration(20+rng.IntN(250)) * time.Millisecond):
+		case <-time.After(time.Duration(10+rng.IntN(120)) * time.Millisecond):
 			_ = cmd.Process.Signal(syscall.SIGKILL)
 			<-done
 			kills++
