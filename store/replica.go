@@ -108,6 +108,11 @@ type SyncState struct {
 	Checkpoints map[string]json.RawMessage
 	// Paused stops scheduled runs.
 	Paused bool
+	// Dirty means a change hint (a webhook notification) arrived that no run has read yet.
+	// The instance that receives the hint sets it; the sync job clears it as a run starts
+	// and runs again when it finds it set at the end, so a hint received by one instance
+	// while another runs the set's job is not lost to job uniqueness.
+	Dirty bool
 }
 
 // ReplicaStore keeps the replica, its change log and the sync state.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/bc"
+	"github.com/bizzjoiner/bcconnector/store"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 )
@@ -55,8 +56,10 @@ type Clients interface {
 
 // Worker runs sync jobs on River. A 429 (or 503) that the client could not absorb
 // snoozes the job for the server's Retry-After instead of failing it, so throttling never
-// burns an attempt. A hint that arrives while a target is running makes the worker run it
-// again right after, so no notification is lost to job uniqueness.
+// burns an attempt. A hint that arrives while a target is running, on this instance or any
+// other, makes the worker run it again right after, so no notification is lost to job
+// uniqueness: the hint sets the target's Dirty flag in the store ([Scheduler.Hint]), a
+// run clears it before it reads BC and looks at it again when it ends.
 //
 // A job runs in time slices: after RunFor it stops once its pages in flight are
 // committed and snoozes itself to continue at once from its checkpoints. So no job runs
@@ -79,8 +82,6 @@ type Worker struct {
 	RunFor time.Duration
 
 	mu      sync.Mutex
-	running map[Target]bool
-	dirty   map[Target]bool
 	snoozes int64
 }
 
@@ -103,21 +104,6 @@ func (w *Worker) Timeout(*river.Job[SyncArgs]) time.Duration { return 2 * w.runF
 // that died, and River makes it available again.
 func (w *Worker) RescueAfter() time.Duration { return 2 * w.runFor() }
 
-// Hint records that a target changed (a webhook notification) and returns whether a run
-// is in progress that will pick it up.
-func (w *Worker) Hint(t Target) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.running[t] {
-		if w.dirty == nil {
-			w.dirty = map[Target]bool{}
-		}
-		w.dirty[t] = true
-		return true
-	}
-	return false
-}
-
 // Snoozes counts jobs snoozed for throttling.
 func (w *Worker) Snoozes() int64 {
 	w.mu.Lock()
@@ -128,17 +114,6 @@ func (w *Worker) Snoozes() int64 {
 // Work implements river.Worker.
 func (w *Worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	t := job.Args.Target()
-	w.mu.Lock()
-	if w.running == nil {
-		w.running = map[Target]bool{}
-	}
-	w.running[t] = true
-	w.mu.Unlock()
-	defer func() {
-		w.mu.Lock()
-		delete(w.running, t)
-		w.mu.Unlock()
-	}()
 	client, err := w.Clients.Client(ctx, t.ConnectionID)
 	if err != nil {
 		return fmt.Errorf("connection %s: %w", t.ConnectionID, err)
@@ -151,6 +126,10 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 		mode = ""
 	}
 	for {
+		// What a hint announced before this point, the run below reads.
+		if _, err := w.takeDirty(ctx, t); err != nil {
+			return err
+		}
 		switch mode {
 		case ModeFull:
 			_, err = w.Syncer.Full(ctx, client, t, true)
@@ -165,15 +144,31 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 		if err != nil {
 			return w.jobError(err)
 		}
-		w.mu.Lock()
-		again := w.dirty[t]
-		delete(w.dirty, t)
-		w.mu.Unlock()
+		again, err := w.takeDirty(ctx, t)
+		if err != nil {
+			return err
+		}
 		if !again {
 			return nil
 		}
 		mode = "" // a hint during the run: catch up incrementally
 	}
+}
+
+// takeDirty clears the target's Dirty flag and reports whether it was set. It reads
+// first, so a run with no hint writes nothing. A hint that sets the flag between a run's
+// last look and River marking the job completed finds the job still running (the queue
+// absorbs its job); the flag stays set and the next scheduled run reads the change.
+func (w *Worker) takeDirty(ctx context.Context, t Target) (bool, error) {
+	st, err := w.Syncer.opt.Store.SyncState(ctx, t.key())
+	if err != nil || !st.Dirty {
+		return false, err
+	}
+	var was bool
+	err = w.Syncer.opt.Store.UpdateSyncState(ctx, t.key(), func(s *store.SyncState) {
+		was, s.Dirty = s.Dirty, false
+	})
+	return was, err
 }
 
 // jobError turns throttling into a snooze (it does not count as an attempt).

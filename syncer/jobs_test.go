@@ -4,7 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,11 +16,13 @@ import (
 	"github.com/bizzjoiner/bcconnector/conn"
 	"github.com/bizzjoiner/bcconnector/emulator"
 	"github.com/bizzjoiner/bcconnector/emulator/throttle"
+	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/store"
 	"github.com/bizzjoiner/bcconnector/syncer"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 	_ "modernc.org/sqlite"
 )
 
@@ -170,5 +176,91 @@ func TestRiverJobRunsInSlices(t *testing.T) {
 	}
 	if !st.FullSyncDone || st.LastError != "" || len(st.Checkpoints) != 0 {
 		t.Errorf("sync state after the job: done %v, error %q, checkpoints %d", st.FullSyncDone, st.LastError, len(st.Checkpoints))
+	}
+}
+
+// busyQueue answers every enqueue as River does while the target's job runs elsewhere:
+// absorbed by uniqueness.
+type busyQueue struct{ n atomic.Int64 }
+
+func (q *busyQueue) Enqueue(context.Context, syncer.SyncArgs) (syncer.Enqueued, error) {
+	q.n.Add(1)
+	return syncer.Enqueued{JobID: 1, State: "running", Duplicate: true}, nil
+}
+
+// onClose calls fn once when a response body is closed (read to its end by the client).
+type onClose struct {
+	io.ReadCloser
+	fn func()
+}
+
+func (b onClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.fn()
+	return err
+}
+
+// hookTransport calls hook after the first customers response has been read.
+type hookTransport struct {
+	base http.RoundTripper
+	once sync.Once
+	hook func()
+}
+
+func (h *hookTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := h.base.RoundTrip(r)
+	if err == nil && strings.HasSuffix(r.URL.Path, "/customers") {
+		resp.Body = onClose{resp.Body, func() { h.once.Do(h.hook) }}
+	}
+	return resp, err
+}
+
+// TestHintWhileAnotherInstanceRuns: instance A receives a webhook hint for a target
+// whose job instance B is running (so A's enqueue is absorbed by the queue's uniqueness).
+// B's job, finding the target dirty in the store when its run ends, runs again and the
+// change A was told about reaches the replica; the flag is cleared.
+func TestHintWhileAnotherInstanceRuns(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, emulator.Config{}, "", syncer.Options{})
+	tg := w.target("customers")
+	if _, err := w.sync.Full(t.Context(), w.client, tg, false); err != nil {
+		t.Fatal(err)
+	}
+	queue := &busyQueue{}
+	instanceA, err := syncer.NewScheduler(syncer.SchedulerOptions{Store: w.db, Queue: queue, Syncer: w.sync,
+		TargetsFunc: func(context.Context, string) ([]syncer.Target, error) { return nil, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// While B's first run reads customers, BC gets a new one and A hears of it.
+	sbClient := w.sb.Client()
+	hooked := &http.Client{Transport: &hookTransport{base: sbClient.Transport, hook: func() {
+		if _, err := w.emu.Create(w.ref, "customers", map[string]any{"displayName": "Created during the run"}); err != nil {
+			t.Error(err)
+		}
+		instanceA.Hint(context.Background(), syncer.Hint{Target: tg})
+	}}, CheckRedirect: sbClient.CheckRedirect}
+	cr := w.sb.Creds
+	cn, err := conn.Open(store.Connection{TenantID: cr.TenantID, ClientID: cr.ClientID, Environment: cr.Environment,
+		AuthorityHost: w.sb.AuthorityHost(), BCBaseURL: w.sb.BCBaseURL()}, secret.Secret(cr.ClientSecret), conn.Options{HTTPClient: hooked, Retry: fastRetry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	instanceB := &syncer.Worker{Syncer: w.sync, Clients: fixedClients{cn.BC}}
+	job := &river.Job[syncer.SyncArgs]{JobRow: &rivertype.JobRow{Attempt: 1},
+		Args: syncer.SyncArgs{ConnectionID: tg.ConnectionID, CompanyID: tg.CompanyID, EntitySet: tg.EntitySet}}
+	if err := instanceB.Work(t.Context(), job); err != nil {
+		t.Fatal(err)
+	}
+	if queue.n.Load() != 1 {
+		t.Fatalf("instance A enqueued %d jobs, want 1 (absorbed)", queue.n.Load())
+	}
+	w.assertEqual("customers")
+	st, err := w.db.SyncState(t.Context(), store.ReplicaKey{ConnectionID: tg.ConnectionID, CompanyID: tg.CompanyID, EntitySet: tg.EntitySet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Dirty {
+		t.Error("the target is still dirty after the run that read the hinted change")
 	}
 }

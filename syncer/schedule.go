@@ -48,11 +48,12 @@ type Enqueued struct {
 	Duplicate bool
 }
 
-// ScheduleStore is what the scheduler reads: the connections and each target's sync
-// state (a paused target is skipped).
+// ScheduleStore is what the scheduler reads and writes: the connections and each
+// target's sync state (a paused target is skipped; a hint sets Dirty).
 type ScheduleStore interface {
 	ListConnections(ctx context.Context) ([]store.Connection, error)
 	SyncState(ctx context.Context, key store.ReplicaKey) (store.SyncState, error)
+	UpdateSyncState(ctx context.Context, key store.ReplicaKey, fn func(*store.SyncState)) error
 }
 
 // SchedulerOptions configures [NewScheduler]. Store, Queue and TargetsFunc are required.
@@ -74,9 +75,6 @@ type SchedulerOptions struct {
 	EnsureFunc func(ctx context.Context, c *bc.Client, connectionID, companyID string, entitySets []string) error
 	// Syncer applies webhook deletes at once (see [Scheduler.Hint]); needed for hints.
 	Syncer *Syncer
-	// Worker is the sync worker; a hint for a target it is running makes it run again
-	// instead of enqueuing (which uniqueness would absorb). Optional.
-	Worker *Worker
 	// Logger records skipped connections and failed hints; default discard.
 	Logger *slog.Logger
 }
@@ -163,8 +161,10 @@ type Hint struct {
 }
 
 // Hint routes a webhook hint: a delete is applied to the replica at once (incremental
-// reads cannot see deletes); a change to a target the worker is running makes it run
-// again; anything else enqueues a sync job. It must return quickly.
+// reads cannot see deletes); any other change sets the target's Dirty flag in the store
+// and enqueues a sync job. When a job of the target is already running, on any instance,
+// the queue absorbs the new one and the running job, finding the flag set when it ends,
+// runs again ([Worker]). It must return quickly.
 func (s *Scheduler) Hint(ctx context.Context, h Hint) {
 	t := h.Target
 	if h.DeletedID != "" {
@@ -176,8 +176,8 @@ func (s *Scheduler) Hint(ctx context.Context, h Hint) {
 		}
 		return
 	}
-	if s.opt.Worker != nil && s.opt.Worker.Hint(t) {
-		return
+	if err := s.opt.Store.UpdateSyncState(ctx, t.key(), func(st *store.SyncState) { st.Dirty = true }); err != nil {
+		s.opt.Logger.Warn("webhook hint: mark the target dirty", "entity_set", t.EntitySet, "err", err)
 	}
 	args := SyncArgs{ConnectionID: t.ConnectionID, CompanyID: t.CompanyID, EntitySet: t.EntitySet}
 	if h.Reconcile {

@@ -13,14 +13,29 @@ import (
 	"github.com/riverqueue/river"
 )
 
-type schedStore struct{ paused map[string]bool }
+type schedStore struct {
+	paused map[string]bool
+	mu     sync.Mutex
+	dirty  []string
+}
 
-func (schedStore) ListConnections(context.Context) ([]store.Connection, error) {
+func (*schedStore) ListConnections(context.Context) ([]store.Connection, error) {
 	return []store.Connection{{ID: "c1", CompanyID: "co1"}, {ID: "broken"}}, nil
 }
 
-func (s schedStore) SyncState(_ context.Context, k store.ReplicaKey) (store.SyncState, error) {
+func (s *schedStore) SyncState(_ context.Context, k store.ReplicaKey) (store.SyncState, error) {
 	return store.SyncState{Key: k, Paused: s.paused[k.EntitySet]}, nil
+}
+
+func (s *schedStore) UpdateSyncState(_ context.Context, k store.ReplicaKey, fn func(*store.SyncState)) error {
+	st := store.SyncState{Key: k}
+	fn(&st)
+	if st.Dirty {
+		s.mu.Lock()
+		s.dirty = append(s.dirty, k.EntitySet)
+		s.mu.Unlock()
+	}
+	return nil
 }
 
 type recQueue struct {
@@ -42,7 +57,7 @@ func TestSchedulerEnqueuesUnpausedTargets(t *testing.T) {
 	q := &recQueue{}
 	var ensured []string
 	s, err := syncer.NewScheduler(syncer.SchedulerOptions{
-		Store: schedStore{paused: map[string]bool{"vendors": true}},
+		Store: &schedStore{paused: map[string]bool{"vendors": true}},
 		Queue: q,
 		TargetsFunc: func(_ context.Context, id string) ([]syncer.Target, error) {
 			if id == "broken" {
@@ -72,11 +87,12 @@ func TestSchedulerEnqueuesUnpausedTargets(t *testing.T) {
 }
 
 // TestSchedulerHint: a collection hint BC could not bound asks for a reconciling run,
-// other changes for an ordinary one.
+// other changes for an ordinary one; both mark the target dirty in the store first.
 func TestSchedulerHint(t *testing.T) {
 	t.Parallel()
 	q := &recQueue{}
-	s, err := syncer.NewScheduler(syncer.SchedulerOptions{Store: schedStore{}, Queue: q,
+	st := &schedStore{}
+	s, err := syncer.NewScheduler(syncer.SchedulerOptions{Store: st, Queue: q,
 		TargetsFunc: func(context.Context, string) ([]syncer.Target, error) { return nil, nil }})
 	if err != nil {
 		t.Fatal(err)
@@ -88,6 +104,9 @@ func TestSchedulerHint(t *testing.T) {
 		{ConnectionID: "c1", CompanyID: "co1", EntitySet: "customers", Mode: syncer.ModeReconcile}}
 	if !slices.Equal(q.args, want) {
 		t.Errorf("enqueued %+v, want %+v", q.args, want)
+	}
+	if !slices.Equal(st.dirty, []string{"customers", "customers"}) {
+		t.Errorf("hints marked %v dirty, want customers twice", st.dirty)
 	}
 	if _, err := syncer.NewScheduler(syncer.SchedulerOptions{Queue: q}); err == nil {
 		t.Error("NewScheduler without a store: no error")

@@ -150,7 +150,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	}
 	s.onClose(func() error { s.svc.Close(); return nil })
 	worker := &syncer.Worker{Syncer: sy, Clients: s.svc, Logger: log, RunFor: c.Slice}
-	schedOpt := syncer.SchedulerOptions{Store: a.db, Queue: jobs, Interval: c.Interval, Clients: s.svc, Syncer: sy, Worker: worker, Logger: log,
+	schedOpt := syncer.SchedulerOptions{Store: a.db, Queue: jobs, Interval: c.Interval, Clients: s.svc, Syncer: sy, Logger: log,
 		TargetsFunc: func(ctx context.Context, id string) ([]syncer.Target, error) {
 			_, ts, err := s.svc.Targets(ctx, id, nil)
 			return ts, err

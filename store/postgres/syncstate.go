@@ -15,13 +15,13 @@ import (
 )
 
 const syncStateColumns = `connection_id, company_id, entity_set, full_sync_done, full_sync_started_at, watermark,
-	last_run_at, last_success_at, last_error, last_reconcile_at, throttled, requests, paused`
+	last_run_at, last_success_at, last_error, last_reconcile_at, throttled, requests, paused, dirty`
 
 func scanSyncState(r pgx.Row) (store.SyncState, error) {
 	var s store.SyncState
 	var started, watermark, run, success, reconcile *time.Time
 	if err := r.Scan(&s.Key.ConnectionID, &s.Key.CompanyID, &s.Key.EntitySet, &s.FullSyncDone, &started, &watermark,
-		&run, &success, &s.LastError, &reconcile, &s.Throttled, &s.Requests, &s.Paused); err != nil {
+		&run, &success, &s.LastError, &reconcile, &s.Throttled, &s.Requests, &s.Paused, &s.Dirty); err != nil {
 		return s, err
 	}
 	s.FullSyncStartedAt, s.Watermark, s.LastRunAt, s.LastSuccessAt, s.LastReconcileAt = utc(started), utc(watermark), utc(run), utc(success), utc(reconcile)
@@ -111,11 +111,11 @@ func (db *DB) UpdateSyncState(ctx context.Context, key store.ReplicaKey, fn func
 		}
 		_, err = tx.Exec(ctx, `UPDATE sync_state SET full_sync_done = $4, full_sync_started_at = $5, watermark = $6,
 			last_run_at = $7, last_success_at = $8, last_error = $9, last_reconcile_at = $10,
-			throttled = $11, requests = $12, paused = $13, updated_at = $14
+			throttled = $11, requests = $12, paused = $13, dirty = $14, updated_at = $15
 			WHERE connection_id = $1 AND company_id = $2 AND entity_set = $3`,
 			key.ConnectionID, key.CompanyID, key.EntitySet, st.FullSyncDone, nullTime(st.FullSyncStartedAt), nullTime(st.Watermark),
 			nullTime(st.LastRunAt), nullTime(st.LastSuccessAt), st.LastError, nullTime(st.LastReconcileAt),
-			st.Throttled, st.Requests, st.Paused, now)
+			st.Throttled, st.Requests, st.Paused, st.Dirty, now)
 		if err != nil {
 			return fmt.Errorf("postgres: write sync state of %s: %w", key.EntitySet, err)
 		}

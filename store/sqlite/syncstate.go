@@ -14,13 +14,13 @@ import (
 )
 
 const syncStateColumns = `connection_id, company_id, entity_set, full_sync_done, full_sync_started_at, watermark,
-	last_run_at, last_success_at, last_error, last_reconcile_at, throttled, requests, paused`
+	last_run_at, last_success_at, last_error, last_reconcile_at, throttled, requests, paused, dirty`
 
 func scanSyncState(r rowScanner) (store.SyncState, error) {
 	var s store.SyncState
 	var started, watermark, run, success, reconcile sql.NullString
 	if err := r.Scan(&s.Key.ConnectionID, &s.Key.CompanyID, &s.Key.EntitySet, &s.FullSyncDone, &started, &watermark,
-		&run, &success, &s.LastError, &reconcile, &s.Throttled, &s.Requests, &s.Paused); err != nil {
+		&run, &success, &s.LastError, &reconcile, &s.Throttled, &s.Requests, &s.Paused, &s.Dirty); err != nil {
 		return s, err
 	}
 	var err error
@@ -112,16 +112,16 @@ func (db *DB) UpdateSyncState(ctx context.Context, key store.ReplicaKey, fn func
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO sync_state (`+syncStateColumns+`, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (connection_id, company_id, entity_set) DO UPDATE SET
 			full_sync_done = excluded.full_sync_done, full_sync_started_at = excluded.full_sync_started_at,
 			watermark = excluded.watermark, last_run_at = excluded.last_run_at, last_success_at = excluded.last_success_at,
 			last_error = excluded.last_error, last_reconcile_at = excluded.last_reconcile_at,
-			throttled = excluded.throttled, requests = excluded.requests, paused = excluded.paused,
+			throttled = excluded.throttled, requests = excluded.requests, paused = excluded.paused, dirty = excluded.dirty,
 			updated_at = excluded.updated_at`,
 			key.ConnectionID, key.CompanyID, key.EntitySet, st.FullSyncDone, nullTime(st.FullSyncStartedAt), nullTime(st.Watermark),
 			nullTime(st.LastRunAt), nullTime(st.LastSuccessAt), st.LastError, nullTime(st.LastReconcileAt),
-			st.Throttled, st.Requests, st.Paused, now)
+			st.Throttled, st.Requests, st.Paused, st.Dirty, now)
 		if err != nil {
 			return fmt.Errorf("sqlite: write sync state of %s: %w", key.EntitySet, err)
 		}

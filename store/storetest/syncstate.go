@@ -92,6 +92,7 @@ func testSyncStateRoundTrip(t *testing.T, s store.ReplicaStore) {
 		Requests:          12345,
 		Checkpoints:       map[string]json.RawMessage{"p0": json.RawMessage(`{"skip":"a b"}`), "p1": json.RawMessage(`null`)},
 		Paused:            true,
+		Dirty:             true,
 	}
 	if err := s.UpdateSyncState(ctx, key, func(st *store.SyncState) {
 		if st.Key != key {
@@ -119,6 +120,7 @@ func testSyncStateRoundTrip(t *testing.T, s store.ReplicaStore) {
 		st.Requests++
 		st.LastError = ""
 		st.Paused = false
+		st.Dirty = false
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -126,6 +128,7 @@ func testSyncStateRoundTrip(t *testing.T, s store.ReplicaStore) {
 	want.Requests++
 	want.LastError = ""
 	want.Paused = false
+	want.Dirty = false
 	delete(want.Checkpoints, "p1")
 	if d := diffSyncState(got, want); d != "" {
 		t.Fatalf("after update: %s", d)
@@ -192,8 +195,8 @@ func diffSyncState(a, b store.SyncState) string {
 	if a.LastError != b.LastError {
 		add("LastError", a.LastError, b.LastError)
 	}
-	if a.Throttled != b.Throttled || a.Requests != b.Requests || a.Paused != b.Paused {
-		add("Throttled/Requests/Paused", fmt.Sprint(a.Throttled, a.Requests, a.Paused), fmt.Sprint(b.Throttled, b.Requests, b.Paused))
+	if a.Throttled != b.Throttled || a.Requests != b.Requests || a.Paused != b.Paused || a.Dirty != b.Dirty {
+		add("Throttled/Requests/Paused/Dirty", fmt.Sprint(a.Throttled, a.Requests, a.Paused, a.Dirty), fmt.Sprint(b.Throttled, b.Requests, b.Paused, b.Dirty))
 	}
 	if fmtCheckpoints(a.Checkpoints) != fmtCheckpoints(b.Checkpoints) {
 		add("Checkpoints", fmtCheckpoints(a.Checkpoints), fmtCheckpoints(b.Checkpoints))
