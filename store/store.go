@@ -4,9 +4,10 @@
 // default; store/postgres when scaled out), and all of them pass the conformance suite in
 // store/storetest.
 //
-// Client secrets are sealed with a [secret.Keyring] before they reach an implementation's
-// tables; the sealed bytes never leave the implementation, and the plaintext comes back
-// only as a [secret.Secret], which does not print.
+// Client secrets, and the private keys of certificate credentials, are sealed with a
+// [secret.Keyring] before they reach an implementation's tables; the sealed bytes never
+// leave the implementation, and the plaintext comes back only as a [secret.Secret], which
+// does not print.
 package store
 
 import (
@@ -65,8 +66,8 @@ type ConnectionStore interface {
 	DeleteConnection(ctx context.Context, id string) error
 }
 
-// SecretStore keeps a connection's client secrets and their rotation, which needs no
-// downtime: AddSecret (pending) → verify it with a token request (PendingSecret) →
+// SecretStore keeps a connection's credentials (client secrets and certificates, see
+// [CredentialKind]) and their rotation, which needs no downtime: AddSecret (pending) → verify it with a token request (PendingSecret) →
 // PromoteSecret (it becomes active, the previous active one retired, in one transaction).
 // A connection has at most one active and one pending secret. Retiring a secret erases
 // its sealed value; only its record stays as history.
@@ -76,7 +77,15 @@ type SecretStore interface {
 	// secret's expiry as shown in Entra ("Expires"); zero means unknown. ErrNotFound if
 	// the connection does not exist, ErrInvalid if plaintext is empty.
 	AddSecret(ctx context.Context, connID string, plaintext secret.Secret, endDate time.Time) (SecretRecord, error)
-	// ActiveSecret opens and returns the connection's active secret. ErrNotFound when
+	// AddCertificate stores a certificate credential as the connection's pending
+	// credential (Kind CredentialCertificate), retiring any earlier pending one, as
+	// AddSecret does: its private key sealed as a secret's value is, its certificate (public)
+	// kept in the record, its end date the certificate's NotAfter. Rotation from a secret to
+	// a certificate and back is the same add → verify → promote. ErrNotFound if the
+	// connection does not exist, ErrInvalid if cert fails [secret.Certificate.Check].
+	AddCertificate(ctx context.Context, connID string, cert secret.Certificate) (SecretRecord, error)
+	// ActiveSecret opens and returns the connection's active secret (for a certificate, its
+	// private key; [SecretRecord.Credential] pairs the two). ErrNotFound when
 	// there is none. An error wrapping secret.ErrUnknownKey means the master key that
 	// sealed it is missing from the keyring.
 	ActiveSecret(ctx context.Context, connID string) (secret.Secret, SecretRecord, error)
@@ -121,12 +130,30 @@ const (
 	SecretRetired SecretState = "retired"
 )
 
-// SecretRecord describes a stored client secret, without its value.
+// CredentialKind is what a stored credential is: a client secret or a certificate.
+type CredentialKind string
+
+// The credential kinds.
+const (
+	// CredentialSecret is a client secret (guide Step 3, "Client secrets" tab).
+	CredentialSecret CredentialKind = "secret"
+	// CredentialCertificate is a certificate whose private key bcconnector generated and
+	// keeps sealed; the admin uploads the public certificate ("Certificates" tab).
+	CredentialCertificate CredentialKind = "certificate"
+)
+
+// SecretRecord describes a stored credential (a client secret or a certificate), without
+// its secret value.
 type SecretRecord struct {
 	// ID identifies the secret within the store (not Entra's secret ID).
 	ID string
 	// ConnectionID is the connection the secret belongs to.
 	ConnectionID string
+	// Kind is CredentialSecret or CredentialCertificate.
+	Kind CredentialKind
+	// Certificate is a certificate credential's X.509 certificate in DER form (public,
+	// kept after retirement as history); nil for a client secret.
+	Certificate []byte
 	// State is pending, active or retired.
 	State SecretState
 	// EndDate is when Entra stops accepting the secret ("Expires"); zero means unknown.
@@ -139,4 +166,17 @@ type SecretRecord struct {
 	VerifiedAt time.Time
 	// RetiredAt is when it was retired; zero unless State is retired.
 	RetiredAt time.Time
+}
+
+// Thumbprint is a certificate credential's SHA-1 thumbprint as the Entra portal shows it
+// (upper-case hex); empty for a client secret.
+func (r SecretRecord) Thumbprint() string { return secret.Thumbprint(r.Certificate) }
+
+// Credential pairs the value ActiveSecret or PendingSecret opened with the record: a
+// client secret, or the certificate with its private key.
+func (r SecretRecord) Credential(v secret.Secret) secret.Credential {
+	if r.Kind == CredentialCertificate {
+		return secret.Credential{Certificate: &secret.Certificate{DER: r.Certificate, Key: v}}
+	}
+	return secret.Credential{Secret: v}
 }

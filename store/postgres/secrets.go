@@ -14,17 +14,17 @@ import (
 	"github.com/bizzjoiner/bcconnector/store"
 )
 
-const secretColumns = `id, connection_id, state, key_id, end_date, created_at, verified_at, retired_at`
+const secretColumns = `id, connection_id, state, kind, certificate, key_id, end_date, created_at, verified_at, retired_at`
 
 func scanSecret(r pgx.Row, extra ...any) (store.SecretRecord, error) {
 	var rec store.SecretRecord
-	var state string
+	var state, kind string
 	var end, verified, retired *time.Time
-	dest := append([]any{&rec.ID, &rec.ConnectionID, &state, &rec.KeyID, &end, &rec.CreatedAt, &verified, &retired}, extra...)
+	dest := append([]any{&rec.ID, &rec.ConnectionID, &state, &kind, &rec.Certificate, &rec.KeyID, &end, &rec.CreatedAt, &verified, &retired}, extra...)
 	if err := r.Scan(dest...); err != nil {
 		return rec, err
 	}
-	rec.State = store.SecretState(state)
+	rec.State, rec.Kind = store.SecretState(state), store.CredentialKind(kind)
 	rec.EndDate, rec.CreatedAt, rec.VerifiedAt, rec.RetiredAt = utc(end), rec.CreatedAt.UTC(), utc(verified), utc(retired)
 	return rec, nil
 }
@@ -51,18 +51,33 @@ func lockConnection(ctx context.Context, tx pgx.Tx, connID string) error {
 
 // AddSecret implements store.SecretStore.
 func (db *DB) AddSecret(ctx context.Context, connID string, plaintext secret.Secret, endDate time.Time) (store.SecretRecord, error) {
-	if plaintext.IsZero() {
-		return store.SecretRecord{}, fmt.Errorf("%w: the client secret is empty; paste the secret's Value (not its Secret ID) from Certificates & secrets (guide Step 3)", store.ErrInvalid)
+	cr, err := sqlstore.SecretCredential(plaintext, endDate)
+	if err != nil {
+		return store.SecretRecord{}, err
 	}
+	return db.addCredential(ctx, connID, cr)
+}
+
+// AddCertificate implements store.SecretStore.
+func (db *DB) AddCertificate(ctx context.Context, connID string, cert secret.Certificate) (store.SecretRecord, error) {
+	cr, err := sqlstore.CertificateCredential(cert)
+	if err != nil {
+		return store.SecretRecord{}, err
+	}
+	return db.addCredential(ctx, connID, cr)
+}
+
+// addCredential seals the credential's value and stores it as the connection's pending one.
+func (db *DB) addCredential(ctx context.Context, connID string, cr sqlstore.Credential) (store.SecretRecord, error) {
 	now := db.stamp()
-	rec := store.SecretRecord{ID: store.NewID(), ConnectionID: connID, State: store.SecretPending, CreatedAt: now}
-	if !endDate.IsZero() {
-		rec.EndDate = endDate.UTC().Truncate(time.Microsecond)
+	rec := store.SecretRecord{ID: store.NewID(), ConnectionID: connID, State: store.SecretPending, Kind: cr.Kind, Certificate: cr.DER, CreatedAt: now}
+	if !cr.EndDate.IsZero() {
+		rec.EndDate = cr.EndDate.UTC().Truncate(time.Microsecond)
 	}
 	// The read lock keeps ReSealAll from swapping keyrings between Seal and commit.
 	db.krMu.RLock()
 	defer db.krMu.RUnlock()
-	sealed, err := db.kr.Seal([]byte(plaintext.Reveal()), sqlstore.SecretAAD(connID, rec.ID))
+	sealed, err := db.kr.Seal([]byte(cr.Value.Reveal()), sqlstore.SecretAAD(connID, rec.ID))
 	if err != nil {
 		return store.SecretRecord{}, err
 	}
@@ -75,9 +90,9 @@ func (db *DB) AddSecret(ctx context.Context, connID string, plaintext secret.Sec
 			WHERE connection_id = $2 AND state = 'pending'`, now, connID); err != nil {
 			return fmt.Errorf("postgres: retire pending secret of %s: %w", connID, err)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO client_secrets (id, connection_id, state, key_id, sealed, end_date, created_at)
-			VALUES ($1, $2, 'pending', $3, $4, $5, $6)`,
-			rec.ID, connID, rec.KeyID, sealed, nullTime(rec.EndDate), now); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO client_secrets (id, connection_id, state, kind, certificate, key_id, sealed, end_date, created_at)
+			VALUES ($1, $2, 'pending', $3, $4, $5, $6, $7, $8)`,
+			rec.ID, connID, string(cr.Kind), cr.DER, rec.KeyID, sealed, nullTime(rec.EndDate), now); err != nil {
 			return fmt.Errorf("postgres: add secret to %s: %w", connID, err)
 		}
 		return nil
@@ -107,14 +122,14 @@ func (db *DB) openSecret(ctx context.Context, connID string, state store.SecretS
 		if state == store.SecretPending {
 			hint = "add one first"
 		}
-		return "", store.SecretRecord{}, fmt.Errorf("%w: connection %q has no %s client secret; %s", store.ErrNotFound, connID, state, hint)
+		return "", store.SecretRecord{}, fmt.Errorf("%w: connection %q has no %s credential (client secret or certificate); %s", store.ErrNotFound, connID, state, hint)
 	}
 	if err != nil {
 		return "", store.SecretRecord{}, fmt.Errorf("postgres: read %s secret of %s: %w", state, connID, err)
 	}
 	pt, err := db.keyring().Open(sealed, sqlstore.SecretAAD(connID, rec.ID))
 	if err != nil {
-		return "", store.SecretRecord{}, fmt.Errorf("postgres: open client secret %s of connection %s: %w", rec.ID, connID, err)
+		return "", store.SecretRecord{}, fmt.Errorf("postgres: open credential %s of connection %s: %w", rec.ID, connID, err)
 	}
 	return secret.Secret(pt), rec, nil
 }

@@ -13,17 +13,17 @@ import (
 	"github.com/bizzjoiner/bcconnector/store"
 )
 
-const secretColumns = `id, connection_id, state, key_id, end_date, created_at, verified_at, retired_at`
+const secretColumns = `id, connection_id, state, kind, certificate, key_id, end_date, created_at, verified_at, retired_at`
 
 func scanSecret(r rowScanner, extra ...any) (store.SecretRecord, error) {
 	var rec store.SecretRecord
-	var state string
+	var state, kind string
 	var end, created, verified, retired sql.NullString
-	dest := append([]any{&rec.ID, &rec.ConnectionID, &state, &rec.KeyID, &end, &created, &verified, &retired}, extra...)
+	dest := append([]any{&rec.ID, &rec.ConnectionID, &state, &kind, &rec.Certificate, &rec.KeyID, &end, &created, &verified, &retired}, extra...)
 	if err := r.Scan(dest...); err != nil {
 		return rec, err
 	}
-	rec.State = store.SecretState(state)
+	rec.State, rec.Kind = store.SecretState(state), store.CredentialKind(kind)
 	var err error
 	for _, f := range []struct {
 		dst *time.Time
@@ -58,23 +58,40 @@ func connectionExists(ctx context.Context, q interface {
 
 // AddSecret implements store.SecretStore.
 func (db *DB) AddSecret(ctx context.Context, connID string, plaintext secret.Secret, endDate time.Time) (store.SecretRecord, error) {
-	if plaintext.IsZero() {
-		return store.SecretRecord{}, fmt.Errorf("%w: the client secret is empty; paste the secret's Value (not its Secret ID) from Certificates & secrets (guide Step 3)", store.ErrInvalid)
+	cr, err := sqlstore.SecretCredential(plaintext, endDate)
+	if err != nil {
+		return store.SecretRecord{}, err
 	}
+	return db.addCredential(ctx, connID, cr)
+}
+
+// AddCertificate implements store.SecretStore.
+func (db *DB) AddCertificate(ctx context.Context, connID string, cert secret.Certificate) (store.SecretRecord, error) {
+	cr, err := sqlstore.CertificateCredential(cert)
+	if err != nil {
+		return store.SecretRecord{}, err
+	}
+	return db.addCredential(ctx, connID, cr)
+}
+
+// addCredential seals the credential's value and stores it as the connection's pending one.
+func (db *DB) addCredential(ctx context.Context, connID string, cr sqlstore.Credential) (store.SecretRecord, error) {
 	now := db.stamp()
 	rec := store.SecretRecord{
 		ID:           store.NewID(),
 		ConnectionID: connID,
 		State:        store.SecretPending,
+		Kind:         cr.Kind,
+		Certificate:  cr.DER,
 		CreatedAt:    now,
 	}
-	if !endDate.IsZero() {
-		rec.EndDate = endDate.UTC().Truncate(time.Microsecond)
+	if !cr.EndDate.IsZero() {
+		rec.EndDate = cr.EndDate.UTC().Truncate(time.Microsecond)
 	}
 	// The read lock keeps ReSealAll from swapping keyrings between Seal and commit.
 	db.krMu.RLock()
 	defer db.krMu.RUnlock()
-	sealed, err := db.kr.Seal([]byte(plaintext.Reveal()), sqlstore.SecretAAD(connID, rec.ID))
+	sealed, err := db.kr.Seal([]byte(cr.Value.Reveal()), sqlstore.SecretAAD(connID, rec.ID))
 	if err != nil {
 		return store.SecretRecord{}, err
 	}
@@ -87,9 +104,9 @@ func (db *DB) AddSecret(ctx context.Context, connID string, plaintext secret.Sec
 			WHERE connection_id = ? AND state = 'pending'`, fmtTime(now), connID); err != nil {
 			return fmt.Errorf("sqlite: retire pending secret of %s: %w", connID, err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO client_secrets (id, connection_id, state, key_id, sealed, end_date, created_at)
-			VALUES (?, ?, 'pending', ?, ?, ?, ?)`,
-			rec.ID, connID, rec.KeyID, sealed, nullTime(rec.EndDate), fmtTime(now)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO client_secrets (id, connection_id, state, kind, certificate, key_id, sealed, end_date, created_at)
+			VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?)`,
+			rec.ID, connID, string(cr.Kind), cr.DER, rec.KeyID, sealed, nullTime(rec.EndDate), fmtTime(now)); err != nil {
 			return fmt.Errorf("sqlite: add secret to %s: %w", connID, err)
 		}
 		return nil
@@ -120,14 +137,14 @@ func (db *DB) openSecret(ctx context.Context, connID string, state store.SecretS
 		if state == store.SecretPending {
 			hint = "add one first"
 		}
-		return "", store.SecretRecord{}, fmt.Errorf("%w: connection %q has no %s client secret; %s", store.ErrNotFound, connID, state, hint)
+		return "", store.SecretRecord{}, fmt.Errorf("%w: connection %q has no %s credential (client secret or certificate); %s", store.ErrNotFound, connID, state, hint)
 	}
 	if err != nil {
 		return "", store.SecretRecord{}, fmt.Errorf("sqlite: read %s secret of %s: %w", state, connID, err)
 	}
 	pt, err := db.keyring().Open(sealed, sqlstore.SecretAAD(connID, rec.ID))
 	if err != nil {
-		return "", store.SecretRecord{}, fmt.Errorf("sqlite: open client secret %s of connection %s: %w", rec.ID, connID, err)
+		return "", store.SecretRecord{}, fmt.Errorf("sqlite: open credential %s of connection %s: %w", rec.ID, connID, err)
 	}
 	return secret.Secret(pt), rec, nil
 }

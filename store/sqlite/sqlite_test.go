@@ -133,6 +133,49 @@ func TestNoSecretInDatabaseFiles(t *testing.T) {
 	}
 }
 
+// TestNoPrivateKeyInDatabaseFiles: a certificate credential's private key is sealed; the
+// public certificate is stored as it is (the scan would see it, so it sees the key too).
+func TestNoPrivateKeyInDatabaseFiles(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "bcconnector.db")
+	var logs bytes.Buffer
+	db := openTest(t, path, secret.GenerateKeyring(), Options{Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	c, err := db.CreateConnection(ctx, storetest.NewConnection("scan"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := storetest.Certificate(t, time.Now().AddDate(1, 0, 0))
+	rec, err := db.AddCertificate(ctx, c.ID, cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.PromoteSecret(ctx, c.ID, rec.ID); err != nil {
+		t.Fatal(err)
+	}
+	key, err := cert.PrivateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	var files []byte
+	for _, suffix := range []string{"", "-wal"} {
+		data, _ := os.ReadFile(path + suffix)
+		files = append(files, data...)
+	}
+	if !bytes.Contains(files, cert.DER) {
+		t.Fatal("the public certificate is not in the files: the scan sees nothing")
+	}
+	// The whole PKCS #8 key and the private exponent alone, in every encoding.
+	for _, v := range [][]byte{[]byte(cert.Key.Reveal()), key.D.Bytes(), key.Primes[0].Bytes()} {
+		for _, form := range leakForms(string(v)) {
+			if bytes.Contains(files, form) || bytes.Contains(logs.Bytes(), form) {
+				t.Fatalf("the private key (or part of it) is in the database files or the log (form %.12q…)", form)
+			}
+		}
+	}
+}
+
 func TestFileModes(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("POSIX modes")

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -26,6 +27,8 @@ func RunSecrets(t *testing.T, open Opener) {
 		{"ReSealAllMissingKey", testReSealAllMissingKey},
 		{"Concurrent", testConcurrent},
 		{"ConcurrentAddOneConnection", testSecretConcurrentAdd},
+		{"Certificate", testCertificateLifecycle},
+		{"CertificateInvalid", testCertificateInvalid},
 	})
 }
 
@@ -435,4 +438,113 @@ func mustOnly(m map[string]int) string {
 		return k
 	}
 	return ""
+}
+
+// testCertificateLifecycle: a connection moves from a client secret to a certificate and
+// on to a new certificate, each pending until promoted, without a moment with no active
+// credential; the certificate (public) is kept with its record, the private key sealed.
+func testCertificateLifecycle(t *testing.T, open Opener) {
+	ctx := t.Context()
+	kr := newKeyring(t)
+	s := open(t, kr)
+	c := mustCreate(t, s, NewConnection("c"))
+	sr, err := s.AddSecret(ctx, c.ID, "the~secret", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sr.Kind != store.CredentialSecret || sr.Certificate != nil || sr.Thumbprint() != "" {
+		t.Fatalf("a secret's record: kind %q, certificate %d bytes", sr.Kind, len(sr.Certificate))
+	}
+	if _, err := s.PromoteSecret(ctx, c.ID, sr.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	cert1 := Certificate(t, time.Date(2027, 12, 1, 10, 0, 0, 0, time.UTC))
+	r1, err := s.AddCertificate(ctx, c.ID, cert1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r1.Kind != store.CredentialCertificate || r1.State != store.SecretPending || !bytes.Equal(r1.Certificate, cert1.DER) ||
+		r1.Thumbprint() != cert1.Thumbprint() || !r1.EndDate.Equal(cert1.NotAfter()) || r1.KeyID != kr.PrimaryID() {
+		t.Fatalf("AddCertificate record: kind %q state %q end %v key %q", r1.Kind, r1.State, r1.EndDate, r1.KeyID)
+	}
+	// The secret stays active until the certificate is promoted.
+	if v, rec, err := s.ActiveSecret(ctx, c.ID); err != nil || v.Reveal() != "the~secret" || rec.Kind != store.CredentialSecret {
+		t.Fatalf("active before promotion: kind %q, %v", rec.Kind, err)
+	}
+	v, rec, err := s.PendingSecret(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred := rec.Credential(v)
+	if !cred.IsCertificate() || cred.Certificate.Key != cert1.Key || !bytes.Equal(cred.Certificate.DER, cert1.DER) || cred.Certificate.Check() != nil {
+		t.Fatalf("the pending certificate did not round-trip: kind %s", cred.Kind())
+	}
+	if _, err := s.PromoteSecret(ctx, c.ID, r1.ID); err != nil {
+		t.Fatal(err)
+	}
+	v, rec, err = s.ActiveSecret(ctx, c.ID)
+	if err != nil || rec.ID != r1.ID || rec.Credential(v).Certificate == nil || rec.Credential(v).Certificate.Key != cert1.Key {
+		t.Fatalf("active after promotion: %+v %v", rec.ID, err)
+	}
+
+	// Certificate to new certificate.
+	cert2 := Certificate(t, time.Date(2028, 12, 1, 10, 0, 0, 0, time.UTC))
+	r2, err := s.AddCertificate(ctx, c.ID, cert2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, rec, _ := s.ActiveSecret(ctx, c.ID); rec.ID != r1.ID {
+		t.Fatal("the first certificate stopped being active before the second was promoted")
+	}
+	if _, err := s.PromoteSecret(ctx, c.ID, r2.ID); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := s.ListSecrets(ctx, c.ID)
+	if err != nil || len(recs) != 3 {
+		t.Fatalf("ListSecrets: %d, %v", len(recs), err)
+	}
+	want := []struct {
+		kind  store.CredentialKind
+		state store.SecretState
+		thumb string
+	}{{store.CredentialSecret, store.SecretRetired, ""}, {store.CredentialCertificate, store.SecretRetired, cert1.Thumbprint()},
+		{store.CredentialCertificate, store.SecretActive, cert2.Thumbprint()}}
+	for i, w := range want {
+		if recs[i].Kind != w.kind || recs[i].State != w.state || recs[i].Thumbprint() != w.thumb {
+			t.Errorf("record %d: %s %s %s, want %s %s %s", i, recs[i].Kind, recs[i].State, recs[i].Thumbprint(), w.kind, w.state, w.thumb)
+		}
+	}
+	// Re-sealing under a new master key covers certificate keys.
+	kr2 := kr.Rotate()
+	if n, err := s.ReSealAll(ctx, kr2); err != nil || n != 1 {
+		t.Fatalf("ReSealAll = %d, %v; want the one sealed certificate key", n, err)
+	}
+	if v, rec, err := s.ActiveSecret(ctx, c.ID); err != nil || v != cert2.Key || rec.KeyID != kr2.PrimaryID() || !bytes.Equal(rec.Certificate, cert2.DER) {
+		t.Fatalf("certificate after re-seal: %v", err)
+	}
+}
+
+func testCertificateInvalid(t *testing.T, open Opener) {
+	ctx := t.Context()
+	s := open(t, newKeyring(t))
+	c := mustCreate(t, s, NewConnection("c"))
+	end := time.Date(2027, 12, 1, 10, 0, 0, 0, time.UTC)
+	a, b := Certificate(t, end), Certificate(t, end)
+	for name, cert := range map[string]secret.Certificate{
+		"key of another certificate": {DER: a.DER, Key: b.Key},
+		"no certificate":             {Key: a.Key},
+		"no key":                     {DER: a.DER},
+	} {
+		_, err := s.AddCertificate(ctx, c.ID, cert)
+		wantErr(t, name, err, store.ErrInvalid)
+		if !strings.Contains(err.Error(), "certificate") {
+			t.Errorf("%s: the error does not say what is wrong: %v", name, err)
+		}
+	}
+	_, err := s.AddCertificate(ctx, "nope", a)
+	wantErr(t, "AddCertificate to a missing connection", err, store.ErrNotFound)
+	if recs, _ := s.ListSecrets(ctx, c.ID); len(recs) != 0 {
+		t.Errorf("refused certificates were stored: %d records", len(recs))
+	}
 }

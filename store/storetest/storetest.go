@@ -114,6 +114,17 @@ func NewConnection(name string) store.Connection {
 	}
 }
 
+// Certificate returns a certificate credential valid until end, with a 2048-bit key (the
+// smallest Entra accepts, quick to generate).
+func Certificate(t testing.TB, end time.Time) secret.Certificate {
+	t.Helper()
+	c, err := secret.GenerateCertificate(secret.CertificateOptions{Subject: "storetest", NotBefore: end.AddDate(-1, 0, 0), NotAfter: end, Bits: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func newKeyring(t *testing.T) *secret.Keyring {
 	t.Helper()
 	return secret.GenerateKeyring()

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/bizzjoiner/bcconnector/bcschema"
 	"github.com/bizzjoiner/bcconnector/secret"
@@ -263,4 +264,31 @@ func SortSyncStates(states []store.SyncState) {
 		}
 		return states[i].Key.EntitySet < states[j].Key.EntitySet
 	})
+}
+
+// Credential is a credential about to be stored (AddSecret, AddCertificate): its kind, the
+// value to seal, a certificate's DER and the end date.
+type Credential struct {
+	Kind    store.CredentialKind
+	Value   secret.Secret
+	DER     []byte
+	EndDate time.Time
+}
+
+// SecretCredential checks a client secret for AddSecret; the error wraps store.ErrInvalid.
+func SecretCredential(v secret.Secret, end time.Time) (Credential, error) {
+	if v.IsZero() {
+		return Credential{}, fmt.Errorf("%w: the client secret is empty; paste the secret's Value (not its Secret ID) from Certificates & secrets (guide Step 3)", store.ErrInvalid)
+	}
+	return Credential{Kind: store.CredentialSecret, Value: v, EndDate: end}, nil
+}
+
+// CertificateCredential checks a certificate for AddCertificate (see
+// [secret.Certificate.Check]); its end date is the certificate's NotAfter. The error wraps
+// store.ErrInvalid and says what to do.
+func CertificateCredential(cert secret.Certificate) (Credential, error) {
+	if err := cert.Check(); err != nil {
+		return Credential{}, fmt.Errorf("%w: certificate credential: %v", store.ErrInvalid, err)
+	}
+	return Credential{Kind: store.CredentialCertificate, Value: cert.Key, DER: cert.DER, EndDate: cert.NotAfter()}, nil
 }
