@@ -89,6 +89,28 @@ type UserStore interface {
 	DeleteSession(ctx context.Context, hash string) error
 }
 
+// LoginAttempts is what the sign-in throttle remembers about one source: how many
+// sign-ins failed since its last success, and when the last one counted was made.
+type LoginAttempts struct {
+	Failures int
+	Last     time.Time
+}
+
+// AttemptsKeptFor is how long a store keeps a source's LoginAttempts after its last
+// attempt at least; older records may be removed when another source's record is added
+// (so a spray of addresses cannot grow the table without bound).
+const AttemptsKeptFor = 24 * time.Hour
+
+// AttemptStore keeps the sign-in throttle's LoginAttempts by source key, in the database,
+// so every instance behind a load balancer counts the same failures.
+type AttemptStore interface {
+	// UpdateAttempts runs f on key's record (the zero record if there is none) and stores
+	// what f returns, atomically with respect to every other call for the same key from
+	// any process. A zero record is deleted. f may be called more than once; it must not
+	// call the store. Last is kept to the microsecond. An empty key yields ErrInvalid.
+	UpdateAttempts(ctx context.Context, key string, f func(LoginAttempts) LoginAttempts) error
+}
+
 // IdempotencyState says what BeginIdempotent found.
 type IdempotencyState int
 

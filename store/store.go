@@ -39,6 +39,7 @@ type Store interface {
 	WebhookStore
 	TokenStore
 	UserStore
+	AttemptStore
 	IdempotencyStore
 	DoctorStore
 	BudgetStore

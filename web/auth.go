@@ -84,7 +84,8 @@ type AuthOptions struct {
 	BaseDelay    time.Duration
 	MaxDelay     time.Duration
 	ForgetAfter  time.Duration
-	// Attempts keeps the failures per source; default in memory (MemoryAttempts).
+	// Attempts keeps the failures per source; default in memory (MemoryAttempts), which
+	// counts for one process only: give the store when several instances serve.
 	Attempts AttemptStore
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the source;
 	// without them the peer address is the source.

@@ -8,23 +8,18 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/bizzjoiner/bcconnector/store"
 )
 
 // LoginAttempts is what the sign-in remembers about one source: how many sign-ins failed
 // since its last success, and when the last one counted was made.
-type LoginAttempts struct {
-	Failures int
-	Last     time.Time
-}
+type LoginAttempts = store.LoginAttempts
 
-// AttemptStore keeps LoginAttempts by source key. MemoryAttempts is the default; a store
-// shared by several processes (a database table keyed by source) implements the same.
-type AttemptStore interface {
-	// UpdateAttempts runs f on key's record (the zero record if there is none) and stores
-	// what f returns, atomically with respect to other calls for the same key. A zero
-	// record may be deleted.
-	UpdateAttempts(ctx context.Context, key string, f func(LoginAttempts) LoginAttempts) error
-}
+// AttemptStore keeps LoginAttempts by source key. MemoryAttempts is the default for one
+// process; serve gives the database (store.AttemptStore), so every instance behind a
+// load balancer counts the same failures.
+type AttemptStore = store.AttemptStore
 
 // maxAttemptKeys bounds MemoryAttempts under a spray of source addresses.
 const maxAttemptKeys = 100000

@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/secret"
+	"github.com/bizzjoiner/bcconnector/store"
+	"github.com/bizzjoiner/bcconnector/store/postgres"
+	"github.com/bizzjoiner/bcconnector/store/postgres/pgtest"
 	"github.com/bizzjoiner/bcconnector/store/sqlite"
 	"github.com/bizzjoiner/bcconnector/web"
 )
@@ -37,15 +40,25 @@ func loginEnv(t *testing.T, opt web.AuthOptions) (*fakeClock, func(remote, passw
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	createAdmin(t, db)
+	clock := &fakeClock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
+	opt.Users, opt.Now = db, clock.Now
+	return clock, newLogin(t, opt)
+}
+
+func createAdmin(t *testing.T, db store.UserStore) {
+	t.Helper()
 	hash, _ := web.HashPassword(adminPassword)
 	if err := db.CreateUser(context.Background(), "admin", hash); err != nil {
 		t.Fatal(err)
 	}
-	clock := &fakeClock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
-	opt.Users, opt.Now = db, clock.Now
+}
+
+// newLogin is one server's sign-in: it posts the admin's name and password from remote
+// and answers the status and, for 429, Retry-After in seconds.
+func newLogin(t *testing.T, opt web.AuthOptions) func(remote, password string, hdr ...string) (int, int) {
 	h := web.New(web.Options{Auth: web.NewAuth(opt)})
-	// login answers the status and, for 429, Retry-After in seconds.
-	return clock, func(remote, password string, hdr ...string) (int, int) {
+	return func(remote, password string, hdr ...string) (int, int) {
 		t.Helper()
 		req := httptest.NewRequest("POST", "/login", strings.NewReader(url.Values{"name": {"admin"}, "password": {password}}.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -61,6 +74,77 @@ func loginEnv(t *testing.T, opt web.AuthOptions) (*fakeClock, func(remote, passw
 		}
 		return rr.Code, ra
 	}
+}
+
+// TestLoginThrottleAcrossInstances: two servers on one database (two processes on one
+// SQLite file, two instances on one PostgreSQL schema) with the store as their
+// AttemptStore: failures made at one count at the other, so spreading guesses over the
+// instances behind a load balancer gains nothing; a success at one clears the source at
+// both.
+func TestLoginThrottleAcrossInstances(t *testing.T) {
+	t.Parallel()
+	kr := secret.GenerateKeyring()
+	for _, tc := range []struct {
+		name string
+		open func(t *testing.T) (a, b store.Store)
+	}{
+		{"sqlite", func(t *testing.T) (store.Store, store.Store) {
+			path := filepath.Join(t.TempDir(), "w.db")
+			return openSQLite(t, path, kr), openSQLite(t, path, kr)
+		}},
+		{"postgres", func(t *testing.T) (store.Store, store.Store) {
+			u := pgtest.SchemaURL(t)
+			return openPostgres(t, u, kr), openPostgres(t, u, kr)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			a, b := tc.open(t)
+			createAdmin(t, a)
+			clock := &fakeClock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
+			loginA := newLogin(t, web.AuthOptions{Users: a, Attempts: a, Now: clock.Now})
+			loginB := newLogin(t, web.AuthOptions{Users: b, Attempts: b, Now: clock.Now})
+			const attacker = "203.0.113.9:4000"
+			for i := range 5 {
+				if st, _ := loginA(attacker, "wrong password "+strconv.Itoa(i)); st != 401 {
+					t.Fatalf("failure %d at A: %d", i, st)
+				}
+			}
+			if st, ra := loginB(attacker, adminPassword); st != 429 || ra != 1 {
+				t.Fatalf("sixth attempt, at B: %d, Retry-After %d; want 429 after 1s", st, ra)
+			}
+			clock.Add(time.Second)
+			if st, _ := loginB(attacker, adminPassword); st != 303 {
+				t.Fatalf("right password at B after the wait: %d", st)
+			}
+			// B's success cleared the source for A too: five free failures again.
+			for i := range 5 {
+				if st, _ := loginA(attacker, "wrong"); st != 401 {
+					t.Fatalf("after the success, failure %d at A: %d", i, st)
+				}
+			}
+		})
+	}
+}
+
+func openSQLite(t *testing.T, path string, kr *secret.Keyring) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), path, kr, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func openPostgres(t *testing.T, url string, kr *secret.Keyring) *postgres.DB {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), url, kr, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 // TestLoginThrottlePerSource: wrong passwords from one source make that source wait,

@@ -211,7 +211,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("--trusted-proxy: %w", err)
 	}
-	auth := web.NewAuth(web.AuthOptions{Users: a.db, Logger: log, SecureCookies: c.SecureCookies, TrustedProxies: proxies})
+	auth := web.NewAuth(web.AuthOptions{Users: a.db, Attempts: a.db, Logger: log, SecureCookies: c.SecureCookies, TrustedProxies: proxies})
 	uiH, err := uiHandler(s.svc, log, s.emu)
 	if err != nil {
 		return err
