@@ -43,6 +43,7 @@ type Store interface {
 	IdempotencyStore
 	DoctorStore
 	BudgetStore
+	OutboundStore
 	Notifier
 	// Close releases the database. The Store must not be used afterwards.
 	Close() error

@@ -27,7 +27,8 @@ type ServeCmd struct {
 	TrustedProxies []string `name:"trusted-proxy" env:"BCC_TRUSTED_PROXIES" sep:"," placeholder:"CIDR" help:"Reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For names the client for the sign-in throttle (per client address). Without it the peer address is the client: behind a proxy, set it."`
 	MetricsListen  string   `name:"metrics-listen" env:"BCC_METRICS_LISTEN" placeholder:"ADDR" help:"Also serve /metrics without a token on this address, for a Prometheus on a private network (e.g. 127.0.0.1:9090). On --listen, /metrics needs an API token for all connections."`
 
-	AllowEndpointOverrides bool `name:"allow-endpoint-overrides" env:"BCC_ALLOW_ENDPOINT_OVERRIDES" help:"Let the UI and API set a connection's authority host, BC base URL and CA file (other clouds, proxies). Off by default: it would let an API caller send a secret to any host. On with --sandbox."`
+	AllowPrivateWebhookTargets bool `name:"allow-private-webhook-targets" env:"BCC_ALLOW_PRIVATE_WEBHOOK_TARGETS" help:"Let outbound webhook endpoints be on loopback, private and link-local addresses (and plain http). Off by default: an API caller could otherwise make the server call inside its network. On with --sandbox."`
+	AllowEndpointOverrides     bool `name:"allow-endpoint-overrides" env:"BCC_ALLOW_ENDPOINT_OVERRIDES" help:"Let the UI and API set a connection's authority host, BC base URL and CA file (other clouds, proxies). Off by default: it would let an API caller send a secret to any host. On with --sandbox."`
 }
 
 // ServeAddressPrefix starts the line serve prints once it listens: the rest of the line

@@ -11,6 +11,7 @@ import (
 	"github.com/bizzjoiner/bcconnector/bc"
 	"github.com/bizzjoiner/bcconnector/conn"
 	"github.com/bizzjoiner/bcconnector/emulator"
+	"github.com/bizzjoiner/bcconnector/outbound"
 	"github.com/bizzjoiner/bcconnector/service"
 	"github.com/bizzjoiner/bcconnector/syncer"
 	"github.com/bizzjoiner/bcconnector/web"
@@ -31,6 +32,7 @@ type Server struct {
 	emu     *emulator.Server
 	app     *app
 	svc     *service.Impl
+	out     *outbound.Service
 	rc      jobQueue
 	web     *web.Server
 	ln      net.Listener
@@ -149,6 +151,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 		return err
 	}
 	s.onClose(func() error { s.svc.Close(); return nil })
+	s.out = outbound.New(outbound.Options{Store: a.db, AllowPrivate: c.AllowPrivateWebhookTargets || c.Sandbox, Logger: log})
 	worker := &syncer.Worker{Syncer: sy, Clients: s.svc, Logger: log, RunFor: c.Slice}
 	schedOpt := syncer.SchedulerOptions{Store: a.db, Queue: jobs, Interval: c.Interval, Clients: s.svc, Syncer: sy, Logger: log,
 		TargetsFunc: func(ctx context.Context, id string) ([]syncer.Target, error) {
@@ -217,7 +220,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 		return err
 	}
 	s.web = web.New(web.Options{
-		API:      api.New(api.Options{Service: s.svc, Tokens: a.db, Logger: log}),
+		API:      api.New(api.Options{Service: s.svc, Tokens: a.db, Logger: log, Outbound: s.out}),
 		UI:       uiH,
 		Webhooks: webhookHandler(hooks),
 		Auth:     auth,

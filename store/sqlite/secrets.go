@@ -310,7 +310,9 @@ func (db *DB) ReSealAll(ctx context.Context, kr *secret.Keyring) (int, error) {
 			}
 			n++
 		}
-		return nil
+		m, err := resealEndpointSecrets(ctx, tx, kr)
+		n += m
+		return err
 	})
 	if err != nil {
 		return 0, err
@@ -322,7 +324,9 @@ func (db *DB) ReSealAll(ctx context.Context, kr *secret.Keyring) (int, error) {
 
 // SealedKeyIDs implements store.SecretStore.
 func (db *DB) SealedKeyIDs(ctx context.Context) (map[string]int, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT key_id, count(*) FROM client_secrets WHERE sealed IS NOT NULL GROUP BY key_id`)
+	rows, err := db.read.QueryContext(ctx, `SELECT key_id, count(*) FROM (
+		SELECT key_id FROM client_secrets WHERE sealed IS NOT NULL
+		UNION ALL SELECT key_id FROM outbound_secrets) GROUP BY key_id`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: count sealed secrets: %w", err)
 	}

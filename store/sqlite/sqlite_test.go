@@ -73,6 +73,16 @@ func scanFiles(t *testing.T, dbPath, value string) (scanned int) {
 	return scanned
 }
 
+// signingKey returns the key of a signing secret (what follows whsec_, decoded).
+func signingKey(t *testing.T, s secret.Secret) string {
+	t.Helper()
+	k, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s.Reveal(), store.SigningSecretPrefix))
+	if err != nil || len(k) != store.SigningSecretBytes {
+		t.Fatalf("signing secret is not whsec_ + base64 of %d bytes: %v", store.SigningSecretBytes, err)
+	}
+	return string(k)
+}
+
 func TestNoSecretInDatabaseFiles(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
@@ -97,6 +107,12 @@ func TestNoSecretInDatabaseFiles(t *testing.T) {
 	if _, err := db.AddSecret(ctx, c.ID, value+"-pending", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
+	// An outbound webhook endpoint's signing secret is sealed the same way.
+	signing := store.NewSigningSecret()
+	ep, err := db.CreateEndpoint(ctx, store.Endpoint{URL: "https://platform.example/hooks", EventTypes: []string{"record.created"}}, signing)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	// Before a checkpoint the pages live in the WAL.
 	if st, err := os.Stat(path + "-wal"); err != nil || st.Size() == 0 {
@@ -105,6 +121,8 @@ func TestNoSecretInDatabaseFiles(t *testing.T) {
 	if n := scanFiles(t, path, value); n == 0 {
 		t.Fatal("nothing scanned")
 	}
+	scanFiles(t, path, signing.Reveal())
+	scanFiles(t, path, signingKey(t, signing))
 
 	// Re-seal under a rotated key, then checkpoint into the main file.
 	if _, err := db.ReSealAll(ctx, kr.Rotate()); err != nil {
@@ -117,16 +135,23 @@ func TestNoSecretInDatabaseFiles(t *testing.T) {
 		t.Fatalf("database file too small after checkpoint: %v", err)
 	}
 	scanFiles(t, path, value)
+	scanFiles(t, path, signing.Reveal())
+	scanFiles(t, path, signingKey(t, signing))
 
 	// The value is really there, sealed: it opens.
 	if v, _, err := db.ActiveSecret(ctx, c.ID); err != nil || v.Reveal() != value {
 		t.Fatalf("ActiveSecret: %v", err)
 	}
+	if vs, err := db.SigningSecrets(ctx, ep.ID); err != nil || len(vs) != 1 || vs[0] != signing {
+		t.Fatalf("SigningSecrets: %v", err)
+	}
 	// After close (which may checkpoint again) as well.
 	db.Close()
 	scanFiles(t, path, value)
+	scanFiles(t, path, signing.Reveal())
+	scanFiles(t, path, signingKey(t, signing))
 
-	for _, form := range leakForms(value) {
+	for _, form := range append(leakForms(value), leakForms(signing.Reveal())...) {
 		if bytes.Contains(logs.Bytes(), form) {
 			t.Fatalf("log contains the secret: %s", logs.String())
 		}

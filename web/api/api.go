@@ -1,8 +1,9 @@
 // Package api is bcconnector's JSON API for the Bizzjoiner platform, under /api/v1:
 // connections (the secret is write-only), the doctor, companies, sync, the replicated
 // records, the change feed (long-poll or server-sent events), write-through to BC with
-// Idempotency-Key, and $batch. It is described by the OpenAPI 3 document served at
-// /api/v1/openapi.json (openapi.json, embedded; a test keeps it and the routes in step).
+// Idempotency-Key, $batch, and the endpoints of outbound webhooks (package outbound). It
+// is described by the OpenAPI 3 document served at /api/v1/openapi.json (openapi.json,
+// embedded; a test keeps it and the routes in step).
 //
 // Every call carries a bearer token created with `bcconnector token create`; a token
 // scoped to some connections sees only those: the others answer 404, as if they did not
@@ -16,6 +17,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/bizzjoiner/bcconnector/outbound"
 	"github.com/bizzjoiner/bcconnector/service"
 	"github.com/bizzjoiner/bcconnector/store"
 )
@@ -42,6 +44,9 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxWait caps the long-poll wait of the change feed; default 60s.
 	MaxWait time.Duration
+	// Outbound serves the outbound webhook routes; nil answers them with 404 saying
+	// the feature is off.
+	Outbound *outbound.Service
 }
 
 type api struct {
@@ -49,6 +54,7 @@ type api struct {
 	tokens  store.TokenStore
 	log     *slog.Logger
 	maxWait time.Duration
+	out     *outbound.Service
 }
 
 // route is one operation: method, path pattern below Prefix, handler.
@@ -78,6 +84,11 @@ var routes = []route{
 	{"POST", "/connections/{id}/entities/{set}/records/{rid}/actions/{action}", (*api).action, false},
 	{"POST", "/connections/{id}/$batch", (*api).batch, false},
 	{"GET", "/changes", (*api).changes, false},
+	{"GET", "/webhook-endpoints", (*api).listEndpoints, false},
+	{"POST", "/webhook-endpoints", (*api).createEndpoint, false},
+	{"GET", "/webhook-endpoints/{eid}", (*api).getEndpoint, false},
+	{"DELETE", "/webhook-endpoints/{eid}", (*api).deleteEndpoint, false},
+	{"POST", "/webhook-endpoints/{eid}/rotate-secret", (*api).rotateEndpointSecret, false},
 }
 
 // Routes returns "METHOD /api/v1/path" for every route, for documentation and tests.
@@ -91,7 +102,7 @@ func Routes() []string {
 
 // New returns the API handler; mount it at Prefix + "/".
 func New(opt Options) http.Handler {
-	a := &api{svc: opt.Service, tokens: opt.Tokens, log: opt.Logger, maxWait: opt.MaxWait}
+	a := &api{svc: opt.Service, tokens: opt.Tokens, log: opt.Logger, maxWait: opt.MaxWait, out: opt.Outbound}
 	if a.log == nil {
 		a.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}

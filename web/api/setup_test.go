@@ -16,6 +16,7 @@ import (
 	"github.com/bizzjoiner/bcconnector/emulator"
 	"github.com/bizzjoiner/bcconnector/emulator/emulatortest"
 	"github.com/bizzjoiner/bcconnector/internal/testlog"
+	"github.com/bizzjoiner/bcconnector/outbound"
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/service"
 	"github.com/bizzjoiner/bcconnector/store"
@@ -62,6 +63,7 @@ type env struct {
 	creds  emulator.Credentials
 	db     *sqlite.DB
 	svc    *service.Impl
+	out    *outbound.Service
 	jobs   *inlineJobs
 	srv    *httptest.Server
 	log    *testlog.Buffer
@@ -91,7 +93,8 @@ func setup(t testing.TB) *env {
 	}
 	e.jobs.svc = e.svc
 	t.Cleanup(e.jobs.wg.Wait)
-	h := api.New(api.Options{Service: e.svc, Tokens: db, Logger: logger, MaxWait: 2 * time.Second})
+	e.out = outbound.New(outbound.Options{Store: db, Logger: logger})
+	h := api.New(api.Options{Service: e.svc, Tokens: db, Logger: logger, MaxWait: 2 * time.Second, Outbound: e.out})
 	e.srv = httptest.NewServer(h)
 	t.Cleanup(e.srv.Close)
 	e.token = e.newToken("all", nil)

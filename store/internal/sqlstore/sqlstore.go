@@ -24,16 +24,31 @@ func SecretAAD(connID, secretID string) []byte {
 	return []byte("bcconnector/client-secret\x00" + connID + "\x00" + secretID)
 }
 
+// EndpointSecretAAD binds a sealed signing secret of an outbound webhook endpoint to its
+// row, as SecretAAD does for client secrets (a different prefix, so neither kind opens as
+// the other).
+func EndpointSecretAAD(endpointID, secretID string) []byte {
+	return []byte("bcconnector/endpoint-secret\x00" + endpointID + "\x00" + secretID)
+}
+
 // Reseal opens a stored secret with kr and seals it again with kr's primary key; ok is
 // false (and nothing is done) when it is sealed with the primary key already.
 func Reseal(kr *secret.Keyring, connID, secretID string, sealed []byte) (resealed []byte, ok bool, err error) {
+	resealed, ok, err = ResealAAD(kr, SecretAAD(connID, secretID), sealed)
+	if err != nil {
+		return nil, false, fmt.Errorf("re-seal client secret %s of connection %s: %w", secretID, connID, err)
+	}
+	return resealed, ok, nil
+}
+
+// ResealAAD is Reseal for a value sealed with additional data aad.
+func ResealAAD(kr *secret.Keyring, aad, sealed []byte) (resealed []byte, ok bool, err error) {
 	if !kr.NeedsReseal(sealed) {
 		return nil, false, nil
 	}
-	aad := SecretAAD(connID, secretID)
 	pt, err := kr.Open(sealed, aad)
 	if err != nil {
-		return nil, false, fmt.Errorf("re-seal client secret %s of connection %s: %w", secretID, connID, err)
+		return nil, false, err
 	}
 	defer clear(pt)
 	if resealed, err = kr.Seal(pt, aad); err != nil {

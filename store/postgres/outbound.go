@@ -1,0 +1,250 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/bizzjoiner/bcconnector/secret"
+	"github.com/bizzjoiner/bcconnector/store"
+	"github.com/bizzjoiner/bcconnector/store/internal/sqlstore"
+)
+
+var _ store.OutboundStore = (*DB)(nil)
+
+// CreateEndpoint implements store.OutboundStore.
+func (db *DB) CreateEndpoint(ctx context.Context, e store.Endpoint, signing secret.Secret) (store.Endpoint, error) {
+	if err := e.Normalize(); err != nil {
+		return store.Endpoint{}, err
+	}
+	if signing.IsZero() {
+		return store.Endpoint{}, fmt.Errorf("%w: the endpoint's signing secret is empty", store.ErrInvalid)
+	}
+	e.ID = store.NewID()
+	e.CreatedAt = db.stamp()
+	e.UpdatedAt = e.CreatedAt
+	db.krMu.RLock()
+	defer db.krMu.RUnlock()
+	err := db.withTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO outbound_endpoints
+			(id, url, event_types, connection_id, include_record, description, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			e.ID, e.URL, e.EventTypes, e.ConnectionID, e.IncludeRecord, e.Description, e.CreatedAt, e.UpdatedAt); err != nil {
+			return fmt.Errorf("postgres: create endpoint: %w", err)
+		}
+		return db.addEndpointSecret(ctx, tx, e.ID, signing, e.CreatedAt)
+	})
+	if err != nil {
+		return store.Endpoint{}, err
+	}
+	return db.Endpoint(ctx, e.ID)
+}
+
+// addEndpointSecret seals signing and stores it as the endpoint's current secret. The
+// caller holds db.krMu for reading.
+func (db *DB) addEndpointSecret(ctx context.Context, tx pgx.Tx, endpointID string, signing secret.Secret, now time.Time) error {
+	id := store.NewID()
+	sealed, err := db.kr.Seal([]byte(signing.Reveal()), sqlstore.EndpointSecretAAD(endpointID, id))
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO outbound_secrets (id, endpoint_id, key_id, sealed, created_at)
+		VALUES ($1, $2, $3, $4, $5)`, id, endpointID, db.kr.PrimaryID(), sealed, now); err != nil {
+		return fmt.Errorf("postgres: add secret to endpoint %s: %w", endpointID, err)
+	}
+	return nil
+}
+
+const endpointColumns = `id, url, event_types, connection_id, include_record, description, created_at, updated_at`
+
+func scanEndpoint(r pgx.Row) (store.Endpoint, error) {
+	var e store.Endpoint
+	if err := r.Scan(&e.ID, &e.URL, &e.EventTypes, &e.ConnectionID, &e.IncludeRecord, &e.Description, &e.CreatedAt, &e.UpdatedAt); err != nil {
+		return e, err
+	}
+	e.CreatedAt, e.UpdatedAt = e.CreatedAt.UTC(), e.UpdatedAt.UTC()
+	return e, nil
+}
+
+// Endpoint implements store.OutboundStore.
+func (db *DB) Endpoint(ctx context.Context, id string) (store.Endpoint, error) {
+	e, err := scanEndpoint(db.pool.QueryRow(ctx, `SELECT `+endpointColumns+` FROM outbound_endpoints WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.Endpoint{}, fmt.Errorf("%w: no webhook endpoint %q", store.ErrNotFound, id)
+	}
+	if err != nil {
+		return store.Endpoint{}, fmt.Errorf("postgres: endpoint %s: %w", id, err)
+	}
+	infos, err := db.endpointSecretInfos(ctx, id)
+	if err != nil {
+		return store.Endpoint{}, err
+	}
+	e.Secrets = infos[id]
+	return e, nil
+}
+
+// endpointSecretInfos returns the signing secrets that sign now, per endpoint (of one
+// endpoint, or of all when id is ""), the current one first.
+func (db *DB) endpointSecretInfos(ctx context.Context, id string) (map[string][]store.SigningSecretInfo, error) {
+	rows, err := db.pool.Query(ctx, `SELECT endpoint_id, id, created_at, expires_at FROM outbound_secrets
+		WHERE ($1 = '' OR endpoint_id = $1) AND (expires_at IS NULL OR expires_at > $2)
+		ORDER BY endpoint_id, expires_at IS NOT NULL, created_at DESC, id`, id, db.stamp())
+	if err != nil {
+		return nil, fmt.Errorf("postgres: endpoint secrets: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]store.SigningSecretInfo{}
+	for rows.Next() {
+		var ep string
+		var info store.SigningSecretInfo
+		var expires *time.Time
+		if err := rows.Scan(&ep, &info.ID, &info.CreatedAt, &expires); err != nil {
+			return nil, fmt.Errorf("postgres: endpoint secrets: %w", err)
+		}
+		info.CreatedAt, info.ExpiresAt = info.CreatedAt.UTC(), utc(expires)
+		out[ep] = append(out[ep], info)
+	}
+	return out, rows.Err()
+}
+
+// Endpoints implements store.OutboundStore.
+func (db *DB) Endpoints(ctx context.Context) ([]store.Endpoint, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+endpointColumns+` FROM outbound_endpoints ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list endpoints: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Endpoint, error) { return scanEndpoint(r) })
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list endpoints: %w", err)
+	}
+	infos, err := db.endpointSecretInfos(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].Secrets = infos[out[i].ID]
+	}
+	return out, nil
+}
+
+// DeleteEndpoint implements store.OutboundStore.
+func (db *DB) DeleteEndpoint(ctx context.Context, id string) error {
+	tag, err := db.pool.Exec(ctx, `DELETE FROM outbound_endpoints WHERE id = $1`, id)
+	if err != nil {
+		return fmt.Errorf("postgres: delete endpoint %s: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("%w: no webhook endpoint %q", store.ErrNotFound, id)
+	}
+	return nil
+}
+
+// RotateEndpointSecret implements store.OutboundStore. The endpoint's row is locked for
+// the transaction, so rotations of one endpoint by several instances queue.
+func (db *DB) RotateEndpointSecret(ctx context.Context, id string, signing secret.Secret, oldUntil time.Time) (store.Endpoint, error) {
+	if signing.IsZero() {
+		return store.Endpoint{}, fmt.Errorf("%w: the endpoint's new signing secret is empty", store.ErrInvalid)
+	}
+	now := db.stamp()
+	db.krMu.RLock()
+	defer db.krMu.RUnlock()
+	err := db.withTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE outbound_endpoints SET updated_at = $1 WHERE id = $2`, now, id)
+		if err != nil {
+			return fmt.Errorf("postgres: rotate endpoint secret: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("%w: no webhook endpoint %q", store.ErrNotFound, id)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM outbound_secrets WHERE endpoint_id = $1 AND expires_at IS NOT NULL`, id); err != nil {
+			return fmt.Errorf("postgres: rotate endpoint secret: %w", err)
+		}
+		if oldUntil.After(now) {
+			_, err = tx.Exec(ctx, `UPDATE outbound_secrets SET expires_at = $1 WHERE endpoint_id = $2`, oldUntil.UTC(), id)
+		} else {
+			_, err = tx.Exec(ctx, `DELETE FROM outbound_secrets WHERE endpoint_id = $1`, id)
+		}
+		if err != nil {
+			return fmt.Errorf("postgres: rotate endpoint secret: %w", err)
+		}
+		return db.addEndpointSecret(ctx, tx, id, signing, now)
+	})
+	if err != nil {
+		return store.Endpoint{}, err
+	}
+	return db.Endpoint(ctx, id)
+}
+
+// SigningSecrets implements store.OutboundStore.
+func (db *DB) SigningSecrets(ctx context.Context, endpointID string) ([]secret.Secret, error) {
+	rows, err := db.pool.Query(ctx, `SELECT id, sealed FROM outbound_secrets
+		WHERE endpoint_id = $1 AND (expires_at IS NULL OR expires_at > $2)
+		ORDER BY expires_at IS NOT NULL, created_at DESC, id`, endpointID, db.stamp())
+	if err != nil {
+		return nil, fmt.Errorf("postgres: signing secrets of endpoint %s: %w", endpointID, err)
+	}
+	type item struct {
+		id     string
+		sealed []byte
+	}
+	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (item, error) {
+		var it item
+		return it, r.Scan(&it.id, &it.sealed)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: signing secrets of endpoint %s: %w", endpointID, err)
+	}
+	if len(items) == 0 {
+		if _, err := db.Endpoint(ctx, endpointID); err != nil {
+			return nil, err
+		}
+	}
+	kr := db.keyring()
+	out := make([]secret.Secret, 0, len(items))
+	for _, it := range items {
+		pt, err := kr.Open(it.sealed, sqlstore.EndpointSecretAAD(endpointID, it.id))
+		if err != nil {
+			return nil, fmt.Errorf("postgres: open signing secret %s of endpoint %s: %w", it.id, endpointID, err)
+		}
+		out = append(out, secret.Secret(pt))
+	}
+	return out, nil
+}
+
+// resealEndpointSecrets re-seals, inside ReSealAll's transaction, every signing secret not
+// sealed with kr's primary key (locking them all), and returns how many it re-sealed.
+func resealEndpointSecrets(ctx context.Context, tx pgx.Tx, kr *secret.Keyring) (int, error) {
+	type item struct {
+		id, ep string
+		sealed []byte
+	}
+	rows, err := tx.Query(ctx, `SELECT id, endpoint_id, sealed FROM outbound_secrets ORDER BY id FOR UPDATE`)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: re-seal endpoint secrets: %w", err)
+	}
+	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (item, error) {
+		var it item
+		return it, r.Scan(&it.id, &it.ep, &it.sealed)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("postgres: re-seal endpoint secrets: %w", err)
+	}
+	n := 0
+	for _, it := range all {
+		resealed, ok, err := sqlstore.ResealAAD(kr, sqlstore.EndpointSecretAAD(it.ep, it.id), it.sealed)
+		if err != nil {
+			return 0, fmt.Errorf("postgres: re-seal signing secret %s of endpoint %s: %w", it.id, it.ep, err)
+		}
+		if !ok {
+			continue
+		}
+		if _, err := tx.Exec(ctx, `UPDATE outbound_secrets SET sealed = $1, key_id = $2 WHERE id = $3`, resealed, kr.PrimaryID(), it.id); err != nil {
+			return 0, fmt.Errorf("postgres: re-seal signing secret %s: %w", it.id, err)
+		}
+		n++
+	}
+	return n, nil
+}
