@@ -1,4 +1,5 @@
-// Package conn turns a connection (stored or about to be) and its secret into live
+// Package conn turns a connection (stored or about to be) and its credential (a client
+// secret or a certificate) into live
 // clients: an Entra token source and a BC API client sharing one HTTP client that trusts
 // the connection's extra CA and follows no redirect. It is the only place that builds
 // them: the CLI, the doctor, the service (and through it the syncer and the webhook
@@ -50,8 +51,9 @@ type Options struct {
 	Retry bc.RetryOptions
 }
 
-// Open builds the clients of a connection. It does not contact Entra or BC.
-func Open(c store.Connection, sec secret.Secret, opt Options) (*Conn, error) {
+// Open builds the clients of a connection with its credential: a client secret, or a
+// certificate whose key signs client assertions. It does not contact Entra or BC.
+func Open(c store.Connection, cred secret.Credential, opt Options) (*Conn, error) {
 	hc := opt.HTTPClient
 	if hc == nil {
 		var err error
@@ -68,7 +70,7 @@ func Open(c store.Connection, sec secret.Secret, opt Options) (*Conn, error) {
 		hc.Transport = opt.WrapTransport(tr)
 	}
 	tokens, err := entra.NewSource(entra.Config{
-		TenantID: c.TenantID, ClientID: c.ClientID, Secret: sec,
+		TenantID: c.TenantID, ClientID: c.ClientID, Secret: cred.Secret, Certificate: cred.Certificate,
 		AuthorityHost: c.AuthorityHost, HTTPClient: hc, Logger: opt.Logger, Now: opt.Now,
 		MaxRetries: opt.TokenRetries,
 	})

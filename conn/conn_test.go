@@ -21,7 +21,7 @@ func TestOpenTrustsTheCAFile(t *testing.T) {
 	cr := srv.Creds
 	c := store.Connection{TenantID: cr.TenantID, ClientID: cr.ClientID, Environment: cr.Environment,
 		AuthorityHost: srv.AuthorityHost(), BCBaseURL: srv.BCBaseURL(), CAFile: srv.CAFile}
-	cn, err := conn.Open(c, secret.Secret(cr.ClientSecret), conn.Options{})
+	cn, err := conn.Open(c, secret.Credential{Secret: secret.Secret(cr.ClientSecret)}, conn.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func TestOpenTrustsTheCAFile(t *testing.T) {
 		t.Fatalf("companies over TLS with the CA file: %v", err)
 	}
 	c.CAFile = ""
-	cn, err = conn.Open(c, secret.Secret(cr.ClientSecret), conn.Options{TokenRetries: -1})
+	cn, err = conn.Open(c, secret.Credential{Secret: secret.Secret(cr.ClientSecret)}, conn.Options{TokenRetries: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ func TestLogHostsNamesEachHostOnce(t *testing.T) {
 	c := store.Connection{TenantID: cr.TenantID, ClientID: cr.ClientID, Environment: cr.Environment,
 		AuthorityHost: srv.AuthorityHost(), BCBaseURL: srv.BCBaseURL(), CAFile: srv.CAFile}
 	for range 2 { // two connections' clients over one wrapper
-		cn, err := conn.Open(c, secret.Secret(cr.ClientSecret), conn.Options{WrapTransport: wrap})
+		cn, err := conn.Open(c, secret.Credential{Secret: secret.Secret(cr.ClientSecret)}, conn.Options{WrapTransport: wrap})
 		if err != nil {
 			t.Fatal(err)
 		}

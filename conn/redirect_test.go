@@ -72,7 +72,7 @@ func openSandbox(t *testing.T, sb *emulatortest.Sandbox) *conn.Conn {
 	cr := sb.Creds
 	c := store.Connection{TenantID: cr.TenantID, ClientID: cr.ClientID, Environment: cr.Environment,
 		AuthorityHost: sb.AuthorityHost(), BCBaseURL: sb.BCBaseURL()}
-	cn, err := conn.Open(c, secret.Secret(cr.ClientSecret), conn.Options{HTTPClient: sb.Client(), TokenRetries: -1})
+	cn, err := conn.Open(c, secret.Credential{Secret: secret.Secret(cr.ClientSecret)}, conn.Options{HTTPClient: sb.Client(), TokenRetries: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

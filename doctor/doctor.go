@@ -60,10 +60,11 @@ type Config struct {
 
 // ForConnection is the Config that diagnoses a stored connection as it is used: its own
 // tenant, client, environment and company, its stored endpoints and CA file, its entity
-// sets, and its active secret with that secret's end date (zero: unknown). The caller adds
-// the HTTP client, clock, logger and progress callback.
-func ForConnection(c store.Connection, sec secret.Secret, secretEnd time.Time) Config {
-	in := guide.Input{TenantID: c.TenantID, ClientID: c.ClientID, Secret: sec, Environment: c.Environment, Company: c.CompanyID}
+// sets, and its active credential (client secret or certificate) with its end date (zero:
+// unknown). The caller adds the HTTP client, clock, logger and progress callback.
+func ForConnection(c store.Connection, cred secret.Credential, secretEnd time.Time) Config {
+	in := guide.Input{TenantID: c.TenantID, ClientID: c.ClientID, Secret: cred.Secret, Certificate: cred.Certificate,
+		Environment: c.Environment, Company: c.CompanyID}
 	if in.Company == "" {
 		in.Company = c.CompanyName
 	}
@@ -176,7 +177,7 @@ func unjoin(err error) []error {
 func (r *run) checkToken(ctx context.Context, c *Check) {
 	cn, err := conn.Open(store.Connection{TenantID: r.in.TenantID, ClientID: r.in.ClientID, Environment: r.in.Environment,
 		AuthorityHost: r.cfg.AuthorityHost, BCBaseURL: r.cfg.BCBaseURL, CAFile: r.cfg.CAFile},
-		r.in.Secret, conn.Options{HTTPClient: r.cfg.HTTPClient, Logger: r.cfg.Logger, Now: r.cfg.Now,
+		r.in.Credential(), conn.Options{HTTPClient: r.cfg.HTTPClient, Logger: r.cfg.Logger, Now: r.cfg.Now,
 			Retry: bc.RetryOptions{MaxAttempts: 2}})
 	var ee *entra.Error
 	if err != nil && !errors.As(err, &ee) {
@@ -237,6 +238,9 @@ func entraAdvice(ee *entra.Error, in guide.Checked) (guide.Step, string, string)
 	case entra.ScenarioSecretExpired:
 		return guide.Step3Secret, "the client secret has expired",
 			"open " + app + " → Certificates & secrets → New client secret (12–24 months) → Add, copy its Value and rotate it in here; then delete the expired secret"
+	case entra.ScenarioCertificateUnknown, entra.ScenarioCertificateExpired, entra.ScenarioCertificateSignature,
+		entra.ScenarioCertificateWeak, entra.ScenarioAssertionAudience, entra.ScenarioAssertionTime, entra.ScenarioAssertionInvalid:
+		return certificateAdvice(ee, in, app)
 	case entra.ScenarioAppDisabled:
 		return guide.Step1Register, "the app is disabled in Entra ID",
 			"open Enterprise applications → your app → Properties, set 'Enabled for users to sign-in?' to Yes and Save"
@@ -249,6 +253,41 @@ func entraAdvice(ee *entra.Error, in guide.Checked) (guide.Step, string, string)
 	}
 	return guide.Step3Secret, "Entra refused the token request: " + ee.Description,
 		"look up the AADSTS code at https://login.microsoftonline.com/error and check Steps 1–3"
+}
+
+// certificateAdvice explains a refused client assertion (a certificate connection): each
+// AADSTS code Entra answers it with, and each reason of AADSTS700027, has its own fix, all
+// in Step 3, where the credential is registered (auth-jobs-delivery-facts §1).
+func certificateAdvice(ee *entra.Error, in guide.Checked, app string) (guide.Step, string, string) {
+	thumb, end := "(none)", ""
+	if in.Certificate != nil {
+		thumb = in.Certificate.Thumbprint()
+		end = in.Certificate.NotAfter().Format(time.DateOnly)
+	}
+	upload := "open " + app + " → Certificates & secrets → Certificates → Upload certificate, select the .cer file bcconnector gave you for this connection (download it again from the connection if needed) → Add"
+	rotate := "generate a new certificate in bcconnector (`bcconnector connection rotate NAME --certificate`, or Rotate → Certificate in the dashboard), " + upload + ", check the connection so the new certificate becomes active, then delete the old certificate in the portal"
+	switch ee.Scenario {
+	case entra.ScenarioCertificateUnknown:
+		return guide.Step3Secret, fmt.Sprintf("Entra does not know the certificate with thumbprint %s: it has not been uploaded to this app (or was uploaded to another app, or deleted)", thumb),
+			upload + "; the portal's Thumbprint column must then show " + thumb + ". Then run the doctor again"
+	case entra.ScenarioCertificateExpired:
+		return guide.Step3Secret, fmt.Sprintf("the certificate with thumbprint %s is outside its validity (it ends %s); Entra refuses an expired certificate", thumb, end),
+			rotate
+	case entra.ScenarioCertificateSignature:
+		return guide.Step3Secret, fmt.Sprintf("Entra knows the certificate with thumbprint %s, but the signature made with bcconnector's key did not match it: the key bcconnector holds does not belong to the uploaded certificate", thumb),
+			rotate
+	case entra.ScenarioCertificateWeak:
+		return guide.Step3Secret, "Entra refuses the certificate's RSA key as too small",
+			rotate + " (bcconnector generates 3072-bit keys)"
+	case entra.ScenarioAssertionAudience:
+		return guide.Step3Secret, "Entra refused the client assertion's audience: it names a token endpoint other than the one that answered",
+			"check the connection's authority host (default " + guide.DefaultAuthorityHost + "; the Entra host of the tenant's cloud) and that no proxy rewrites the token URL; the tenant ID must be the app's Directory (tenant) ID. Then run the doctor again"
+	case entra.ScenarioAssertionTime:
+		return guide.Step3Secret, "Entra says the client assertion is outside its valid time range: the clock of the machine running bcconnector is off by more than a few minutes",
+			"synchronise that machine's clock (NTP), then run the doctor again; nothing in the portal needs to change"
+	}
+	return guide.Step3Secret, "Entra could not accept the client assertion: " + ee.Description,
+		"nothing in the portal causes this: check that nothing between bcconnector and Entra alters the token request, and report the AADSTS code with the trace ID below"
 }
 
 // checkRoles reads the token's claims: API.ReadWrite.All must be in roles (Steps 4–5).
@@ -506,6 +545,10 @@ func (r *run) probeBody(ctx context.Context, set string) map[string]any {
 
 // checkExpiry warns from 30 days before the secret's end date (and at 14 and 3).
 func (r *run) checkExpiry(c *Check) {
+	if r.in.Certificate != nil {
+		r.checkCertificateExpiry(c)
+		return
+	}
 	end := r.in.SecretEndDate
 	if end.IsZero() {
 		c.Status = Warning
@@ -524,5 +567,22 @@ func (r *run) checkExpiry(c *Check) {
 		c.Status = Warning
 		c.Problem = fmt.Sprintf("the secret expires in %d days", days)
 		c.Fix = "create a new client secret now and rotate it in (bcconnector connection rotate-secret): add, verify, then retire the old one"
+	}
+}
+
+// checkCertificateExpiry is checkExpiry for a certificate credential, at the same levels
+// (guide.ExpiryLevel): its end date is the certificate's, always known.
+func (r *run) checkCertificateExpiry(c *Check) {
+	c.Title = "Certificate end date"
+	end := r.in.SecretEndDate
+	level, days := guide.ExpiryLevel(end, r.cfg.Now())
+	c.Details = []string{"certificate " + r.in.Certificate.Thumbprint() + " expires " + end.Format(time.DateOnly)}
+	rotate := "generate a new certificate and rotate it in (bcconnector connection rotate NAME --certificate): upload its .cer under Certificates & secrets → Certificates, check, then delete the old one in the portal"
+	switch level {
+	case guide.ExpiryExpired:
+		c.Status, c.Problem, c.Fix = Failed, "the certificate expired on "+end.Format(time.DateOnly), rotate
+	case guide.ExpiryNone:
+	default:
+		c.Status, c.Problem, c.Fix = Warning, fmt.Sprintf("the certificate expires in %d days", days), rotate
 	}
 }

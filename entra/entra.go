@@ -39,9 +39,14 @@ type Config struct {
 	TenantID string
 	// ClientID is the Application (client) ID, a GUID. Required.
 	ClientID string
-	// Secret is the client secret's Value (not its Secret ID). Required. Never logged;
-	// revealed only to build the token request.
+	// Secret is the client secret's Value (not its Secret ID). Required unless Certificate
+	// is set. Never logged; revealed only to build the token request.
 	Secret secret.Secret
+	// Certificate is a certificate credential, used instead of Secret: its private key
+	// signs a client assertion for every token request (azidentity's
+	// ClientCertificateCredential: PS256 with the x5t#S256 thumbprint header). Never logged
+	// but for its thumbprint; the key is parsed only to build the credential.
+	Certificate *secret.Certificate
 	// AuthorityHost is the Entra authority host, e.g. "https://login.microsoftonline.us/"
 	// or an emulator's "https://127.0.0.1:8443/". It must use https. Empty means the public
 	// cloud (DefaultAuthorityHost) with MSAL's instance discovery on; any other value turns
@@ -69,6 +74,10 @@ type Config struct {
 
 // String describes the configuration with the secret redacted.
 func (c Config) String() string {
+	if c.Certificate != nil {
+		return fmt.Sprintf("entra.Config{TenantID: %q, ClientID: %q, Certificate: %s, AuthorityHost: %q}",
+			c.TenantID, c.ClientID, c.Certificate.Thumbprint(), c.AuthorityHost)
+	}
 	return fmt.Sprintf("entra.Config{TenantID: %q, ClientID: %q, Secret: %s, AuthorityHost: %q}",
 		c.TenantID, c.ClientID, redactedOrEmpty(string(c.Secret)), c.AuthorityHost)
 }
@@ -82,8 +91,17 @@ func (c Config) LogValue() slog.Value {
 		slog.String("tenant_id", c.TenantID),
 		slog.String("client_id", c.ClientID),
 		slog.String("secret", redactedOrEmpty(string(c.Secret))),
+		slog.String("certificate", thumbprint(c.Certificate)),
 		slog.String("authority_host", c.AuthorityHost),
 	)
+}
+
+// thumbprint names a certificate credential by its (public) thumbprint; "" for none.
+func thumbprint(c *secret.Certificate) string {
+	if c == nil {
+		return ""
+	}
+	return c.Thumbprint()
 }
 
 func redactedOrEmpty(s string) string {

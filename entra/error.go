@@ -35,6 +35,30 @@ const (
 	ScenarioSecretWrong Scenario = "secret-wrong"
 	// ScenarioSecretExpired: the secret is past its end date (AADSTS7000222).
 	ScenarioSecretExpired Scenario = "secret-expired"
+	// ScenarioCertificateUnknown: no certificate of the app has the thumbprint of the key
+	// that signed the client assertion (AADSTS700027 "The key was not found"): the .cer was
+	// not uploaded, or to another app. Also a certificate that cannot be used at all.
+	ScenarioCertificateUnknown Scenario = "certificate-unknown"
+	// ScenarioCertificateExpired: the app's certificate is outside its start and end dates
+	// (AADSTS700027 "The key used is expired").
+	ScenarioCertificateExpired Scenario = "certificate-expired"
+	// ScenarioCertificateSignature: the certificate with the thumbprint is registered but
+	// the assertion's signature does not verify with its key (AADSTS700027 "The provided
+	// signature value did not match"): the key bcconnector holds is not the certificate's.
+	ScenarioCertificateSignature Scenario = "certificate-signature"
+	// ScenarioCertificateWeak: the uploaded certificate's RSA key is too small
+	// (AADSTS50032 WeakRsaKey).
+	ScenarioCertificateWeak Scenario = "certificate-weak"
+	// ScenarioAssertionAudience: the assertion's audience is not the token endpoint Entra
+	// answered on (AADSTS50012): the authority host or tenant differs from the one the
+	// assertion was made for (a proxy, another cloud).
+	ScenarioAssertionAudience Scenario = "assertion-audience"
+	// ScenarioAssertionTime: the assertion is not within its valid time range (AADSTS700024):
+	// the clock of the machine running bcconnector is off.
+	ScenarioAssertionTime Scenario = "assertion-time"
+	// ScenarioAssertionInvalid: Entra could not read the assertion or its issuer, subject
+	// and client ID disagree (AADSTS50027, 50048, 700021).
+	ScenarioAssertionInvalid Scenario = "assertion-invalid"
 	// ScenarioAppDisabled: the app's service principal is disabled in the tenant
 	// (AADSTS7000112).
 	ScenarioAppDisabled Scenario = "app-disabled"
@@ -52,18 +76,25 @@ const (
 // scenarioByCode maps AADSTS codes to setup scenarios (bc-entra-facts §1.4). Microsoft warns
 // that codes and texts change, which is why Error keeps the description and IDs as well.
 var scenarioByCode = map[int]Scenario{
-	90002:   ScenarioTenantUnknown,    // tenant not found (also the empty GUID)
-	900023:  ScenarioTenantMalformed,  // neither a valid DNS name nor a GUID
-	9001023: ScenarioTenantMalformed,  // grant over /common or /consumers: no specific tenant
-	700016:  ScenarioClientUnknown,    // application not found in the directory
-	7000215: ScenarioSecretWrong,      // invalid client secret (also the Secret ID)
-	7000218: ScenarioSecretWrong,      // no client_secret in the request
-	7000222: ScenarioSecretExpired,    // client secret keys expired
-	7000112: ScenarioAppDisabled,      // application is disabled
-	500011:  ScenarioBCNotProvisioned, // resource principal not found in the tenant
-	500014:  ScenarioBCNotProvisioned, // resource service principal disabled
-	90033:   ScenarioNetwork,          // "A transient error has occurred"
-	90055:   ScenarioNetwork,          // too many incoming requests
+	90002:   ScenarioTenantUnknown,      // tenant not found (also the empty GUID)
+	900023:  ScenarioTenantMalformed,    // neither a valid DNS name nor a GUID
+	9001023: ScenarioTenantMalformed,    // grant over /common or /consumers: no specific tenant
+	700016:  ScenarioClientUnknown,      // application not found in the directory
+	7000215: ScenarioSecretWrong,        // invalid client secret (also the Secret ID)
+	7000218: ScenarioSecretWrong,        // no client_secret in the request
+	7000222: ScenarioSecretExpired,      // client secret keys expired
+	7000112: ScenarioAppDisabled,        // application is disabled
+	700027:  ScenarioCertificateUnknown, // assertion key not found (or expired, bad signature: see certificateReason)
+	50032:   ScenarioCertificateWeak,    // WeakRsaKey
+	50012:   ScenarioAssertionAudience,  // assertion audience does not match the realm
+	700024:  ScenarioAssertionTime,      // assertion outside its valid time range
+	50027:   ScenarioAssertionInvalid,   // invalid JWT (no thumbprint, bad header, ...)
+	50048:   ScenarioAssertionInvalid,   // subject mismatches issuer
+	700021:  ScenarioAssertionInvalid,   // assertion's app ID is not client_id
+	500011:  ScenarioBCNotProvisioned,   // resource principal not found in the tenant
+	500014:  ScenarioBCNotProvisioned,   // resource service principal disabled
+	90033:   ScenarioNetwork,            // "A transient error has occurred"
+	90055:   ScenarioNetwork,            // too many incoming requests
 }
 
 // Classify returns the setup scenario of the first AADSTS code it knows, or
@@ -223,11 +254,26 @@ func wireError(status int, body []byte) *Error {
 			e.Description += ": " + snippet
 		}
 	}
-	e.Scenario = Classify(e.Codes)
+	e.Scenario = certificateReason(Classify(e.Codes), e.Description)
 	if e.Scenario == ScenarioUnknown && (status == http.StatusTooManyRequests || status >= 500) {
 		e.Scenario = ScenarioNetwork
 	}
 	return e
+}
+
+// certificateReason tells apart the three causes Entra reports under one AADSTS700027 by
+// the "[Reason - …]" of its description (auth-jobs-delivery-facts §1); other scenarios pass.
+func certificateReason(sc Scenario, desc string) Scenario {
+	if sc != ScenarioCertificateUnknown {
+		return sc
+	}
+	switch {
+	case strings.Contains(desc, "The key used is expired"):
+		return ScenarioCertificateExpired
+	case strings.Contains(desc, "signature value did not match"):
+		return ScenarioCertificateSignature
+	}
+	return sc
 }
 
 // jsonString returns raw as a string if it is a JSON string, else "".

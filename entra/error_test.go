@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bizzjoiner/bcconnector/secret"
 )
 
 // entraBody is a real-shaped Entra error body (bc-entra-facts §1.3).
@@ -236,5 +238,56 @@ func TestRedaction(t *testing.T) {
 	}
 	if !strings.Contains(out, "2001-09-09") {
 		t.Errorf("expiry lost from printed token: %s", out)
+	}
+}
+
+// TestCertificateErrors: each refusal of a client assertion maps to its own scenario, and
+// AADSTS700027's three reasons are told apart by the description (wordings as Entra and the
+// emulator send them, auth-jobs-delivery-facts §1).
+func TestCertificateErrors(t *testing.T) {
+	t.Parallel()
+	body := func(code int, desc string) []byte {
+		b, _ := json.Marshal(map[string]any{"error": "invalid_client", "error_codes": []int{code},
+			"error_description": fmt.Sprintf("AADSTS%d: %s\r\nTrace ID: 0e379a04-9936-453b-9f89-6ae6c8e76cbc\r\nCorrelation ID: d7b59a57-a8bd-464a-a827-63289df0afed\r\nTimestamp: 2026-11-26 11:33:50Z", code, desc)})
+		return b
+	}
+	for _, tc := range []struct {
+		code int
+		desc string
+		want Scenario
+	}{
+		{700027, "The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: 'AB12', Please visit the Azure Portal …]", ScenarioCertificateUnknown},
+		{700027, "Client assertion contains an invalid signature. [Reason - The key used is expired., Thumbprint of key used by client: 'AB12', Found key 'Start=09/10/2025 11:07:21, End=09/10/2026 11:07:21']", ScenarioCertificateExpired},
+		{700027, "Client assertion contains an invalid signature. [Reason - The provided signature value did not match the expected signature value., Thumbprint of key used by client: 'AB12', Found key 'Start=…']", ScenarioCertificateSignature},
+		{700027, "Client assertion failed signature validation.", ScenarioCertificateUnknown},
+		{50032, "WeakRsaKey - The certificate's RSA key has 1024 bits; keys of at least 2048 bits are required.", ScenarioCertificateWeak},
+		{50012, "Client assertion audience claim does not match Realm issuer.", ScenarioAssertionAudience},
+		{700024, "Client assertion is not within its valid time range. Current time: 2026-12-03T08:00:00.0000000Z, assertion valid from 2026-12-03T09:00:00.0000000Z, expiry time of assertion 2026-12-03T09:10:00.0000000Z.", ScenarioAssertionTime},
+		{50027, "Invalid JWT token. No certificate thumbprint specified in token header.", ScenarioAssertionInvalid},
+		{50048, "Subject mismatches Issuer claim in the client assertion. Contact the tenant admin.", ScenarioAssertionInvalid},
+		{700021, "Client assertion application identifier doesn't match 'client_id' parameter.", ScenarioAssertionInvalid},
+	} {
+		e := wireError(401, body(tc.code, tc.desc))
+		if e.Scenario != tc.want || e.AADSTS() != tc.code || e.Transient() {
+			t.Errorf("AADSTS%d %.40q: scenario %s, want %s", tc.code, tc.desc, e.Scenario, tc.want)
+		}
+	}
+}
+
+// TestCertificateConfigRedaction: a Config with a certificate prints its thumbprint, never
+// its private key.
+func TestCertificateConfigRedaction(t *testing.T) {
+	t.Parallel()
+	c, err := secret.GenerateCertificate(secret.CertificateOptions{Subject: "x", NotAfter: time.Now().AddDate(1, 0, 0), Bits: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{TenantID: "t", ClientID: "c", Certificate: &c}
+	var buf strings.Builder
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("cfg", "cfg", cfg)
+	for _, out := range []string{fmt.Sprint(cfg), fmt.Sprintf("%#v", cfg), fmt.Sprintf("%+v", cfg), buf.String()} {
+		if strings.Contains(out, c.Key.Reveal()[:40]) || !strings.Contains(out, c.Thumbprint()) {
+			t.Errorf("config printed as %.200q", out)
+		}
 	}
 }

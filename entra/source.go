@@ -2,6 +2,7 @@ package entra
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"github.com/bizzjoiner/bcconnector/guide"
@@ -42,6 +43,7 @@ const (
 type Source struct {
 	tenantID, clientID string
 	secret             secret.Secret
+	cert               *secret.Certificate // instead of secret, for a certificate credential
 	authority          string
 	instanceDiscovery  bool
 	httpClient         *http.Client
@@ -84,6 +86,7 @@ func NewSource(cfg Config) (*Source, error) {
 		tenantID:          cfg.TenantID,
 		clientID:          cfg.ClientID,
 		secret:            cfg.Secret,
+		cert:              cfg.Certificate,
 		authority:         authority,
 		instanceDiscovery: discovery,
 		httpClient:        cfg.HTTPClient,
@@ -114,26 +117,56 @@ func NewSource(cfg Config) (*Source, error) {
 // newCredential builds the azidentity credential. It makes no network call; a new one
 // starts with an empty MSAL cache.
 func (s *Source) newCredential() (azcore.TokenCredential, error) {
-	// The one place the client secret is revealed: into the token request's credential.
-	cred, err := azidentity.NewClientSecretCredential(s.tenantID, s.clientID, s.secret.Reveal(), &azidentity.ClientSecretCredentialOptions{
-		ClientOptions: azcore.ClientOptions{
-			// Set explicitly, so the AZURE_AUTHORITY_HOST environment variable cannot
-			// redirect a connection.
-			Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: s.authority},
-			Transport: &transport{client: s.httpClient, log: s.log, requests: &s.requests},
-			Retry:     policy.RetryOptions{MaxRetries: int32(max(min(s.maxRetries, 100), -1))},
-		},
-		DisableInstanceDiscovery: !s.instanceDiscovery,
-	})
+	opts := azcore.ClientOptions{
+		// Set explicitly, so the AZURE_AUTHORITY_HOST environment variable cannot
+		// redirect a connection.
+		Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: s.authority},
+		Transport: &transport{client: s.httpClient, log: s.log, requests: &s.requests},
+		Retry:     policy.RetryOptions{MaxRetries: int32(max(min(s.maxRetries, 100), -1))},
+	}
+	var cred azcore.TokenCredential
+	var err error
+	if s.cert != nil {
+		cred, err = s.certificateCredential(opts)
+	} else {
+		// The one place the client secret is revealed: into the token request's credential.
+		cred, err = azidentity.NewClientSecretCredential(s.tenantID, s.clientID, s.secret.Reveal(), &azidentity.ClientSecretCredentialOptions{
+			ClientOptions: opts, DisableInstanceDiscovery: !s.instanceDiscovery,
+		})
+	}
 	if err != nil {
 		if strings.Contains(err.Error(), "invalid tenantID") {
 			// validateCredentials applies azidentity's rule first; this is a safety net.
 			return nil, &Error{Scenario: ScenarioTenantMalformed, Err: err,
 				Description: "the Directory (tenant) ID is not valid: " + err.Error()}
 		}
-		return nil, fmt.Errorf("entra: building the client secret credential: %w", err)
+		return nil, fmt.Errorf("entra: building the %s credential: %w", s.kind(), err)
 	}
 	return cred, nil
+}
+
+// certificateCredential builds azidentity's certificate credential: the one place the
+// private key is parsed, to sign client assertions (MSAL Go: PS256, x5t#S256 header, aud =
+// the token endpoint, iss = sub = client ID; auth-jobs-delivery-facts §1).
+func (s *Source) certificateCredential(opts azcore.ClientOptions) (azcore.TokenCredential, error) {
+	x, err := s.cert.X509()
+	if err != nil {
+		return nil, err
+	}
+	key, err := s.cert.PrivateKey()
+	if err != nil {
+		return nil, err
+	}
+	return azidentity.NewClientCertificateCredential(s.tenantID, s.clientID, []*x509.Certificate{x}, key,
+		&azidentity.ClientCertificateCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: !s.instanceDiscovery})
+}
+
+// kind names the credential for messages: "client secret" or "certificate".
+func (s *Source) kind() string {
+	if s.cert != nil {
+		return "certificate"
+	}
+	return "client secret"
 }
 
 // Token returns a cached token while it has more than the refresh margin left (5 minutes,
@@ -337,18 +370,23 @@ func (s *Source) LogValue() slog.Value {
 // setup guide's rules for values about to be sent (guide.CheckSendable, the one place
 // they live). It rejects only what cannot be right, leaving "does it exist" to Entra.
 func validateCredentials(cfg Config) error {
-	fe := guide.CheckSendable(cfg.TenantID, cfg.ClientID, cfg.Secret)
+	var fe *guide.FieldError
+	if cfg.Certificate != nil {
+		fe = guide.CheckSendableCertificate(cfg.TenantID, cfg.ClientID, *cfg.Certificate)
+	} else {
+		fe = guide.CheckSendable(cfg.TenantID, cfg.ClientID, cfg.Secret)
+	}
 	if fe == nil {
 		return nil
 	}
 	sc := ScenarioTenantMalformed
-	switch fe.Step {
-	case guide.Step3Secret:
+	switch {
+	case fe.Step == guide.Step3Secret && cfg.Certificate != nil:
+		sc = ScenarioCertificateUnknown
+	case fe.Step == guide.Step3Secret:
 		sc = ScenarioSecretWrong
-	default:
-		if fe.Field == "client ID" {
-			sc = ScenarioClientUnknown
-		}
+	case fe.Field == "client ID":
+		sc = ScenarioClientUnknown
 	}
 	return &Error{Scenario: sc, Description: fe.Error()}
 }

@@ -41,6 +41,10 @@ type Input struct {
 	SecretEndDate string        // optional, YYYY-MM-DD
 	Environment   string
 	Company       string // name or id; optional at validation time
+	// Certificate, when set, is the credential instead of Secret: a certificate bcconnector
+	// generated, whose .cer the admin uploads in Step 3 (Certificates tab). Its end date is
+	// the certificate's, and SecretEndDate is ignored.
+	Certificate *secret.Certificate
 }
 
 // Checked is an Input that passed validation, trimmed and parsed.
@@ -48,6 +52,12 @@ type Checked struct {
 	TenantID, ClientID, Environment, Company string
 	Secret                                   secret.Secret
 	SecretEndDate                            time.Time // zero if not given
+	Certificate                              *secret.Certificate
+}
+
+// Credential is the checked credential: the certificate when there is one, else the secret.
+func (c Checked) Credential() secret.Credential {
+	return secret.Credential{Secret: c.Secret, Certificate: c.Certificate}
 }
 
 var (
@@ -82,9 +92,15 @@ func Validate(in Input, now time.Time) (Checked, []Notice, error) {
 	if out.ClientID, fe = CheckClientID(trim("client ID", in.ClientID)); fe != nil {
 		errs = append(errs, fe)
 	}
-	// The secret is trimmed like the others; its value is never copied into a string
-	// that outlives this call.
-	if out.Secret, fe = CheckSecret(secret.Secret(trim("client secret", in.Secret.Reveal()))); fe != nil {
+	if in.Certificate != nil {
+		if fe = CheckCertificate(*in.Certificate, now); fe != nil {
+			errs = append(errs, fe)
+		}
+		out.Certificate = in.Certificate
+		out.SecretEndDate = in.Certificate.NotAfter()
+	} else if out.Secret, fe = CheckSecret(secret.Secret(trim("client secret", in.Secret.Reveal()))); fe != nil {
+		// The secret is trimmed like the others; its value is never copied into a string
+		// that outlives this call.
 		errs = append(errs, fe)
 	}
 	if out.Environment, fe = CheckEnvironment(trim("environment", in.Environment)); fe != nil {
@@ -96,7 +112,7 @@ func Validate(in Input, now time.Time) (Checked, []Notice, error) {
 			errs = append(errs, fe)
 		}
 	}
-	if d := trim("secret end date", in.SecretEndDate); d != "" {
+	if d := trim("secret end date", in.SecretEndDate); d != "" && in.Certificate == nil {
 		end, n, fe := CheckSecretEndDate(d, now)
 		if fe != nil {
 			errs = append(errs, fe)
@@ -181,6 +197,46 @@ func CheckSendable(tenant, client string, sec secret.Secret) *FieldError {
 		return fe
 	}
 	return checkSecretBasics(sec)
+}
+
+// CheckSendableCertificate is CheckSendable for a certificate credential: the tenant and
+// client rules, and a certificate Entra can accept (CheckCertificate without the dates,
+// which Entra judges).
+func CheckSendableCertificate(tenant, client string, cert secret.Certificate) *FieldError {
+	if fe := checkTenantBasics(tenant); fe != nil {
+		return fe
+	}
+	if _, fe := CheckClientID(client); fe != nil {
+		return fe
+	}
+	return CheckCertificate(cert, time.Time{})
+}
+
+// CheckCertificate checks a certificate credential bcconnector generated: it parses, its
+// key is RSA of at least 2048 bits and belongs to it, and (unless now is zero) it is valid
+// now. The key is never part of a message.
+func CheckCertificate(cert secret.Certificate, now time.Time) *FieldError {
+	fe := &FieldError{Field: "certificate", Step: Step3Secret}
+	if err := cert.Check(); err != nil {
+		fe.Problem = strings.TrimPrefix(err.Error(), "secret: ")
+		fe.Fix = "generate a new certificate in bcconnector, upload its .cer under Certificates & secrets → Certificates → Upload certificate, then check again"
+		return fe
+	}
+	if now.IsZero() {
+		return nil
+	}
+	x, _ := cert.X509() // Check parsed it
+	switch {
+	case now.Before(x.NotBefore):
+		fe.Problem = "the certificate is valid only from " + x.NotBefore.UTC().Format(time.RFC3339) + "; this machine's clock may be off"
+		fe.Fix = "check the clock of the machine running bcconnector, or generate a new certificate"
+	case !now.Before(x.NotAfter):
+		fe.Problem = "the certificate expired on " + x.NotAfter.UTC().Format(time.DateOnly)
+		fe.Fix = "generate a new certificate in bcconnector, upload its .cer under Certificates & secrets → Certificates, and rotate it in"
+	default:
+		return nil
+	}
+	return fe
 }
 
 // CheckClientID accepts the Application (client) ID, a GUID.

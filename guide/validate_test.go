@@ -117,7 +117,7 @@ func FuzzValidate(f *testing.F) {
 	f.Add("contoso.onmicrosoft.com", "4f6c2b1d-1111-4222-8333-944455556666", "secret-value-1234567890", "Production", "Company X", "2027-01-01")
 	f.Add("", "", "", "", "", "")
 	f.Fuzz(func(t *testing.T, tenant, client, secret, env, company, end string) {
-		out, _, err := Validate(Input{tenant, client, asSecret(secret), end, env, company}, now)
+		out, _, err := Validate(Input{tenant, client, asSecret(secret), end, env, company, nil}, now)
 		if err == nil && (out.TenantID == "" || out.ClientID == "" || out.Secret == "" || out.Environment == "") {
 			t.Fatalf("accepted empty values: %+v", out)
 		}
@@ -129,3 +129,38 @@ func FuzzValidate(f *testing.F) {
 
 // asSecret converts a fuzzed string (the fuzz parameter hides the package name).
 func asSecret(s string) secret.Secret { return secret.Secret(s) }
+
+func TestCheckCertificate(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	c, err := secret.GenerateCertificate(secret.CertificateOptions{Subject: "x", NotBefore: start, NotAfter: start.AddDate(1, 0, 0), Bits: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := secret.GenerateCertificate(secret.CertificateOptions{Subject: "x", NotBefore: start, NotAfter: start.AddDate(1, 0, 0), Bits: 2048})
+	for _, tc := range []struct {
+		cert secret.Certificate
+		now  time.Time
+		want string // "" = accepted
+	}{
+		{c, start.AddDate(0, 6, 0), ""},
+		{c, time.Time{}, ""},
+		{c, start.AddDate(1, 0, 1), "expired on 2027-12-01"},
+		{c, start.Add(-time.Hour), "clock may be off"},
+		{secret.Certificate{DER: c.DER, Key: other.Key}, start, "does not belong"},
+	} {
+		fe := CheckCertificate(tc.cert, tc.now)
+		switch {
+		case tc.want == "" && fe != nil:
+			t.Errorf("at %s: %v", tc.now, fe)
+		case tc.want != "" && (fe == nil || !strings.Contains(fe.Problem, tc.want) || fe.Step != Step3Secret || fe.Fix == ""):
+			t.Errorf("at %s: %v, want a Step 3 problem containing %q", tc.now, fe, tc.want)
+		}
+	}
+	// Validate takes the certificate instead of a secret, and its end date.
+	out, _, err := Validate(Input{TenantID: "contoso.onmicrosoft.com", ClientID: "4f6c2b1d-1111-4222-8333-944455556666",
+		Environment: "Production", Certificate: &c, SecretEndDate: "not looked at"}, start.AddDate(0, 1, 0))
+	if err != nil || out.Certificate != &c || !out.SecretEndDate.Equal(c.NotAfter()) || !out.Credential().IsCertificate() {
+		t.Errorf("Validate with a certificate: %+v %v", out.SecretEndDate, err)
+	}
+}

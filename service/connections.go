@@ -129,7 +129,7 @@ func (s *Impl) CompaniesFor(ctx context.Context, in ConnectionInput) ([][2]strin
 		return nil, err
 	}
 	c, err := s.open(ctx, store.Connection{TenantID: checked.TenantID, ClientID: checked.ClientID, Environment: checked.Environment,
-		AuthorityHost: in.AuthorityHost, BCBaseURL: in.BCBaseURL, CAFile: in.CAFile}, checked.Secret)
+		AuthorityHost: in.AuthorityHost, BCBaseURL: in.BCBaseURL, CAFile: in.CAFile}, checked.Credential())
 	if err != nil {
 		return nil, err
 	}
@@ -436,7 +436,7 @@ func (s *Impl) RotateSecret(ctx context.Context, id string, newSecret secret.Sec
 	}
 	// The pending secret is proved with the connection's own endpoints and CA, by a token
 	// source of its own (the live one keeps the current secret until the promotion).
-	cn, err := s.open(ctx, c, sec)
+	cn, err := s.open(ctx, c, secret.Credential{Secret: sec})
 	if err != nil {
 		_, _ = s.st.RetireSecret(ctx, c.ID, rec.ID)
 		return err

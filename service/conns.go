@@ -10,8 +10,8 @@ import (
 	"github.com/bizzjoiner/bcconnector/store"
 )
 
-func (s *Impl) defaultOpen(_ context.Context, c store.Connection, sec secret.Secret) (*conn.Conn, error) {
-	return conn.Open(c, sec, s.connOptions(c))
+func (s *Impl) defaultOpen(_ context.Context, c store.Connection, cred secret.Credential) (*conn.Conn, error) {
+	return conn.Open(c, cred, s.connOptions(c))
 }
 
 // connOptions are the options every client of connection c is built with: the BC limiter
@@ -46,11 +46,11 @@ func (s *Impl) Conn(ctx context.Context, id string) (*conn.Conn, error) {
 	if be := s.blocked(cn); be != nil {
 		return nil, be
 	}
-	sec, _, err := s.st.ActiveSecret(ctx, cn.ID)
+	sec, rec, err := s.st.ActiveSecret(ctx, cn.ID)
 	if err != nil {
-		return nil, fmt.Errorf("connection %q has no usable client secret: %w", cn.Name, err)
+		return nil, fmt.Errorf("connection %q has no usable credential: %w", cn.Name, err)
 	}
-	c, err = s.open(ctx, cn, sec)
+	c, err = s.open(ctx, cn, rec.Credential(sec))
 	if err != nil {
 		return nil, err
 	}
@@ -107,9 +107,9 @@ func (s *Impl) openStored(ctx context.Context, c store.Connection) (*conn.Conn, 
 	if be := s.blocked(c); be != nil {
 		return nil, be
 	}
-	sec, _, err := s.st.ActiveSecret(ctx, c.ID)
+	sec, rec, err := s.st.ActiveSecret(ctx, c.ID)
 	if err != nil {
 		return nil, err
 	}
-	return s.open(ctx, c, sec)
+	return s.open(ctx, c, rec.Credential(sec))
 }

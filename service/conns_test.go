@@ -55,10 +55,10 @@ func testConnCacheFollows(t *testing.T, mine, theirs store.Store) {
 	ctx := t.Context()
 	var mu sync.Mutex
 	var opened []string // the secret each open used
-	svc, err := New(Options{Store: mine, OpenFunc: func(_ context.Context, c store.Connection, sec secret.Secret) (*conn.Conn, error) {
+	svc, err := New(Options{Store: mine, OpenFunc: func(_ context.Context, c store.Connection, cred secret.Credential) (*conn.Conn, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		opened = append(opened, sec.Reveal()+"@"+c.Environment)
+		opened = append(opened, cred.Secret.Reveal()+"@"+c.Environment)
 		return &conn.Conn{}, nil
 	}})
 	if err != nil {

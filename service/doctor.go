@@ -67,7 +67,7 @@ func (s *Impl) RunDoctor(ctx context.Context, id string, onCheck func(doctor.Che
 		return nil, err
 	}
 	// The stored connection with its stored endpoints, never the server's defaults.
-	cfg := doctor.ForConnection(c, sec, rec.EndDate)
+	cfg := doctor.ForConnection(c, rec.Credential(sec), rec.EndDate)
 	cfg.HTTPClient, cfg.OnCheck, cfg.Now, cfg.Logger = s.hc, onCheck, s.now, s.log
 	rep := doctor.Run(ctx, cfg)
 	s.saveReport(ctx, c.ID, rep)

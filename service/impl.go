@@ -55,7 +55,7 @@ type Options struct {
 	Jobs JobQueue
 	// OpenFunc builds a connection's clients; default conn.Open with HTTPClient and a BC
 	// limiter shared by every connection of one app and environment.
-	OpenFunc func(ctx context.Context, c store.Connection, sec secret.Secret) (*conn.Conn, error)
+	OpenFunc func(ctx context.Context, c store.Connection, cred secret.Credential) (*conn.Conn, error)
 	// HTTPClient reaches Entra and BC for the doctor and connections; nil means one built
 	// from the connection's CA file.
 	HTTPClient *http.Client
@@ -81,7 +81,7 @@ type Impl struct {
 	st   Store
 	sync *syncer.Syncer
 	jobs JobQueue
-	open func(ctx context.Context, c store.Connection, sec secret.Secret) (*conn.Conn, error)
+	open func(ctx context.Context, c store.Connection, cred secret.Credential) (*conn.Conn, error)
 	hc   *http.Client
 	wrap func(http.RoundTripper) http.RoundTripper
 	// allowOverrides permits endpoint overrides (Options.AllowEndpointOverrides).

@@ -48,7 +48,7 @@ func runChild(raw string) int {
 		return 2
 	}
 	ctx := context.Background()
-	cn, err := conn.Open(cfg.Connection, secret.Secret(cfg.Secret), conn.Options{})
+	cn, err := conn.Open(cfg.Connection, secret.Credential{Secret: secret.Secret(cfg.Secret)}, conn.Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2

@@ -242,7 +242,7 @@ func TestHintWhileAnotherInstanceRuns(t *testing.T) {
 	}}, CheckRedirect: sbClient.CheckRedirect}
 	cr := w.sb.Creds
 	cn, err := conn.Open(store.Connection{TenantID: cr.TenantID, ClientID: cr.ClientID, Environment: cr.Environment,
-		AuthorityHost: w.sb.AuthorityHost(), BCBaseURL: w.sb.BCBaseURL()}, secret.Secret(cr.ClientSecret), conn.Options{HTTPClient: hooked, Retry: fastRetry})
+		AuthorityHost: w.sb.AuthorityHost(), BCBaseURL: w.sb.BCBaseURL()}, secret.Credential{Secret: secret.Secret(cr.ClientSecret)}, conn.Options{HTTPClient: hooked, Retry: fastRetry})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,7 +56,7 @@ func (w *world) open(opt conn.Options) *conn.Conn {
 	cr := w.sb.Creds
 	opt.HTTPClient = w.sb.Client()
 	cn, err := conn.Open(store.Connection{TenantID: cr.TenantID, ClientID: cr.ClientID, Environment: cr.Environment,
-		AuthorityHost: w.sb.AuthorityHost(), BCBaseURL: w.sb.BCBaseURL()}, secret.Secret(cr.ClientSecret), opt)
+		AuthorityHost: w.sb.AuthorityHost(), BCBaseURL: w.sb.BCBaseURL()}, secret.Credential{Secret: secret.Secret(cr.ClientSecret)}, opt)
 	if err != nil {
 		w.t.Fatal(err)
 	}

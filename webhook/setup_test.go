@@ -96,7 +96,7 @@ func setup(t *testing.T, cfg envConfig) *env {
 	// Tokens and BC share the test clock, so a clock that jumps days ahead gets a fresh
 	// token after BC's 401.
 	cn, err := conn.Open(store.Connection{TenantID: cr.TenantID, ClientID: cr.ClientID, Environment: cr.Environment,
-		AuthorityHost: e.sb.AuthorityHost(), BCBaseURL: e.sb.BCBaseURL()}, secret.Secret(cr.ClientSecret),
+		AuthorityHost: e.sb.AuthorityHost(), BCBaseURL: e.sb.BCBaseURL()}, secret.Credential{Secret: secret.Secret(cr.ClientSecret)},
 		conn.Options{HTTPClient: e.sb.Client(), Now: cfg.emu.Now, Retry: bc.RetryOptions{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)

@@ -140,11 +140,11 @@ func (a *app) openConn(ctx context.Context, nameOrID string) (*conn.Conn, error)
 	if err != nil {
 		return nil, err
 	}
-	sec, _, err := a.db.ActiveSecret(ctx, c.ID)
+	sec, rec, err := a.db.ActiveSecret(ctx, c.ID)
 	if err != nil {
-		return nil, fmt.Errorf("connection %q has no active secret (%w); set one with `bcconnector connection rotate-secret %s`", c.Name, err, c.Name)
+		return nil, fmt.Errorf("connection %q has no active credential (%w); set one with `bcconnector connection rotate-secret %s`", c.Name, err, c.Name)
 	}
-	return conn.Open(c, sec, conn.Options{Logger: a.log})
+	return conn.Open(c, rec.Credential(sec), conn.Options{Logger: a.log})
 }
 
 // service returns the service over the store, as the wizard and the API use it. The CLI

@@ -26,6 +26,7 @@ import (
 	"github.com/bizzjoiner/bcconnector/emulator"
 	"github.com/bizzjoiner/bcconnector/emulator/datagen"
 	"github.com/bizzjoiner/bcconnector/emulator/fault"
+	"github.com/bizzjoiner/bcconnector/emulator/idp"
 )
 
 // Sandbox is an emulator serving HTTPS on 127.0.0.1 with a port of its own. The embedded
@@ -111,6 +112,18 @@ func (s *Sandbox) Close() {
 			s.t.Errorf("emulatortest: stop the emulator: %v", err)
 		}
 	})
+}
+
+// UploadCertificate registers a certificate credential (its DER) on the scenario's app, as
+// an admin does under Certificates & secrets → Certificates → Upload certificate. Zero
+// StartDate and EndDate take the certificate's validity; others make Entra judge the key
+// by them (e.g. an EndDate in the past: AADSTS700027 "The key used is expired").
+func (s *Sandbox) UploadCertificate(c idp.Certificate) {
+	s.t.Helper()
+	err := s.Directory().UpdateApp(s.Creds.TenantID, s.Creds.ClientID, func(a *idp.App) { a.Certificates = append(a.Certificates, c) })
+	if err != nil {
+		s.t.Fatalf("emulatortest: upload the certificate: %v", err)
+	}
 }
 
 // Client returns the sandbox's HTTP client, which trusts its CA (and nothing else). It is
