@@ -129,7 +129,9 @@ func okCreds(t *testing.T) emulator.Credentials {
 	return e.Credentials()
 }
 
-func upload(sb *emulatortest.Sandbox, c secret.Certificate) { sb.UploadCertificate(idp.Certificate{DER: c.DER}) }
+func upload(sb *emulatortest.Sandbox, c secret.Certificate) {
+	sb.UploadCertificate(idp.Certificate{DER: c.DER})
+}
 
 // TestCertificatePasses: with the certificate uploaded every check passes, the report names
 // the certificate's thumbprint and end date, and warns at the guide's levels as it nears.
