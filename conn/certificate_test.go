@@ -1,13 +1,9 @@
 package conn_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
-	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,31 +16,6 @@ import (
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/store"
 )
-
-// tokenBodies records the bodies of the token requests that reach the emulator.
-type tokenBodies struct {
-	mu     sync.Mutex
-	bodies []string
-}
-
-func (b *tokenBodies) wrap(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/token") {
-			body, _ := io.ReadAll(r.Body)
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			b.mu.Lock()
-			b.bodies = append(b.bodies, string(body))
-			b.mu.Unlock()
-		}
-		h.ServeHTTP(w, r)
-	})
-}
-
-func (b *tokenBodies) all() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]string(nil), b.bodies...)
-}
 
 func newCertificate(t *testing.T) secret.Certificate {
 	t.Helper()
@@ -61,10 +32,10 @@ func newCertificate(t *testing.T) secret.Certificate {
 // classified as an unknown certificate. Neither the key nor an assertion is logged.
 func TestOpenCertificate(t *testing.T) {
 	t.Parallel()
-	var rec tokenBodies
+	var rec emulatortest.TokenRequests
 	// The strict knobs: aud must be exactly the token URL, each jti used once.
 	sb := emulatortest.Start(t, emulator.Config{Entra: emulator.EntraOptions{StrictAssertionAudience: true, RejectReplayedAssertions: true}},
-		emulatortest.Wrap(rec.wrap))
+		emulatortest.RecordTokenRequests(&rec))
 	cr := sb.Creds
 	cert := newCertificate(t)
 	var logs testlog.Buffer
@@ -99,18 +70,16 @@ func TestOpenCertificate(t *testing.T) {
 		t.Fatalf("BC with the certificate's token: %v", err)
 	}
 
-	bodies := rec.all()
-	if len(bodies) != 2 {
-		t.Fatalf("%d token requests, want 2", len(bodies))
+	forms := rec.Take()
+	if len(forms) != 2 {
+		t.Fatalf("%d token requests, want 2", len(forms))
 	}
-	for _, b := range bodies {
-		if strings.Contains(b, "client_secret") || !strings.Contains(b, "client_assertion=") ||
-			!strings.Contains(b, "jwt-bearer") {
-			t.Errorf("token request is not a client assertion: %.80s…", b)
+	for _, f := range forms {
+		if f.Has("client_secret") || !strings.HasSuffix(f.Get("client_assertion_type"), "jwt-bearer") {
+			t.Errorf("token request is not a client assertion: %v", f["client_assertion_type"])
 		}
 		// The assertion (a credential for its lifetime) and the key never reach the log.
-		_, assertion, _ := strings.Cut(b, "client_assertion=")
-		assertion, _, _ = strings.Cut(assertion, "&")
+		assertion := f.Get("client_assertion")
 		if len(assertion) < 100 || strings.Contains(logs.String(), assertion[:60]) {
 			t.Errorf("the assertion is missing (%d bytes) or logged", len(assertion))
 		}

@@ -93,12 +93,15 @@ func (s *Impl) blocked(c store.Connection) *BlockedError {
 
 func (in ConnectionInput) guide() guide.Input {
 	return guide.Input{TenantID: in.TenantID, ClientID: in.ClientID, Secret: in.Secret, SecretEndDate: in.SecretEndDate,
-		Environment: in.Environment, Company: in.Company}
+		Environment: in.Environment, Company: in.Company, Certificate: in.Certificate}
 }
 
 // Validate implements Service.
 func (s *Impl) Validate(in ConnectionInput) ([]guide.Notice, error) {
 	if err := s.checkEndpoints(in); err != nil {
+		return nil, err
+	}
+	if _, err := in.wantsCertificate(); err != nil {
 		return nil, err
 	}
 	_, notices, err := guide.Validate(in.guide(), s.now())
@@ -124,7 +127,8 @@ func (s *Impl) CompaniesFor(ctx context.Context, in ConnectionInput) ([][2]strin
 	if err := s.checkEndpoints(in); err != nil {
 		return nil, err
 	}
-	checked, _, err := guide.Validate(guide.Input{TenantID: in.TenantID, ClientID: in.ClientID, Secret: in.Secret, Environment: in.Environment}, s.now())
+	checked, _, err := guide.Validate(guide.Input{TenantID: in.TenantID, ClientID: in.ClientID, Secret: in.Secret, Environment: in.Environment,
+		Certificate: in.Certificate}, s.now())
 	if err != nil {
 		return nil, err
 	}
@@ -160,6 +164,9 @@ func (s *Impl) Companies(ctx context.Context, id string) ([][2]string, error) {
 // CreateConnection implements Service. It is what `bcconnector connection add` does:
 // validate, diagnose (the report is kept as the connection's last), store with the
 // company pinned to its ID, and seal the secret, verified by the doctor's token request.
+// With Credential "certificate" and no Certificate, there is nothing to check yet: a
+// certificate is generated and stored as the pending credential of the connection, which
+// the admin uploads in Step 3 before ActivateCredential checks and activates it.
 func (s *Impl) CreateConnection(ctx context.Context, in ConnectionInput) (ConnectionView, *doctor.Report, error) {
 	return s.createConnection(ctx, in, true)
 }
@@ -174,6 +181,20 @@ func (s *Impl) CreateConnectionUnchecked(ctx context.Context, in ConnectionInput
 func (s *Impl) createConnection(ctx context.Context, in ConnectionInput, check bool) (ConnectionView, *doctor.Report, error) {
 	if err := s.checkEndpoints(in); err != nil {
 		return ConnectionView{}, nil, err
+	}
+	wantCert, err := in.wantsCertificate()
+	if err != nil {
+		return ConnectionView{}, nil, err
+	}
+	if wantCert && in.Certificate == nil {
+		// Generated here: Entra cannot know it before the admin uploads it, so nothing can be
+		// checked now and the connection is stored with it pending.
+		env, _ := guide.CheckEnvironment(strings.TrimSpace(in.Environment))
+		cert, err := s.generateCertificate(env, strings.TrimSpace(in.Company), in.CertificateMonths)
+		if err != nil {
+			return ConnectionView{}, nil, err
+		}
+		in.Certificate, check = &cert, false
 	}
 	checked, _, err := guide.Validate(in.guide(), s.now())
 	if err != nil {
@@ -209,11 +230,17 @@ func (s *Impl) createConnection(ctx context.Context, in ConnectionInput, check b
 	if err != nil {
 		return ConnectionView{}, rep, err
 	}
-	rec, err := s.st.AddSecret(ctx, created.ID, checked.Secret, checked.SecretEndDate)
+	var rec store.SecretRecord
+	if checked.Certificate != nil {
+		rec, err = s.st.AddCertificate(ctx, created.ID, *checked.Certificate)
+	} else {
+		rec, err = s.st.AddSecret(ctx, created.ID, checked.Secret, checked.SecretEndDate)
+	}
 	if err == nil && check {
 		_, err = s.st.MarkSecretVerified(ctx, created.ID, rec.ID)
 	}
-	if err == nil {
+	if err == nil && (check || checked.Certificate == nil) {
+		// A certificate nobody checked stays pending: it has not been uploaded yet.
 		_, err = s.st.PromoteSecret(ctx, created.ID, rec.ID)
 	}
 	if err != nil {
@@ -239,9 +266,13 @@ func (s *Impl) view(ctx context.Context, c store.Connection) (ConnectionView, er
 		return v, err
 	}
 	for _, r := range secrets {
-		if r.State == store.SecretActive {
+		switch r.State {
+		case store.SecretActive:
 			v.SecretEndDate = r.EndDate
 			v.SecretExpiry, v.SecretDays = guide.ExpiryLevel(r.EndDate, s.now())
+			v.Credential = credentialView(r)
+		case store.SecretPending:
+			v.PendingCredential = credentialView(r)
 		}
 	}
 	if raw, err := s.st.DoctorReport(ctx, c.ID); err == nil {

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -63,6 +64,17 @@ func (s *Impl) RunDoctor(ctx context.Context, id string, onCheck func(doctor.Che
 		return rep, nil
 	}
 	sec, rec, err := s.st.ActiveSecret(ctx, c.ID)
+	if isNotFound(err) {
+		if _, _, perr := s.st.PendingSecret(ctx, c.ID); perr == nil {
+			// Nothing active yet (a certificate waiting for its upload): checking the
+			// connection is checking, and on success activating, its pending credential.
+			rep, aerr := s.ActivateCredential(ctx, c.ID, onCheck)
+			if errors.Is(aerr, ErrSetupFailed) {
+				aerr = nil // the report says what failed, as for an active credential
+			}
+			return rep, aerr
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

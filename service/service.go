@@ -31,6 +31,35 @@ type ConnectionInput struct {
 	AuthorityHost string        `json:"authorityHost,omitempty"`
 	BCBaseURL     string        `json:"bcBaseUrl,omitempty"`
 	CAFile        string        `json:"caFile,omitempty"`
+	// Credential is "secret" (the default: Secret is the client secret's Value) or
+	// "certificate": bcconnector generates a key pair and a self-signed certificate, valid
+	// for CertificateMonths, which the admin uploads in Step 3 before the connection is
+	// checked and activated (see Service.ActivateCredential).
+	Credential string `json:"credential,omitempty"`
+	// CertificateMonths is the validity of a generated certificate, 1–60 months; 0 means 12.
+	CertificateMonths int `json:"certificateMonths,omitempty"`
+	// Certificate is a certificate generated earlier in this process (the wizard's draft,
+	// which shows it for upload before the check). Never read from or written to JSON.
+	Certificate *secret.Certificate `json:"-"`
+}
+
+// The credential kinds of ConnectionInput.Credential and CredentialView.Kind.
+const (
+	CredentialSecret      = string(store.CredentialSecret)
+	CredentialCertificate = string(store.CredentialCertificate)
+)
+
+// CredentialView describes a stored credential: a client secret or a certificate, never
+// its value or private key.
+type CredentialView struct {
+	ID    string `json:"id"`
+	Kind  string `json:"kind"`  // "secret" or "certificate"
+	State string `json:"state"` // "pending", "active" or "retired"
+	// Thumbprint is a certificate's SHA-1 thumbprint as the Entra portal shows it.
+	Thumbprint string    `json:"thumbprint,omitempty"`
+	EndDate    time.Time `json:"endDate,omitzero"`
+	CreatedAt  time.Time `json:"createdAt"`
+	VerifiedAt time.Time `json:"verifiedAt,omitzero"`
 }
 
 // ConnectionView is a connection as shown to people and the platform: never the secret.
@@ -46,6 +75,12 @@ type ConnectionView struct {
 	// Blocked, when set, says why the connection is not used on this server and the fix
 	// (its own endpoints on a server without --allow-endpoint-overrides).
 	Blocked string `json:"blocked,omitempty"`
+	// Credential is the active credential (the one in use); nil while a new connection's
+	// certificate waits for its upload and check.
+	Credential *CredentialView `json:"credential,omitempty"`
+	// PendingCredential is a credential added but not yet proven (a rotation, or a
+	// certificate waiting for its upload); ActivateCredential checks and promotes it.
+	PendingCredential *CredentialView `json:"pendingCredential,omitempty"`
 }
 
 // RecordsPage is a page of replicated records, with a cursor for the next.
@@ -91,8 +126,21 @@ type Service interface {
 	DeleteConnection(ctx context.Context, id string) error
 	// RotateSecret adds the new secret, verifies it with Entra, then retires the old one.
 	RotateSecret(ctx context.Context, id string, newSecret secret.Secret, endDate string) error
-	// RunDoctor diagnoses a stored connection and keeps the report as its last result.
+	// RunDoctor diagnoses a stored connection and keeps the report as its last result. A
+	// connection with no active credential yet is diagnosed (and activated) with its pending
+	// one, as ActivateCredential does.
 	RunDoctor(ctx context.Context, id string, onCheck func(doctor.Check)) (*doctor.Report, error)
+	// NewCertificate generates a key pair and a self-signed certificate valid for months
+	// (0: 12) and adds it as the connection's pending credential; the active one keeps
+	// working until ActivateCredential promotes the new one.
+	NewCertificate(ctx context.Context, id string, months int) (CredentialView, error)
+	// CertificateDER returns the public certificate (DER) of one of the connection's
+	// certificate credentials, for the admin to upload in Step 3.
+	CertificateDER(ctx context.Context, id, credentialID string) ([]byte, error)
+	// ActivateCredential diagnoses the connection with its pending credential and, when
+	// every check passes, makes it active (retiring the previous one). Otherwise it stays
+	// pending and the error wraps ErrSetupFailed, with the report.
+	ActivateCredential(ctx context.Context, id string, onCheck func(doctor.Check)) (*doctor.Report, error)
 	// Sync starts syncing (entitySets nil = the connection's); full restarts from scratch.
 	Sync(ctx context.Context, id string, entitySets []string, full bool) error
 	SetPaused(ctx context.Context, id string, paused bool) error

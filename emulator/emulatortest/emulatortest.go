@@ -65,6 +65,41 @@ func Faults(spec string) Option { return func(o *options) { o.faults = spec } }
 // send or to drop answers.
 func Wrap(w func(http.Handler) http.Handler) Option { return func(o *options) { o.wrap = w } }
 
+// TokenRequests records the form of every token request that reaches a sandbox, for tests
+// that check what a client sent (a client secret, or a client assertion). Pass
+// RecordTokenRequests to Start.
+type TokenRequests struct {
+	mu    sync.Mutex
+	forms []url.Values
+}
+
+// RecordTokenRequests makes the sandbox record its token requests' forms in rec (it
+// replaces a Wrap option).
+func RecordTokenRequests(rec *TokenRequests) Option {
+	return Wrap(func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/token") {
+				body, _ := io.ReadAll(r.Body)
+				r.Body = io.NopCloser(strings.NewReader(string(body)))
+				form, _ := url.ParseQuery(string(body))
+				rec.mu.Lock()
+				rec.forms = append(rec.forms, form)
+				rec.mu.Unlock()
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+}
+
+// Take returns the forms recorded since the last Take.
+func (rec *TokenRequests) Take() []url.Values {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	out := rec.forms
+	rec.forms = nil
+	return out
+}
+
 // Start runs an emulator built from cfg on a fresh TLS listener and stops it when the test
 // ends. Tests may run it in parallel: every Sandbox has its own port, CA and CA file.
 func Start(t testing.TB, cfg emulator.Config, opts ...Option) *Sandbox {

@@ -53,7 +53,7 @@ func TestRoutes(t *testing.T) {
 	var conn map[string]any
 	b = e.do("GET", "/connections/"+id, e.token, nil, 200, &conn)
 	checkRequired(t, doc, "Connection", conn)
-	if strings.Contains(strings.ToLower(string(b)), `"secret"`) {
+	if strings.Contains(strings.ToLower(string(b)), `"secret":`) {
 		t.Errorf("connection shows a secret field: %s", b)
 	}
 	e.do("GET", "/connections/Contoso", e.token, nil, 200, nil) // by name
@@ -326,7 +326,8 @@ type openapiDoc struct {
 	Paths      map[string]map[string]json.RawMessage
 	Components struct {
 		Schemas map[string]struct {
-			Required []string
+			Required   []string
+			Properties map[string]json.RawMessage
 		}
 	}
 	raw map[string]any
@@ -342,6 +343,8 @@ func loadDoc(t *testing.T) openapiDoc {
 	return d
 }
 
+// checkRequired checks an answer against its schema in both directions: every required
+// property is there, and every property there is documented.
 func checkRequired(t *testing.T, d openapiDoc, schema string, v map[string]any) {
 	t.Helper()
 	s, ok := d.Components.Schemas[schema]
@@ -351,6 +354,11 @@ func checkRequired(t *testing.T, d openapiDoc, schema string, v map[string]any) 
 	for _, f := range s.Required {
 		if _, ok := v[f]; !ok {
 			t.Errorf("%s: required field %q missing in %v", schema, f, v)
+		}
+	}
+	for f := range v {
+		if _, ok := s.Properties[f]; !ok {
+			t.Errorf("%s: field %q is not documented in openapi.json", schema, f)
 		}
 	}
 }

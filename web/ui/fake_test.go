@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -165,6 +166,20 @@ func (f *fakeService) RotateSecret(ctx context.Context, id string, newSecret sec
 	}
 	f.secrets[id] = newSecret
 	return nil
+}
+
+func (f *fakeService) NewCertificate(ctx context.Context, id string, months int) (service.CredentialView, error) {
+	f.call("NewCertificate")
+	return service.CredentialView{}, errors.New("fake: no certificates")
+}
+
+func (f *fakeService) CertificateDER(ctx context.Context, id, credentialID string) ([]byte, error) {
+	return nil, store.ErrNotFound
+}
+
+func (f *fakeService) ActivateCredential(ctx context.Context, id string, onCheck func(doctor.Check)) (*doctor.Report, error) {
+	f.call("ActivateCredential")
+	return nil, store.ErrNotFound
 }
 
 func (f *fakeService) RunDoctor(ctx context.Context, id string, onCheck func(doctor.Check)) (*doctor.Report, error) {
