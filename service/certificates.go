@@ -145,6 +145,29 @@ func (s *Impl) ActivateCredential(ctx context.Context, id string, onCheck func(d
 	return rep, nil
 }
 
+// withoutSecretErrors drops the client secret's field errors from guide.Validate's.
+func withoutSecretErrors(err error) error {
+	var keep []error
+	for _, e := range unjoinErr(err) {
+		var fe *guide.FieldError
+		if errors.As(e, &fe) && (fe.Field == "client secret" || fe.Field == "secret end date") {
+			continue
+		}
+		keep = append(keep, e)
+	}
+	return errors.Join(keep...)
+}
+
+func unjoinErr(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	if err == nil {
+		return nil
+	}
+	return []error{err}
+}
+
 func kindName(k store.CredentialKind) string {
 	if k == store.CredentialCertificate {
 		return "certificate"

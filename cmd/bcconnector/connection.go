@@ -17,11 +17,14 @@ import (
 
 // ConnectionCmd groups the connection commands.
 type ConnectionCmd struct {
-	Add          ConnectionAddCmd    `cmd:"" help:"Add a connection from the values the customer's admin handed over; checks the setup first."`
-	List         ConnectionListCmd   `cmd:"" help:"List connections with their secret's expiry."`
-	Show         ConnectionShowCmd   `cmd:"" help:"Show one connection and its secrets (never their values)."`
-	Remove       ConnectionRemoveCmd `cmd:"" help:"Remove a connection and its sealed secrets."`
-	RotateSecret RotateSecretCmd     `cmd:"" name:"rotate-secret" help:"Replace the client secret without downtime: add the new one, verify it with Entra, then retire the old one."`
+	Add          ConnectionAddCmd         `cmd:"" help:"Add a connection from the values the customer's admin handed over; checks the setup first."`
+	List         ConnectionListCmd        `cmd:"" help:"List connections with their secret's expiry."`
+	Show         ConnectionShowCmd        `cmd:"" help:"Show one connection and its secrets (never their values)."`
+	Remove       ConnectionRemoveCmd      `cmd:"" help:"Remove a connection and its sealed secrets."`
+	RotateSecret RotateSecretCmd          `cmd:"" name:"rotate-secret" help:"Replace the client secret without downtime: add the new one, verify it with Entra, then retire the old one."`
+	Rotate       ConnectionRotateCmd      `cmd:"" help:"Replace the credential without downtime: with --certificate FILE.cer a new certificate (pending until uploaded and activated), else a new client secret (as rotate-secret)."`
+	Activate     ConnectionActivateCmd    `cmd:"" help:"Check the connection with its pending credential (e.g. a certificate just uploaded) and make it active when every check passes."`
+	Certificate  ConnectionCertificateCmd `cmd:"" help:"Write the connection's certificate (the pending one, else the active one) again, for the upload in guide Step 3."`
 }
 
 // Endpoints are the optional endpoint overrides of a connection.
@@ -43,6 +46,7 @@ type ConnectionAddCmd struct {
 	WriteEntities []string `name:"write-entities" sep:"," help:"Entity sets the connection may write (checked without changing data)."`
 	NoCheck       bool     `name:"no-check" help:"Store without contacting Entra and BC (the company is then kept as given)."`
 	SecretInput
+	CertificateOutput
 	Endpoints
 }
 
@@ -53,18 +57,20 @@ func (c *ConnectionAddCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	sec, err := c.read(g, "Client secret Value (guide Step 3; input hidden): ")
-	if err != nil {
-		return err
-	}
 	svc, err := a.service()
 	if err != nil {
 		return err
 	}
-	in := service.ConnectionInput{Name: c.Name, TenantID: c.Tenant, ClientID: c.ClientID, Secret: sec,
+	in := service.ConnectionInput{Name: c.Name, TenantID: c.Tenant, ClientID: c.ClientID,
 		SecretEndDate: c.SecretEndDate, Environment: c.Environment, Company: c.Company,
 		Entities: c.Entities, WriteEntities: c.WriteEntities,
 		AuthorityHost: c.AuthorityHost, BCBaseURL: c.BCBaseURL, CAFile: c.CAFile}
+	if c.Certificate != "" {
+		return c.addWithCertificate(ctx, g, a, svc, in)
+	}
+	if in.Secret, err = c.read(g, "Client secret Value (guide Step 3; input hidden): "); err != nil {
+		return err
+	}
 	notices, err := svc.Validate(in)
 	for _, n := range notices {
 		fmt.Fprintf(g.Stderr, "note: %s: %s\n", n.Field, n.Message)
@@ -152,19 +158,26 @@ func (c *ConnectionListCmd) Run(ctx context.Context, g *Globals) error {
 func (a *app) secretSummary(ctx context.Context, connID string) string {
 	_, rec, err := a.db.ActiveSecret(ctx, connID)
 	if err != nil {
+		if _, p, perr := a.db.PendingSecret(ctx, connID); perr == nil && p.Kind == store.CredentialCertificate {
+			return "certificate " + p.Thumbprint() + " waits for its upload and `bcconnector connection activate`"
+		}
 		return "none"
 	}
+	what := ""
+	if rec.Kind == store.CredentialCertificate {
+		what = "certificate " + rec.Thumbprint() + " "
+	}
 	if rec.EndDate.IsZero() {
-		return "end date unknown"
+		return what + "end date unknown"
 	}
 	level, days := guide.ExpiryLevel(rec.EndDate, time.Now())
 	switch level {
 	case guide.ExpiryExpired:
-		return "EXPIRED " + rec.EndDate.Format("2006-01-02") + ": rotate it now"
+		return what + "EXPIRED " + rec.EndDate.Format("2006-01-02") + ": rotate it now"
 	case guide.ExpiryNone:
-		return "expires " + rec.EndDate.Format("2006-01-02")
+		return what + "expires " + rec.EndDate.Format("2006-01-02")
 	}
-	return fmt.Sprintf("expires in %d days (%s): rotate it", days, rec.EndDate.Format("2006-01-02"))
+	return fmt.Sprintf("%sexpires in %d days (%s): rotate it", what, days, rec.EndDate.Format("2006-01-02"))
 }
 
 // ConnectionShowCmd shows one connection.
@@ -198,13 +211,20 @@ func (c *ConnectionShowCmd) Run(ctx context.Context, g *Globals) error {
 		fmt.Fprintf(tw, "%s\t%s\n", kv[0], kv[1])
 	}
 	_ = tw.Flush()
-	fmt.Fprintln(g.Stdout, "\nSecrets (values are sealed and never shown):")
+	fmt.Fprintln(g.Stdout, "\nCredentials (secret values and private keys are sealed and never shown):")
 	tw = tabwriter.NewWriter(g.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  ID\tSTATE\tEND DATE\tVERIFIED\tKEY")
+	fmt.Fprintln(tw, "  ID\tKIND\tSTATE\tEND DATE\tVERIFIED\tKEY\tTHUMBPRINT")
 	for _, s := range secrets {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", s.ID, s.State, dateOrDash(s.EndDate), dateOrDash(s.VerifiedAt), s.KeyID)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, orSecret(s.Kind), s.State, dateOrDash(s.EndDate), dateOrDash(s.VerifiedAt), orDash(s.KeyID), orDash(s.Thumbprint()))
 	}
 	return tw.Flush()
+}
+
+func orSecret(k store.CredentialKind) string {
+	if k == "" {
+		return string(store.CredentialSecret)
+	}
+	return string(k)
 }
 
 func orDefault(v, def string) string {

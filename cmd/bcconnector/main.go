@@ -20,7 +20,7 @@ import (
 type CLI struct {
 	Globals
 
-	Connection    ConnectionCmd    `cmd:"" help:"Add, list, show, remove connections and rotate their secrets."`
+	Connection    ConnectionCmd    `cmd:"" help:"Add, list, show, remove connections and rotate their secrets or certificates."`
 	Doctor        DoctorCmd        `cmd:"" help:"Check a connection's setup step by step and say which guide step is wrong."`
 	ConsentURL    ConsentURLCmd    `cmd:"" name:"consent-url" help:"Print the admin-consent URL for a connection's app (guide Step 5)."`
 	PermissionSet PermissionSetCmd `cmd:"" name:"permission-set" help:"Write the least-privilege AL permission set BIZZJOINER CONNECTOR for the entity sets you use (guide Step 6)."`
