@@ -88,3 +88,18 @@ func (s *Service) Endpoints(ctx context.Context) ([]store.Endpoint, error) {
 func (s *Service) DeleteEndpoint(ctx context.Context, id string) error {
 	return s.st.DeleteEndpoint(ctx, id)
 }
+
+// Delivery returns one delivery with its body; store.ErrNotFound if there is none.
+func (s *Service) Delivery(ctx context.Context, id string) (store.Delivery, error) {
+	return s.st.Delivery(ctx, id)
+}
+
+// Deliveries lists deliveries, newest first.
+func (s *Service) Deliveries(ctx context.Context, q store.DeliveryQuery) ([]store.Delivery, error) {
+	return s.st.Deliveries(ctx, q)
+}
+
+// DeliveryAttempts returns a delivery's attempt log, oldest first.
+func (s *Service) DeliveryAttempts(ctx context.Context, id string) ([]store.DeliveryAttempt, error) {
+	return s.st.DeliveryAttempts(ctx, id)
+}

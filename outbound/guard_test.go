@@ -2,9 +2,11 @@ package outbound
 
 import (
 	"errors"
+	"net/http"
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRefused(t *testing.T) {
@@ -111,4 +113,21 @@ func TestEventTypes(t *testing.T) {
 			t.Errorf("Wants(%q, %s) = %v, want %v", tc.types, tc.typ, got, tc.want)
 		}
 	}
+}
+
+func FuzzRetryAfter(f *testing.F) {
+	for _, s := range []string{"120", "0", "-5", "99999999999", "Wed, 21 Oct 2015 07:28:00 GMT", "Thu, 03 Dec 2026 08:00:00 GMT", "soon", ""} {
+		f.Add(s, 429)
+	}
+	now := time.Date(2026, 12, 3, 7, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, v string, status int) {
+		resp := &http.Response{StatusCode: status, Header: http.Header{"Retry-After": {v}}}
+		d := retryAfterOf(resp, now)
+		if d < 0 || d > maxRetryAfter {
+			t.Fatalf("Retry-After %q gave %s, want 0..%s", v, d, maxRetryAfter)
+		}
+		if d != 0 && status != 429 && status != 503 {
+			t.Fatalf("Retry-After honoured on status %d", status)
+		}
+	})
 }

@@ -4,6 +4,12 @@
 // HMAC-SHA256; auth-jobs-delivery-facts §5); data events from the change log and
 // connection health events.
 //
+// Every event for an endpoint is a delivery in the store, attempted by a River job
+// (DeliverWorker) so it survives restarts and spreads over instances: at least once, with
+// retries over DefaultSchedule (more than three days), an attempt log, a dead state after
+// the last attempt, and replays. Deliveries about the same record are attempted one at a
+// time in the order of the change log.
+//
 // Delivery targets are outside our trust: unless the operator allows private targets,
 // connections to loopback, private and link-local addresses are refused when dialled (the
 // resolved address is checked, not just the URL), redirects are not followed, responses
@@ -11,7 +17,10 @@
 package outbound
 
 import (
+	"context"
+	"crypto/tls"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/store"
@@ -25,36 +34,63 @@ const (
 	AttemptTimeout = 15 * time.Second
 )
 
-// Store is what package outbound keeps in the store.
+// Store is what package outbound keeps in and reads from the store.
 type Store interface {
 	store.OutboundStore
+	store.DeliveryStore
 	store.ConnectionStore
+	store.ReplicaStore
+	store.Notifier
+}
+
+// Queue gives deliveries jobs (River's uniqueness drops one a delivery already has).
+type Queue interface {
+	Deliver(ctx context.Context, deliveryIDs ...string) error
 }
 
 // Options configures New.
 type Options struct {
 	// Store keeps endpoints and deliveries. Required.
 	Store Store
+	// Queue runs the deliveries; nil means no delivery is attempted (API only).
+	Queue Queue
 	// AllowPrivate accepts targets on loopback, private and link-local addresses and
 	// plain http (serve --allow-private-webhook-targets; on in the sandbox and tests).
 	AllowPrivate bool
+	// TLS configures the delivery client's TLS (tests: trust their receiver); nil means
+	// the system's roots.
+	TLS *tls.Config
+	// Client replaces the delivery client (NewClient); tests only.
+	Client *http.Client
+	// Schedule is the wait before each retry; nil means DefaultSchedule.
+	Schedule []time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger receives delivery outcomes (never a secret or a payload); nil discards.
 	Logger *slog.Logger
 }
 
-// Service is outbound webhooks: endpoints and their secrets.
+// Service is outbound webhooks: endpoints and their secrets, deliveries and replays.
 type Service struct {
 	st           Store
+	queue        Queue
 	allowPrivate bool
+	client       *http.Client
+	schedule     []time.Duration
 	nowFn        func() time.Time
 	log          *slog.Logger
 }
 
 // New returns the service.
 func New(opt Options) *Service {
-	s := &Service{st: opt.Store, allowPrivate: opt.AllowPrivate, nowFn: opt.Now, log: opt.Logger}
+	s := &Service{st: opt.Store, queue: opt.Queue, allowPrivate: opt.AllowPrivate, client: opt.Client,
+		schedule: opt.Schedule, nowFn: opt.Now, log: opt.Logger}
+	if s.client == nil {
+		s.client = NewClient(ClientOptions{AllowPrivate: opt.AllowPrivate, TLS: opt.TLS})
+	}
+	if s.schedule == nil {
+		s.schedule = DefaultSchedule
+	}
 	if s.nowFn == nil {
 		s.nowFn = time.Now
 	}
@@ -64,4 +100,15 @@ func New(opt Options) *Service {
 	return s
 }
 
-func (s *Service) now() time.Time { return s.nowFn() }
+func (s *Service) now() time.Time { return s.nowFn().UTC().Truncate(time.Microsecond) }
+
+// SetQueue sets the queue after New (the queue's workers need the service first).
+func (s *Service) SetQueue(q Queue) { s.queue = q }
+
+// enqueue gives deliveries jobs; without a queue it does nothing.
+func (s *Service) enqueue(ctx context.Context, ids ...string) error {
+	if s.queue == nil || len(ids) == 0 {
+		return nil
+	}
+	return s.queue.Deliver(ctx, ids...)
+}

@@ -44,6 +44,7 @@ type Store interface {
 	DoctorStore
 	BudgetStore
 	OutboundStore
+	DeliveryStore
 	Notifier
 	// Close releases the database. The Store must not be used afterwards.
 	Close() error

@@ -47,6 +47,7 @@ type jobQueue interface {
 	Start(ctx context.Context) error
 	Stop(ctx context.Context) error
 	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
 }
 
 // newJobQueue migrates River's tables in the store's database and returns a River client

@@ -12,10 +12,11 @@ import (
 
 // ServeCmd runs the connector: web UI, JSON API, sync workers and the webhook receiver.
 type ServeCmd struct {
-	Listen    string        `default:"127.0.0.1:8080" env:"BCC_LISTEN" help:"Address of the web UI and the JSON API (http). Port 0 picks a free port."`
-	PublicURL string        `name:"public-url" env:"BCC_PUBLIC_URL" placeholder:"URL" help:"Public https URL of /webhooks/bc that BC can reach, e.g. https://connector.example.com/webhooks/bc. Without it only polling runs."`
-	Interval  time.Duration `default:"1m" env:"BCC_SYNC_INTERVAL" help:"How often every connection's entity sets are synced incrementally."`
-	Workers   int           `default:"4" env:"BCC_SYNC_WORKERS" help:"Sync jobs run at once."`
+	Listen         string        `default:"127.0.0.1:8080" env:"BCC_LISTEN" help:"Address of the web UI and the JSON API (http). Port 0 picks a free port."`
+	PublicURL      string        `name:"public-url" env:"BCC_PUBLIC_URL" placeholder:"URL" help:"Public https URL of /webhooks/bc that BC can reach, e.g. https://connector.example.com/webhooks/bc. Without it only polling runs."`
+	Interval       time.Duration `default:"1m" env:"BCC_SYNC_INTERVAL" help:"How often every connection's entity sets are synced incrementally."`
+	Workers        int           `default:"4" env:"BCC_SYNC_WORKERS" help:"Sync jobs run at once."`
+	WebhookWorkers int           `name:"webhook-workers" default:"8" env:"BCC_WEBHOOK_WORKERS" help:"Outbound webhook deliveries attempted at once by this instance."`
 
 	ReconcileEvery    int           `name:"reconcile-every" default:"10" env:"BCC_RECONCILE_EVERY" help:"Reconcile a set's ids (find records deleted in BC) after this many incremental passes; 0 turns the count off (both 0: the defaults)."`
 	ReconcileInterval time.Duration `name:"reconcile-interval" default:"15m" env:"BCC_RECONCILE_INTERVAL" help:"Reconcile a set's ids when the last reconciliation is this old; 0 turns the age off. With webhooks off this bounds how long a delete in BC takes to reach the replica."`

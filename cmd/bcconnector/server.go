@@ -78,6 +78,12 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	if c.Workers <= 0 {
 		return fmt.Errorf("--workers must be at least 1, got %d", c.Workers)
 	}
+	if c.WebhookWorkers == 0 {
+		c.WebhookWorkers = 8 // a ServeCmd built in code
+	}
+	if c.WebhookWorkers < 0 {
+		return fmt.Errorf("--webhook-workers must be at least 1, got %d", c.WebhookWorkers)
+	}
 	if c.Sandbox && c.Interval == time.Minute {
 		c.Interval = 5 * time.Second // the mutator changes data twice a second: show it
 	}
@@ -178,8 +184,10 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, worker)
 	river.AddWorker(workers, sched)
+	river.AddWorker(workers, &outbound.DeliverWorker{Service: s.out})
 	s.rc, err = newJobQueue(ctx, a.db, &river.Config{
-		Queues:            map[string]river.QueueConfig{syncer.QueueSync: {MaxWorkers: c.Workers}, syncer.QueueSchedule: {MaxWorkers: 1}},
+		Queues: map[string]river.QueueConfig{syncer.QueueSync: {MaxWorkers: c.Workers}, syncer.QueueSchedule: {MaxWorkers: 1},
+			outbound.QueueDeliver: {MaxWorkers: c.WebhookWorkers}},
 		Workers:           workers,
 		PeriodicJobs:      []*river.PeriodicJob{sched.PeriodicJob()},
 		FetchCooldown:     100 * time.Millisecond,
@@ -195,6 +203,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 		return err
 	}
 	jobs.rc = s.rc
+	s.out.SetQueue(outbound.RiverQueue{Client: s.rc})
 	// River lives until Close, not until the context of Open ends.
 	if err := s.rc.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
@@ -207,6 +216,12 @@ func (s *Server) Open(ctx context.Context) (err error) {
 		}
 		return nil
 	})
+	// Every instance turns the change log into outbound webhook deliveries (the store
+	// lets one of them do each page) and gives overdue deliveries jobs again.
+	outCtx, stopOut := context.WithCancel(context.WithoutCancel(ctx))
+	outDone := make(chan struct{})
+	go func() { defer close(outDone); s.out.Run(outCtx, 0) }()
+	s.onClose(func() error { stopOut(); <-outDone; return nil })
 
 	// The UI is served over plain http on --listen; behind a TLS proxy the browser still
 	// gets HttpOnly, SameSite=Lax cookies.

@@ -30,8 +30,8 @@ func (db *DB) CreateEndpoint(ctx context.Context, e store.Endpoint, signing secr
 	defer db.krMu.RUnlock()
 	err := db.withTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO outbound_endpoints
-			(id, url, event_types, connection_id, include_record, description, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			(id, url, event_types, connection_id, include_record, description, created_at, updated_at, after_seq)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT last_seq FROM change_seq))`,
 			e.ID, e.URL, e.EventTypes, e.ConnectionID, e.IncludeRecord, e.Description, e.CreatedAt, e.UpdatedAt); err != nil {
 			return fmt.Errorf("postgres: create endpoint: %w", err)
 		}
@@ -58,11 +58,11 @@ func (db *DB) addEndpointSecret(ctx context.Context, tx pgx.Tx, endpointID strin
 	return nil
 }
 
-const endpointColumns = `id, url, event_types, connection_id, include_record, description, created_at, updated_at`
+const endpointColumns = `id, url, event_types, connection_id, include_record, description, created_at, updated_at, after_seq`
 
 func scanEndpoint(r pgx.Row) (store.Endpoint, error) {
 	var e store.Endpoint
-	if err := r.Scan(&e.ID, &e.URL, &e.EventTypes, &e.ConnectionID, &e.IncludeRecord, &e.Description, &e.CreatedAt, &e.UpdatedAt); err != nil {
+	if err := r.Scan(&e.ID, &e.URL, &e.EventTypes, &e.ConnectionID, &e.IncludeRecord, &e.Description, &e.CreatedAt, &e.UpdatedAt, &e.AfterSeq); err != nil {
 		return e, err
 	}
 	e.CreatedAt, e.UpdatedAt = e.CreatedAt.UTC(), e.UpdatedAt.UTC()

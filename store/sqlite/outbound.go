@@ -31,8 +31,8 @@ func (db *DB) CreateEndpoint(ctx context.Context, e store.Endpoint, signing secr
 	defer db.krMu.RUnlock()
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO outbound_endpoints
-			(id, url, event_types, connection_id, include_record, description, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			(id, url, event_types, connection_id, include_record, description, created_at, updated_at, after_seq)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT last_seq FROM change_seq))`,
 			e.ID, e.URL, string(types), e.ConnectionID, e.IncludeRecord, e.Description, fmtTime(e.CreatedAt), fmtTime(e.UpdatedAt)); err != nil {
 			return fmt.Errorf("sqlite: create endpoint: %w", err)
 		}
@@ -59,13 +59,13 @@ func (db *DB) addEndpointSecret(ctx context.Context, tx *sql.Tx, endpointID stri
 	return nil
 }
 
-const endpointColumns = `id, url, event_types, connection_id, include_record, description, created_at, updated_at`
+const endpointColumns = `id, url, event_types, connection_id, include_record, description, created_at, updated_at, after_seq`
 
 func scanEndpoint(r rowScanner) (store.Endpoint, error) {
 	var e store.Endpoint
 	var types string
 	var created, updated sql.NullString
-	if err := r.Scan(&e.ID, &e.URL, &types, &e.ConnectionID, &e.IncludeRecord, &e.Description, &created, &updated); err != nil {
+	if err := r.Scan(&e.ID, &e.URL, &types, &e.ConnectionID, &e.IncludeRecord, &e.Description, &created, &updated, &e.AfterSeq); err != nil {
 		return e, err
 	}
 	if err := json.Unmarshal([]byte(types), &e.EventTypes); err != nil {

@@ -92,6 +92,11 @@ var routes = []route{
 	{"GET", "/webhook-endpoints/{eid}", (*api).getEndpoint, false},
 	{"DELETE", "/webhook-endpoints/{eid}", (*api).deleteEndpoint, false},
 	{"POST", "/webhook-endpoints/{eid}/rotate-secret", (*api).rotateEndpointSecret, false},
+	{"GET", "/webhook-endpoints/{eid}/deliveries", (*api).listDeliveries, false},
+	{"POST", "/webhook-endpoints/{eid}/replay", (*api).replayChanges, false},
+	{"POST", "/webhook-endpoints/{eid}/test", (*api).sendTestEvent, false},
+	{"GET", "/webhook-deliveries/{did}", (*api).getDelivery, false},
+	{"POST", "/webhook-deliveries/{did}/replay", (*api).replayDelivery, false},
 }
 
 // Routes returns "METHOD /api/v1/path" for every route, for documentation and tests.

@@ -1,8 +1,11 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/outbound"
@@ -136,5 +139,127 @@ func (a *api) rotateEndpointSecret(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	writeJSON(w, http.StatusOK, endpointWithSecret{Endpoint: e, Secret: signing.Reveal()})
+	return nil
+}
+
+// deliveryDetail is one delivery with its body and attempt log.
+type deliveryDetail struct {
+	store.Delivery
+	Payload  json.RawMessage         `json:"payload"`
+	Attempts []store.DeliveryAttempt `json:"attemptLog"`
+}
+
+// delivery resolves {did} within the token's scope (through its endpoint).
+func (a *api) delivery(r *http.Request) (store.Delivery, error) {
+	if a.out == nil {
+		return store.Delivery{}, errNoOutbound
+	}
+	d, err := a.out.Delivery(r.Context(), r.PathValue("did"))
+	if err != nil {
+		return d, err
+	}
+	e, err := a.out.Endpoint(r.Context(), d.EndpointID)
+	if err != nil || !endpointAllowed(token(r), e) {
+		return store.Delivery{}, fmt.Errorf("%w: no webhook delivery %q", store.ErrNotFound, r.PathValue("did"))
+	}
+	return d, nil
+}
+
+var deliveryStates = []store.DeliveryState{store.DeliveryQueued, store.DeliveryPending, store.DeliverySucceeded, store.DeliveryDead}
+
+func (a *api) listDeliveries(w http.ResponseWriter, r *http.Request) error {
+	e, err := a.endpoint(r)
+	if err != nil {
+		return err
+	}
+	q := store.DeliveryQuery{EndpointID: e.ID}
+	for k, v := range r.URL.Query() {
+		val := v[0]
+		switch k {
+		case "state":
+			q.State = store.DeliveryState(val)
+			if !slices.Contains(deliveryStates, q.State) {
+				return fmt.Errorf("%w: state must be one of queued, pending, succeeded, dead; got %q", errBadRequest, val)
+			}
+		case "before":
+			q.Before = val
+		case "limit":
+			n, err := strconv.Atoi(val)
+			if err != nil || n < 1 || n > 500 {
+				return fmt.Errorf("%w: limit must be a number from 1 to 500, got %q", errBadRequest, val)
+			}
+			q.Limit = n
+		default:
+			return fmt.Errorf("%w: unknown query parameter %q; use state, before or limit", errBadRequest, k)
+		}
+	}
+	list, err := a.out.Deliveries(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"deliveries": list})
+	return nil
+}
+
+func (a *api) getDelivery(w http.ResponseWriter, r *http.Request) error {
+	d, err := a.delivery(r)
+	if err != nil {
+		return err
+	}
+	log, err := a.out.DeliveryAttempts(r.Context(), d.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, deliveryDetail{Delivery: d, Payload: d.Payload, Attempts: log})
+	return nil
+}
+
+func (a *api) replayDelivery(w http.ResponseWriter, r *http.Request) error {
+	d, err := a.delivery(r)
+	if err != nil {
+		return err
+	}
+	n, err := a.out.ReplayDelivery(r.Context(), d.ID)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", Prefix+"/webhook-deliveries/"+n.ID)
+	writeJSON(w, http.StatusAccepted, n)
+	return nil
+}
+
+func (a *api) replayChanges(w http.ResponseWriter, r *http.Request) error {
+	e, err := a.endpoint(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		After *int64 `json:"after"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.After == nil || *in.After < 0 {
+		return fmt.Errorf("%w: after is missing or negative; give the change sequence to replay after (0 replays the whole change log)", errBadRequest)
+	}
+	added, next, done, err := a.out.ReplayChanges(r.Context(), e.ID, *in.After)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"deliveries": added, "next": next, "done": done})
+	return nil
+}
+
+func (a *api) sendTestEvent(w http.ResponseWriter, r *http.Request) error {
+	e, err := a.endpoint(r)
+	if err != nil {
+		return err
+	}
+	d, err := a.out.SendTest(r.Context(), e.ID)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", Prefix+"/webhook-deliveries/"+d.ID)
+	writeJSON(w, http.StatusAccepted, d)
 	return nil
 }

@@ -146,3 +146,63 @@ func TestWebhookEndpointTokenScope(t *testing.T) {
 		t.Fatalf("a token for all connections lists %d endpoints, want 3", len(list.Endpoints))
 	}
 }
+
+func TestWebhookDeliveriesAPI(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	c, _ := e.db.CreateConnection(t.Context(), storetest.NewConnection("one"))
+	var ep endpointAnswer
+	e.do("POST", "/webhook-endpoints", e.token, `{"url":"https://p.example/h","eventTypes":["record.*"],"connectionId":"`+c.ID+`"}`, 201, &ep)
+	var test store.Delivery
+	e.do("POST", "/webhook-endpoints/"+ep.ID+"/test", e.token, nil, 202, &test)
+	if !strings.HasPrefix(test.ID, "msg_") || test.EventType != "webhook.test" || test.State != store.DeliveryPending {
+		t.Fatalf("test event: %+v", test)
+	}
+	doc := loadDoc(t)
+	var raw map[string]any
+	e.do("GET", "/webhook-deliveries/"+test.ID, e.token, nil, 200, &raw)
+	checkRequired(t, doc, "Delivery", raw)
+	payload, _ := raw["payload"].(map[string]any)
+	if payload["type"] != "webhook.test" || raw["attemptLog"] == nil {
+		t.Fatalf("delivery detail: %v", raw)
+	}
+	var replay store.Delivery
+	e.do("POST", "/webhook-deliveries/"+test.ID+"/replay", e.token, nil, 202, &replay)
+	if replay.ReplayOf != test.ID || replay.ID == test.ID {
+		t.Fatalf("replay: %+v", replay)
+	}
+	var list struct{ Deliveries []store.Delivery }
+	e.do("GET", "/webhook-endpoints/"+ep.ID+"/deliveries?limit=1", e.token, nil, 200, &list)
+	if len(list.Deliveries) != 1 || list.Deliveries[0].ID != replay.ID {
+		t.Fatalf("deliveries?limit=1: %+v", list)
+	}
+	e.do("GET", "/webhook-endpoints/"+ep.ID+"/deliveries?before="+replay.ID+"&state=pending", e.token, nil, 200, &list)
+	if len(list.Deliveries) != 1 || list.Deliveries[0].ID != test.ID {
+		t.Fatalf("deliveries before the replay: %+v", list)
+	}
+	for _, q := range []string{"state=done", "limit=0", "limit=x", "since=3"} {
+		st, _, b := e.call("GET", "/webhook-endpoints/"+ep.ID+"/deliveries?"+q, e.token, nil)
+		if st != 400 || !strings.Contains(string(b), strings.Split(q, "=")[0]) {
+			t.Errorf("deliveries?%s: %d %s, want 400 naming the parameter", q, st, b)
+		}
+	}
+	var rp struct {
+		Deliveries int
+		Next       int64
+		Done       bool
+	}
+	e.do("POST", "/webhook-endpoints/"+ep.ID+"/replay", e.token, `{"after":0}`, 202, &rp)
+	if rp.Deliveries != 0 || !rp.Done {
+		t.Fatalf("replay of an empty change log: %+v", rp)
+	}
+	e.do("POST", "/webhook-endpoints/"+ep.ID+"/replay", e.token, `{}`, 400, nil)
+	e.do("POST", "/webhook-endpoints/"+ep.ID+"/replay", e.token, `{"after":-1}`, 400, nil)
+	// Another connection's token sees none of it.
+	other, _ := e.db.CreateConnection(t.Context(), storetest.NewConnection("two"))
+	scoped := e.newToken("scoped", []string{other.ID})
+	e.do("GET", "/webhook-deliveries/"+test.ID, scoped, nil, 404, nil)
+	e.do("POST", "/webhook-deliveries/"+test.ID+"/replay", scoped, nil, 404, nil)
+	e.do("GET", "/webhook-endpoints/"+ep.ID+"/deliveries", scoped, nil, 404, nil)
+	e.do("POST", "/webhook-endpoints/"+ep.ID+"/test", scoped, nil, 404, nil)
+	e.do("GET", "/webhook-deliveries/nope", e.token, nil, 404, nil)
+}

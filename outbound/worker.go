@@ -1,0 +1,91 @@
+package outbound
+
+import (
+	"context"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/bizzjoiner/bcconnector/store"
+)
+
+// QueueDeliver is the River queue of deliveries.
+const QueueDeliver = "outbound"
+
+// DeliverArgs is the River job of one delivery: it makes the attempt that is due and
+// snoozes until the next one while the delivery is pending, so a delivery waiting for
+// its retry is a scheduled job in the database and survives restarts.
+type DeliverArgs struct {
+	DeliveryID string `json:"deliveryId"`
+}
+
+// Kind implements river.JobArgs.
+func (DeliverArgs) Kind() string { return "outbound_deliver" }
+
+// InsertOpts: one unfinished job per delivery (River drops a second insert while the
+// first is waiting or running, auth-jobs-delivery-facts §4); a completed job does not
+// block a new one, so a replayed or promoted delivery always gets its job.
+func (DeliverArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueDeliver, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+		rivertype.JobStateRetryable, rivertype.JobStateScheduled,
+	}}}
+}
+
+// DeliverWorker runs DeliverArgs jobs with a Service.
+type DeliverWorker struct {
+	river.WorkerDefaults[DeliverArgs]
+	Service *Service
+}
+
+// Timeout is longer than an attempt, so River's rescuer takes up the job of a process
+// that died mid-attempt (it was marked running) and no live attempt is cut off.
+func (w *DeliverWorker) Timeout(*river.Job[DeliverArgs]) time.Duration {
+	return AttemptTimeout + 30*time.Second
+}
+
+// Work makes the delivery's due attempt. A store error returns an error (River retries the
+// job with its own backoff); the delivery's retries are snoozes until its NextAttemptAt.
+func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
+	s := w.Service
+	res, err := s.Attempt(ctx, job.Args.DeliveryID)
+	if err != nil {
+		return err
+	}
+	if res.Next != "" {
+		// If this fails the successor is pending without a job: Sweep gives it one.
+		if err := s.enqueue(ctx, res.Next); err != nil {
+			s.log.Warn("outbound webhooks: enqueue the next delivery of a record", "delivery", res.Next, "err", err)
+		}
+	}
+	at := res.NotYet
+	if at.IsZero() && !res.Skipped && res.Delivery.State == store.DeliveryPending {
+		at = res.Delivery.NextAttemptAt
+	}
+	if at.IsZero() {
+		return nil
+	}
+	return river.JobSnooze(max(at.Sub(s.now()), 0))
+}
+
+// Inserter is what RiverQueue needs of a River client (any driver).
+type Inserter interface {
+	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+}
+
+// RiverQueue is the Queue on a River client: one DeliverArgs job per delivery.
+type RiverQueue struct{ Client Inserter }
+
+// Deliver implements Queue.
+func (q RiverQueue) Deliver(ctx context.Context, ids ...string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	params := make([]river.InsertManyParams, len(ids))
+	for i, id := range ids {
+		params[i] = river.InsertManyParams{Args: DeliverArgs{DeliveryID: id}}
+	}
+	_, err := q.Client.InsertMany(ctx, params)
+	return err
+}
