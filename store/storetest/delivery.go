@@ -291,7 +291,7 @@ func testDeliveryInvalid(t *testing.T, s store.Store) {
 	log, err := s.DeliveryAttempts(ctx, "msg_1")
 	if err != nil || len(log) != 1 || len(log[0].Response) > store.MaxAttemptResponse || strings.ContainsRune(log[0].Response, 0) ||
 		!strings.HasPrefix(log[0].Response, "\uFFFDé") || log[0].Error != "bad \uFFFD error" {
-		t.Fatalf("attempt log with bad bytes = %+q, %v", log, err)
+		t.Fatalf("attempt log with bad bytes = %+v, %v", log, err)
 	}
 }
 

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -31,15 +32,18 @@ func TestWebhookEndpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	var created endpointAnswer
-	e.do("POST", "/webhook-endpoints", e.token, map[string]any{"url": "https://platform.example/hooks",
+	b := e.do("POST", "/webhook-endpoints", e.token, map[string]any{"url": "https://platform.example/hooks",
 		"eventTypes": []string{"record.created", "connection.*"}, "connectionId": "acme", "includeRecord": true}, 201, &created)
+	doc := loadDoc(t)
+	var raw map[string]any
+	_ = json.Unmarshal(b, &raw)
+	checkRequired(t, doc, "EndpointWithSecret", raw)
 	checkSigningSecret(t, created.Secret)
 	if created.ID == "" || created.ConnectionID != c.ID || !created.IncludeRecord || len(created.Secrets) != 1 {
 		t.Fatalf("created: %+v (the connection's name is stored as its ID)", created.Endpoint)
 	}
-	doc := loadDoc(t)
-	var raw map[string]any
-	b := e.do("GET", "/webhook-endpoints/"+created.ID, e.token, nil, 200, &raw)
+	raw = nil
+	b = e.do("GET", "/webhook-endpoints/"+created.ID, e.token, nil, 200, &raw)
 	checkRequired(t, doc, "Endpoint", raw)
 	if strings.Contains(string(b), created.Secret) || strings.Contains(string(b), `"secret"`) {
 		t.Fatalf("GET shows the signing secret: %s", b)
@@ -161,7 +165,7 @@ func TestWebhookDeliveriesAPI(t *testing.T) {
 	doc := loadDoc(t)
 	var raw map[string]any
 	e.do("GET", "/webhook-deliveries/"+test.ID, e.token, nil, 200, &raw)
-	checkRequired(t, doc, "Delivery", raw)
+	checkRequired(t, doc, "DeliveryDetail", raw)
 	payload, _ := raw["payload"].(map[string]any)
 	if payload["type"] != "webhook.test" || raw["attemptLog"] == nil {
 		t.Fatalf("delivery detail: %v", raw)
