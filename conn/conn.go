@@ -31,7 +31,7 @@ type Conn struct {
 
 // Options configures Open.
 type Options struct {
-	// HTTPClient replaces the client built from the connection's CA file (tests). Open
+	// HTTPClient replaces the client built from the connection's CA certificates (tests). Open
 	// uses a copy that refuses redirects.
 	HTTPClient *http.Client
 	// WrapTransport, when set, wraps the HTTP client's transport (e.g. for metrics).
@@ -57,7 +57,7 @@ func Open(c store.Connection, cred secret.Credential, opt Options) (*Conn, error
 	hc := opt.HTTPClient
 	if hc == nil {
 		var err error
-		if hc, err = HTTPClient(c.CAFile); err != nil {
+		if hc, err = HTTPClient(c); err != nil {
 			return nil, err
 		}
 	}
@@ -88,22 +88,31 @@ func Open(c store.Connection, cred secret.Credential, opt Options) (*Conn, error
 	return &Conn{Connection: c, Tokens: tokens, BC: client, HTTP: hc}, nil
 }
 
-// HTTPClient returns a client that trusts the system roots plus the PEM certificates in
-// caFile (empty: system roots only) and refuses redirects (see [RedirectError]).
-func HTTPClient(caFile string) (*http.Client, error) {
+// HTTPClient returns a client for c's hosts that trusts the system roots plus c's extra
+// CA certificates (CAPEM, else the PEM file CAFile of a connection stored before CAPEM
+// existed; neither: system roots only) and refuses redirects (see [RedirectError]).
+func HTTPClient(c store.Connection) (*http.Client, error) {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 16
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
+	text := c.CAPEM
+	if text == "" && c.CAFile != "" {
+		b, err := os.ReadFile(c.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("CA file: %w (check the connection's --ca-file)", err)
+			return nil, fmt.Errorf("CA file: %w (this connection names a CA file on the machine that stored it; update the connection with --ca-file on a machine that has the file, which stores the certificates in the database)", err)
+		}
+		text = string(b)
+	}
+	if text != "" {
+		certs, err := store.CACertificates(text)
+		if err != nil {
+			return nil, fmt.Errorf("%w (check the connection's --ca-file)", err)
 		}
 		roots, err := x509.SystemCertPool()
 		if err != nil || roots == nil {
 			roots = x509.NewCertPool()
 		}
-		if !roots.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("CA file %s holds no PEM certificate (check the connection's --ca-file)", caFile)
+		for _, cert := range certs {
+			roots.AddCert(cert)
 		}
 		t.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
 	}

@@ -39,13 +39,34 @@ func TestOpenTrustsTheCAFile(t *testing.T) {
 	}
 }
 
+// TestOpenTrustsTheStoredCA: a connection whose CA certificates are stored with it
+// (CAPEM) reaches the emulator on a machine without the CA file, and CAPEM wins over a
+// CA file path left from before.
+func TestOpenTrustsTheStoredCA(t *testing.T) {
+	srv := emulatortest.Start(t, emulator.Config{})
+	cr := srv.Creds
+	c := store.Connection{TenantID: cr.TenantID, ClientID: cr.ClientID, Environment: cr.Environment,
+		AuthorityHost: srv.AuthorityHost(), BCBaseURL: srv.BCBaseURL(), CAPEM: string(srv.CAPEM),
+		CAFile: filepath.Join(t.TempDir(), "not-on-this-machine.pem")}
+	cn, err := conn.Open(c, secret.Credential{Secret: secret.Secret(cr.ClientSecret)}, conn.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if companies, err := cn.BC.Companies(context.Background()); err != nil || len(companies) == 0 {
+		t.Fatalf("companies over TLS with the stored CA: %v", err)
+	}
+}
+
 func TestHTTPClientErrors(t *testing.T) {
-	if _, err := conn.HTTPClient(filepath.Join(t.TempDir(), "missing.pem")); err == nil || !strings.Contains(err.Error(), "--ca-file") {
+	if _, err := conn.HTTPClient(store.Connection{CAFile: filepath.Join(t.TempDir(), "missing.pem")}); err == nil || !strings.Contains(err.Error(), "--ca-file") {
 		t.Errorf("missing file: %v", err)
 	}
 	bad := filepath.Join(t.TempDir(), "bad.pem")
 	_ = os.WriteFile(bad, []byte("not a certificate"), 0o600)
-	if _, err := conn.HTTPClient(bad); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
+	if _, err := conn.HTTPClient(store.Connection{CAFile: bad}); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
 		t.Errorf("bad file: %v", err)
+	}
+	if _, err := conn.HTTPClient(store.Connection{CAPEM: "not a certificate"}); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
+		t.Errorf("bad PEM: %v", err)
 	}
 }

@@ -41,10 +41,12 @@ type Config struct {
 	// Input is what the admin handed over (validated first).
 	Input guide.Input
 	// AuthorityHost and BCBaseURL override Entra's and BC's endpoints (sandbox, other
-	// clouds); CAFile is a PEM file of extra CA certificates to trust. Empty means
-	// Microsoft's public cloud and the system roots.
-	AuthorityHost, BCBaseURL, CAFile string
-	// HTTPClient reaches both; nil means the client package conn builds from CAFile.
+	// clouds); CAPEM is the PEM of extra CA certificates to trust, and CAFile, used when
+	// CAPEM is empty, a PEM file of them (as store.Connection). Empty means Microsoft's
+	// public cloud and the system roots.
+	AuthorityHost, BCBaseURL, CAPEM, CAFile string
+	// HTTPClient reaches both; nil means the client package conn builds from the CA
+	// certificates.
 	HTTPClient *http.Client
 	// Entities are read-checked; nil means DefaultEntities.
 	Entities []string
@@ -59,7 +61,7 @@ type Config struct {
 }
 
 // ForConnection is the Config that diagnoses a stored connection as it is used: its own
-// tenant, client, environment and company, its stored endpoints and CA file, its entity
+// tenant, client, environment and company, its stored endpoints and CA certificates, its entity
 // sets, and its active credential (client secret or certificate) with its end date (zero:
 // unknown). The caller adds the HTTP client, clock, logger and progress callback.
 func ForConnection(c store.Connection, cred secret.Credential, secretEnd time.Time) Config {
@@ -71,7 +73,7 @@ func ForConnection(c store.Connection, cred secret.Credential, secretEnd time.Ti
 	if !secretEnd.IsZero() {
 		in.SecretEndDate = secretEnd.Format(time.DateOnly)
 	}
-	return Config{Input: in, AuthorityHost: c.AuthorityHost, BCBaseURL: c.BCBaseURL, CAFile: c.CAFile,
+	return Config{Input: in, AuthorityHost: c.AuthorityHost, BCBaseURL: c.BCBaseURL, CAPEM: c.CAPEM, CAFile: c.CAFile,
 		Entities: c.Entities, WriteEntities: c.WriteEntities}
 }
 
@@ -176,7 +178,7 @@ func unjoin(err error) []error {
 // clients come from package conn, as they will when the connection is used.
 func (r *run) checkToken(ctx context.Context, c *Check) {
 	cn, err := conn.Open(store.Connection{TenantID: r.in.TenantID, ClientID: r.in.ClientID, Environment: r.in.Environment,
-		AuthorityHost: r.cfg.AuthorityHost, BCBaseURL: r.cfg.BCBaseURL, CAFile: r.cfg.CAFile},
+		AuthorityHost: r.cfg.AuthorityHost, BCBaseURL: r.cfg.BCBaseURL, CAPEM: r.cfg.CAPEM, CAFile: r.cfg.CAFile},
 		r.in.Credential(), conn.Options{HTTPClient: r.cfg.HTTPClient, Logger: r.cfg.Logger, Now: r.cfg.Now,
 			Retry: bc.RetryOptions{MaxAttempts: 2}})
 	var ee *entra.Error

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -17,11 +18,17 @@ import (
 // endpointField is one endpoint a connection may override.
 type endpointField struct{ name, v, def string }
 
-func endpointFields(authorityHost, bcBaseURL, caFile string) []endpointField {
+// endpointFields lists the endpoints of a connection or input; the CA certificates show
+// as the file's path, or as a note when they are PEM held with the connection.
+func endpointFields(authorityHost, bcBaseURL, caFile, caPEM string) []endpointField {
+	ca := caFile
+	if caPEM != "" {
+		ca = "(PEM stored with the connection)"
+	}
 	return []endpointField{
 		{"authority host", authorityHost, guide.DefaultAuthorityHost},
 		{"BC API base URL", bcBaseURL, guide.DefaultBCBaseURL},
-		{"CA file", caFile, ""},
+		{"CA file", ca, ""},
 	}
 }
 
@@ -34,7 +41,7 @@ func (s *Impl) checkEndpoints(in ConnectionInput) error {
 	if s.allowOverrides {
 		return nil
 	}
-	for _, f := range endpointFields(in.AuthorityHost, in.BCBaseURL, in.CAFile) {
+	for _, f := range endpointFields(in.AuthorityHost, in.BCBaseURL, in.CAFile, in.CAPEM) {
 		if f.overridden() {
 			return &guide.FieldError{Field: f.name, Step: guide.ConnectionSettings,
 				Problem: "endpoint overrides are turned off on this server",
@@ -80,7 +87,7 @@ func (s *Impl) blocked(c store.Connection) *BlockedError {
 		return nil
 	}
 	var eps []string
-	for _, f := range endpointFields(c.AuthorityHost, c.BCBaseURL, c.CAFile) {
+	for _, f := range endpointFields(c.AuthorityHost, c.BCBaseURL, c.CAFile, c.CAPEM) {
 		if f.overridden() {
 			eps = append(eps, fmt.Sprintf("%s %q", f.name, f.v))
 		}
@@ -89,6 +96,63 @@ func (s *Impl) blocked(c store.Connection) *BlockedError {
 		return nil
 	}
 	return &BlockedError{Connection: c.Name, Endpoints: eps}
+}
+
+// readCA puts the PEM of in's CA file into in.CAPEM (unless CAPEM is given) and clears
+// CAFile: a connection keeps its CA certificates in the database, so every instance
+// trusts them, and the file is read once, where the admin named it. Call it after
+// checkEndpoints.
+func readCA(in *ConnectionInput) error {
+	if in.CAPEM == "" && in.CAFile != "" {
+		b, err := os.ReadFile(in.CAFile)
+		if err != nil {
+			return &guide.FieldError{Field: "CA file", Step: guide.ConnectionSettings,
+				Problem: fmt.Sprintf("cannot be read here: %v", err),
+				Fix:     "give the path of the PEM file on the machine that runs this command, or its content as caPem"}
+		}
+		in.CAPEM = string(b)
+	}
+	in.CAFile = ""
+	if in.CAPEM == "" {
+		return nil
+	}
+	if _, err := store.CACertificates(in.CAPEM); err != nil {
+		return &guide.FieldError{Field: "CA file", Step: guide.ConnectionSettings,
+			Problem: strings.TrimPrefix(err.Error(), store.ErrInvalid.Error()+": "),
+			Fix:     "give a PEM file of the CA certificates to trust (the emulator prints its CA file), or leave it empty for the system roots"}
+	}
+	return nil
+}
+
+// AdoptCAFiles moves the CA certificates of connections stored with only a CA file path
+// (before CAPEM existed) into the database: every such file readable here is stored as
+// the connection's CAPEM and its path dropped, so the other instances trust the same CAs.
+// A file that is missing or holds no certificate here is left as it is and logged; that
+// connection keeps reading its path on each instance. serve calls it when it starts.
+func (s *Impl) AdoptCAFiles(ctx context.Context) error {
+	conns, err := s.st.ListConnections(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range conns {
+		if c.CAFile == "" || c.CAPEM != "" {
+			continue
+		}
+		in := ConnectionInput{CAFile: c.CAFile}
+		if err := readCA(&in); err != nil {
+			s.log.Warn("the connection's CA file stays a path: it cannot be read here; update the connection with --ca-file on a machine that has it",
+				"connection", c.ID, "ca_file", c.CAFile, "err", err)
+			continue
+		}
+		path := c.CAFile
+		c.CAPEM, c.CAFile = in.CAPEM, ""
+		if _, err := s.st.UpdateConnection(ctx, c); err != nil {
+			return fmt.Errorf("store the CA certificates of connection %s: %w", c.ID, err)
+		}
+		s.forget(c.ID)
+		s.log.Info("the connection's CA certificates are now stored in the database", "connection", c.ID, "ca_file", path)
+	}
+	return nil
 }
 
 func (in ConnectionInput) guide() guide.Input {
@@ -132,13 +196,16 @@ func (s *Impl) CompaniesFor(ctx context.Context, in ConnectionInput) ([][2]strin
 	if err := s.checkEndpoints(in); err != nil {
 		return nil, err
 	}
+	if err := readCA(&in); err != nil {
+		return nil, err
+	}
 	checked, _, err := guide.Validate(guide.Input{TenantID: in.TenantID, ClientID: in.ClientID, Secret: in.Secret, Environment: in.Environment,
 		Certificate: in.Certificate}, s.now())
 	if err != nil {
 		return nil, err
 	}
 	c, err := s.open(ctx, store.Connection{TenantID: checked.TenantID, ClientID: checked.ClientID, Environment: checked.Environment,
-		AuthorityHost: in.AuthorityHost, BCBaseURL: in.BCBaseURL, CAFile: in.CAFile}, checked.Credential())
+		AuthorityHost: in.AuthorityHost, BCBaseURL: in.BCBaseURL, CAPEM: in.CAPEM}, checked.Credential())
 	if err != nil {
 		return nil, err
 	}
@@ -187,6 +254,9 @@ func (s *Impl) createConnection(ctx context.Context, in ConnectionInput, check b
 	if err := s.checkEndpoints(in); err != nil {
 		return ConnectionView{}, nil, err
 	}
+	if err := readCA(&in); err != nil {
+		return ConnectionView{}, nil, err
+	}
 	wantCert, err := in.wantsCertificate()
 	if err != nil {
 		return ConnectionView{}, nil, err
@@ -210,7 +280,7 @@ func (s *Impl) createConnection(ctx context.Context, in ConnectionInput, check b
 	}
 	cn := store.Connection{
 		Name: strings.TrimSpace(in.Name), TenantID: checked.TenantID, ClientID: checked.ClientID, Environment: checked.Environment,
-		CompanyName: checked.Company, AuthorityHost: in.AuthorityHost, BCBaseURL: in.BCBaseURL, CAFile: in.CAFile,
+		CompanyName: checked.Company, AuthorityHost: in.AuthorityHost, BCBaseURL: in.BCBaseURL, CAPEM: in.CAPEM,
 		Entities: in.Entities, WriteEntities: in.WriteEntities,
 	}
 	if guide.IsGUID(checked.Company) {
@@ -344,6 +414,10 @@ func (s *Impl) UpdateConnection(ctx context.Context, id string, in ConnectionInp
 	if err := s.checkEndpoints(in); err != nil {
 		return ConnectionView{}, err
 	}
+	caGiven := in.CAFile != "" || in.CAPEM != ""
+	if err := readCA(&in); err != nil {
+		return ConnectionView{}, err
+	}
 	c, err := s.st.GetConnection(ctx, id)
 	if err != nil {
 		return ConnectionView{}, err
@@ -368,9 +442,11 @@ func (s *Impl) UpdateConnection(ctx context.Context, id string, in ConnectionInp
 		set(&c.Environment, in.Environment, guide.CheckEnvironment),
 		set(&c.AuthorityHost, in.AuthorityHost, nil),
 		set(&c.BCBaseURL, in.BCBaseURL, nil),
-		set(&c.CAFile, in.CAFile, nil),
 	); err != nil {
 		return ConnectionView{}, err
+	}
+	if caGiven {
+		c.CAPEM, c.CAFile = in.CAPEM, ""
 	}
 	if in.Company != "" {
 		company, fe := guide.CheckCompany(in.Company)

@@ -14,11 +14,11 @@ import (
 
 // Diagnose implements Service.
 func (s *Impl) Diagnose(ctx context.Context, in ConnectionInput, onCheck func(doctor.Check)) *doctor.Report {
-	if be := s.blocked(store.Connection{Name: in.Name, AuthorityHost: in.AuthorityHost, BCBaseURL: in.BCBaseURL, CAFile: in.CAFile}); be != nil {
+	if be := s.blocked(store.Connection{Name: in.Name, AuthorityHost: in.AuthorityHost, BCBaseURL: in.BCBaseURL, CAFile: in.CAFile, CAPEM: in.CAPEM}); be != nil {
 		// Its own endpoints or none, as for a stored connection: nothing is sent.
 		return blockedReport(s.now(), be, onCheck)
 	}
-	return doctor.Run(ctx, doctor.Config{Input: in.guide(), AuthorityHost: in.AuthorityHost, BCBaseURL: in.BCBaseURL, CAFile: in.CAFile,
+	return doctor.Run(ctx, doctor.Config{Input: in.guide(), AuthorityHost: in.AuthorityHost, BCBaseURL: in.BCBaseURL, CAFile: in.CAFile, CAPEM: in.CAPEM,
 		HTTPClient: s.hc, Entities: in.Entities, WriteEntities: in.WriteEntities, OnCheck: onCheck, Now: s.now, Logger: s.log})
 }
 

@@ -30,7 +30,10 @@ type ConnectionInput struct {
 	WriteEntities []string      `json:"writeEntities,omitempty"`
 	AuthorityHost string        `json:"authorityHost,omitempty"`
 	BCBaseURL     string        `json:"bcBaseUrl,omitempty"`
-	CAFile        string        `json:"caFile,omitempty"`
+	// CAFile is the path of a PEM file of extra CA certificates, read where the input is
+	// handled and stored as CAPEM; CAPEM is that PEM itself (it wins over CAFile).
+	CAFile string `json:"caFile,omitempty"`
+	CAPEM  string `json:"caPem,omitempty"`
 	// Credential is "secret" (the default: Secret is the client secret's Value) or
 	// "certificate": bcconnector generates a key pair and a self-signed certificate, valid
 	// for CertificateMonths, which the admin uploads in Step 3 before the connection is

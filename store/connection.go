@@ -41,8 +41,14 @@ type Connection struct {
 	// BCBaseURL overrides the BC API base URL (default
 	// "https://api.businesscentral.dynamics.com"); must be an https URL.
 	BCBaseURL string `json:"bcBaseUrl,omitempty"`
-	// CAFile is a PEM file of extra CA certificates to trust for both hosts (the
-	// standalone emulator, a TLS-inspecting proxy); empty means the system roots.
+	// CAPEM is the PEM of extra CA certificates to trust for both hosts (the standalone
+	// emulator, a TLS-inspecting proxy), kept in the database so that every instance
+	// trusts the same CAs; empty means the system roots (or CAFile). See [CACertificates].
+	CAPEM string `json:"caPem,omitempty"`
+	// CAFile is the path of such a PEM file on the machine that stored the connection.
+	// Only connections stored before CAPEM existed have it; it is read when CAPEM is empty
+	// (serve moves a readable file into CAPEM when it starts). New connections keep the
+	// PEM in CAPEM instead.
 	CAFile string `json:"caFile,omitempty"`
 	// Entities are the entity sets the connection replicates; nil means none chosen yet.
 	Entities []string `json:"entities"`
@@ -106,6 +112,11 @@ func (c *Connection) Normalize() error {
 	}
 	if err := checkHTTPS("BC base URL", c.BCBaseURL); err != nil {
 		return err
+	}
+	if c.CAPEM != "" {
+		if _, err := CACertificates(c.CAPEM); err != nil {
+			return err
+		}
 	}
 	if c.Name == "" {
 		company := c.CompanyName

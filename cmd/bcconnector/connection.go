@@ -205,7 +205,7 @@ func (c *ConnectionShowCmd) Run(ctx context.Context, g *Globals) error {
 		{"Environment", cn.Environment}, {"Company", companyLabel(cn)},
 		{"Entities", strings.Join(cn.Entities, ", ")}, {"Write entities", strings.Join(cn.WriteEntities, ", ")},
 		{"Authority host", orDefault(cn.AuthorityHost, guide.DefaultAuthorityHost)},
-		{"BC API base URL", orDefault(cn.BCBaseURL, guide.DefaultBCBaseURL)}, {"CA file", cn.CAFile},
+		{"BC API base URL", orDefault(cn.BCBaseURL, guide.DefaultBCBaseURL)}, {"CA certificates", caLabel(cn)},
 		{"Secret", a.secretSummary(ctx, cn.ID)},
 	} {
 		fmt.Fprintf(tw, "%s\t%s\n", kv[0], kv[1])
@@ -286,4 +286,24 @@ func (c *RotateSecretCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	fmt.Fprintf(g.Stdout, "The new secret works and is now active; the old one is retired here. Delete the old secret in Entra (Certificates & secrets) once no other system uses it.\n")
 	return nil
+}
+
+// caLabel describes a connection's extra CA certificates: the stored PEM's certificates,
+// or the path of a connection stored before they were kept in the database.
+func caLabel(cn store.Connection) string {
+	if cn.CAPEM == "" {
+		if cn.CAFile != "" {
+			return cn.CAFile + " (a path on the machine that stored it)"
+		}
+		return ""
+	}
+	certs, err := store.CACertificates(cn.CAPEM)
+	if err != nil {
+		return "stored, unreadable: " + err.Error()
+	}
+	names := make([]string, len(certs))
+	for i, c := range certs {
+		names[i] = c.Subject.String()
+	}
+	return "stored in the database: " + strings.Join(names, "; ")
 }

@@ -13,7 +13,7 @@ import (
 )
 
 const connectionColumns = `id, name, tenant_id, client_id, environment, company_id, company_name,
-	authority_host, bc_base_url, ca_file, entities, write_entities, created_at, updated_at`
+	authority_host, bc_base_url, ca_file, ca_pem, entities, write_entities, created_at, updated_at`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -21,7 +21,7 @@ func scanConnection(r rowScanner) (store.Connection, error) {
 	var c store.Connection
 	var entities, writeEntities, created, updated sql.NullString
 	if err := r.Scan(&c.ID, &c.Name, &c.TenantID, &c.ClientID, &c.Environment, &c.CompanyID, &c.CompanyName,
-		&c.AuthorityHost, &c.BCBaseURL, &c.CAFile, &entities, &writeEntities, &created, &updated); err != nil {
+		&c.AuthorityHost, &c.BCBaseURL, &c.CAFile, &c.CAPEM, &entities, &writeEntities, &created, &updated); err != nil {
 		return c, err
 	}
 	var err error
@@ -99,9 +99,9 @@ func (db *DB) CreateConnection(ctx context.Context, c store.Connection) (store.C
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO connections (`+connectionColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.ID, c.Name, c.TenantID, c.ClientID, c.Environment, c.CompanyID, c.CompanyName,
-			c.AuthorityHost, c.BCBaseURL, c.CAFile, encodeList(c.Entities), encodeList(c.WriteEntities),
+			c.AuthorityHost, c.BCBaseURL, c.CAFile, c.CAPEM, encodeList(c.Entities), encodeList(c.WriteEntities),
 			fmtTime(c.CreatedAt), fmtTime(c.UpdatedAt))
 		if isUnique(err) {
 			return fmt.Errorf("%w: a connection with ID %q already exists", store.ErrConflict, c.ID)
@@ -177,10 +177,10 @@ func (db *DB) UpdateConnection(ctx context.Context, c store.Connection) (store.C
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE connections SET name = ?, tenant_id = ?, client_id = ?, environment = ?,
-			company_id = ?, company_name = ?, authority_host = ?, bc_base_url = ?, ca_file = ?,
+			company_id = ?, company_name = ?, authority_host = ?, bc_base_url = ?, ca_file = ?, ca_pem = ?,
 			entities = ?, write_entities = ?, updated_at = ? WHERE id = ?`,
 			c.Name, c.TenantID, c.ClientID, c.Environment, c.CompanyID, c.CompanyName,
-			c.AuthorityHost, c.BCBaseURL, c.CAFile, encodeList(c.Entities), encodeList(c.WriteEntities),
+			c.AuthorityHost, c.BCBaseURL, c.CAFile, c.CAPEM, encodeList(c.Entities), encodeList(c.WriteEntities),
 			fmtTime(c.UpdatedAt), c.ID)
 		if isUnique(err) {
 			return fmt.Errorf("%w: the name %q is already used by another connection; choose another name", store.ErrConflict, c.Name)

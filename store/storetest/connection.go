@@ -175,6 +175,13 @@ func testConnectionValidation(t *testing.T, open Opener) {
 		{"bad write entity", func(c *store.Connection) { c.WriteEntities = []string{"sales orders"} }, "write entities"},
 		{"bad id", func(c *store.Connection) { c.ID = "a b" }, "connection ID"},
 		{"control char in name", func(c *store.Connection) { c.Name = "a\nb" }, "name"},
+		{"CA not PEM", func(c *store.Connection) { c.CAPEM = "/etc/ssl/ca.pem" }, "CA certificates hold no PEM certificate"},
+		{"CA private key", func(c *store.Connection) {
+			c.CAPEM = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
+		}, "CERTIFICATE blocks"},
+		{"CA garbled", func(c *store.Connection) {
+			c.CAPEM = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+		}, "CA certificate 1 cannot be read"},
 	}
 	for _, tt := range tests {
 		c := NewConnection("Valid " + tt.name)
@@ -220,6 +227,7 @@ func testConnectionFieldsRoundTrip(t *testing.T, open Opener) {
 		AuthorityHost: "https://login.microsoftonline.us/",
 		BCBaseURL:     "https://api.businesscentral.dynamics.us",
 		CAFile:        "/etc/bcconnector/ca bundle.pem",
+		CAPEM:         "Subject: CN=Proxy CA\n" + CAPEM(t, "Proxy CA") + CAPEM(t, "Second CA"),
 		Entities:      []string{"salesInvoices", "customers", "contoso/app/v1.0/things"},
 		WriteEntities: []string{},
 	}
@@ -242,12 +250,13 @@ func testConnectionFieldsRoundTrip(t *testing.T, open Opener) {
 	}
 	got.Entities = nil
 	got.WriteEntities = []string{"customers"}
+	got.CAPEM, got.CAFile = CAPEM(t, "Rotated CA"), "" // a connection's PEM replaces its old path
 	upd, err := s.UpdateConnection(ctx, got)
 	if err != nil {
 		t.Fatal(err)
 	}
 	again, _ := s.GetConnection(ctx, "conn-1")
-	if d := equalConnections(again, upd); d != "" || again.Entities != nil {
+	if d := equalConnections(again, upd); d != "" || again.Entities != nil || again.CAPEM != got.CAPEM || again.CAFile != "" {
 		t.Errorf("update round trip: %s (Entities %#v)", d, again.Entities)
 	}
 }

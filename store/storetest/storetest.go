@@ -165,7 +165,7 @@ func equalConnections(a, b store.Connection) string {
 		{"Name", a.Name, b.Name}, {"TenantID", a.TenantID, b.TenantID}, {"ClientID", a.ClientID, b.ClientID},
 		{"Environment", a.Environment, b.Environment}, {"CompanyID", a.CompanyID, b.CompanyID},
 		{"CompanyName", a.CompanyName, b.CompanyName}, {"AuthorityHost", a.AuthorityHost, b.AuthorityHost},
-		{"BCBaseURL", a.BCBaseURL, b.BCBaseURL}, {"CAFile", a.CAFile, b.CAFile},
+		{"BCBaseURL", a.BCBaseURL, b.BCBaseURL}, {"CAFile", a.CAFile, b.CAFile}, {"CAPEM", a.CAPEM, b.CAPEM},
 	} {
 		if f.x != f.y {
 			add(f.name, f.x, f.y)
