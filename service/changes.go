@@ -10,11 +10,29 @@ import (
 // DefaultChangesLimit is the page size of Changes when none is given.
 const DefaultChangesLimit = 500
 
-// ChangesPollInterval is how often a waiting Changes call looks at the change log.
-const ChangesPollInterval = 200 * time.Millisecond
+// DefaultChangesRecheck is how often a waiting Changes call reads the change log when
+// nothing woke it (see Options.ChangesRecheck).
+const DefaultChangesRecheck = 2 * time.Second
+
+// changesSignal returns a channel that is closed the next time the change log grows.
+func (s *Impl) changesSignal() <-chan struct{} {
+	s.grewMu.Lock()
+	defer s.grewMu.Unlock()
+	return s.grew
+}
+
+// changesGrew wakes every waiting Changes call.
+func (s *Impl) changesGrew() {
+	s.grewMu.Lock()
+	close(s.grew)
+	s.grew = make(chan struct{})
+	s.grewMu.Unlock()
+}
 
 // Changes implements Service. Entries of connections that allowed rejects are skipped,
-// so a scoped caller never learns of another customer's changes.
+// so a scoped caller never learns of another customer's changes. A caller that waits
+// sleeps until the store announces new changes (store.ChannelChanges), its wait ends, or
+// the recheck interval passes; it does not poll the database meanwhile.
 func (s *Impl) Changes(ctx context.Context, since int64, limit int, wait time.Duration, allowed func(connID string) bool) ([]store.Change, error) {
 	if limit <= 0 {
 		limit = DefaultChangesLimit
@@ -22,6 +40,8 @@ func (s *Impl) Changes(ctx context.Context, since int64, limit int, wait time.Du
 	limit = min(limit, 10*DefaultChangesLimit)
 	deadline := s.now().Add(wait)
 	for {
+		// Taken before reading, so growth between the read and the wait is not missed.
+		grew := s.changesSignal()
 		out, next, err := s.changesFrom(ctx, since, limit, allowed)
 		if err != nil || len(out) > 0 {
 			return out, err
@@ -30,11 +50,13 @@ func (s *Impl) Changes(ctx context.Context, since int64, limit int, wait time.Du
 		if !s.now().Before(deadline) {
 			return []store.Change{}, nil
 		}
-		t := time.NewTimer(min(ChangesPollInterval, deadline.Sub(s.now())))
+		t := time.NewTimer(min(s.recheck, deadline.Sub(s.now())))
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return []store.Change{}, nil
+		case <-grew:
+			t.Stop()
 		case <-t.C:
 		}
 	}

@@ -74,6 +74,12 @@ type Options struct {
 	// BeforeDelete, when set, is called before a connection is deleted, with its BC client
 	// (nil if it cannot be opened), e.g. to remove its webhook subscriptions in BC.
 	BeforeDelete func(ctx context.Context, connID string, client *bc.Client)
+	// ChangesRecheck is how often a waiting Changes call reads the change log without
+	// being woken; default DefaultChangesRecheck. Waiters are woken when the store
+	// announces that the log grew (store.ChannelChanges, from any instance); the recheck is
+	// only the safety net for writers that cannot notify this process (another process on
+	// the same SQLite file, e.g. `bcconnector sync`).
+	ChangesRecheck time.Duration
 }
 
 // Impl is the Service on a store, BC and a job queue. It is safe for concurrent use.
@@ -95,7 +101,11 @@ type Impl struct {
 	conns    map[string]*conn.Conn  // by connection ID
 	forgets  uint64                 // counts forget calls, so Conn never caches what one dropped
 	limiters map[string]*bc.Limiter // by tenant|client|environment
-	unsub    func()                 // ends the subscription to connection changes
+	unsub    func()                 // ends the subscriptions to connection and change log news
+
+	recheck time.Duration // Options.ChangesRecheck
+	grewMu  sync.Mutex
+	grew    chan struct{} // closed (and replaced) when the change log grows
 }
 
 var _ Service = (*Impl)(nil)
@@ -107,7 +117,10 @@ func New(opt Options) (*Impl, error) {
 	}
 	s := &Impl{st: opt.Store, sync: opt.Syncer, jobs: opt.Jobs, hc: opt.HTTPClient, wrap: opt.WrapTransport, now: opt.Now, log: opt.Logger,
 		conns: map[string]*conn.Conn{}, limiters: map[string]*bc.Limiter{}, allowOverrides: opt.AllowEndpointOverrides,
-		beforeDelete: opt.BeforeDelete}
+		beforeDelete: opt.BeforeDelete, recheck: opt.ChangesRecheck, grew: make(chan struct{})}
+	if s.recheck <= 0 {
+		s.recheck = DefaultChangesRecheck
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -130,15 +143,20 @@ func New(opt Options) (*Impl, error) {
 	// A connection changed by any instance (or the CLI on Postgres) is opened again with
 	// its new settings and secret on next use; an empty payload means messages may have
 	// been lost, so every opened connection goes.
-	s.unsub = s.st.Subscribe(store.ChannelConnection, func(id string) {
+	unsubConn := s.st.Subscribe(store.ChannelConnection, func(id string) {
 		if id == "" {
 			s.forgetAll()
 		} else {
 			s.forget(id)
 		}
 	})
+	// Waiting change-feed readers (long-poll and SSE) read again when any instance logs
+	// changes (or, with an empty payload, when messages may have been lost).
+	unsubChanges := s.st.Subscribe(store.ChannelChanges, func(string) { s.changesGrew() })
+	s.unsub = func() { unsubConn(); unsubChanges() }
 	return s, nil
 }
 
-// Close ends the service's subscription to connection changes. The store stays open.
+// Close ends the service's subscriptions to connection and change log news. The store
+// stays open.
 func (s *Impl) Close() { s.unsub() }
