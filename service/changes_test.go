@@ -2,16 +2,11 @@ package service
 
 import (
 	"context"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/store"
-	"github.com/bizzjoiner/bcconnector/store/postgres"
-	"github.com/bizzjoiner/bcconnector/store/postgres/pgtest"
-	"github.com/bizzjoiner/bcconnector/store/sqlite"
 	"github.com/bizzjoiner/bcconnector/store/storetest"
 )
 
@@ -35,31 +30,7 @@ func (c *countingStore) Changes(ctx context.Context, since int64, limit int) ([]
 // recheck is an hour, so only the wake-up can end the second wait early.
 func TestChangesWaitIsWokenNotPolled(t *testing.T) {
 	t.Parallel()
-	kr := secret.GenerateKeyring()
-	t.Run("sqlite", func(t *testing.T) {
-		t.Parallel()
-		db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "bcc.db"), kr, sqlite.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		testChangesWoken(t, db, db)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		t.Parallel()
-		url := pgtest.URL(t)
-		schema := pgtest.Schema(t, url)
-		var dbs [2]*postgres.DB
-		for i := range dbs {
-			db, err := postgres.Open(t.Context(), url, kr, postgres.Options{Schema: schema})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			dbs[i] = db
-		}
-		testChangesWoken(t, dbs[0], dbs[1])
-	})
+	onTwoInstances(t, testChangesWoken)
 }
 
 func testChangesWoken(t *testing.T, mine, theirs Store) {

@@ -24,6 +24,12 @@ import (
 // two stores on one database.
 func TestConnCacheFollowsOtherInstances(t *testing.T) {
 	t.Parallel()
+	onTwoInstances(t, testConnCacheFollows)
+}
+
+// onTwoInstances runs test with two "instances" of the store: on SQLite the one store of
+// the process (its notifications are in-process), on Postgres two stores on one schema.
+func onTwoInstances(t *testing.T, test func(t *testing.T, mine, theirs Store)) {
 	kr := secret.GenerateKeyring()
 	t.Run("sqlite", func(t *testing.T) {
 		t.Parallel()
@@ -32,7 +38,7 @@ func TestConnCacheFollowsOtherInstances(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { db.Close() })
-		testConnCacheFollows(t, db, db)
+		test(t, db, db)
 	})
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
@@ -47,11 +53,11 @@ func TestConnCacheFollowsOtherInstances(t *testing.T) {
 			t.Cleanup(func() { db.Close() })
 			dbs[i] = db
 		}
-		testConnCacheFollows(t, dbs[0], dbs[1])
+		test(t, dbs[0], dbs[1])
 	})
 }
 
-func testConnCacheFollows(t *testing.T, mine, theirs store.Store) {
+func testConnCacheFollows(t *testing.T, mine, theirs Store) {
 	ctx := t.Context()
 	var mu sync.Mutex
 	var opened []string // the secret each open used
