@@ -248,9 +248,12 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 	return len(ids), s.enqueue(ctx, ids...)
 }
 
+// healthEvery is how often Run checks connection health.
+const healthEvery = time.Minute
+
 // Run dispatches the change log whenever it grows (store.ChannelChanges) and at least
-// every interval (0 means 5 s), and sweeps every 30 s, until ctx ends. Every instance
-// runs it.
+// every interval (0 means 5 s), sweeps every 30 s and checks connection health every
+// minute, until ctx ends. Every instance runs it.
 func (s *Service) Run(ctx context.Context, interval time.Duration) {
 	if interval <= 0 {
 		interval = 5 * time.Second
@@ -265,7 +268,7 @@ func (s *Service) Run(ctx context.Context, interval time.Duration) {
 	defer cancel()
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
-	lastSweep := time.Time{}
+	var lastSweep, lastHealth time.Time
 	for {
 		if _, err := s.Dispatch(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("outbound webhooks: dispatch", "err", err)
@@ -275,6 +278,12 @@ func (s *Service) Run(ctx context.Context, interval time.Duration) {
 				s.log.Error("outbound webhooks: sweep", "err", err)
 			}
 			lastSweep = time.Now()
+		}
+		if time.Since(lastHealth) >= healthEvery {
+			if _, err := s.CheckHealth(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("outbound webhooks: connection health", "err", err)
+			}
+			lastHealth = time.Now()
 		}
 		select {
 		case <-ctx.Done():

@@ -38,7 +38,10 @@ const (
 type Store interface {
 	store.OutboundStore
 	store.DeliveryStore
+	store.HealthStore
 	store.ConnectionStore
+	store.SecretStore
+	store.DoctorStore
 	store.ReplicaStore
 	store.Notifier
 }

@@ -308,3 +308,30 @@ func truncateUTF8(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// HealthState is the last known state of one watched condition of a connection, from
+// which package outbound makes its connection health events: the active credential's
+// expiry (Kind "credential", Subject its ID), the setup check ("setup") and the sync of a
+// company's entity set ("sync", Subject "companyID/entitySet").
+type HealthState struct {
+	ConnectionID string
+	Kind         string
+	Subject      string
+	// State is the condition's state as package outbound names it, e.g. "ok".
+	State string
+	// Version counts the state's changes; SetHealthState moves it by one.
+	Version int64
+	// Since is when the state was set.
+	Since time.Time
+}
+
+// HealthStore keeps the HealthStates of connections; a connection's go with it.
+type HealthStore interface {
+	// HealthStates returns the states of a connection ("" for all), ordered by kind and
+	// subject.
+	HealthStates(ctx context.Context, connID string) ([]HealthState, error)
+	// SetHealthState stores h if h.Version is one more than the stored version (1 when
+	// none is stored), else ErrConflict: another instance saw the change first.
+	// ErrNotFound if the connection does not exist.
+	SetHealthState(ctx context.Context, h HealthState) error
+}

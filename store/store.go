@@ -45,6 +45,7 @@ type Store interface {
 	BudgetStore
 	OutboundStore
 	DeliveryStore
+	HealthStore
 	Notifier
 	// Close releases the database. The Store must not be used afterwards.
 	Close() error

@@ -2,7 +2,7 @@
 // the manner of River's riverdrivertest: one set of behaviours, one test per dialect.
 // Each interface of package store has its suite in a file of its own (connection.go,
 // secret.go, replica.go, changelog.go, syncstate.go, webhook.go, token.go, user.go, attempts.go,
-// idempotency.go, doctor.go, records.go, budget.go, notify.go, outbound.go, delivery.go) with a Run… function that stores implementing
+// idempotency.go, doctor.go, records.go, budget.go, notify.go, outbound.go, delivery.go, health.go) with a Run… function that stores implementing
 // only that interface can call (webhook.MemoryStore runs RunWebhooks); [Run] runs them all.
 //
 //	func TestConformance(t *testing.T) {
@@ -39,7 +39,7 @@ type Opener func(t *testing.T, kr *secret.Keyring) store.Store
 // Run runs the conformance suite of every store interface against the stores open
 // returns: RunConnections, RunSecrets, RunReplica, RunChangeLog, RunSyncState,
 // RunWebhooks, RunTokens, RunUsers, RunAttempts, RunIdempotency, RunDoctorReports, RunRecords, RunBudget, RunNotifier,
-// RunOutbound and RunDeliveries.
+// RunOutbound, RunDeliveries and RunHealth.
 // Subtests run in parallel, each on its own store.
 func Run(t *testing.T, open Opener) {
 	t.Helper()
@@ -64,6 +64,7 @@ func Run(t *testing.T, open Opener) {
 		{"Notifier", func(t *testing.T) { RunNotifier(t, open) }},
 		{"Outbound", func(t *testing.T) { RunOutbound(t, open) }},
 		{"Deliveries", func(t *testing.T) { RunDeliveries(t, one) }},
+		{"Health", func(t *testing.T) { RunHealth(t, one) }},
 	}
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) {
