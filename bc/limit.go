@@ -30,6 +30,20 @@ type LimiterOptions struct {
 	Window time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Shared, when set, is the share of the app's limits that other processes spend too
+	// (package budget keeps it in the database): each request also waits for one of its
+	// slots and requests, after this Limiter's own. Default none: the limits are this
+	// process's alone.
+	Shared SharedLimit
+}
+
+// SharedLimit is BC's per-app budget as several processes share it: BC counts every
+// request of the app in the environment, whichever process sends it (bc-entra-facts §5).
+// Acquire waits for one processing slot and one request of the rate window, or until ctx
+// ends; release (called once) gives the slot back. Implementations must be safe for
+// concurrent use.
+type SharedLimit interface {
+	Acquire(ctx context.Context) (release func(), err error)
 }
 
 // Limiter keeps one Entra app's requests within BC's per-app limits: at most MaxInFlight in
@@ -44,6 +58,7 @@ type Limiter struct {
 	slots  chan struct{}
 	window time.Duration
 	now    func() time.Time
+	shared SharedLimit
 
 	mu          sync.Mutex
 	starts      []time.Time // ring of the last RateLimit start times
@@ -72,6 +87,7 @@ func NewLimiter(opt LimiterOptions) *Limiter {
 		slots:  make(chan struct{}, opt.MaxInFlight),
 		window: opt.Window,
 		starts: make([]time.Time, opt.RateLimit),
+		shared: opt.Shared,
 	}
 }
 
@@ -96,8 +112,9 @@ func (l *Limiter) Stats() LimiterStats {
 	return LimiterStats{InFlight: len(l.slots), Waiting: l.waiting, InWindow: in}
 }
 
-// Acquire waits for a slot and for room in the window, or until ctx ends. The caller must
-// call release (once is enough; more calls are no-ops) when the response body is closed.
+// Acquire waits for a slot and for room in the window (then for the Shared limit's slot
+// and request, if any), or until ctx ends. The caller must call release (once is enough;
+// more calls are no-ops) when the response body is closed.
 func (l *Limiter) Acquire(ctx context.Context) (release func(), err error) {
 	l.setWaiting(1)
 	defer l.setWaiting(-1)
@@ -107,21 +124,36 @@ func (l *Limiter) Acquire(ctx context.Context) (release func(), err error) {
 		return nil, ctx.Err()
 	}
 	var once sync.Once
-	release = func() { once.Do(func() { <-l.slots }) }
+	local := func() { once.Do(func() { <-l.slots }) }
 	for {
 		wait := l.reserve()
 		if wait <= 0 {
-			return release, nil
+			break
 		}
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			release()
+			local()
 			return nil, ctx.Err()
 		}
 	}
+	if l.shared == nil {
+		return local, nil
+	}
+	shared, err := l.shared.Acquire(ctx)
+	if err != nil {
+		local()
+		return nil, err
+	}
+	var both sync.Once
+	return func() {
+		both.Do(func() {
+			shared()
+			local()
+		})
+	}, nil
 }
 
 func (l *Limiter) setWaiting(d int) {

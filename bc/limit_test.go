@@ -119,3 +119,57 @@ func TestLimiterPauseAndCancel(t *testing.T) {
 		}
 	})
 }
+
+// sharedLimit is a SharedLimit with n slots that fails when err is set.
+type sharedLimit struct {
+	slots    chan struct{}
+	err      error
+	released int
+}
+
+func (s *sharedLimit) Acquire(ctx context.Context) (func(), error) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	select {
+	case s.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return func() { s.released++; <-s.slots }, nil
+}
+
+func TestLimiterShared(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		shared := &sharedLimit{slots: make(chan struct{}, 2)}
+		l := NewLimiter(LimiterOptions{Shared: shared})
+		r1, err := l.Acquire(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		r2, _ := l.Acquire(t.Context())
+		// Room here (5) but not in the shared limit (2): the third waits for it.
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		if _, err := l.Acquire(ctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("a third request with 2 shared slots = %v, want it to wait", err)
+		}
+		if s := l.Stats(); s.InFlight != 2 {
+			t.Errorf("in flight after the wait for the shared limit ended = %d, want 2", s.InFlight)
+		}
+		r1()
+		r1()
+		if shared.released != 1 || l.Stats().InFlight != 1 {
+			t.Errorf("after releasing twice: shared released %d, in flight %d; want 1 and 1", shared.released, l.Stats().InFlight)
+		}
+		r2()
+		shared.err = errors.New("database down")
+		if _, err := l.Acquire(t.Context()); !errors.Is(err, shared.err) {
+			t.Errorf("Acquire with the shared limit failing = %v", err)
+		}
+		if s := l.Stats(); s.InFlight != 0 || s.Waiting != 0 {
+			t.Errorf("after a failed shared acquire: %+v, want nothing held", s)
+		}
+	})
+}

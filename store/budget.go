@@ -147,6 +147,10 @@ type SlotGrant struct {
 	Slots int
 	// Holders is how many live holders want slots, this one included when Want > 0.
 	Holders int
+	// Share is the holder's fair share (see AllotSlots; 0 when Want is 0). Slots above it
+	// are slots the holder keeps only because it uses them (Keep): it should give each
+	// back as its request ends, so the holders that wait get theirs.
+	Share int
 }
 
 // RequestReservation asks for a block of requests from a budget's rate limit.

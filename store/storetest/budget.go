@@ -124,8 +124,10 @@ func testWaitingHolderGetsFairShare(t *testing.T, s store.BudgetStore) {
 	if g := lease(t, s, "b", 0, 5, budgetT0); g.Slots != 0 || g.Holders != 2 {
 		t.Fatalf("b: %+v, want 0 slots, 2 holders", g)
 	}
-	// a still uses all 5 and may keep them.
-	wantSlots(t, s, "a", 5, 5, budgetT0.Add(time.Second), 5)
+	// a still uses all 5 and may keep them, but learns that its share is 3.
+	if g := lease(t, s, "a", 5, 5, budgetT0.Add(time.Second)); g.Slots != 5 || g.Share != 3 {
+		t.Fatalf("a using 5 while b waits: %+v, want 5 slots and a share of 3", g)
+	}
 	// Once a uses only 2, it is cut to its fair share: 3 of 5 (it holds more, so it keeps
 	// the odd slot), and b gets the other 2.
 	wantSlots(t, s, "a", 2, 5, budgetT0.Add(2*time.Second), 3)

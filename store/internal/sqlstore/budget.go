@@ -26,7 +26,7 @@ func Lease(l store.SlotLease, mine int, others []store.SlotDemand) store.SlotGra
 	all = append(all, store.SlotDemand{Holder: l.Holder, Slots: mine, Want: l.Want})
 	fair := store.AllotSlots(l.Max, all)[l.Holder]
 	grant := min(l.Want, max(0, l.Max-held), max(l.Keep, fair))
-	return store.SlotGrant{Slots: grant, Holders: holders}
+	return store.SlotGrant{Slots: grant, Holders: holders, Share: fair}
 }
 
 // Reserve decides a store.RequestReservation given how many requests the live
