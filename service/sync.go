@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/bizzjoiner/bcconnector/doctor"
 	"github.com/bizzjoiner/bcconnector/store"
@@ -51,7 +52,7 @@ func (s *Impl) Sync(ctx context.Context, id string, entitySets []string, full bo
 		if full {
 			args.Mode = syncer.ModeFull
 		}
-		res, err := s.jobs.Enqueue(ctx, args)
+		res, err := s.jobs.Enqueue(ctx, args, time.Time{})
 		if err != nil {
 			return fmt.Errorf("enqueue sync of %s: %w", t.EntitySet, err)
 		}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/bizzjoiner/bcconnector/bc"
 	"github.com/bizzjoiner/bcconnector/guide"
@@ -293,7 +294,7 @@ func (s *Impl) catchUp(ctx context.Context, c store.Connection, entitySet string
 		if err != nil || !st.FullSyncDone {
 			continue // not replicated (yet): nothing to catch up
 		}
-		if _, err := s.jobs.Enqueue(context.WithoutCancel(ctx), syncer.SyncArgs{ConnectionID: t.ConnectionID, CompanyID: t.CompanyID, EntitySet: t.EntitySet}); err != nil {
+		if _, err := s.jobs.Enqueue(context.WithoutCancel(ctx), syncer.SyncArgs{ConnectionID: t.ConnectionID, CompanyID: t.CompanyID, EntitySet: t.EntitySet}, time.Time{}); err != nil {
 			s.log.Warn("could not enqueue a catch-up sync", "connection", c.ID, "entitySet", t.EntitySet, "err", err)
 		}
 	}

@@ -80,9 +80,48 @@ type Worker struct {
 	// page in flight is finished first, so keep it well above the time BC takes for one
 	// page.
 	RunFor time.Duration
+	// MaxPerConnection is how many jobs of one connection this worker runs at once;
+	// default 2. A further job of that connection (but a full re-sync) snoozes for
+	// BusyWait, so a customer whose BC is slow holds at most this many of the instance's
+	// workers and every other customer still gets its turn. (A throttled one holds none:
+	// it snoozes for BC's Retry-After.)
+	MaxPerConnection int
+	// BusyWait is how long a job refused by MaxPerConnection waits; default 2 seconds.
+	BusyWait time.Duration
 
 	mu      sync.Mutex
 	snoozes int64
+	running map[string]int // jobs running per connection
+}
+
+// DefaultMaxPerConnection is the default of Worker.MaxPerConnection.
+const DefaultMaxPerConnection = 2
+
+// take counts a job of the connection as running, unless MaxPerConnection are; release
+// undoes it.
+func (w *Worker) take(connID string) bool {
+	limit := w.MaxPerConnection
+	if limit <= 0 {
+		limit = DefaultMaxPerConnection
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.running[connID] >= limit {
+		return false
+	}
+	if w.running == nil {
+		w.running = map[string]int{}
+	}
+	w.running[connID]++
+	return true
+}
+
+func (w *Worker) release(connID string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.running[connID]--; w.running[connID] <= 0 {
+		delete(w.running, connID)
+	}
 }
 
 // DefaultRunFor is the default time slice of a sync job.
@@ -114,6 +153,18 @@ func (w *Worker) Snoozes() int64 {
 // Work implements river.Worker.
 func (w *Worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	t := job.Args.Target()
+	// A full re-sync is not refused: a snoozed job's next run counts as a continuation,
+	// which would turn the full pass asked for into an incremental one.
+	if job.Args.Mode != ModeFull {
+		if !w.take(t.ConnectionID) {
+			d := w.BusyWait
+			if d <= 0 {
+				d = 2 * time.Second
+			}
+			return river.JobSnooze(d)
+		}
+		defer w.release(t.ConnectionID)
+	}
 	client, err := w.Clients.Client(ctx, t.ConnectionID)
 	if err != nil {
 		return fmt.Errorf("connection %s: %w", t.ConnectionID, err)

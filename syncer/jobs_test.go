@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -183,7 +184,7 @@ func TestRiverJobRunsInSlices(t *testing.T) {
 // absorbed by uniqueness.
 type busyQueue struct{ n atomic.Int64 }
 
-func (q *busyQueue) Enqueue(context.Context, syncer.SyncArgs) (syncer.Enqueued, error) {
+func (q *busyQueue) Enqueue(context.Context, syncer.SyncArgs, time.Time) (syncer.Enqueued, error) {
 	q.n.Add(1)
 	return syncer.Enqueued{JobID: 1, State: "running", Duplicate: true}, nil
 }
@@ -262,5 +263,59 @@ func TestHintWhileAnotherInstanceRuns(t *testing.T) {
 	}
 	if st.Dirty {
 		t.Error("the target is still dirty after the run that read the hinted change")
+	}
+}
+
+// gateClients holds every Client call of connection "slow" until open is closed (a
+// customer whose BC answers slowly); other connections get an error at once.
+type gateClients struct {
+	entered chan string
+	open    chan struct{}
+}
+
+func (g gateClients) Client(ctx context.Context, id string) (*bc.Client, error) {
+	g.entered <- id
+	if id == "slow" {
+		<-g.open
+	}
+	return nil, errors.New("no client in this test")
+}
+
+// TestWorkerCapsJobsPerConnection: a slow customer holds at most MaxPerConnection of an
+// instance's workers; its next job snoozes at once (no attempt burnt), while another
+// customer's job runs.
+func TestWorkerCapsJobsPerConnection(t *testing.T) {
+	t.Parallel()
+	g := gateClients{entered: make(chan string, 10), open: make(chan struct{})}
+	w := &syncer.Worker{Clients: g, MaxPerConnection: 2, BusyWait: 3 * time.Second}
+	job := func(conn, set string, mode syncer.Mode) *river.Job[syncer.SyncArgs] {
+		return &river.Job[syncer.SyncArgs]{JobRow: &rivertype.JobRow{Attempt: 1},
+			Args: syncer.SyncArgs{ConnectionID: conn, CompanyID: "co1", EntitySet: set, Mode: mode}}
+	}
+	var wg sync.WaitGroup
+	for _, set := range []string{"customers", "vendors"} {
+		wg.Go(func() { _ = w.Work(t.Context(), job("slow", set, "")) })
+	}
+	<-g.entered
+	<-g.entered // both slow jobs are running
+	err := w.Work(t.Context(), job("slow", "items", ""))
+	var snooze *river.JobSnoozeError
+	if !errors.As(err, &snooze) || snooze.Duration != 3*time.Second {
+		t.Errorf("third job of the slow customer: %v, want a 3s snooze", err)
+	}
+	err = w.Work(t.Context(), job("other", "items", ""))
+	if errors.As(err, &snooze) || <-g.entered != "other" {
+		t.Errorf("another customer's job was held back: %v", err)
+	}
+	// A full re-sync asked for is never turned away (its snooze would make it incremental).
+	wg.Go(func() { _ = w.Work(t.Context(), job("slow", "items", syncer.ModeFull)) })
+	if id := <-g.entered; id != "slow" {
+		t.Errorf("full re-sync: entered %q", id)
+	}
+	close(g.open)
+	wg.Wait()
+	// The slots are given back: the slow customer's next job runs.
+	if err := w.Work(t.Context(), job("slow", "items", "")); errors.As(err, &snooze) {
+		t.Errorf("after its jobs ended: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package syncer
 import (
 	"context"
 	"errors"
+	"hash/fnv"
 	"log/slog"
 	"time"
 
@@ -31,10 +32,11 @@ func (ScheduleArgs) InsertOpts() river.InsertOpts {
 const QueueSchedule = "bcc_schedule"
 
 // Queue puts sync jobs on the job queue (River in `bcconnector serve`). A job for a target
-// that already has one waiting or running is absorbed by the queue's uniqueness: Enqueue
-// then reports the existing job with Duplicate set.
+// that already has one waiting (also one scheduled for later) or running is absorbed by the
+// queue's uniqueness: Enqueue then reports the existing job with Duplicate set. at is when
+// the job may run; zero means now.
 type Queue interface {
-	Enqueue(ctx context.Context, args SyncArgs) (Enqueued, error)
+	Enqueue(ctx context.Context, args SyncArgs, at time.Time) (Enqueued, error)
 }
 
 // Enqueued tells what [Queue.Enqueue] did.
@@ -77,10 +79,14 @@ type SchedulerOptions struct {
 	Syncer *Syncer
 	// Logger records skipped connections and failed hints; default discard.
 	Logger *slog.Logger
+	// Now is the clock; default time.Now.
+	Now func() time.Time
 }
 
 // Scheduler is the River worker of [ScheduleArgs]: on every run it enqueues a sync job
-// for each target that is not paused, and renews webhook subscriptions. It also routes
+// for each target that is not paused, each scheduled at its own moment of the interval
+// ([Phase]), so thousands of targets are spread evenly over it instead of all starting
+// together; and it renews webhook subscriptions. It also routes
 // webhook hints ([Scheduler.Hint]) to the replica and the queue. Register it with
 // river.AddWorker and put [Scheduler.PeriodicJob] in River's Config.PeriodicJobs.
 type Scheduler struct {
@@ -106,6 +112,9 @@ func NewScheduler(opt SchedulerOptions) (*Scheduler, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
 	return &Scheduler{opt: opt}, nil
 }
 
@@ -116,8 +125,29 @@ func (s *Scheduler) PeriodicJob() *river.PeriodicJob {
 		func() (river.JobArgs, *river.InsertOpts) { return ScheduleArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})
 }
 
-// Work implements river.Worker: one sync job per target that is not paused.
+// Phase is a target's moment in every interval: a hash of the target, the same on every
+// instance, so its runs keep one cadence whoever schedules them, and targets are spread
+// uniformly over the interval.
+func Phase(t Target, interval time.Duration) time.Duration {
+	h := fnv.New64a()
+	h.Write([]byte(t.ConnectionID + "\x00" + t.CompanyID + "\x00" + t.EntitySet))
+	return time.Duration(h.Sum64() % uint64(interval))
+}
+
+// nextRun is the first moment at or after now that is at t's phase of the interval
+// (counted from the Unix epoch).
+func nextRun(t Target, interval time.Duration, now time.Time) time.Time {
+	into := time.Duration(now.UnixNano() % int64(interval))
+	return now.Add((Phase(t, interval) - into + interval) % interval)
+}
+
+// Work implements river.Worker: one sync job per target that is not paused, scheduled at
+// the target's next phase ([Phase]); a target that has not finished its first full pass,
+// has an unfinished run or is dirty runs at once. A target whose job is still waiting from the last
+// run, or running, is absorbed by the queue's uniqueness, so each target runs at most
+// once per interval and a slow one is never stacked up.
 func (s *Scheduler) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) error {
+	now := s.opt.Now()
 	conns, err := s.opt.Store.ListConnections(ctx)
 	if err != nil {
 		return err
@@ -135,7 +165,12 @@ func (s *Scheduler) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) error 
 				continue
 			}
 			sets = append(sets, t.EntitySet)
-			if _, err := s.opt.Queue.Enqueue(ctx, SyncArgs{ConnectionID: t.ConnectionID, CompanyID: t.CompanyID, EntitySet: t.EntitySet}); err != nil {
+			args := SyncArgs{ConnectionID: t.ConnectionID, CompanyID: t.CompanyID, EntitySet: t.EntitySet}
+			at := nextRun(t, s.opt.Interval, now)
+			if err == nil && (!st.FullSyncDone || len(st.Checkpoints) > 0 || st.Dirty) {
+				at = time.Time{} // its first full pass, an unfinished run or a hint: now
+			}
+			if _, err := s.opt.Queue.Enqueue(ctx, args, at); err != nil {
 				return err
 			}
 		}
@@ -183,7 +218,7 @@ func (s *Scheduler) Hint(ctx context.Context, h Hint) {
 	if h.Reconcile {
 		args.Mode = ModeReconcile
 	}
-	if _, err := s.opt.Queue.Enqueue(ctx, args); err != nil {
+	if _, err := s.opt.Queue.Enqueue(ctx, args, time.Time{}); err != nil {
 		s.opt.Logger.Warn("webhook hint: enqueue", "err", err)
 	}
 }

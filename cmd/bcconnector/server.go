@@ -329,10 +329,14 @@ func (s *Server) Close() error {
 // riverJobs is the service's job queue on River.
 type riverJobs struct{ rc jobQueue }
 
-// Enqueue inserts a sync job; River's uniqueness absorbs it when one for the same
-// target is waiting or running, and the result names that job.
-func (j *riverJobs) Enqueue(ctx context.Context, a syncer.SyncArgs) (syncer.Enqueued, error) {
-	res, err := j.rc.Insert(ctx, a, nil)
+// Enqueue inserts a sync job to run at at (zero: now); River's uniqueness absorbs it when
+// one for the same target is waiting or running, and the result names that job.
+func (j *riverJobs) Enqueue(ctx context.Context, a syncer.SyncArgs, at time.Time) (syncer.Enqueued, error) {
+	var opts *river.InsertOpts
+	if !at.IsZero() {
+		opts = &river.InsertOpts{ScheduledAt: at}
+	}
+	res, err := j.rc.Insert(ctx, a, opts)
 	if err != nil {
 		return syncer.Enqueued{}, err
 	}

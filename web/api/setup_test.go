@@ -35,7 +35,7 @@ type inlineJobs struct {
 	busy map[syncer.Target]bool
 }
 
-func (j *inlineJobs) Enqueue(ctx context.Context, a syncer.SyncArgs) (syncer.Enqueued, error) {
+func (j *inlineJobs) Enqueue(ctx context.Context, a syncer.SyncArgs, _ time.Time) (syncer.Enqueued, error) {
 	t := a.Target()
 	j.mu.Lock()
 	if j.busy[t] {

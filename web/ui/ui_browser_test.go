@@ -124,7 +124,7 @@ func (j *inlineJobs) init() {
 	j.once.Do(func() { j.ctx, j.cancel = context.WithCancel(context.Background()) })
 }
 
-func (j *inlineJobs) Enqueue(_ context.Context, a syncer.SyncArgs) (syncer.Enqueued, error) {
+func (j *inlineJobs) Enqueue(_ context.Context, a syncer.SyncArgs, _ time.Time) (syncer.Enqueued, error) {
 	j.init()
 	j.running.Go(func() {
 		c, err := j.clients.Client(j.ctx, a.ConnectionID)
