@@ -2,11 +2,7 @@ package outbound_test
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +16,7 @@ import (
 
 	"github.com/bizzjoiner/bcconnector/emulator/emulatortest"
 	"github.com/bizzjoiner/bcconnector/internal/testlog"
+	"github.com/bizzjoiner/bcconnector/internal/whtest"
 	"github.com/bizzjoiner/bcconnector/outbound"
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/store"
@@ -27,42 +24,9 @@ import (
 	"github.com/bizzjoiner/bcconnector/store/storetest"
 )
 
-// verify checks a Standard Webhooks request the way a receiver written from the spec
-// would, independently of package outbound: the three headers, the timestamp within five
-// minutes of now, and at least one "v1," signature in the space-separated list that
-// matches HMAC-SHA256 over "{id}.{timestamp}.{body}" with the key after "whsec_",
-// compared in constant time.
+// verify is the receiver's check, written independently of package outbound.
 func verify(whsec string, hdr http.Header, body []byte, now time.Time) error {
-	id, ts, sigs := hdr.Get("webhook-id"), hdr.Get("webhook-timestamp"), hdr.Get("webhook-signature")
-	if id == "" || ts == "" || sigs == "" {
-		return errors.New("missing required headers")
-	}
-	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil {
-		return errors.New("invalid timestamp")
-	}
-	if d := now.Sub(time.Unix(sec, 0)); d > 5*time.Minute || d < -5*time.Minute {
-		return errors.New("timestamp outside the tolerance")
-	}
-	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(whsec, "whsec_"))
-	if err != nil {
-		return err
-	}
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(id + "." + ts + "."))
-	mac.Write(body)
-	want := mac.Sum(nil)
-	for _, s := range strings.Split(sigs, " ") {
-		version, b64, ok := strings.Cut(s, ",")
-		if !ok || version != "v1" {
-			continue
-		}
-		got, err := base64.StdEncoding.DecodeString(b64)
-		if err == nil && subtle.ConstantTimeCompare(got, want) == 1 {
-			return nil
-		}
-	}
-	return errors.New("no matching signature")
+	return whtest.Verify(whsec, hdr, body, now)
 }
 
 // header returns the Standard Webhooks headers of a received request.

@@ -233,7 +233,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 		return fmt.Errorf("--trusted-proxy: %w", err)
 	}
 	auth := web.NewAuth(web.AuthOptions{Users: a.db, Attempts: a.db, Logger: log, SecureCookies: c.SecureCookies, TrustedProxies: proxies})
-	uiH, err := uiHandler(s.svc, log, s.emu)
+	uiH, err := uiHandler(s.svc, s.out, log, s.emu)
 	if err != nil {
 		return err
 	}

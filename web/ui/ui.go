@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/guide"
+	"github.com/bizzjoiner/bcconnector/outbound"
 	"github.com/bizzjoiner/bcconnector/service"
 	"github.com/bizzjoiner/bcconnector/store"
 )
@@ -56,6 +57,9 @@ type Options struct {
 	// DraftTTL is how long an idle wizard draft (and the secret it holds) is kept;
 	// zero means 30 minutes.
 	DraftTTL time.Duration
+	// Outbound shows the platform's webhook endpoints and deliveries; nil shows the page
+	// as not enabled.
+	Outbound *outbound.Service
 }
 
 // Endpoints override where a new connection's Entra and BC live.
@@ -81,6 +85,7 @@ func (e Endpoints) apply(in service.ConnectionInput) service.ConnectionInput {
 type handler struct {
 	endpoints     Endpoints
 	svc           service.Service
+	out           *outbound.Service
 	log           *slog.Logger
 	now           func() time.Time
 	sandbox       string
@@ -104,6 +109,7 @@ func New(opt Options) (http.Handler, error) {
 	}
 	h := &handler{
 		svc:           opt.Service,
+		out:           opt.Outbound,
 		log:           opt.Logger,
 		now:           opt.Now,
 		sandbox:       opt.SandboxNote,
@@ -164,6 +170,10 @@ func (h *handler) routes() {
 	m.HandleFunc("POST /connections/{id}/rotate", h.connectionRotate)
 	m.HandleFunc("GET /connections/{id}/permission-set.al", h.connectionPermset)
 	m.HandleFunc("GET /connections/{id}/data/{set}", h.dataBrowser)
+
+	m.HandleFunc("GET /webhooks", h.webhooks)
+	m.HandleFunc("POST /webhooks/{eid}/test", h.webhookTest)
+	m.HandleFunc("POST /webhooks/deliveries/{did}/replay", h.webhookReplay)
 
 	m.HandleFunc("GET /wizard", h.wizardStart)
 	m.HandleFunc("POST /wizard", h.wizardStartPost)
@@ -308,6 +318,9 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, store.ErrNotFound) {
 		status = http.StatusNotFound
 		msg = "No such connection. It may have been deleted."
+		if strings.HasPrefix(r.URL.Path, "/webhooks/") {
+			msg = "No such webhook endpoint or delivery. It may have been deleted."
+		}
 	}
 	if errors.Is(err, service.ErrSyncQueued) {
 		status = http.StatusConflict
