@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 
 // buildBinary builds this command once per test run and returns the path of the binary,
 // for tests that run the real program (and kill it).
-func buildBinary(t *testing.T) string {
+func buildBinary(t testing.TB) string {
 	t.Helper()
 	binaryOnce.Do(func() {
 		binaryDir, binaryErr = os.MkdirTemp("", "bcconnector-bin-")
@@ -69,7 +69,7 @@ type serveProcess struct {
 
 // startServe runs the binary with args (global flags, then `serve` and its flags) and
 // waits for the address line (ServeAddressPrefix) on its standard output.
-func startServe(t *testing.T, bin string, args ...string) *serveProcess {
+func startServe(t testing.TB, bin string, args ...string) *serveProcess {
 	t.Helper()
 	p := &serveProcess{cmd: exec.Command(bin, args...), stderr: &testlog.Buffer{}, stdout: &testlog.Buffer{}, exited: make(chan struct{})}
 	p.cmd.Env = append(os.Environ(), "BCC_MASTER_KEY=")
@@ -112,7 +112,7 @@ func (p *serveProcess) kill() {
 }
 
 // stop sends SIGINT and waits for a clean exit.
-func (p *serveProcess) stop(t *testing.T) {
+func (p *serveProcess) stop(t testing.TB) {
 	t.Helper()
 	_ = p.cmd.Process.Signal(os.Interrupt)
 	select {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -14,10 +13,11 @@ import (
 
 // KeyCmd groups master key commands.
 type KeyCmd struct {
-	Rotate KeyRotateCmd `cmd:"" help:"Generate a new master key, re-seal every secret with it, then drop the old key."`
+	Rotate KeyRotateCmd `cmd:"" help:"Generate a new master key, re-seal every secret with it, then drop the old key (key file); with BCC_MASTER_KEY=NEW,OLD, re-seal every secret with NEW."`
 }
 
-// KeyRotateCmd rotates the master key of a key file.
+// KeyRotateCmd rotates the master key of a key file, or finishes a rotation of
+// BCC_MASTER_KEY (every instance runs with NEW,OLD; this re-seals in the database).
 type KeyRotateCmd struct {
 	KeepOld bool `name:"keep-old" help:"Keep the old key in the key file (decrypt-only) instead of dropping it."`
 }
@@ -31,7 +31,7 @@ func (c *KeyRotateCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	src := a.kr.Source()
 	if src.Kind != "file" {
-		return errors.New("the master key comes from " + secret.EnvMasterKey + ": rotate it there (set it to \"NEW,OLD\", run the service once so it re-seals, then to \"NEW\"); `key rotate` manages key files only")
+		return c.reSealEnv(ctx, g, a)
 	}
 	old := a.kr.PrimaryID()
 	next := a.kr.Rotate()
@@ -57,6 +57,38 @@ func (c *KeyRotateCmd) Run(ctx context.Context, g *Globals) error {
 		}
 	}
 	fmt.Fprintf(g.Stdout, "Rotated the master key %s → %s in %s; re-sealed %d secrets.\n", old, next.PrimaryID(), src.Name, n)
+	if g.DatabaseURL != "" {
+		fmt.Fprintf(g.Stdout, "Other instances on this database read their own key file and cannot open the re-sealed secrets (their /readyz answers 503): copy %s to each of them and restart them. With several instances, %s is simpler (README, \"Running on several machines\").\n",
+			src.Name, secret.EnvMasterKey)
+	}
+	return nil
+}
+
+// reSealEnv is the database step of rotating BCC_MASTER_KEY: with "NEW,OLD" it re-seals
+// every secret with NEW and checks none is left under another key. Every instance must run
+// with NEW,OLD before (so each opens both) and with NEW alone after.
+func (c *KeyRotateCmd) reSealEnv(ctx context.Context, g *Globals, a *app) error {
+	ids := a.kr.KeyIDs()
+	if len(ids) < 2 {
+		return fmt.Errorf("%s holds one key (%s), so there is nothing to rotate to. To rotate it: generate a new key (openssl rand -base64 32), set %s=\"NEW,OLD\" on every instance and restart them, run `bcconnector key rotate` once with that value (it re-seals every secret with NEW), then set %s=\"NEW\" everywhere and restart again",
+			secret.EnvMasterKey, ids[0], secret.EnvMasterKey, secret.EnvMasterKey)
+	}
+	n, err := a.db.ReSealAll(ctx, a.kr)
+	if err != nil {
+		return fmt.Errorf("re-seal (nothing is lost: every secret opens with one of the keys of %s; run the command again): %w", secret.EnvMasterKey, err)
+	}
+	counts, err := a.db.SealedKeyIDs(ctx)
+	if err != nil {
+		return err
+	}
+	for id, k := range counts {
+		if id != a.kr.PrimaryID() && k > 0 {
+			return fmt.Errorf("%d secrets are still sealed with key %s; keep %s=\"NEW,OLD\" and run the command again", k, id, secret.EnvMasterKey)
+		}
+	}
+	fmt.Fprintf(g.Stdout, "Re-sealed %d secrets with master key %s; none is sealed with %s any more.\n"+
+		"Now set %s to the new key alone on every instance and every machine that runs bcconnector, and restart them; until then they keep working with both keys.\n",
+		n, a.kr.PrimaryID(), strings.Join(ids[1:], ", "), secret.EnvMasterKey)
 	return nil
 }
 

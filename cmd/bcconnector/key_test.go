@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -120,5 +123,56 @@ func TestReadyzFailsWhenSecretsCannotBeOpened(t *testing.T) {
 	}
 	if st := readyz(); st != http.StatusServiceUnavailable {
 		t.Errorf("readyz with secrets sealed under a key serve lacks: %d, want 503", st)
+	}
+}
+
+// TestKeyRotateFromEnvironment: the master key of several instances comes from
+// BCC_MASTER_KEY. With "NEW,OLD", `key rotate` re-seals every secret in the database with
+// NEW; afterwards NEW alone opens them, OLD alone is refused with the key it lacks, and the
+// connection still reaches BC.
+func TestKeyRotateFromEnvironment(t *testing.T) {
+	e, oldID := keyEnv(t)
+	raw, err := os.ReadFile(e.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kf struct {
+		Keys []struct{ Key string } `json:"keys"`
+	}
+	if err := json.Unmarshal(raw, &kf); err != nil || len(kf.Keys) != 1 {
+		t.Fatalf("key file: %v", err)
+	}
+	oldKey := kf.Keys[0].Key
+	b := make([]byte, secret.KeySize)
+	_, _ = rand.Read(b)
+	newKey := base64.StdEncoding.EncodeToString(b)
+
+	t.Setenv(secret.EnvMasterKey, oldKey)
+	code, _, errOut := e.run("", "key", "rotate")
+	if code == 0 || !strings.Contains(errOut, "NEW,OLD") {
+		t.Errorf("key rotate with one key in %s: exit %d, %s; want the procedure", secret.EnvMasterKey, code, errOut)
+	}
+	t.Setenv(secret.EnvMasterKey, newKey+","+oldKey)
+	code, out, errOut := e.run("", "key", "rotate")
+	if code != 0 || !strings.Contains(out, "Re-sealed 1 secrets") {
+		t.Fatalf("key rotate with NEW,OLD: exit %d, %s %s", code, out, errOut)
+	}
+	t.Setenv(secret.EnvMasterKey, newKey)
+	if code, out, errOut := e.run("", "get", "contoso", "customers"); code != 0 {
+		t.Fatalf("with the new key alone: exit %d, %s %s", code, out, errOut)
+	}
+	t.Setenv(secret.EnvMasterKey, oldKey)
+	code, _, errOut = e.run("", "connection", "list")
+	newKR, err := secret.NewKeyring(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code == 0 || !strings.Contains(errOut, "sealed with master key "+newKR.PrimaryID()) || newKR.PrimaryID() == oldID {
+		t.Errorf("with the old key alone: exit %d, %s; want a refusal naming the new key %s", code, errOut, newKR.PrimaryID())
+	}
+	for _, k := range []string{oldKey, newKey} {
+		if strings.Contains(e.printed.String(), k) {
+			t.Error("a master key was printed")
+		}
 	}
 }
