@@ -67,6 +67,13 @@ type ReplicaBatch struct {
 	CheckpointDone bool
 	// Now stamps the change log; zero means time.Now.
 	Now time.Time
+	// Read is the change log position taken (ReplicaStore.ReadMark) before the batch's
+	// upserts were read from BC. With it, the store leaves out every upsert (with its
+	// lines) whose id the replica changed or deleted after the mark: that write read BC
+	// later, so the batch's version may be older, or the record deleted since. The ids left
+	// out are returned in ApplyResult.Stale for the caller to read again. The zero mark
+	// checks nothing (writes that read nothing, tests). Deletes are always applied.
+	Read ReadMark
 	// AssumeNew tells the store the upserts are most likely not stored yet (a full sync
 	// into an empty replica), so it may insert without reading stored ETags first. If a
 	// row exists after all, the store must still classify it correctly (it retries the
@@ -85,7 +92,32 @@ type ChildReplace struct {
 type ApplyResult struct {
 	Inserted, Updated, Deleted, Unchanged int
 	LastSeq                               int64
+	// Stale are the ids of upserts left out because the replica changed or deleted them
+	// after the batch's Read mark (or the mark is older than MarkRetention), in batch
+	// order: read them again to apply them.
+	Stale []string
 }
+
+// ReadMark is a position in the change log, taken before data is read from BC. Every
+// batch that is not AssumeNew marks the ids of its entity set it changed or deleted (a
+// document also when only its lines changed) with the change log number it committed
+// under; a batch carrying a ReadMark leaves out the ids marked after it. Numbers, not
+// clocks, order the writes, so instances and BC's clock skew do not matter.
+type ReadMark struct {
+	// Seq is the last change log number committed when the mark was taken.
+	Seq int64
+	// At is the store's clock when the mark was taken; zero means no mark.
+	At time.Time
+}
+
+// IsZero reports whether m is no mark (nothing is checked).
+func (m ReadMark) IsZero() bool { return m.At.IsZero() }
+
+// MarkRetention is how long the stores keep the marks of changed and deleted ids. A batch
+// whose ReadMark is older than this cannot be checked: all its upserts come back Stale.
+// Pages are read in seconds (a request times out long before), so only a batch held far
+// beyond any request's life meets it.
+const MarkRetention = time.Hour
 
 // SyncState is the persistent state of one replicated entity set.
 type SyncState struct {
@@ -130,6 +162,9 @@ type ReplicaStore interface {
 	ReplicaList(ctx context.Context, key ReplicaKey, after string, limit int) ([]ReplicaRow, error)
 	// ReplicaCount counts the rows of a replicated set.
 	ReplicaCount(ctx context.Context, key ReplicaKey) (int64, error)
+	// ReadMark returns the change log's current position, to be taken before reading the
+	// data of a batch from BC (ReplicaBatch.Read).
+	ReadMark(ctx context.Context) (ReadMark, error)
 	// Changes returns up to limit change log entries with Seq greater than since.
 	Changes(ctx context.Context, since int64, limit int) ([]Change, error)
 	// SyncState returns the state of a replicated set (zero state if never synced).

@@ -317,8 +317,16 @@ func (s *Syncer) runPartition(ctx context.Context, c *bc.Client, t Target, child
 	}
 	q := s.query(children, s.opt.PageSize, filter)
 	for {
-		var page *bc.Page
+		// Pages of a first full sync need no read mark: nothing else writes the set before
+		// it is done (write-throughs wait for FullSyncDone). A full sync over a replica does.
+		var mark store.ReadMark
 		var err error
+		if !p.Fresh {
+			if mark, err = s.opt.Store.ReadMark(ctx); err != nil {
+				return err
+			}
+		}
+		var page *bc.Page
 		if pt.Next == "" {
 			page, err = c.ListPage(ctx, ref, q)
 		} else {
@@ -336,11 +344,20 @@ func (s *Syncer) runPartition(ctx context.Context, c *bc.Client, t Target, child
 		b.CheckpointName = name
 		b.Checkpoint, _ = json.Marshal(pt)
 		b.AssumeNew = p.Fresh
+		b.Read = mark
 		b.Now = s.opt.Now()
 		ar, err := s.opt.Store.ApplyBatch(ctx, b)
 		if err != nil {
 			return err
 		}
+		var fixed Result
+		if err := s.refresh(ctx, c, t, ar.Stale, &fixed); err != nil {
+			return err
+		}
+		ar.Inserted += int(fixed.Inserted)
+		ar.Updated += int(fixed.Updated)
+		ar.Deleted += int(fixed.Deleted)
+		ar.Unchanged += int(fixed.Same)
 		n := rows.Add(int64(len(page.Records)))
 		mu.Lock()
 		res.Pages++

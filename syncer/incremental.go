@@ -65,8 +65,13 @@ func (s *Syncer) incremental(ctx context.Context, c *bc.Client, t Target, ent *b
 	ref := bc.Set(t.CompanyID, t.EntitySet)
 	q := s.query(children, s.opt.PageSize, bc.Ge("lastModifiedDateTime", cp.Since))
 	for {
+		// Taken before the request: a later write of a record on this page (write-through,
+		// webhook delete, another pass) then wins over the page's older version of it.
+		mark, err := s.opt.Store.ReadMark(ctx)
+		if err != nil {
+			return err
+		}
 		var page *bc.Page
-		var err error
 		if cp.Next == "" {
 			page, err = c.ListPage(ctx, ref, q)
 		} else {
@@ -90,8 +95,12 @@ func (s *Syncer) incremental(ctx context.Context, c *bc.Client, t Target, ent *b
 			b.Checkpoint, _ = json.Marshal(cp)
 		}
 		b.Now = s.opt.Now()
+		b.Read = mark
 		ar, err := s.opt.Store.ApplyBatch(ctx, b)
 		if err != nil {
+			return err
+		}
+		if err := s.refresh(ctx, c, t, ar.Stale, res); err != nil {
 			return err
 		}
 		res.Pages++

@@ -66,6 +66,11 @@ func (s *Syncer) reconcile(ctx context.Context, c *bc.Client, t Target, ent *bcs
 		// Without timestamps the set is small and read whole: apply it, then delete the rest.
 		q = s.query(children, bc.MaxPageSize, bc.Expr{})
 	}
+	// The read mark of the next page, taken before the iterator requests it.
+	mark, err := s.opt.Store.ReadMark(ctx)
+	if err != nil {
+		return res, err
+	}
 	for page, err := range c.Pages(ctx, bc.Set(t.CompanyID, t.EntitySet), q) {
 		if err != nil {
 			return res, err
@@ -80,8 +85,15 @@ func (s *Syncer) reconcile(ctx context.Context, c *bc.Client, t Target, ent *bcs
 				return res, err
 			}
 			b.Now = s.opt.Now()
+			b.Read = mark
 			ar, err := s.opt.Store.ApplyBatch(ctx, b)
 			if err != nil {
+				return res, err
+			}
+			if err := s.refresh(ctx, c, t, ar.Stale, &res); err != nil {
+				return res, err
+			}
+			if mark, err = s.opt.Store.ReadMark(ctx); err != nil {
 				return res, err
 			}
 			res.Rows += int64(len(page.Records))
@@ -92,7 +104,7 @@ func (s *Syncer) reconcile(ctx context.Context, c *bc.Client, t Target, ent *bcs
 	}
 	live.seal()
 	var missing []string
-	err := s.opt.Store.ReplicaIDs(ctx, t.key(), func(id, _ string) error {
+	err = s.opt.Store.ReplicaIDs(ctx, t.key(), func(id, _ string) error {
 		if !live.has(id) {
 			missing = append(missing, id)
 		}
@@ -244,6 +256,10 @@ func (s *Syncer) Apply(ctx context.Context, c *bc.Client, t Target, id string) (
 	}
 	q := s.query(children, 0, bc.Expr{})
 	q.Primary = true
+	mark, err := s.opt.Store.ReadMark(ctx)
+	if err != nil {
+		return store.ApplyResult{}, err
+	}
 	rec, err := c.Get(ctx, bc.Set(t.CompanyID, t.EntitySet), id, q)
 	if errors.Is(err, bc.ErrNotFound) {
 		if isLedger(ent) {
@@ -259,5 +275,18 @@ func (s *Syncer) Apply(ctx context.Context, c *bc.Client, t Target, id string) (
 		return store.ApplyResult{}, err
 	}
 	b.Now = s.opt.Now()
-	return s.opt.Store.ApplyBatch(ctx, b)
+	b.Read = mark
+	ar, err := s.opt.Store.ApplyBatch(ctx, b)
+	if err != nil || len(ar.Stale) == 0 {
+		return ar, err
+	}
+	// Another write of the record committed while it was read: read it again.
+	var fixed Result
+	err = s.refresh(ctx, c, t, ar.Stale, &fixed)
+	ar.Inserted += int(fixed.Inserted)
+	ar.Updated += int(fixed.Updated)
+	ar.Deleted += int(fixed.Deleted)
+	ar.Unchanged += int(fixed.Same)
+	ar.Stale = nil
+	return ar, err
 }

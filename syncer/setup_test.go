@@ -50,11 +50,14 @@ func newWorld(t testing.TB, cfg emulator.Config, sizes string, opt syncer.Option
 	return w
 }
 
-// open opens the sandbox's connection through conn, over the sandbox's client.
+// open opens the sandbox's connection through conn, over the sandbox's client unless
+// opt names another.
 func (w *world) open(opt conn.Options) *conn.Conn {
 	w.t.Helper()
 	cr := w.sb.Creds
-	opt.HTTPClient = w.sb.Client()
+	if opt.HTTPClient == nil {
+		opt.HTTPClient = w.sb.Client()
+	}
 	cn, err := conn.Open(store.Connection{TenantID: cr.TenantID, ClientID: cr.ClientID, Environment: cr.Environment,
 		AuthorityHost: w.sb.AuthorityHost(), BCBaseURL: w.sb.BCBaseURL()}, secret.Credential{Secret: secret.Secret(cr.ClientSecret)}, opt)
 	if err != nil {

@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -67,6 +68,8 @@ type DB struct {
 	scopes sync.Map // store.ReplicaKey -> scope number
 
 	listen listener // the Notifier's LISTEN side
+
+	marksPruned atomic.Int64 // when this process last pruned replica_marks, Unix milliseconds
 }
 
 var _ store.Store = (*DB)(nil)

@@ -250,11 +250,24 @@ type batchTx struct {
 	// The change log of the batch, in segments numbered from 1 (made sequence numbers
 	// when the batch takes its numbers, just before commit).
 	log sqlstore.ChangeLog
+
+	// The ids the batch changed in its set, written with its last change log number.
+	marks sqlstore.Marks
+}
+
+// change logs a change of scope and marks the id it changed in the batch's set: the row's
+// own, or its document's for a line.
+func (w *batchTx) change(scope int64, op store.Op, id, etag, parent string) {
+	w.log.Add(scope, op, id, etag)
+	w.marks.Note(scope, id, parent)
 }
 
 // ApplyBatch implements store.ReplicaStore, with the semantics of store/sqlite's: one
 // transaction; upserts classified against the stored ETags, then deletes, children and the
-// checkpoint; one change log entry per insert, update and delete.
+// checkpoint; one change log entry per insert, update and delete. With a Read mark, the
+// upserts the replica changed after it are left out (store.ReplicaBatch.Read; the marks
+// are in replica_marks, written by the batch's last statements with its last number, so a
+// mark above a read mark means the write committed after the mark was taken).
 //
 // Concurrency: the transaction first locks the scope rows of the sets it writes (in scope
 // order), so writers of the same set take turns and classify against each other's
@@ -317,7 +330,7 @@ func (db *DB) applyBatch(ctx context.Context, b store.ReplicaBatch) (store.Apply
 	slices.Sort(lock)
 	lock = slices.Compact(lock)
 
-	w := &batchTx{ctx: ctx, assumeNew: b.AssumeNew, channel: db.listen.channel}
+	w := &batchTx{ctx: ctx, assumeNew: b.AssumeNew, channel: db.listen.channel, marks: sqlstore.Marks{On: !b.AssumeNew, Scope: scopes[0]}}
 	err := db.withTx(ctx, func(tx pgx.Tx) error {
 		w.tx = tx
 		// A batch of pages assumed new (a full sync's, whose partitions write disjoint ids
@@ -330,6 +343,14 @@ func (db *DB) applyBatch(ctx context.Context, b store.ReplicaBatch) (store.Apply
 		}
 		if _, err := tx.Exec(ctx, `SELECT scope FROM scopes WHERE scope = ANY($1) ORDER BY scope FOR `+mode, lock); err != nil {
 			return fmt.Errorf("postgres: apply batch to %s: lock: %w", b.Key.EntitySet, err)
+		}
+		b := b
+		if !b.Read.IsZero() {
+			marked, err := w.markedSince(scopes[0], b.Read.Seq)
+			if err != nil {
+				return fmt.Errorf("postgres: apply batch to %s: read marks: %w", b.Key.EntitySet, err)
+			}
+			b, w.res.Stale = sqlstore.DropStale(b, marked, sqlstore.Expired(b.Read, db.now()))
 		}
 		if err := w.upsert(tables[0], scopes[0], b.Key.EntitySet, b.Upserts); err != nil {
 			return err
@@ -345,12 +366,64 @@ func (db *DB) applyBatch(ctx context.Context, b store.ReplicaBatch) (store.Apply
 		if err := w.checkpoint(b, at); err != nil {
 			return err
 		}
-		return w.logChanges(at)
+		if err := w.logChanges(at); err != nil {
+			return err
+		}
+		return w.writeMarks(db.stamp())
 	})
 	if err != nil {
 		return store.ApplyResult{}, err
 	}
+	if len(w.marks.IDs) > 0 {
+		db.pruneMarks(ctx)
+	}
 	return w.res, nil
+}
+
+// ReadMark implements store.ReplicaStore.
+func (db *DB) ReadMark(ctx context.Context) (store.ReadMark, error) {
+	m := store.ReadMark{At: db.now()}
+	if err := db.pool.QueryRow(ctx, `SELECT last_seq FROM change_seq WHERE one = 1`).Scan(&m.Seq); err != nil {
+		return store.ReadMark{}, fmt.Errorf("postgres: read change log position: %w", err)
+	}
+	return m, nil
+}
+
+// markedSince returns the ids of scope marked after seq.
+func (w *batchTx) markedSince(scope, seq int64) (map[string]bool, error) {
+	q, err := w.tx.Query(w.ctx, `SELECT id FROM replica_marks WHERE scope = $1 AND seq > $2`, scope, seq)
+	if err != nil {
+		return nil, err
+	}
+	return collectIDs(q)
+}
+
+// writeMarks marks the ids the batch changed with its last change log number (taken by
+// logChanges).
+func (w *batchTx) writeMarks(at time.Time) error {
+	if len(w.marks.IDs) == 0 {
+		return nil
+	}
+	_, err := w.tx.Exec(w.ctx, `INSERT INTO replica_marks (scope, id, seq, at) SELECT $1, unnest($2::text[]), $3, $4
+		ON CONFLICT (scope, id) DO UPDATE SET seq = excluded.seq, at = excluded.at`, w.marks.Scope, w.marks.IDs, w.res.LastSeq, at)
+	if err != nil {
+		return fmt.Errorf("postgres: write marks: %w", err)
+	}
+	return nil
+}
+
+// pruneMarks deletes the marks older than store.MarkRetention, at most every
+// sqlstore.PruneEvery per process. A failure is only logged: the marks wait for the next
+// time.
+func (db *DB) pruneMarks(ctx context.Context) {
+	now := db.now()
+	last := db.marksPruned.Load()
+	if now.UnixMilli()-last < sqlstore.PruneEvery.Milliseconds() || !db.marksPruned.CompareAndSwap(last, now.UnixMilli()) {
+		return
+	}
+	if _, err := db.pool.Exec(ctx, `DELETE FROM replica_marks WHERE at < $1`, now.Add(-store.MarkRetention)); err != nil {
+		db.log.Warn("replica: could not prune old marks", "err", err)
+	}
 }
 
 func (w *batchTx) upsert(table string, scope int64, set string, rows []store.ReplicaRow) error {
@@ -370,7 +443,7 @@ func (w *batchTx) upsert(table string, scope int64, set string, rows []store.Rep
 	if ascending && (w.assumeNew || maxID == nil || rows[0].ID > *maxID) {
 		for _, r := range rows {
 			w.res.Inserted++
-			w.log.Add(scope, store.OpInsert, r.ID, r.ETag)
+			w.change(scope, store.OpInsert, r.ID, r.ETag, r.ParentID)
 		}
 		return w.copyRows(table, scope, set, rows)
 	}
@@ -405,7 +478,8 @@ func (w *batchTx) upsert(table string, scope int64, set string, rows []store.Rep
 			return fmt.Errorf("postgres: apply batch to %s: read stored ETags: %w", set, err)
 		}
 	}
-	write := sqlstore.Classify(rows, stored, &w.res, func(op store.Op, id, etag string) { w.log.Add(scope, op, id, etag) })
+	parentOf := w.marks.Parents(scope, rows)
+	write := sqlstore.Classify(rows, stored, &w.res, func(op store.Op, id, etag string) { w.change(scope, op, id, etag, parentOf[id]) })
 	if len(write) == 0 {
 		return nil
 	}
@@ -473,7 +547,7 @@ func (w *batchTx) delete(table string, scope int64, set string, ids []string) er
 		if gone[id] {
 			delete(gone, id)
 			w.res.Deleted++
-			w.log.Add(scope, store.OpDelete, id, "")
+			w.change(scope, store.OpDelete, id, "", "")
 		}
 	}
 	return nil
@@ -491,11 +565,16 @@ func (w *batchTx) replaceChildren(table string, scope int64, c store.ChildReplac
 		keep[i] = r.ID
 	}
 	q, err := w.tx.Query(w.ctx, `DELETE FROM `+quoteIdent(table)+` WHERE scope = $1
-		AND parent_id = ANY($2) AND NOT (id = ANY($3)) RETURNING id`, scope, c.ParentIDs, keep)
+		AND parent_id = ANY($2) AND NOT (id = ANY($3)) RETURNING id, parent_id`, scope, c.ParentIDs, keep)
 	if err != nil {
 		return fmt.Errorf("postgres: apply batch to %s: delete replaced lines: %w", c.EntitySet, err)
 	}
-	gone, err := collectIDs(q)
+	gone := map[string]string{}
+	var id, parent string
+	_, err = pgx.ForEachRow(q, []any{&id, &parent}, func() error {
+		gone[id] = parent
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("postgres: apply batch to %s: delete replaced lines: %w", c.EntitySet, err)
 	}
@@ -506,7 +585,7 @@ func (w *batchTx) replaceChildren(table string, scope int64, c store.ChildReplac
 	slices.Sort(ids)
 	for _, id := range ids {
 		w.res.Deleted++
-		w.log.Add(scope, store.OpDelete, id, "")
+		w.change(scope, store.OpDelete, id, "", gone[id])
 	}
 	return nil
 }

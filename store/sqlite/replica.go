@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/bizzjoiner/bcconnector/store/internal/sqlstore"
 
@@ -281,10 +282,21 @@ type batchTx struct {
 	// The batch's changes, numbered from 1; they follow seq (the position before the
 	// batch) when written.
 	log sqlstore.ChangeLog
+
+	// The ids the batch changed in its set, written with its last change log number.
+	marks sqlstore.Marks
+}
+
+// change logs a change of scope and marks the id it changed in the batch's set: the row's
+// own, or its document's for a line.
+func (w *batchTx) change(scope int64, op store.Op, id, etag, parent string) {
+	w.log.Add(scope, op, id, etag)
+	w.marks.Note(scope, id, parent)
 }
 
 // ApplyBatch implements store.ReplicaStore. Everything happens in one transaction:
-// upserts (classified against the stored ETags: new rows are inserted, rows with another
+// with a Read mark, the upserts the replica changed after it are left out first (see
+// store.ReplicaBatch.Read; the marks are in replica_marks); then upserts (classified against the stored ETags: new rows are inserted, rows with another
 // ETag updated, the rest left alone), then deletes, then the children, then the
 // checkpoint; the change log gets one entry per insert, update and delete, in that
 // order. An id given twice is applied twice, in order, and written once. Rows whose ETag
@@ -349,7 +361,7 @@ func (db *DB) applyBatch(ctx context.Context, b store.ReplicaBatch) (store.Apply
 		tables[k.EntitySet] = ts
 	}
 
-	w := &batchTx{ctx: ctx, at: fmtTime(at), assumeNew: b.AssumeNew}
+	w := &batchTx{ctx: ctx, at: fmtTime(at), assumeNew: b.AssumeNew, marks: sqlstore.Marks{On: !b.AssumeNew}}
 	scopes := make([]int64, len(keys))
 	var start int64
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
@@ -366,6 +378,15 @@ func (db *DB) applyBatch(ctx context.Context, b store.ReplicaBatch) (store.Apply
 			if scopes[i], err = db.ensureScope(ctx, tx, k); err != nil {
 				return err
 			}
+		}
+		w.marks.Scope = scopes[0]
+		b := b
+		if !b.Read.IsZero() {
+			marked, err := w.markedSince(scopes[0], b.Read.Seq)
+			if err != nil {
+				return fmt.Errorf("sqlite: apply batch to %s: read marks: %w", b.Key.EntitySet, err)
+			}
+			b, w.res.Stale = sqlstore.DropStale(b, marked, sqlstore.Expired(b.Read, db.now()))
 		}
 		if err := w.upsert(tables[b.Key.EntitySet], scopes[0], b.Key.EntitySet, b.Upserts); err != nil {
 			return err
@@ -387,6 +408,9 @@ func (db *DB) applyBatch(ctx context.Context, b store.ReplicaBatch) (store.Apply
 		if err := w.writeChanges(); err != nil {
 			return err
 		}
+		if err := w.writeMarks(db.now()); err != nil {
+			return err
+		}
 		if w.seq != start {
 			if _, err := tx.ExecContext(ctx, `UPDATE change_seq SET last_seq = ? WHERE one = 1`, w.seq); err != nil {
 				return fmt.Errorf("sqlite: advance change log: %w", err)
@@ -405,7 +429,56 @@ func (db *DB) applyBatch(ctx context.Context, b store.ReplicaBatch) (store.Apply
 	if w.seq != start {
 		db.hub.Deliver(store.ChannelChanges, "")
 	}
+	if len(w.marks.IDs) > 0 {
+		db.pruneMarks(ctx)
+	}
 	return w.res, nil
+}
+
+// ReadMark implements store.ReplicaStore.
+func (db *DB) ReadMark(ctx context.Context) (store.ReadMark, error) {
+	m := store.ReadMark{At: db.now()}
+	if err := db.read.QueryRowContext(ctx, `SELECT last_seq FROM change_seq WHERE one = 1`).Scan(&m.Seq); err != nil {
+		return store.ReadMark{}, fmt.Errorf("sqlite: read change log position: %w", err)
+	}
+	return m, nil
+}
+
+// markedSince returns the ids of scope marked after seq.
+func (w *batchTx) markedSince(scope, seq int64) (map[string]bool, error) {
+	rows, err := w.tx.QueryContext(w.ctx, `SELECT id FROM replica_marks WHERE scope = ? AND seq > ?`, scope, seq)
+	ids, err := collectIDs(rows, err)
+	marked := make(map[string]bool, len(ids))
+	for id := range ids {
+		marked[id] = true
+	}
+	return marked, err
+}
+
+// writeMarks marks the ids the batch changed with its last change log number.
+func (w *batchTx) writeMarks(now time.Time) error {
+	if len(w.marks.IDs) == 0 {
+		return nil
+	}
+	_, err := w.tx.ExecContext(w.ctx, `INSERT INTO replica_marks (scope, id, seq, at) SELECT ?, value, ?, ? FROM json_each(?) WHERE true
+		ON CONFLICT (scope, id) DO UPDATE SET seq = excluded.seq, at = excluded.at`, w.marks.Scope, w.seq, now.UnixMilli(), jsonList(w.marks.IDs))
+	if err != nil {
+		return fmt.Errorf("sqlite: write marks: %w", err)
+	}
+	return nil
+}
+
+// pruneMarks deletes the marks older than store.MarkRetention, at most every
+// sqlstore.PruneEvery. A failure is only logged: the marks wait for the next time.
+func (db *DB) pruneMarks(ctx context.Context) {
+	now := db.now().UnixMilli()
+	last := db.marksPruned.Load()
+	if now-last < sqlstore.PruneEvery.Milliseconds() || !db.marksPruned.CompareAndSwap(last, now) {
+		return
+	}
+	if _, err := db.write.ExecContext(ctx, `DELETE FROM replica_marks WHERE at < ?`, now-store.MarkRetention.Milliseconds()); err != nil {
+		db.log.Warn("replica: could not prune old marks", "err", err)
+	}
 }
 
 // ensureScope returns key's scope, creating it in tx if needed.
@@ -439,7 +512,7 @@ func (w *batchTx) upsert(t *tableStmts, scope int64, set string, rows []store.Re
 	if ascending && (w.assumeNew || !maxID.Valid || rows[0].ID > maxID.String) {
 		for _, r := range rows {
 			w.res.Inserted++
-			w.log.Add(scope, store.OpInsert, r.ID, r.ETag)
+			w.change(scope, store.OpInsert, r.ID, r.ETag, r.ParentID)
 			if err := w.write(t.insert, scope, set, r); err != nil {
 				return err
 			}
@@ -465,7 +538,8 @@ func (w *batchTx) upsert(t *tableStmts, scope int64, set string, rows []store.Re
 	} else {
 		stored = make(map[string]sqlstore.Known, len(distinct))
 	}
-	for _, r := range sqlstore.Classify(rows, stored, &w.res, func(op store.Op, id, etag string) { w.log.Add(scope, op, id, etag) }) {
+	parents := w.marks.Parents(scope, rows)
+	for _, r := range sqlstore.Classify(rows, stored, &w.res, func(op store.Op, id, etag string) { w.change(scope, op, id, etag, parents[id]) }) {
 		if err := w.write(t.upsert, scope, set, r); err != nil {
 			return err
 		}
@@ -554,10 +628,10 @@ func (w *batchTx) delete(table string, scope int64, set string, ids []string) er
 	}
 	// Log in the order given, once per id.
 	for _, id := range ids {
-		if gone[id] {
+		if _, ok := gone[id]; ok {
 			delete(gone, id)
 			w.res.Deleted++
-			w.log.Add(scope, store.OpDelete, id, "")
+			w.change(scope, store.OpDelete, id, "", "")
 		}
 	}
 	return nil
@@ -576,7 +650,7 @@ func (w *batchTx) replaceChildren(t *tableStmts, scope int64, c store.ChildRepla
 	}
 	rows, err := w.tx.QueryContext(w.ctx, `DELETE FROM `+quoteIdent(t.name)+` WHERE scope = ?
 		AND parent_id IS NOT NULL AND parent_id IN (SELECT value FROM json_each(?))
-		AND id NOT IN (SELECT value FROM json_each(?)) RETURNING id`,
+		AND id NOT IN (SELECT value FROM json_each(?)) RETURNING id, parent_id`,
 		scope, jsonList(c.ParentIDs), jsonList(keep))
 	gone, err := collectIDs(rows, err)
 	if err != nil {
@@ -589,23 +663,34 @@ func (w *batchTx) replaceChildren(t *tableStmts, scope int64, c store.ChildRepla
 	slices.Sort(ids)
 	for _, id := range ids {
 		w.res.Deleted++
-		w.log.Add(scope, store.OpDelete, id, "")
+		w.change(scope, store.OpDelete, id, "", gone[id])
 	}
 	return nil
 }
 
-func collectIDs(rows *sql.Rows, err error) (map[string]bool, error) {
+// collectIDs reads rows of an id (and optionally a second, nullable text column) into a
+// map of the first to the second.
+func collectIDs(rows *sql.Rows, err error) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	ids := map[string]bool{}
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	ids := map[string]string{}
 	for rows.Next() {
 		var id string
-		if err := rows.Scan(&id); err != nil {
+		var other sql.NullString
+		dest := []any{&id}
+		if len(cols) > 1 {
+			dest = append(dest, &other)
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
-		ids[id] = true
+		ids[id] = other.String
 	}
 	return ids, rows.Err()
 }

@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/secret"
@@ -70,6 +71,8 @@ type DB struct {
 	hook func(stage string) // tests: called inside ApplyBatch's transaction
 
 	hub sqlstore.Hub // subscribers of Publish (in-process)
+
+	marksPruned atomic.Int64 // when replica_marks was last pruned, Unix milliseconds
 }
 
 var _ store.Store = (*DB)(nil)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -32,6 +33,7 @@ func RunReplica(t *testing.T, open ReplicaOpener) {
 		{"RawRoundTrip", testRawRoundTrip},
 		{"Deletes", testDeletes},
 		{"Children", testChildren},
+		{"ReadMarks", testReadMarks},
 		{"FailedBatchChangesNothing", testFailedBatchChangesNothing},
 		{"ConcurrentSameKey", testReplicaConcurrentSameKey},
 		{"ReplicaIDsOrder", testReplicaIDsOrder},
@@ -108,7 +110,10 @@ func apply(t *testing.T, s store.ReplicaStore, b store.ReplicaBatch) store.Apply
 func wantResult(t *testing.T, got store.ApplyResult, ins, upd, del, unch int, lastSeq int64) {
 	t.Helper()
 	want := store.ApplyResult{Inserted: ins, Updated: upd, Deleted: del, Unchanged: unch, LastSeq: lastSeq}
-	if got != want {
+	if got.Stale != nil {
+		t.Fatalf("ApplyResult.Stale = %v, want none", got.Stale)
+	}
+	if got.Stale = nil; !reflect.DeepEqual(got, want) {
 		t.Fatalf("ApplyResult = %+v, want %+v", got, want)
 	}
 }
@@ -431,6 +436,96 @@ func testChildren(t *testing.T, s store.ReplicaStore) {
 	_, err := s.ApplyBatch(t.Context(), store.ReplicaBatch{Key: docs, Children: []store.ChildReplace{{
 		EntitySet: "salesInvoiceLines", ParentIDs: []string{docA}, Rows: []store.ReplicaRow{Line(GUID(301), GUID(300), ETag(1), 1)}}}})
 	wantErr(t, "line of an unlisted document", err, store.ErrInvalid)
+}
+
+// testReadMarks: a batch read before a later write of some of its records (ReadMark
+// taken, then another batch changes or deletes them) leaves those records and their lines
+// out and names them in Stale; the rest applies. A mark taken after the write checks
+// nothing away; an expired mark leaves every upsert out.
+func testReadMarks(t *testing.T, s store.ReplicaStore) {
+	ensure(t, s, "customers", "salesInvoices", "salesInvoiceLines")
+	ctx := t.Context()
+	cust, docs, lines := Key("customers"), Key("salesInvoices"), Key("salesInvoiceLines")
+	lm := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	mark := func() store.ReadMark {
+		t.Helper()
+		m, err := s.ReadMark(ctx)
+		if err != nil {
+			t.Fatalf("ReadMark: %v", err)
+		}
+		if m.IsZero() {
+			t.Fatal("ReadMark returned the zero mark")
+		}
+		return m
+	}
+	doc := func(id string, etag int) store.ReplicaRow {
+		return store.ReplicaRow{ID: id, ETag: ETag(etag), Raw: json.RawMessage(`{"id":"` + id + `","number":"S-INV"}`)}
+	}
+	a, b, c, d := GUID(1), GUID(2), GUID(3), GUID(4)
+	// A first full sync's pages (AssumeNew) mark nothing.
+	apply(t, s, store.ReplicaBatch{Key: cust, AssumeNew: true, Upserts: []store.ReplicaRow{
+		Customer(a, ETag(1), "A", lm), Customer(b, ETag(1), "B", lm), Customer(c, ETag(1), "C", lm)}})
+	if m := mark(); m.Seq != 3 {
+		t.Fatalf("ReadMark after 3 changes = %d", m.Seq)
+	}
+
+	old := mark() // a pass reads a page here: a, b and c in version 2, d new
+	// Later reads, applied first: a updated (write-through), b deleted (webhook).
+	apply(t, s, store.ReplicaBatch{Key: cust, Read: mark(), Upserts: []store.ReplicaRow{Customer(a, ETag(3), "A3", lm)}})
+	apply(t, s, store.ReplicaBatch{Key: cust, Deletes: []string{b}})
+	res := apply(t, s, store.ReplicaBatch{Key: cust, Read: old, Upserts: []store.ReplicaRow{
+		Customer(a, ETag(2), "A2", lm), Customer(b, ETag(2), "B2", lm), Customer(c, ETag(2), "C2", lm), Customer(d, ETag(1), "D", lm)}})
+	if !reflect.DeepEqual(res.Stale, []string{a, b}) || res.Updated != 1 || res.Inserted != 1 || res.LastSeq != 7 {
+		t.Fatalf("stale page: %+v, want a and b stale, c updated, d inserted, last seq 7", res)
+	}
+	if got := mustGet(t, s, cust, a); got.ETag != ETag(3) {
+		t.Fatalf("a went back to ETag %s", got.ETag)
+	}
+	wantGone(t, s, cust, b)
+	wantChanges(t, allChanges(t, s, 5), 6,
+		change{"customers", c, store.OpUpdate, ETag(2)},
+		change{"customers", d, store.OpInsert, ETag(1)})
+
+	// Read after those writes, the same versions apply.
+	res = apply(t, s, store.ReplicaBatch{Key: cust, Read: mark(), Upserts: []store.ReplicaRow{
+		Customer(a, ETag(4), "A4", lm), Customer(b, ETag(4), "B4", lm)}})
+	if res.Stale != nil || res.Updated != 1 || res.Inserted != 1 {
+		t.Fatalf("page read after the writes: %+v, want a updated, b inserted", res)
+	}
+
+	// Documents: one whose line was deleted later, one deleted later with its lines; a
+	// page read before both brings them back with their old lines, and must not.
+	docA, docB, docC := GUID(100), GUID(200), GUID(300)
+	apply(t, s, store.ReplicaBatch{Key: docs, Upserts: []store.ReplicaRow{doc(docA, 1), doc(docB, 1), doc(docC, 1)},
+		Children: []store.ChildReplace{{EntitySet: "salesInvoiceLines", ParentIDs: []string{docA, docB, docC}, Rows: []store.ReplicaRow{
+			Line(GUID(101), docA, ETag(1), 1), Line(GUID(102), docA, ETag(1), 2), Line(GUID(201), docB, ETag(1), 1), Line(GUID(301), docC, ETag(1), 1)}}}})
+	old = mark()
+	// The line write-through re-reads document A with its remaining line; its own ETag is
+	// the same, only the lines changed.
+	apply(t, s, store.ReplicaBatch{Key: docs, Read: mark(), Upserts: []store.ReplicaRow{doc(docA, 1)},
+		Children: []store.ChildReplace{{EntitySet: "salesInvoiceLines", ParentIDs: []string{docA}, Rows: []store.ReplicaRow{Line(GUID(101), docA, ETag(1), 1)}}}})
+	apply(t, s, store.ReplicaBatch{Key: docs, Deletes: []string{docB},
+		Children: []store.ChildReplace{{EntitySet: "salesInvoiceLines", ParentIDs: []string{docB}}}})
+	before := mark().Seq
+	res = apply(t, s, store.ReplicaBatch{Key: docs, Read: old, Upserts: []store.ReplicaRow{doc(docA, 1), doc(docB, 1), doc(docC, 2)},
+		Children: []store.ChildReplace{{EntitySet: "salesInvoiceLines", ParentIDs: []string{docA, docB, docC}, Rows: []store.ReplicaRow{
+			Line(GUID(101), docA, ETag(1), 1), Line(GUID(102), docA, ETag(1), 2), Line(GUID(201), docB, ETag(1), 1), Line(GUID(301), docC, ETag(2), 1)}}}})
+	if !reflect.DeepEqual(res.Stale, []string{docA, docB}) {
+		t.Fatalf("stale documents: %+v, want A and B", res)
+	}
+	wantGone(t, s, lines, GUID(102))
+	wantGone(t, s, docs, docB)
+	wantGone(t, s, lines, GUID(201))
+	wantChanges(t, allChanges(t, s, before), before+1,
+		change{"salesInvoices", docC, store.OpUpdate, ETag(2)},
+		change{"salesInvoiceLines", GUID(301), store.OpUpdate, ETag(2)})
+
+	// A mark older than store.MarkRetention cannot be checked: everything comes back.
+	expired := store.ReadMark{Seq: mark().Seq, At: time.Now().Add(-store.MarkRetention - time.Minute)}
+	res = apply(t, s, store.ReplicaBatch{Key: cust, Read: expired, Upserts: []store.ReplicaRow{Customer(c, ETag(9), "C9", lm)}})
+	if !reflect.DeepEqual(res.Stale, []string{c}) || res.Updated != 0 {
+		t.Fatalf("expired mark: %+v, want c stale", res)
+	}
 }
 
 func testFailedBatchChangesNothing(t *testing.T, s store.ReplicaStore) {

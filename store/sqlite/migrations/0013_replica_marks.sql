@@ -1,0 +1,15 @@
+-- The marks of the replica's changed and deleted ids (store.ReadMark): for each id of a
+-- scope's entity set that a batch changed or deleted (a document also when its lines
+-- changed), the change log number the batch committed under. A batch read from BC before
+-- a later write leaves out the ids marked after its read mark, so it cannot put back an
+-- older version or a deleted record. at is the store's clock in Unix milliseconds; marks
+-- older than store.MarkRetention are pruned.
+CREATE TABLE replica_marks (
+    scope INTEGER NOT NULL,
+    id    TEXT NOT NULL,
+    seq   INTEGER NOT NULL,
+    at    INTEGER NOT NULL,
+    PRIMARY KEY (scope, id)
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX replica_marks_seq ON replica_marks (scope, seq);
