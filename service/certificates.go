@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/doctor"
@@ -48,6 +49,19 @@ func (s *Impl) generateCertificate(environment, company string, months int) (sec
 	// Start a little in the past: Entra judges the key by its own clock.
 	return secret.GenerateCertificate(secret.CertificateOptions{Subject: guide.DisplayName(environment, company),
 		NotBefore: now.Add(-5 * time.Minute), NotAfter: now.AddDate(0, months, 0), Now: s.now})
+}
+
+// DraftCertificate implements Service.
+func (s *Impl) DraftCertificate(in ConnectionInput) (*secret.Certificate, error) {
+	env, fe := guide.CheckEnvironment(strings.TrimSpace(in.Environment))
+	if fe != nil {
+		return nil, fe
+	}
+	c, err := s.generateCertificate(env, strings.TrimSpace(in.Company), in.CertificateMonths)
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
 }
 
 // credentialView describes a stored credential.

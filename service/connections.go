@@ -264,12 +264,10 @@ func (s *Impl) createConnection(ctx context.Context, in ConnectionInput, check b
 	if wantCert && in.Certificate == nil {
 		// Generated here: Entra cannot know it before the admin uploads it, so nothing can be
 		// checked now and the connection is stored with it pending.
-		env, _ := guide.CheckEnvironment(strings.TrimSpace(in.Environment))
-		cert, err := s.generateCertificate(env, strings.TrimSpace(in.Company), in.CertificateMonths)
-		if err != nil {
+		if in.Certificate, err = s.DraftCertificate(in); err != nil {
 			return ConnectionView{}, nil, err
 		}
-		in.Certificate, check = &cert, false
+		check = false
 	}
 	checked, _, err := guide.Validate(in.guide(), s.now())
 	if err != nil {

@@ -137,6 +137,10 @@ type Service interface {
 	// (0: 12) and adds it as the connection's pending credential; the active one keeps
 	// working until ActivateCredential promotes the new one.
 	NewCertificate(ctx context.Context, id string, months int) (CredentialView, error)
+	// DraftCertificate generates a certificate for a connection not stored yet (the wizard
+	// holds it, as it holds a typed secret, and shows it for upload before the check):
+	// named after in's environment and company, valid for in.CertificateMonths (0: 12).
+	DraftCertificate(in ConnectionInput) (*secret.Certificate, error)
 	// CertificateDER returns the public certificate (DER) of one of the connection's
 	// certificate credentials, for the admin to upload in Step 3.
 	CertificateDER(ctx context.Context, id, credentialID string) ([]byte, error)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/bizzjoiner/bcconnector/emulator"
+	"github.com/bizzjoiner/bcconnector/emulator/idp"
 	"github.com/bizzjoiner/bcconnector/outbound"
 	"github.com/bizzjoiner/bcconnector/service"
 	"github.com/bizzjoiner/bcconnector/web/ui"
@@ -20,6 +21,12 @@ func uiHandler(svc service.Service, out *outbound.Service, log *slog.Logger, emu
 		opt.AuthorityHost = emu.AuthorityHost()
 		// New connections made in the wizard reach the sandbox, not Microsoft.
 		opt.Endpoints = ui.Endpoints{AuthorityHost: emu.AuthorityHost(), BCBaseURL: emu.BCBaseURL(), CAFile: emu.CAFile}
+		// The sandbox has no Entra portal: the wizard's certificate path uploads to its app.
+		opt.SandboxUpload = func(der []byte) error {
+			return emu.Directory().UpdateApp(cr.TenantID, cr.ClientID, func(a *idp.App) {
+				a.Certificates = append(a.Certificates, idp.Certificate{DER: der, Description: "uploaded from the bcconnector wizard"})
+			})
+		}
 	}
 	return ui.New(opt)
 }

@@ -27,6 +27,9 @@ var doneMessages = map[string]string{
 	"resumed":        "Sync resumed.",
 	"resync":         "Full resync started.",
 	"rotated":        "New secret verified with Entra ID and in use; the old one is retired.",
+	"certificate":    "New certificate generated. The current credential stays in use: upload the certificate in Entra, then activate it.",
+	"uploaded":       "The sandbox's app now has the new certificate: activate it.",
+	"activated":      "The new credential passed the setup check and is in use; the old one is retired here. Delete it in Entra once nothing else uses it.",
 }
 
 // connRow is a connection as the dashboard shows it.
@@ -37,11 +40,14 @@ type connRow struct {
 	HealthText  string
 	ExpiryClass string // "", "warn", "bad"
 	ExpiryText  string
-	Rows        int64
-	Sets        []setRow
-	Errors      int
-	Throttled   int64
-	Requests    int64
+	// CredentialLabel names the active credential: "Secret", or "Certificate" and its
+	// thumbprint.
+	CredentialLabel, Thumbprint string
+	Rows                        int64
+	Sets                        []setRow
+	Errors                      int
+	Throttled                   int64
+	Requests                    int64
 }
 
 // setRow is the sync state of one entity set.
@@ -74,17 +80,23 @@ func (h *handler) row(v service.ConnectionView) connRow {
 			c.HealthText = "fails at " + v.LastDoctor.FailedStep.String()
 		}
 	}
-	switch v.SecretExpiry {
-	case guide.ExpiryNone:
-		if v.SecretEndDate.IsZero() {
-			c.ExpiryText = "end date unknown"
-		} else {
-			c.ExpiryText = fmt.Sprintf("%d days left", v.SecretDays)
-		}
-	case guide.ExpiryExpired:
-		c.ExpiryClass, c.ExpiryText = "bad", "expired: rotate the secret now"
-	case guide.Expiry3, guide.Expiry14:
-		c.ExpiryClass, c.ExpiryText = "bad", fmt.Sprintf("%d days left: rotate the secret", v.SecretDays)
+	what := "secret"
+	c.CredentialLabel = "Secret"
+	if v.Credential != nil && v.Credential.Kind == service.CredentialCertificate {
+		what, c.CredentialLabel, c.Thumbprint = "certificate", "Certificate", v.Credential.Thumbprint
+	}
+	switch {
+	case v.Credential == nil && v.PendingCredential != nil:
+		c.CredentialLabel = "Certificate"
+		c.ExpiryClass, c.ExpiryText = "warn", "waits for its upload and activation"
+	case v.SecretExpiry == guide.ExpiryNone && v.SecretEndDate.IsZero():
+		c.ExpiryText = "end date unknown"
+	case v.SecretExpiry == guide.ExpiryNone:
+		c.ExpiryText = fmt.Sprintf("%d days left", v.SecretDays)
+	case v.SecretExpiry == guide.ExpiryExpired:
+		c.ExpiryClass, c.ExpiryText = "bad", "expired: rotate the "+what+" now"
+	case v.SecretExpiry == guide.Expiry3 || v.SecretExpiry == guide.Expiry14:
+		c.ExpiryClass, c.ExpiryText = "bad", fmt.Sprintf("%d days left: rotate the %s", v.SecretDays, what)
 	default:
 		c.ExpiryClass, c.ExpiryText = "warn", fmt.Sprintf("%d days left: plan the rotation", v.SecretDays)
 	}
@@ -170,6 +182,14 @@ type connData struct {
 	Report   *progressData
 	Rotate   *field
 	EndDate  *field
+	// Pending is a certificate waiting for its upload and activation.
+	Pending *pendingCertificate
+}
+
+// pendingCertificate is what the connection page shows of a pending certificate.
+type pendingCertificate struct {
+	Thumbprint, NotAfter, CerURL, PEMURL string
+	SandboxUpload                        bool
 }
 
 func (h *handler) connData(ctx context.Context, v service.ConnectionView) connData {
@@ -184,6 +204,11 @@ func (h *handler) connData(ctx context.Context, v service.ConnectionView) connDa
 		run := &doctorRun{cancel: func() {}}
 		run.finish(v.LastDoctor, nil)
 		cd.Report = progress(run, "", "", nil)
+	}
+	if p := v.PendingCredential; p != nil && p.Kind == service.CredentialCertificate {
+		base := "/connections/" + url.PathEscape(v.ID) + "/certificates/" + url.PathEscape(p.ID)
+		cd.Pending = &pendingCertificate{Thumbprint: p.Thumbprint, NotAfter: p.EndDate.Format(time.DateOnly),
+			CerURL: base + ".cer", PEMURL: base + ".pem", SandboxUpload: h.sandboxUpload != nil}
 	}
 	cd.Rotate = &field{Name: "secret", Label: "New client secret"}
 	cd.EndDate = &field{Name: "endDate", Label: "Its end date"}

@@ -12,8 +12,9 @@ import (
 	"github.com/bizzjoiner/bcconnector/service"
 )
 
-// draft is a wizard in progress: the values typed so far, the secret (held only here,
-// never rendered), and the last doctor run.
+// draft is a wizard in progress: the values typed so far, the secret or the generated
+// certificate with its private key (held only here, never rendered), and the last doctor
+// run.
 type draft struct {
 	ID      string
 	touched time.Time
@@ -92,6 +93,7 @@ func (d *draft) wipe() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.in.Secret = ""
+	d.in.Certificate = nil
 	if d.run != nil {
 		d.run.cancel()
 	}

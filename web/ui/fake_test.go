@@ -173,6 +173,12 @@ func (f *fakeService) NewCertificate(ctx context.Context, id string, months int)
 	return service.CredentialView{}, errors.New("fake: no certificates")
 }
 
+func (f *fakeService) DraftCertificate(in service.ConnectionInput) (*secret.Certificate, error) {
+	f.call("DraftCertificate")
+	c, err := secret.GenerateCertificate(secret.CertificateOptions{Subject: "fake", NotAfter: time.Now().AddDate(1, 0, 0), Bits: 2048})
+	return &c, err
+}
+
 func (f *fakeService) CertificateDER(ctx context.Context, id, credentialID string) ([]byte, error) {
 	return nil, store.ErrNotFound
 }

@@ -54,6 +54,10 @@ type Options struct {
 	// Endpoints are the endpoints new connections use: empty for Microsoft's public cloud;
 	// the sandbox's Entra and BC hosts and CA file with serve --sandbox.
 	Endpoints Endpoints
+	// SandboxUpload, when set (serve --sandbox), uploads a certificate (DER) to the
+	// sandbox's app registration: the wizard offers it in Step 3 in place of the upload in
+	// the Entra portal, which the sandbox does not have.
+	SandboxUpload func(der []byte) error
 	// DraftTTL is how long an idle wizard draft (and the secret it holds) is kept;
 	// zero means 30 minutes.
 	DraftTTL time.Duration
@@ -89,6 +93,7 @@ type handler struct {
 	log           *slog.Logger
 	now           func() time.Time
 	sandbox       string
+	sandboxUpload func(der []byte) error
 	authorityHost string
 
 	base  *template.Template            // layout and partials, for fragments
@@ -113,6 +118,7 @@ func New(opt Options) (http.Handler, error) {
 		log:           opt.Logger,
 		now:           opt.Now,
 		sandbox:       opt.SandboxNote,
+		sandboxUpload: opt.SandboxUpload,
 		authorityHost: opt.AuthorityHost,
 		endpoints:     opt.Endpoints,
 		doctors:       &runStore{runs: map[string]*doctorRun{}},
@@ -168,6 +174,10 @@ func (h *handler) routes() {
 	m.HandleFunc("POST /connections/{id}/resume", h.connectionPause)
 	m.HandleFunc("POST /connections/{id}/resync", h.connectionResync)
 	m.HandleFunc("POST /connections/{id}/rotate", h.connectionRotate)
+	m.HandleFunc("POST /connections/{id}/certificate", h.connectionCertificate)
+	m.HandleFunc("GET /connections/{id}/certificates/{file}", h.connectionCertificateFile)
+	m.HandleFunc("POST /connections/{id}/certificate/sandbox-upload", h.connectionSandboxUpload)
+	m.HandleFunc("POST /connections/{id}/activate", h.connectionActivate)
 	m.HandleFunc("GET /connections/{id}/permission-set.al", h.connectionPermset)
 	m.HandleFunc("GET /connections/{id}/data/{set}", h.dataBrowser)
 
@@ -181,6 +191,10 @@ func (h *handler) routes() {
 	m.HandleFunc("POST /wizard/step/{n}", h.wizardStepPost)
 	m.HandleFunc("POST /wizard/validate", h.wizardValidate)
 	m.HandleFunc("GET /wizard/permission-set.al", h.wizardPermset)
+	m.HandleFunc("POST /wizard/certificate", h.wizardCertificate)
+	m.HandleFunc("GET /wizard/certificate.cer", h.wizardCertificateFile)
+	m.HandleFunc("GET /wizard/certificate.pem", h.wizardCertificateFile)
+	m.HandleFunc("POST /wizard/certificate/sandbox-upload", h.wizardSandboxUpload)
 	m.HandleFunc("GET /wizard/check", h.wizardCheck)
 	m.HandleFunc("POST /wizard/check", h.wizardCheckRun)
 	m.HandleFunc("GET /wizard/progress", h.wizardProgress)

@@ -85,6 +85,13 @@ func browser(t *testing.T) context.Context {
 // wizard sees the doctor's real checks and fixes, and the first sync really runs.
 func sandboxService(t *testing.T, scenario string) (service.Service, emulator.Credentials, Endpoints) {
 	t.Helper()
+	svc, sb := sandboxServiceOf(t, scenario)
+	return svc, sb.Creds, Endpoints{AuthorityHost: sb.AuthorityHost(), BCBaseURL: sb.BCBaseURL(), CAFile: sb.CAFile}
+}
+
+// sandboxServiceOf is sandboxService, with the sandbox.
+func sandboxServiceOf(t *testing.T, scenario string) (service.Service, *emulatortest.Sandbox) {
+	t.Helper()
 	dir := t.TempDir()
 	emu := emulatortest.Start(t, emulator.Config{Scenario: scenario})
 	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "bcc.db"), secret.GenerateKeyring(), sqlite.Options{})
@@ -105,7 +112,7 @@ func sandboxService(t *testing.T, scenario string) (service.Service, emulator.Cr
 		t.Fatal(err)
 	}
 	jobs.clients = svc
-	return svc, emu.Creds, Endpoints{AuthorityHost: emu.AuthorityHost(), BCBaseURL: emu.BCBaseURL(), CAFile: emu.CAFile}
+	return svc, emu
 }
 
 // inlineJobs runs each sync job in its own goroutine at once (serve uses River); stop
@@ -155,8 +162,17 @@ func shoot(t *testing.T, ctx context.Context, dir, name string) {
 	t.Logf("screenshot: %s", p)
 }
 
-// completeWizard walks the wizard in the browser up to the check's result.
-func completeWizard(t *testing.T, ctx context.Context, base string, cr emulator.Credentials, dir, scenario string) {
+// wizardActs are the browser actions a wizard walk is made of.
+type wizardActs struct {
+	// typeInto clears the input sel and types v.
+	typeInto func(sel, v string) chromedp.Action[chromedp.Void]
+	// typeField types a value the validation accepts into a field and waits for its message.
+	typeField func(name, v string) chromedp.Action[chromedp.Void]
+	// next submits the step (button.primary) and waits for the next page.
+	next chromedp.Action[chromedp.Void]
+}
+
+func newWizardActs(t *testing.T) wizardActs {
 	t.Helper()
 	typeInto := func(sel, v string) chromedp.Action[chromedp.Void] {
 		clear := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
@@ -215,6 +231,14 @@ func completeWizard(t *testing.T, ctx context.Context, base string, cr emulator.
 		}
 		return fmt.Errorf("the page did not change after 3 clicks on the submit button (last error: %v)", lastErr)
 	})
+	return wizardActs{typeInto: typeInto, typeField: typeField, next: next}
+}
+
+// completeWizard walks the wizard in the browser up to the check's result.
+func completeWizard(t *testing.T, ctx context.Context, base string, cr emulator.Credentials, dir, scenario string) {
+	t.Helper()
+	w := newWizardActs(t)
+	typeInto, typeField, next := w.typeInto, w.typeField, w.next
 	steps := []chromedp.Action[chromedp.Void]{
 		chromedp.Navigate(base + "/wizard"),
 		chromedp.WaitVisible(chromedp.CSS("#f-environment")),

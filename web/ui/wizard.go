@@ -45,11 +45,17 @@ type field struct {
 
 // wizardData is what every wizard view gets.
 type wizardData struct {
-	Draft       string
-	Step        int
-	Steps       []stepLink
-	In          service.ConnectionInput // Secret always cleared
-	HasSecret   bool
+	Draft     string
+	Step      int
+	Steps     []stepLink
+	In        service.ConnectionInput // Secret and Certificate always cleared
+	HasSecret bool
+	// Certificate is what Step 3 shows of a generated certificate; nil for a secret.
+	Certificate *certificateData
+	// Kind is the credential Step 3 shows: "secret" or "certificate".
+	Kind string
+	// Uploaded: the sandbox took the certificate (Step 3's flash).
+	Uploaded    bool
 	CompanyName string // typed for the app name
 	AppName     string
 	Fields      map[string]*field
@@ -100,16 +106,20 @@ func stepURL(n int, draftID string) string {
 func (h *handler) wizard(d *draft, step int) *wizardData {
 	in := d.snapshot()
 	hasSecret := in.Secret != ""
-	in.Secret = ""
+	cert := certificateOf(in.Certificate, d.ID, h.sandboxUpload != nil)
+	in.Secret, in.Certificate = "", nil
 	d.mu.Lock()
 	company := d.company
 	d.mu.Unlock()
 	wd := &wizardData{
-		Draft: d.ID, Step: step, In: in, HasSecret: hasSecret, CompanyName: company,
+		Draft: d.ID, Step: step, In: in, HasSecret: hasSecret, CompanyName: company, Certificate: cert, Kind: service.CredentialSecret,
 		Guide: theGuide, Fields: map[string]*field{}, Entities: in.Entities,
 	}
 	if wd.Entities == nil {
 		wd.Entities = doctor.DefaultEntities
+	}
+	if cert != nil {
+		wd.Kind = service.CredentialCertificate
 	}
 	env := in.Environment
 	if env == "" {
@@ -175,7 +185,15 @@ func (h *handler) wizardStep(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/wizard?expired=1", http.StatusSeeOther)
 		return
 	}
-	h.render(w, r, http.StatusOK, fmt.Sprintf("wizard_%d", n), page{Title: fmt.Sprintf("Step %d", n), Nav: "wizard", Data: h.wizard(d, n)})
+	wd := h.wizard(d, n)
+	if n == 3 && r.URL.Query().Get("kind") == service.CredentialCertificate {
+		wd.Kind = service.CredentialCertificate
+	}
+	if n == 3 && r.URL.Query().Get("kind") == service.CredentialSecret {
+		wd.Kind = service.CredentialSecret
+	}
+	wd.Uploaded = n == 3 && r.URL.Query().Get("done") == "uploaded"
+	h.render(w, r, http.StatusOK, fmt.Sprintf("wizard_%d", n), page{Title: fmt.Sprintf("Step %d", n), Nav: "wizard", Data: wd})
 }
 
 func (h *handler) wizardStepPost(w http.ResponseWriter, r *http.Request) {
@@ -214,14 +232,19 @@ func (h *handler) saveStep(w http.ResponseWriter, r *http.Request, n int) {
 	set("environment", &d.in.Environment)
 	set("company", &d.company)
 	if s := r.PostForm.Get("secret"); s != "" {
-		d.in.Secret = secret.Secret(s)
+		// A secret typed in Step 3 replaces a certificate generated before.
+		d.in.Secret, d.in.Certificate = secret.Secret(s), nil
 	}
 	d.mu.Unlock()
 
 	wd := h.wizard(d, n)
 	wd.Expired = expired
-	bad := h.validateInto(wd, d.snapshot(), stepFields[n])
-	if bad || (expired && n >= 3 && !wd.HasSecret) {
+	fields := stepFields[n]
+	if n == 3 && wd.Certificate != nil && !wd.HasSecret {
+		fields = nil // the certificate was generated here; nothing was typed
+	}
+	bad := h.validateInto(wd, d.snapshot(), fields)
+	if bad || (expired && n >= 3 && !wd.HasSecret && wd.Certificate == nil) {
 		view := fmt.Sprintf("wizard_%d", n)
 		if n == 0 {
 			view = "wizard_start"
