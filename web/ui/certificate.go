@@ -71,6 +71,7 @@ func (h *handler) wizardCertificate(w http.ResponseWriter, r *http.Request) {
 	}
 	d.mu.Lock()
 	d.in.Certificate, d.in.Secret = cert, ""
+	d.forgetRunLocked() // its result was about the credential before
 	d.mu.Unlock()
 	h.log.Info("ui: certificate generated for a draft", "thumbprint", cert.Thumbprint())
 	http.Redirect(w, r, step3Certificate(d.ID, ""), http.StatusSeeOther)
@@ -108,6 +109,9 @@ func (h *handler) wizardSandboxUpload(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the sandbox did not take the certificate: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
+	d.mu.Lock()
+	d.forgetRunLocked() // the setup changed: an earlier check's result no longer holds
+	d.mu.Unlock()
 	http.Redirect(w, r, step3Certificate(d.ID, "uploaded"), http.StatusSeeOther)
 }
 

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"crypto/x509"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -86,6 +87,24 @@ func TestBrowserWizardCertificate(t *testing.T) {
 		}
 		return secret.Thumbprint(der)
 	}
+	// landed waits until the page whose URL holds part has loaded (a flash of the page
+	// before would match too early).
+	landed := func(part string) chromedp.Action[chromedp.Void] {
+		expr := fmt.Sprintf(`location.href.includes(%q) && document.readyState === "complete" && !!document.querySelector("#credential")`, part)
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			for {
+				// An evaluation during the navigation fails ("Cannot find context"): try again.
+				if ok, err := chromedp.Evaluate[bool](expr)(ctx, tg); err == nil && ok {
+					return nil
+				}
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+		})
+	}
 	toCheck := []chromedp.Action[chromedp.Void]{
 		w.next, chromedp.WaitVisible(chromedp.CSS("#delegated-note")),
 		w.next, chromedp.WaitVisible(chromedp.CSS("#consent")),
@@ -140,18 +159,18 @@ func TestBrowserWizardCertificate(t *testing.T) {
 	shoot(t, ctx, dir, "certificate-dashboard")
 
 	// Rotation to a new certificate on the connection's page.
-	do("new certificate", chromedp.Click(chromedp.CSS("#new-certificate")), chromedp.WaitVisible(chromedp.CSS("#pending-thumbprint")))
+	do("new certificate", chromedp.Click(chromedp.CSS("#new-certificate")), landed("done=certificate"), chromedp.WaitVisible(chromedp.CSS("#pending-thumbprint")))
 	next := text("#pending-thumbprint")
 	if next == thumb || download("#pending-download") != next {
 		t.Fatalf("pending certificate %q (first %s)", next, thumb)
 	}
-	do("activate before the upload", chromedp.Click(chromedp.CSS("#activate")), chromedp.WaitVisible(chromedp.CSS(".error, .problem")))
+	do("activate before the upload", chromedp.Click(chromedp.CSS("#activate")), landed("/activate"), chromedp.WaitVisible(chromedp.CSS(".problem")))
 	if c := text("#credential"); !strings.Contains(c, thumb) {
 		t.Errorf("the first certificate stopped being used: %q", c)
 	}
 	do("upload and activate",
-		chromedp.Click(chromedp.CSS("#pending-sandbox-upload")), chromedp.WaitVisible(chromedp.CSS(".flash")),
-		chromedp.Click(chromedp.CSS("#activate")), chromedp.WaitVisible(chromedp.CSS(".flash")),
+		chromedp.Click(chromedp.CSS("#pending-sandbox-upload")), landed("done=uploaded"),
+		chromedp.Click(chromedp.CSS("#activate")), landed("done=activated"),
 	)
 	if c := text("#credential"); !strings.Contains(c, next) {
 		t.Errorf("after activation the page shows %q, want the new certificate %s", c, next)

@@ -99,6 +99,15 @@ func (d *draft) wipe() {
 	}
 }
 
+// forgetRunLocked drops the draft's doctor run (stopping it if it still runs), so the check
+// screen shows no result until the next check. d.mu is held.
+func (d *draft) forgetRunLocked() {
+	if d.run != nil {
+		d.run.cancel()
+		d.run = nil
+	}
+}
+
 // doctorRun is a doctor run in the background whose checks arrive as they complete.
 type doctorRun struct {
 	cancel context.CancelFunc
