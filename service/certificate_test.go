@@ -109,6 +109,9 @@ func TestCreateWithCertificate(t *testing.T) {
 	if _, err := cs.svc.Conn(ctx, v.ID); err == nil {
 		t.Fatal("a connection without an active credential opened")
 	}
+	if _, _, err := cs.svc.Targets(ctx, v.ID, nil); !errors.Is(err, store.ErrConflict) || !strings.Contains(err.Error(), p.Thumbprint) {
+		t.Fatalf("sync targets of a connection waiting for its certificate: %v", err)
+	}
 
 	rep, err = cs.svc.RunDoctor(ctx, v.ID, nil)
 	if err != nil || rep.OK || rep.FailedStep == nil || *rep.FailedStep != guide.Step3Secret {

@@ -159,6 +159,28 @@ func (s *Impl) ActivateCredential(ctx context.Context, id string, onCheck func(d
 	return rep, nil
 }
 
+// checkActiveCredential refuses to sync a connection that has no active credential yet (a
+// certificate waiting for its upload): its jobs could only fail. It reads the records
+// only, nothing is unsealed.
+func (s *Impl) checkActiveCredential(ctx context.Context, c store.Connection) error {
+	recs, err := s.st.ListSecrets(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if r.State == store.SecretActive {
+			return nil
+		}
+	}
+	for _, r := range recs {
+		if r.State == store.SecretPending && r.Kind == store.CredentialCertificate {
+			return fmt.Errorf("%w: connection %q has no active credential yet: its certificate %s waits for the upload in Entra (guide Step 3) and the activation (POST …/activate, or `bcconnector connection activate`)",
+				store.ErrConflict, c.Name, r.Thumbprint())
+		}
+	}
+	return fmt.Errorf("%w: connection %q has no active credential; rotate in a client secret or a certificate", store.ErrConflict, c.Name)
+}
+
 // withoutSecretErrors drops the client secret's field errors from guide.Validate's.
 func withoutSecretErrors(err error) error {
 	var keep []error

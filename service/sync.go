@@ -18,6 +18,9 @@ func (s *Impl) Targets(ctx context.Context, id string, entitySets []string) (sto
 	if err != nil {
 		return c, nil, err
 	}
+	if err := s.checkActiveCredential(ctx, c); err != nil {
+		return c, nil, err
+	}
 	if c.CompanyID == "" {
 		return c, nil, fmt.Errorf("%w: connection %q has no resolved company; run the doctor", store.ErrConflict, c.Name)
 	}
