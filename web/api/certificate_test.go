@@ -57,6 +57,11 @@ func TestCertificateConnection(t *testing.T) {
 	e.do("GET", "/connections/"+id+"/certificates/"+certID, other, nil, 404, nil)
 	e.do("POST", "/connections/"+id+"/certificates", other, `{}`, 404, nil)
 
+	// Nothing can sync before the certificate is active.
+	e.do("POST", "/connections/"+id+"/sync", e.token, map[string]any{"entities": []string{"customers"}}, 409, &ferr)
+	if !strings.Contains(ferr.Error.Message, thumb) {
+		t.Errorf("sync before activation: %+v", ferr)
+	}
 	// Before the upload: 422 with the report naming Step 3; nothing changes.
 	e.do("POST", "/connections/"+id+"/activate", e.token, nil, 422, &ferr)
 	if ferr.Error.Code != "setup_failed" || ferr.Error.Step != "Step 3" {
@@ -74,6 +79,9 @@ func TestCertificateConnection(t *testing.T) {
 	}
 	checkRequired(t, doc, "Credential", active)
 	e.do("GET", "/connections/"+id+"/companies", e.token, nil, 200, nil)
+	// The replica fills through the certificate's tokens.
+	e.do("POST", "/connections/"+id+"/sync", e.token, map[string]any{"entities": []string{"customers"}}, 202, nil)
+	e.waitRows(id, "customers")
 
 	// Rotation to a new certificate.
 	var next map[string]any
