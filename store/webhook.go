@@ -56,6 +56,14 @@ type WebhookSubscription struct {
 	// LastNotificationAt is when the last notification with a valid clientState arrived
 	// (our clock, UTC); zero if none yet.
 	LastNotificationAt time.Time
+	// NotifiedUpTo is the newest change time (BC's clock) a verified notification reported,
+	// received by any instance; zero if none. MissedCount counts the changes polling found
+	// that no notification reported in time (by any instance), the last at LastMissedAt
+	// (our clock). PutSubscription writes these three only when it inserts; NoteNotified and
+	// NoteMissed change them, so a renewal never undoes what another instance recorded.
+	NotifiedUpTo time.Time
+	MissedCount  int64
+	LastMissedAt time.Time
 	// State is WebhookActive or WebhookRemoving.
 	State WebhookState
 	// LastError describes the last failed renewal or deletion, "" after a success. It holds
@@ -100,8 +108,9 @@ var ErrWebhookNotFound = fmt.Errorf("%w: webhook subscription", ErrNotFound)
 // webhook.SubscriptionStore). Implementations must be safe for concurrent use and must pass
 // storetest.RunWebhooks. Times are stored in UTC with at least millisecond precision.
 type WebhookStore interface {
-	// PutSubscription inserts s, or replaces the subscription with s.ID. It rejects an
-	// invalid s (see [WebhookSubscription.Validate]).
+	// PutSubscription inserts s, or replaces the subscription with s.ID but its
+	// NotifiedUpTo, MissedCount and LastMissedAt. It rejects an invalid s (see
+	// [WebhookSubscription.Validate]).
 	PutSubscription(ctx context.Context, s WebhookSubscription) error
 	// Subscription returns the subscription with BC's subscriptionId id, or an error
 	// matching ErrWebhookNotFound.
@@ -114,4 +123,12 @@ type WebhookStore interface {
 	// TouchSubscription sets LastNotificationAt to at unless it is already later. A missing
 	// subscription is an error matching ErrWebhookNotFound.
 	TouchSubscription(ctx context.Context, id string, at time.Time) error
+	// NoteNotified records verified notifications: LastNotificationAt becomes at and
+	// NotifiedUpTo upTo, each unless it is already later (concurrent calls from several
+	// instances leave the latest). A missing subscription is an error matching
+	// ErrWebhookNotFound.
+	NoteNotified(ctx context.Context, id string, at, upTo time.Time) error
+	// NoteMissed adds one to MissedCount and sets LastMissedAt to at. A missing
+	// subscription is an error matching ErrWebhookNotFound.
+	NoteMissed(ctx context.Context, id string, at time.Time) error
 }

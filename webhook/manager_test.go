@@ -505,3 +505,51 @@ func TestFailedDeletionRetried(t *testing.T) {
 		t.Errorf("BC holds %d subscriptions, want 1", len(r))
 	}
 }
+
+// TestMissedAcrossInstances: instance A makes the subscriptions and receives the
+// notifications; instance B (another Manager on the same store) polls the sets. A change
+// BC notified to A is not missed at B; a change nobody notified is counted by B, in its
+// stats and in the stored subscription every instance reads.
+func TestMissedAcrossInstances(t *testing.T) {
+	t.Parallel()
+	e := setup(t, envConfig{clock: true})
+	e.ensure("customers", "vendors")
+	now := e.clock.Now()
+	b, err := webhook.NewManager(webhook.Options{PublicURL: e.m.PublicURL(), Store: e.store, Now: e.clock.Now,
+		Hint: func(context.Context, webhook.Hint) {}, Logger: e.logs.Logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+
+	id := e.ids("customers", 1)[0]
+	if _, err := e.emu.Update(e.companyRef(), "customers", id, map[string]any{"displayName": "Notified to A"}); err != nil {
+		t.Fatal(err)
+	}
+	h := e.hint() // A received it
+	b.ObservedChange(connID, e.company, "customers", h.At)
+	b.ObservedChange(connID, e.company, "vendors", now.Add(time.Second))
+	e.clock.Advance(webhook.DefaultMissedAfter + 2*time.Second)
+	if st := b.Stats(); st.Missed != 1 {
+		t.Fatalf("instance B: Missed = %d, want 1 (vendors only: A was notified of the customer)", st.Missed)
+	}
+	if st := e.m.Stats(); st.Missed != 0 {
+		t.Errorf("instance A: Missed = %d, want 0", st.Missed)
+	}
+	subs, err := e.store.Subscriptions(context.Background(), connID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range subs {
+		want := int64(0)
+		if s.EntitySet == "vendors" {
+			want = 1
+		}
+		if s.MissedCount != want {
+			t.Errorf("stored %s: MissedCount %d, want %d", s.EntitySet, s.MissedCount, want)
+		}
+		if s.EntitySet == "customers" && s.NotifiedUpTo.Before(h.At) {
+			t.Errorf("stored customers: NotifiedUpTo %v, before the notification's %v", s.NotifiedUpTo, h.At)
+		}
+	}
+}

@@ -142,9 +142,21 @@ func (m *Manager) receive(w http.ResponseWriter, r *http.Request) {
 		unavailable(w, "subscription store unavailable")
 		return
 	}
+	// What the notifications reported goes to the store, where the instance that polls the
+	// set (and counts missed notifications) reads it.
+	upTo := make(map[string]time.Time, len(accepted))
+	for _, h := range hints {
+		at := h.At
+		if at.IsZero() {
+			at = now
+		}
+		if at.After(upTo[h.SubscriptionID]) {
+			upTo[h.SubscriptionID] = at
+		}
+	}
 	for _, id := range accepted {
-		if err := m.store.TouchSubscription(r.Context(), id, now); err != nil && !errors.Is(err, ErrNotFound) {
-			m.log.Warn("webhook: recording the notification time failed", "subscriptionId", id, "err", err)
+		if err := m.store.NoteNotified(r.Context(), id, now, upTo[id]); err != nil && !errors.Is(err, ErrNotFound) {
+			m.log.Warn("webhook: recording the notification failed", "subscriptionId", id, "err", err)
 		}
 	}
 	w.WriteHeader(http.StatusOK)

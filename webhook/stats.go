@@ -2,6 +2,8 @@ package webhook
 
 import (
 	"cmp"
+	"context"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -13,7 +15,10 @@ import (
 const coverSlack = time.Second
 
 // Stats are the Manager's counters since it was created, and the state of the
-// subscriptions it has seen (through Ensure or a notification) in this process.
+// subscriptions it has seen (through Ensure, a notification or polling) in this process.
+// With several instances each counts what it did (sum them); what the instances must agree
+// on lives in the store: the subscriptions, what notifications reported (NotifiedUpTo) and
+// the missed notifications (MissedCount).
 type Stats struct {
 	// Posts counts notification POSTs received (handshakes excluded).
 	Posts int64
@@ -149,9 +154,12 @@ func covers(notified, at time.Time) bool {
 // ObservedChange tells the Manager that polling found changes in an entity set; at is the
 // lastModifiedDateTime (BC's clock) of the newest change found. If the set has an active
 // subscription that existed at that time and no notification reports the change within
-// Options.MissedAfter, the change counts as a missed notification (Stats.Missed, Silent):
-// the sign of a subscription that is dying silently or of BC not notifying (job queue,
-// permissions; peers-and-user-pain §3). Sets without a tracked subscription are ignored.
+// Options.MissedAfter, the change counts as a missed notification (Stats.Missed, Silent,
+// and the subscription's MissedCount in the store): the sign of a subscription that is
+// dying silently or of BC not notifying (job queue, permissions; peers-and-user-pain §3).
+// Several instances share the work: the subscription may have been made by another
+// instance (it is read from the store), and a notification another instance received
+// counts (the store's NotifiedUpTo). Sets without a subscription are ignored.
 func (m *Manager) ObservedChange(connectionID, companyID, entitySet string, at time.Time) {
 	if at.IsZero() {
 		return
@@ -159,41 +167,109 @@ func (m *Manager) ObservedChange(connectionID, companyID, entitySet string, at t
 	at = at.UTC()
 	k := setKey{connectionID, strings.ToLower(companyID), strings.ToLower(entitySet)}
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	_, known := m.sets[k]
+	m.mu.Unlock()
+	if !known {
+		m.adopt(k)
+	}
+	m.mu.Lock()
 	st, ok := m.sets[k]
-	if !ok || st.sub.ID == "" || st.sub.State != StateActive || at.Before(st.sub.CreatedAt) {
-		return // not subscribed, or the change predates the subscription
+	if ok && st.sub.ID != "" && st.sub.State == StateActive && !at.Before(st.sub.CreatedAt) && !covers(st.notifiedUpTo, at) {
+		if st.awaiting.IsZero() || at.Before(st.awaiting) {
+			st.awaiting = at
+		}
 	}
-	if covers(st.notifiedUpTo, at) {
-		return
-	}
-	if st.awaiting.IsZero() || at.Before(st.awaiting) {
-		st.awaiting = at
-	}
-	m.sweepLocked(m.clock())
+	m.mu.Unlock()
+	m.sweep()
 }
 
-// sweepLocked counts the awaited changes whose notification is overdue as missed.
-func (m *Manager) sweepLocked(now time.Time) {
+// adopt tracks the stored active subscription of a set that this process has not seen
+// (another instance created it, or received its notifications).
+func (m *Manager) adopt(k setKey) {
+	ctx, cancel := context.WithTimeout(m.ctx, 10*time.Second)
+	defer cancel()
+	subs, err := m.store.Subscriptions(ctx, k.conn)
+	if err != nil {
+		m.log.Warn("webhook: reading stored subscriptions failed", "connection", k.conn, "err", err)
+		return
+	}
+	for _, s := range subs {
+		if keyOf(s) == k && s.State == StateActive {
+			m.mu.Lock()
+			st := m.trackLocked(s)
+			if s.NotifiedUpTo.After(st.notifiedUpTo) {
+				st.notifiedUpTo = s.NotifiedUpTo
+			}
+			m.mu.Unlock()
+			return
+		}
+	}
+}
+
+// overdue is an awaited change whose notification is late.
+type overdue struct {
+	k        setKey
+	id       string
+	awaiting time.Time
+}
+
+// sweep counts the awaited changes whose notification is overdue as missed, unless the
+// store shows that a notification covering them reached another instance.
+func (m *Manager) sweep() {
+	now := m.clock()
+	var due []overdue
+	m.mu.Lock()
 	for k, st := range m.sets {
-		if st.awaiting.IsZero() || now.Sub(st.awaiting) <= m.missedAfter {
+		if !st.awaiting.IsZero() && now.Sub(st.awaiting) > m.missedAfter {
+			due = append(due, overdue{k, st.sub.ID, st.awaiting})
+		}
+	}
+	m.mu.Unlock()
+	for _, d := range due {
+		ctx, cancel := context.WithTimeout(m.ctx, 10*time.Second)
+		stored, err := m.store.Subscription(ctx, d.id)
+		cancel()
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			m.log.Warn("webhook: reading a stored subscription failed; the missed check waits", "subscriptionId", d.id, "err", err)
 			continue
 		}
-		st.missed++
-		st.lastMissedAt = now
-		m.stats.Missed++
-		m.log.Warn("webhook notification missed: polling found a change that BC did not notify",
-			"connection", k.conn, "company", k.company, "entitySet", st.sub.EntitySet,
-			"subscriptionId", st.sub.ID, "changedAt", st.awaiting, "lastNotificationAt", st.sub.LastNotificationAt)
-		st.awaiting = time.Time{}
+		missed := false
+		m.mu.Lock()
+		st := m.sets[d.k]
+		if st != nil && st.sub.ID == d.id && st.awaiting.Equal(d.awaiting) {
+			switch {
+			case err != nil: // deleted meanwhile
+				st.awaiting = time.Time{}
+			case covers(stored.NotifiedUpTo, d.awaiting): // another instance was notified
+				st.notifiedUpTo = stored.NotifiedUpTo
+				st.awaiting = time.Time{}
+			default:
+				missed = true
+				st.missed++
+				st.lastMissedAt = now
+				m.stats.Missed++
+				m.log.Warn("webhook notification missed: polling found a change that BC did not notify",
+					"connection", d.k.conn, "company", d.k.company, "entitySet", st.sub.EntitySet,
+					"subscriptionId", st.sub.ID, "changedAt", st.awaiting, "lastNotificationAt", stored.LastNotificationAt)
+				st.awaiting = time.Time{}
+			}
+		}
+		m.mu.Unlock()
+		if missed {
+			ctx, cancel := context.WithTimeout(m.ctx, 10*time.Second)
+			if err := m.store.NoteMissed(ctx, d.id, now); err != nil && !errors.Is(err, ErrNotFound) {
+				m.log.Warn("webhook: recording a missed notification failed", "subscriptionId", d.id, "err", err)
+			}
+			cancel()
+		}
 	}
 }
 
 // Stats returns a snapshot of the counters and of the tracked subscriptions.
 func (m *Manager) Stats() Stats {
+	m.sweep()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.sweepLocked(m.clock())
 	out := m.stats
 	out.Subscriptions = m.statusesLocked(func(*setState) bool { return true })
 	return out
@@ -204,10 +280,10 @@ func (m *Manager) Stats() Stats {
 // deleted by BC, or BC may not notify the changes of some users (§7.3); polling keeps the
 // data right, and the report says to look.
 func (m *Manager) Silent(window time.Duration) []SubscriptionStatus {
+	m.sweep()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.clock()
-	m.sweepLocked(now)
 	return m.statusesLocked(func(st *setState) bool {
 		return !st.lastMissedAt.IsZero() && now.Sub(st.lastMissedAt) <= window
 	})

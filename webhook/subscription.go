@@ -70,6 +70,9 @@ func (s *MemoryStore) PutSubscription(ctx context.Context, sub Subscription) err
 	if s.subs == nil {
 		s.subs = make(map[string]Subscription)
 	}
+	if old, ok := s.subs[sub.ID]; ok {
+		sub.NotifiedUpTo, sub.MissedCount, sub.LastMissedAt = old.NotifiedUpTo, old.MissedCount, old.LastMissedAt
+	}
 	s.subs[sub.ID] = sub.Clone()
 	return nil
 }
@@ -119,6 +122,35 @@ func (s *MemoryStore) TouchSubscription(ctx context.Context, id string, at time.
 		sub.LastNotificationAt = at.UTC()
 		s.subs[id] = sub
 	}
+	return nil
+}
+
+// NoteNotified implements SubscriptionStore.
+func (s *MemoryStore) NoteNotified(ctx context.Context, id string, at, upTo time.Time) error {
+	return s.update(id, func(sub *Subscription) {
+		if at.After(sub.LastNotificationAt) {
+			sub.LastNotificationAt = at.UTC()
+		}
+		if upTo.After(sub.NotifiedUpTo) {
+			sub.NotifiedUpTo = upTo.UTC()
+		}
+	})
+}
+
+// NoteMissed implements SubscriptionStore.
+func (s *MemoryStore) NoteMissed(ctx context.Context, id string, at time.Time) error {
+	return s.update(id, func(sub *Subscription) { sub.MissedCount++; sub.LastMissedAt = at.UTC() })
+}
+
+func (s *MemoryStore) update(id string, f func(*Subscription)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sub, ok := s.subs[id]
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrNotFound, id)
+	}
+	f(&sub)
+	s.subs[id] = sub
 	return nil
 }
 

@@ -13,21 +13,24 @@ import (
 var _ store.WebhookStore = (*DB)(nil)
 
 const webhookColumns = `id, connection_id, company_id, entity_set, resource, notification_url,
-	client_state_hash, expires_at, etag, created_at, renewed_at, last_notification_at, state, last_error`
+	client_state_hash, expires_at, etag, created_at, renewed_at, last_notification_at, state, last_error,
+	notified_up_to, missed_count, last_missed_at`
 
 func scanWebhook(r rowScanner) (store.WebhookSubscription, error) {
 	var s store.WebhookSubscription
-	var expires, created, renewed, notified sql.NullString
+	var expires, created, renewed, notified, upTo, missedAt sql.NullString
 	var state string
 	if err := r.Scan(&s.ID, &s.ConnectionID, &s.CompanyID, &s.EntitySet, &s.Resource, &s.NotificationURL,
-		&s.ClientStateHash, &expires, &s.ETag, &created, &renewed, &notified, &state, &s.LastError); err != nil {
+		&s.ClientStateHash, &expires, &s.ETag, &created, &renewed, &notified, &state, &s.LastError,
+		&upTo, &s.MissedCount, &missedAt); err != nil {
 		return s, err
 	}
 	s.State = store.WebhookState(state)
 	for _, f := range []struct {
 		dst *time.Time
 		src sql.NullString
-	}{{&s.ExpiresAt, expires}, {&s.CreatedAt, created}, {&s.RenewedAt, renewed}, {&s.LastNotificationAt, notified}} {
+	}{{&s.ExpiresAt, expires}, {&s.CreatedAt, created}, {&s.RenewedAt, renewed}, {&s.LastNotificationAt, notified},
+		{&s.NotifiedUpTo, upTo}, {&s.LastMissedAt, missedAt}} {
 		t, err := parseTime(f.src)
 		if err != nil {
 			return s, fmt.Errorf("webhook subscription %s: %w", s.ID, err)
@@ -43,11 +46,17 @@ func (db *DB) PutSubscription(ctx context.Context, s store.WebhookSubscription) 
 		return err
 	}
 	return db.withTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO webhook_subscriptions (`+webhookColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO webhook_subscriptions (`+webhookColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET connection_id = excluded.connection_id, company_id = excluded.company_id,
+			entity_set = excluded.entity_set, resource = excluded.resource, notification_url = excluded.notification_url,
+			client_state_hash = excluded.client_state_hash, expires_at = excluded.expires_at, etag = excluded.etag,
+			created_at = excluded.created_at, renewed_at = excluded.renewed_at,
+			last_notification_at = excluded.last_notification_at, state = excluded.state, last_error = excluded.last_error`,
 			s.ID, s.ConnectionID, s.CompanyID, s.EntitySet, s.Resource, s.NotificationURL,
 			s.ClientStateHash, nullTime(s.ExpiresAt), s.ETag, nullTime(s.CreatedAt), nullTime(s.RenewedAt),
-			nullTime(s.LastNotificationAt), string(s.State), s.LastError)
+			nullTime(s.LastNotificationAt), string(s.State), s.LastError,
+			nullTime(s.NotifiedUpTo), s.MissedCount, nullTime(s.LastMissedAt))
 		if err != nil {
 			return fmt.Errorf("sqlite: put webhook subscription %s: %w", s.ID, err)
 		}
@@ -114,6 +123,34 @@ func (db *DB) TouchSubscription(ctx context.Context, id string, at time.Time) er
 		if _, err := tx.ExecContext(ctx, `UPDATE webhook_subscriptions SET last_notification_at = ?2
 			WHERE id = ?1 AND (last_notification_at IS NULL OR last_notification_at < ?2)`, id, fmtTime(at)); err != nil {
 			return fmt.Errorf("sqlite: touch webhook subscription %q: %w", id, err)
+		}
+		return nil
+	})
+}
+
+// NoteNotified implements store.WebhookStore.
+func (db *DB) NoteNotified(ctx context.Context, id string, at, upTo time.Time) error {
+	return db.noteWebhook(ctx, id, `UPDATE webhook_subscriptions SET
+		last_notification_at = CASE WHEN ?2 IS NOT NULL AND (last_notification_at IS NULL OR last_notification_at < ?2) THEN ?2 ELSE last_notification_at END,
+		notified_up_to = CASE WHEN ?3 IS NOT NULL AND (notified_up_to IS NULL OR notified_up_to < ?3) THEN ?3 ELSE notified_up_to END
+		WHERE id = ?1`, id, nullTime(at), nullTime(upTo))
+}
+
+// NoteMissed implements store.WebhookStore.
+func (db *DB) NoteMissed(ctx context.Context, id string, at time.Time) error {
+	return db.noteWebhook(ctx, id, `UPDATE webhook_subscriptions SET missed_count = missed_count + 1, last_missed_at = ?2 WHERE id = ?1`,
+		id, nullTime(at))
+}
+
+// noteWebhook runs an update of one subscription; ErrWebhookNotFound when there is none.
+func (db *DB) noteWebhook(ctx context.Context, id, q string, args ...any) error {
+	return db.withTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("sqlite: update webhook subscription %q: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("%w %q", store.ErrWebhookNotFound, id)
 		}
 		return nil
 	})

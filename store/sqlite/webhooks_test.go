@@ -50,8 +50,9 @@ func TestWebhookMigrationAfterLaterOne(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "gap.db")
 	kr := secret.GenerateKeyring()
 	db := openTest(t, path, kr, Options{})
-	// Make it look like a database migrated by the release before 0003 existed.
-	for _, q := range []string{`DROP TABLE webhook_subscriptions`, `DELETE FROM schema_migrations WHERE version = 3`} {
+	// Make it look like a database migrated by the release before 0003 existed (and so
+	// before 0014, which adds columns to its table).
+	for _, q := range []string{`DROP TABLE webhook_subscriptions`, `DELETE FROM schema_migrations WHERE version IN (3, 14)`} {
 		if _, err := db.write.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}

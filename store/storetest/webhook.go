@@ -28,6 +28,7 @@ func RunWebhooks(t *testing.T, newStore func(t *testing.T) store.WebhookStore) {
 		{"NoAliasing", testWebhookNoAliasing},
 		{"Concurrent", testWebhookConcurrent},
 		{"ConcurrentTouches", testWebhookConcurrentTouches},
+		{"NotifiedAndMissed", testWebhookNotifiedAndMissed},
 	})
 }
 
@@ -342,5 +343,59 @@ func testWebhookConcurrentTouches(t *testing.T, s store.WebhookStore) {
 	}
 	if want := hookBase.Add((n - 1) * time.Minute); !got.LastNotificationAt.Equal(want) {
 		t.Errorf("LastNotificationAt = %v after concurrent touches, want the latest %v", got.LastNotificationAt, want)
+	}
+}
+
+// testWebhookNotifiedAndMissed: what notifications reported and the missed count are kept
+// by NoteNotified and NoteMissed (only ever later, concurrent calls all counted), and a
+// PutSubscription of the subscription (a renewal by another instance, from an older read)
+// does not undo them.
+func testWebhookNotifiedAndMissed(t *testing.T, s store.WebhookStore) {
+	ctx := t.Context()
+	a := Subscription(1, "conn-a")
+	a.LastNotificationAt = time.Time{}
+	if err := s.PutSubscription(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	at, upTo := hookBase.Add(10*time.Minute), hookBase.Add(9*time.Minute)
+	for _, d := range []time.Duration{0, -time.Minute} { // an older one does not move them back
+		if err := s.NoteNotified(ctx, a.ID, at.Add(d), upTo.Add(d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 5)
+	for i := range 5 {
+		wg.Go(func() {
+			if err := s.NoteMissed(ctx, a.ID, hookBase.Add(time.Duration(20+i)*time.Minute)); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	collect(t, errs)
+	renewed := a // read before the notes, written after them
+	renewed.ExpiresAt = renewed.ExpiresAt.Add(24 * time.Hour)
+	renewed.LastNotificationAt = at
+	if err := s.PutSubscription(ctx, renewed); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Subscription(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.NotifiedUpTo.Equal(upTo) || !got.LastNotificationAt.Equal(at) || got.MissedCount != 5 || got.LastMissedAt.IsZero() {
+		t.Errorf("after notes and a renewal: NotifiedUpTo %v (want %v), LastNotificationAt %v (want %v), MissedCount %d (want 5), LastMissedAt %v",
+			got.NotifiedUpTo, upTo, got.LastNotificationAt, at, got.MissedCount, got.LastMissedAt)
+	}
+	if !got.ExpiresAt.Equal(renewed.ExpiresAt) {
+		t.Errorf("the renewal was not stored: expires %v", got.ExpiresAt)
+	}
+	missing := "ffffffffffffffffffffffffffffffff"
+	if err := s.NoteNotified(ctx, missing, at, upTo); !errors.Is(err, store.ErrWebhookNotFound) {
+		t.Errorf("NoteNotified of a missing id: %v", err)
+	}
+	if err := s.NoteMissed(ctx, missing, at); !errors.Is(err, store.ErrWebhookNotFound) {
+		t.Errorf("NoteMissed of a missing id: %v", err)
 	}
 }
