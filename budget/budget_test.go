@@ -25,11 +25,11 @@ var key = store.BudgetKey{TenantID: "11111111-2222-3333-4444-555555555555", Clie
 // database opens one store per "process" on one database: the same SQLite file or the
 // same PostgreSQL schema. It must be called inside the synctest bubble, which the stores'
 // goroutines then belong to; close closes them all.
-type database func(t *testing.T, processes int) (stores []store.BudgetStore, close func())
+type database func(t testing.TB, processes int) (stores []store.BudgetStore, close func())
 
 // processes returns a database whose processes each open their own handle by open.
 func processes(open func(kr *secret.Keyring) (store.Store, error)) database {
-	return func(t *testing.T, n int) ([]store.BudgetStore, func()) {
+	return func(t testing.TB, n int) ([]store.BudgetStore, func()) {
 		kr := secret.GenerateKeyring()
 		var dbs []store.Store
 		var out []store.BudgetStore
@@ -52,7 +52,7 @@ func processes(open func(kr *secret.Keyring) (store.Store, error)) database {
 }
 
 // sqliteFile gives each process its own handle on one SQLite file.
-func sqliteFile(t *testing.T) database {
+func sqliteFile(t testing.TB) database {
 	path := filepath.Join(t.TempDir(), "bcconnector.db")
 	return processes(func(kr *secret.Keyring) (store.Store, error) {
 		return sqlite.Open(context.Background(), path, kr, sqlite.Options{})
@@ -60,7 +60,7 @@ func sqliteFile(t *testing.T) database {
 }
 
 // postgresSchema gives each process its own pool on one PostgreSQL schema.
-func postgresSchema(t *testing.T) database {
+func postgresSchema(t testing.TB) database {
 	url := pgtest.SchemaURL(t)
 	return processes(func(kr *secret.Keyring) (store.Store, error) {
 		return postgres.Open(context.Background(), url, kr, postgres.Options{MaxConns: 2})

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/bc"
+	"github.com/bizzjoiner/bcconnector/budget"
 	"github.com/bizzjoiner/bcconnector/entra"
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/store"
@@ -37,8 +38,12 @@ type Options struct {
 	// WrapTransport, when set, wraps the HTTP client's transport (e.g. for metrics).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
 	// Limiter shares BC's per-app limits between Conns of one app and environment; nil
-	// means a limiter of the BC client's own.
+	// means Limiters' limiter of the connection's app and environment.
 	Limiter *bc.Limiter
+	// Limiters, when Limiter is nil, gives the limiter of the connection's app and
+	// environment, shared with every process on the database (package budget); nil too
+	// means a limiter of the BC client's own.
+	Limiters *budget.Limiters
 	// Logger receives the clients' debug lines (never tokens or secrets).
 	Logger *slog.Logger
 	// Now is the clock; default time.Now.
@@ -77,9 +82,13 @@ func Open(c store.Connection, cred secret.Credential, opt Options) (*Conn, error
 	if err != nil {
 		return nil, err
 	}
+	lim := opt.Limiter
+	if lim == nil && opt.Limiters != nil {
+		lim = opt.Limiters.Limiter(store.BudgetKey{TenantID: c.TenantID, ClientID: c.ClientID, Environment: c.Environment})
+	}
 	client, err := bc.New(bc.Options{
 		BaseURL: c.BCBaseURL, TenantID: c.TenantID, Environment: c.Environment,
-		Tokens: entra.Bearer{Source: tokens}, HTTPClient: hc, Limiter: opt.Limiter,
+		Tokens: entra.Bearer{Source: tokens}, HTTPClient: hc, Limiter: lim,
 		Logger: opt.Logger, Now: opt.Now, Retry: opt.Retry,
 	})
 	if err != nil {

@@ -6,12 +6,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/bizzjoiner/bcconnector/budget"
 	"github.com/bizzjoiner/bcconnector/conn"
 	"github.com/bizzjoiner/bcconnector/emulator"
 	"github.com/bizzjoiner/bcconnector/emulator/emulatortest"
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/store"
+	"github.com/bizzjoiner/bcconnector/store/sqlite"
 )
 
 // TestOpenTrustsTheCAFile: a connection with the emulator's CA file reaches it over real
@@ -68,5 +71,47 @@ func TestHTTPClientErrors(t *testing.T) {
 	}
 	if _, err := conn.HTTPClient(store.Connection{CAPEM: "not a certificate"}); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
 		t.Errorf("bad PEM: %v", err)
+	}
+}
+
+// TestOpenSharesTheBudget: Conns of one app and environment opened with the process's
+// Limiters share one limiter, whose requests count in the budget on the database; another
+// environment has its own.
+func TestOpenSharesTheBudget(t *testing.T) {
+	srv := emulatortest.Start(t, emulator.Config{})
+	cr := srv.Creds
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "bcconnector.db"), secret.GenerateKeyring(), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	limits := budget.NewLimiters(db, budget.Options{})
+	defer limits.Close(context.Background())
+	c := store.Connection{TenantID: cr.TenantID, ClientID: cr.ClientID, Environment: cr.Environment,
+		AuthorityHost: srv.AuthorityHost(), BCBaseURL: srv.BCBaseURL(), CAFile: srv.CAFile}
+	cred := secret.Credential{Secret: secret.Secret(cr.ClientSecret)}
+	a, err := conn.Open(c, cred, conn.Options{Limiters: limits})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := conn.Open(c, cred, conn.Options{Limiters: limits})
+	if a.BC.Limiter() != b.BC.Limiter() {
+		t.Error("two Conns of one app and environment have limiters of their own")
+	}
+	other := c
+	other.Environment = "Sandbox"
+	if o, _ := conn.Open(other, cred, conn.Options{Limiters: limits}); o.BC.Limiter() == a.BC.Limiter() {
+		t.Error("another environment shares the limiter")
+	}
+	if _, err := a.BC.Companies(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// The request was counted in the budget on the database: the window has one request
+	// less (a block is reserved at once).
+	g, err := db.ReserveRequests(t.Context(), store.RequestReservation{
+		Key:  store.BudgetKey{TenantID: cr.TenantID, ClientID: cr.ClientID, Environment: cr.Environment},
+		Want: 1000, Limit: 1000, Span: time.Hour, Now: time.Now()})
+	if err != nil || g.Granted != 1000-budget.DefaultBlock {
+		t.Errorf("after one request the budget granted %+v, %v; want %d (a block reserved)", g, err, 1000-budget.DefaultBlock)
 	}
 }

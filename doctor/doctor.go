@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/bc"
+	"github.com/bizzjoiner/bcconnector/budget"
 	"github.com/bizzjoiner/bcconnector/conn"
 	"github.com/bizzjoiner/bcconnector/entra"
 	"github.com/bizzjoiner/bcconnector/guide"
@@ -48,6 +49,9 @@ type Config struct {
 	// HTTPClient reaches both; nil means the client package conn builds from the CA
 	// certificates.
 	HTTPClient *http.Client
+	// Limiters gives the BC client the limiter of the app and environment, shared with the
+	// connection's other clients and processes; nil means a limiter of its own.
+	Limiters *budget.Limiters
 	// Entities are read-checked; nil means DefaultEntities.
 	Entities []string
 	// WriteEntities are write-checked inside a transaction that is rolled back.
@@ -179,7 +183,7 @@ func unjoin(err error) []error {
 func (r *run) checkToken(ctx context.Context, c *Check) {
 	cn, err := conn.Open(store.Connection{TenantID: r.in.TenantID, ClientID: r.in.ClientID, Environment: r.in.Environment,
 		AuthorityHost: r.cfg.AuthorityHost, BCBaseURL: r.cfg.BCBaseURL, CAPEM: r.cfg.CAPEM, CAFile: r.cfg.CAFile},
-		r.in.Credential(), conn.Options{HTTPClient: r.cfg.HTTPClient, Logger: r.cfg.Logger, Now: r.cfg.Now,
+		r.in.Credential(), conn.Options{HTTPClient: r.cfg.HTTPClient, Limiters: r.cfg.Limiters, Logger: r.cfg.Logger, Now: r.cfg.Now,
 			Retry: bc.RetryOptions{MaxAttempts: 2}})
 	var ee *entra.Error
 	if err != nil && !errors.As(err, &ee) {

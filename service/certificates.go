@@ -128,7 +128,7 @@ func (s *Impl) ActivateCredential(ctx context.Context, id string, onCheck func(d
 		return nil, err
 	}
 	cfg := doctor.ForConnection(c, rec.Credential(sec), rec.EndDate)
-	cfg.HTTPClient, cfg.OnCheck, cfg.Now, cfg.Logger = s.hc, onCheck, s.now, s.log
+	cfg.HTTPClient, cfg.Limiters, cfg.OnCheck, cfg.Now, cfg.Logger = s.hc, s.limiters, onCheck, s.now, s.log
 	rep := doctor.Run(ctx, cfg)
 	if !rep.OK {
 		if _, _, aerr := s.st.ActiveSecret(ctx, c.ID); isNotFound(aerr) {

@@ -15,18 +15,10 @@ func (s *Impl) defaultOpen(_ context.Context, c store.Connection, cred secret.Cr
 }
 
 // connOptions are the options every client of connection c is built with: the BC limiter
-// shared by every connection of one app and environment, the metrics wrapper, the clock
-// and the logger.
-func (s *Impl) connOptions(c store.Connection) conn.Options {
-	key := c.TenantID + "|" + c.ClientID + "|" + c.Environment
-	s.mu.Lock()
-	lim := s.limiters[key]
-	if lim == nil {
-		lim = bc.NewLimiter(bc.LimiterOptions{Now: s.now})
-		s.limiters[key] = lim
-	}
-	s.mu.Unlock()
-	return conn.Options{HTTPClient: s.hc, WrapTransport: s.wrap, Limiter: lim, Logger: s.log, Now: s.now}
+// shared by every connection of one app and environment (and, with Options.Limiters, by
+// every process on the database), the metrics wrapper, the clock and the logger.
+func (s *Impl) connOptions(store.Connection) conn.Options {
+	return conn.Options{HTTPClient: s.hc, WrapTransport: s.wrap, Limiters: s.limiters, Logger: s.log, Now: s.now}
 }
 
 // Conn returns the live clients of a stored connection, opened once and shared, so every

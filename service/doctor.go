@@ -19,7 +19,7 @@ func (s *Impl) Diagnose(ctx context.Context, in ConnectionInput, onCheck func(do
 		return blockedReport(s.now(), be, onCheck)
 	}
 	return doctor.Run(ctx, doctor.Config{Input: in.guide(), AuthorityHost: in.AuthorityHost, BCBaseURL: in.BCBaseURL, CAFile: in.CAFile, CAPEM: in.CAPEM,
-		HTTPClient: s.hc, Entities: in.Entities, WriteEntities: in.WriteEntities, OnCheck: onCheck, Now: s.now, Logger: s.log})
+		HTTPClient: s.hc, Limiters: s.limiters, Entities: in.Entities, WriteEntities: in.WriteEntities, OnCheck: onCheck, Now: s.now, Logger: s.log})
 }
 
 // blockedReport is the doctor's report on a connection this server may not use: one failed
@@ -80,7 +80,7 @@ func (s *Impl) RunDoctor(ctx context.Context, id string, onCheck func(doctor.Che
 	}
 	// The stored connection with its stored endpoints, never the server's defaults.
 	cfg := doctor.ForConnection(c, rec.Credential(sec), rec.EndDate)
-	cfg.HTTPClient, cfg.OnCheck, cfg.Now, cfg.Logger = s.hc, onCheck, s.now, s.log
+	cfg.HTTPClient, cfg.Limiters, cfg.OnCheck, cfg.Now, cfg.Logger = s.hc, s.limiters, onCheck, s.now, s.log
 	rep := doctor.Run(ctx, cfg)
 	s.saveReport(ctx, c.ID, rep)
 	if rep.OK {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bizzjoiner/bcconnector/bc"
 	"github.com/bizzjoiner/bcconnector/bcschema"
+	"github.com/bizzjoiner/bcconnector/budget"
 	"github.com/bizzjoiner/bcconnector/conn"
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/store"
@@ -53,8 +54,8 @@ type Options struct {
 	Syncer *syncer.Syncer
 	// Jobs runs syncs; nil makes Sync fail with ErrNoJobs.
 	Jobs JobQueue
-	// OpenFunc builds a connection's clients; default conn.Open with HTTPClient and a BC
-	// limiter shared by every connection of one app and environment.
+	// OpenFunc builds a connection's clients; default conn.Open with HTTPClient and the BC
+	// limiter of the connection's app and environment from Limiters.
 	OpenFunc func(ctx context.Context, c store.Connection, cred secret.Credential) (*conn.Conn, error)
 	// HTTPClient reaches Entra and BC for the doctor and connections; nil means one built
 	// from the connection's CA file.
@@ -62,6 +63,10 @@ type Options struct {
 	// WrapTransport, when set, wraps the transport of every connection's HTTP client (for
 	// metrics).
 	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// Limiters gives every connection of one app and environment one BC limiter; with a
+	// store behind it, BC's limits are shared with every process on the database. Default
+	// limiters of this process alone. The caller closes it after the service.
+	Limiters *budget.Limiters
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Logger receives operational logs (never secrets); default discard.
@@ -98,10 +103,10 @@ type Impl struct {
 	schema         *bcschema.Schema
 
 	mu       sync.Mutex
-	conns    map[string]*conn.Conn  // by connection ID
-	forgets  uint64                 // counts forget calls, so Conn never caches what one dropped
-	limiters map[string]*bc.Limiter // by tenant|client|environment
-	unsub    func()                 // ends the subscriptions to connection and change log news
+	conns    map[string]*conn.Conn // by connection ID
+	forgets  uint64                // counts forget calls, so Conn never caches what one dropped
+	limiters *budget.Limiters
+	unsub    func() // ends the subscriptions to connection and change log news
 
 	recheck time.Duration // Options.ChangesRecheck
 	grewMu  sync.Mutex
@@ -116,13 +121,16 @@ func New(opt Options) (*Impl, error) {
 		return nil, errors.New("service: Options.Store is required")
 	}
 	s := &Impl{st: opt.Store, sync: opt.Syncer, jobs: opt.Jobs, hc: opt.HTTPClient, wrap: opt.WrapTransport, now: opt.Now, log: opt.Logger,
-		conns: map[string]*conn.Conn{}, limiters: map[string]*bc.Limiter{}, allowOverrides: opt.AllowEndpointOverrides,
+		conns: map[string]*conn.Conn{}, limiters: opt.Limiters, allowOverrides: opt.AllowEndpointOverrides,
 		beforeDelete: opt.BeforeDelete, recheck: opt.ChangesRecheck, grew: make(chan struct{})}
 	if s.recheck <= 0 {
 		s.recheck = DefaultChangesRecheck
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.limiters == nil {
+		s.limiters = budget.NewLimiters(nil, budget.Options{})
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -10,7 +10,9 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
+	"github.com/bizzjoiner/bcconnector/budget"
 	"github.com/bizzjoiner/bcconnector/conn"
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/service"
@@ -19,11 +21,13 @@ import (
 	"golang.org/x/term"
 )
 
-// app holds what commands open lazily: the keyring and the store.
+// app holds what commands open lazily: the keyring, the store and the BC limiters, which
+// share each app's BC budget with every other process on the database.
 type app struct {
-	kr  *secret.Keyring
-	db  store.Store
-	log *slog.Logger
+	kr     *secret.Keyring
+	db     store.Store
+	limits *budget.Limiters
+	log    *slog.Logger
 }
 
 // logger returns the stderr logger at the chosen level (JSON when stderr is not a terminal).
@@ -78,7 +82,7 @@ func (g *Globals) open(ctx context.Context) (*app, error) {
 		db.Close()
 		return nil, err
 	}
-	g.app = &app{kr: kr, db: db, log: log}
+	g.app = &app{kr: kr, db: db, log: log, limits: budget.NewLimiters(db, budget.Options{Logger: log})}
 	return g.app, nil
 }
 
@@ -101,7 +105,18 @@ func (g *Globals) databaseName() string {
 }
 
 func (g *Globals) close() {
-	if g.app != nil && g.app.db != nil {
+	if g.app == nil {
+		return
+	}
+	if g.app.limits != nil {
+		// Give this process's BC slots and unsent requests back to the other processes.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := g.app.limits.Close(ctx); err != nil {
+			g.app.log.Warn("give back the BC budget", "err", err)
+		}
+		cancel()
+	}
+	if g.app.db != nil {
 		_ = g.app.db.Close()
 	}
 }
@@ -144,13 +159,13 @@ func (a *app) openConn(ctx context.Context, nameOrID string) (*conn.Conn, error)
 	if err != nil {
 		return nil, fmt.Errorf("connection %q has no active credential (%w); set one with `bcconnector connection rotate-secret %s`", c.Name, err, c.Name)
 	}
-	return conn.Open(c, rec.Credential(sec), conn.Options{Logger: a.log})
+	return conn.Open(c, rec.Credential(sec), conn.Options{Limiters: a.limits, Logger: a.log})
 }
 
 // service returns the service over the store, as the wizard and the API use it. The CLI
 // is an operator's tool, so it may set endpoint overrides.
 func (a *app) service() (*service.Impl, error) {
-	return service.New(service.Options{Store: a.db, Logger: a.log, AllowEndpointOverrides: true})
+	return service.New(service.Options{Store: a.db, Limiters: a.limits, Logger: a.log, AllowEndpointOverrides: true})
 }
 
 // SecretInput is how a command reads a client secret: never from a flag, because flags

@@ -143,7 +143,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	// host is logged, so the log shows every host this process sent anything to.
 	logHosts := conn.LogHosts(log)
 	wrap := func(rt http.RoundTripper) http.RoundTripper { return logHosts(metrics.Transport(rt)) }
-	s.svc, err = service.New(service.Options{Store: a.db, Syncer: sy, Jobs: jobs, WrapTransport: wrap, Logger: log,
+	s.svc, err = service.New(service.Options{Store: a.db, Syncer: sy, Jobs: jobs, WrapTransport: wrap, Limiters: a.limits, Logger: log,
 		AllowEndpointOverrides: c.AllowEndpointOverrides || c.Sandbox,
 		BeforeDelete: func(ctx context.Context, id string, client *bc.Client) {
 			// A deleted connection's subscriptions must not keep BC calling us.
