@@ -40,6 +40,7 @@ type Store interface {
 	TokenStore
 	UserStore
 	AttemptStore
+	LeaseStore
 	IdempotencyStore
 	DoctorStore
 	BudgetStore

@@ -32,6 +32,31 @@ type MetricsOptions struct {
 	Webhooks func() webhook.Stats
 	// Now is the clock for sync lag; default time.Now.
 	Now func() time.Time
+	// Gauges, when set, tells on each scrape whether this process reports the figures read
+	// from the database per connection and entity set (bcc_sync_rows, bcc_sync_lag_seconds,
+	// bcc_sync_throttled_total). They are the same on every instance, so with several
+	// instances only one should report them (and count the rows): serve passes
+	// [GaugesLease]. nil means always. The process's own counters are reported by every
+	// instance (sum them).
+	Gauges func(ctx context.Context) bool
+}
+
+// GaugesLeaseName is the store.LeaseStore lease of the instance that reports the
+// database's per-connection figures.
+const GaugesLeaseName = "metrics-gauges"
+
+// GaugesLease returns a MetricsOptions.Gauges that holds the lease GaugesLeaseName for
+// holder: the first instance scraped takes it and keeps it while it is scraped at least
+// every ttl; when it is not (it died, or is no longer scraped), the next instance scraped
+// after ttl takes over. A store error means "not this one".
+func GaugesLease(leases store.LeaseStore, holder string, ttl time.Duration, now func() time.Time) func(ctx context.Context) bool {
+	if now == nil {
+		now = time.Now
+	}
+	return func(ctx context.Context) bool {
+		ok, err := leases.TryLease(ctx, GaugesLeaseName, holder, now(), ttl)
+		return err == nil && ok
+	}
 }
 
 // Metrics are bcconnector's Prometheus metrics: HTTP calls served, BC requests by status
@@ -136,9 +161,9 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 	}
-	if c.opt.Store != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if c.opt.Store != nil && (c.opt.Gauges == nil || c.opt.Gauges(ctx)) {
 		conns, _ := c.opt.Store.ListConnections(ctx)
 		now := c.opt.Now()
 		for _, cn := range conns {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/bc"
@@ -13,6 +14,7 @@ import (
 	"github.com/bizzjoiner/bcconnector/emulator"
 	"github.com/bizzjoiner/bcconnector/outbound"
 	"github.com/bizzjoiner/bcconnector/service"
+	"github.com/bizzjoiner/bcconnector/store"
 	"github.com/bizzjoiner/bcconnector/syncer"
 	"github.com/bizzjoiner/bcconnector/web"
 	"github.com/bizzjoiner/bcconnector/web/api"
@@ -118,7 +120,9 @@ func (s *Server) Open(ctx context.Context) (err error) {
 
 	// The metrics read the service and the webhook manager, built below, at scrape time.
 	var hooks *webhook.Manager
-	metrics := web.NewMetrics(web.MetricsOptions{Store: a.db,
+	// The figures read from the database per connection are the same on every instance:
+	// the one holding the gauges lease reports them (and counts the rows), not all of them.
+	metrics := web.NewMetrics(web.MetricsOptions{Store: a.db, Gauges: web.GaugesLease(a.db, instanceName(), 2*time.Minute, nil),
 		Clients: func() map[string]*bc.Client {
 			out := map[string]*bc.Client{}
 			if s.svc != nil {
@@ -361,4 +365,11 @@ func orNever[T int | time.Duration](v T) T {
 		return -1
 	}
 	return v
+}
+
+// instanceName names this process among the instances on one database (for leases): the
+// host name, the process ID and a random part, so a restarted process is a new holder.
+func instanceName() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), store.NewID()[:8])
 }

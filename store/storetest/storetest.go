@@ -1,7 +1,7 @@
 // Package storetest is the conformance suite every store.Store implementation runs, in
 // the manner of River's riverdrivertest: one set of behaviours, one test per dialect.
 // Each interface of package store has its suite in a file of its own (connection.go,
-// secret.go, replica.go, changelog.go, syncstate.go, webhook.go, token.go, user.go, attempts.go,
+// secret.go, replica.go, changelog.go, syncstate.go, webhook.go, token.go, user.go, attempts.go, lease.go,
 // idempotency.go, doctor.go, records.go, budget.go, notify.go, outbound.go, delivery.go, health.go) with a Run… function that stores implementing
 // only that interface can call (webhook.MemoryStore runs RunWebhooks); [Run] runs them all.
 //
@@ -38,7 +38,7 @@ type Opener func(t *testing.T, kr *secret.Keyring) store.Store
 
 // Run runs the conformance suite of every store interface against the stores open
 // returns: RunConnections, RunSecrets, RunReplica, RunChangeLog, RunSyncState,
-// RunWebhooks, RunTokens, RunUsers, RunAttempts, RunIdempotency, RunDoctorReports, RunRecords, RunBudget, RunNotifier,
+// RunWebhooks, RunTokens, RunUsers, RunAttempts, RunLeases, RunIdempotency, RunDoctorReports, RunRecords, RunBudget, RunNotifier,
 // RunOutbound, RunDeliveries and RunHealth.
 // Subtests run in parallel, each on its own store.
 func Run(t *testing.T, open Opener) {
@@ -57,6 +57,7 @@ func Run(t *testing.T, open Opener) {
 		{"Tokens", func(t *testing.T) { RunTokens(t, func(t *testing.T) store.TokenStore { return one(t) }) }},
 		{"Users", func(t *testing.T) { RunUsers(t, func(t *testing.T) store.UserStore { return one(t) }) }},
 		{"Attempts", func(t *testing.T) { RunAttempts(t, func(t *testing.T) store.AttemptStore { return one(t) }) }},
+		{"Leases", func(t *testing.T) { RunLeases(t, func(t *testing.T) store.LeaseStore { return one(t) }) }},
 		{"Idempotency", func(t *testing.T) { RunIdempotency(t, one) }},
 		{"DoctorReports", func(t *testing.T) { RunDoctorReports(t, one) }},
 		{"Records", func(t *testing.T) { RunRecords(t, one) }},
