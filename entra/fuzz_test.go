@@ -18,14 +18,18 @@ func FuzzWireError(f *testing.F) {
 	f.Add(503, []byte{})
 	f.Add(200, []byte(`{"error_description":"Trace ID:"}`))
 	f.Add(0, []byte("\xff\xfe{"))
+	f.Add(401, []byte(`{"error":"invalid_client","error_description":"AADSTS700027: Client assertion contains an invalid signature. [Reason - The key used is expired., Thumbprint of key used by client: 'AB']","error_codes":[700027]}`))
+	f.Add(401, []byte(`{"error":"invalid_client","error_description":"AADSTS700024: Client assertion is not within its valid time range.","error_codes":[700024]}`))
 	known := []Scenario{ScenarioTenantUnknown, ScenarioTenantMalformed, ScenarioClientUnknown, ScenarioSecretWrong,
-		ScenarioSecretExpired, ScenarioAppDisabled, ScenarioBCNotProvisioned, ScenarioNetwork, ScenarioUnknown}
+		ScenarioSecretExpired, ScenarioAppDisabled, ScenarioBCNotProvisioned, ScenarioNetwork, ScenarioUnknown,
+		ScenarioCertificateUnknown, ScenarioCertificateExpired, ScenarioCertificateSignature, ScenarioCertificateWeak,
+		ScenarioAssertionAudience, ScenarioAssertionTime, ScenarioAssertionInvalid}
 	f.Fuzz(func(t *testing.T, status int, body []byte) {
 		e := wireError(status, body)
 		if !slices.Contains(known, e.Scenario) {
 			t.Fatalf("scenario %q", e.Scenario)
 		}
-		if c := Classify(e.Codes); c != ScenarioUnknown && e.Scenario != c {
+		if c := certificateReason(Classify(e.Codes), e.Description); c != ScenarioUnknown && e.Scenario != c {
 			t.Fatalf("scenario %q but codes %v classify as %q", e.Scenario, e.Codes, c)
 		}
 		for _, c := range e.Codes {

@@ -220,6 +220,15 @@ func TestCertificateInputErrors(t *testing.T) {
 	if list, _ := cs.svc.ListConnections(ctx, nil); len(list) != 0 {
 		t.Errorf("refused input stored %d connections", len(list))
 	}
+	in = cs.input()
+	in.Secret = secret.Secret(cs.sb.Creds.ClientSecret)
+	v, err := cs.svc.CreateConnectionUnchecked(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.svc.UpdateConnection(ctx, v.ID, ConnectionInput{Credential: CredentialCertificate}); !errors.As(err, &fe) || fe.Field != "credential" {
+		t.Errorf("an update changing the credential: %v", err)
+	}
 	if _, err := cs.svc.NewCertificate(ctx, "nope", 12); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("NewCertificate for a missing connection: %v", err)
 	}

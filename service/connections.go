@@ -409,6 +409,11 @@ func (s *Impl) UpdateConnection(ctx context.Context, id string, in ConnectionInp
 		return ConnectionView{}, &guide.FieldError{Field: "client secret", Step: guide.Step3Secret,
 			Problem: "a secret cannot be changed by an update", Fix: "rotate it (rotate-secret), which verifies the new one before retiring the old one"}
 	}
+	if in.Credential != "" || in.CertificateMonths != 0 || in.Certificate != nil {
+		return ConnectionView{}, &guide.FieldError{Field: "credential", Step: guide.Step3Secret,
+			Problem: "the credential cannot be changed by an update",
+			Fix:     "generate a certificate for the connection (POST …/certificates, `bcconnector connection rotate NAME --certificate FILE.cer`) or rotate the secret; the new one is activated only after a passing check"}
+	}
 	if err := s.checkEndpoints(in); err != nil {
 		return ConnectionView{}, err
 	}

@@ -82,7 +82,7 @@ func (c *ConnectionAddCmd) addWithCertificate(ctx context.Context, g *Globals, a
 	}
 	cer, pemPath, err := writeCertificate(c.Certificate, der)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w; the connection %q is stored with its certificate, write it elsewhere with `bcconnector connection certificate %q --out FILE.cer`", err, view.Name, view.Name)
 	}
 	fmt.Fprintf(g.Stdout, "Added connection %q (id %s): tenant %s, environment %s, company %s.\nIts certificate's private key is sealed with master key %s; it waits for the upload.\n\n",
 		view.Name, view.ID, view.TenantID, view.Environment, companyLabel(view.Connection), a.kr.PrimaryID())

@@ -24,6 +24,8 @@ func TestStrictJSONBodies(t *testing.T) {
 		{"batch trailing", "POST", "/connections/" + id + "/$batch", `{"requests":[{"method":"GET","url":"customers"}]}]`, "after the JSON value"},
 		{"batch invalid UTF-8", "POST", "/connections/" + id + "/$batch", "{\"requests\":[{\"id\":\"\xfe\",\"method\":\"GET\",\"url\":\"customers\"}]}", "UTF-8"},
 		{"rotate trailing", "POST", "/connections/" + id + "/rotate-secret", `{"secret":"x"} 1`, "after the JSON value"},
+		{"certificate trailing", "POST", "/connections/" + id + "/certificates", `{"months":12} {}`, "after the JSON value"},
+		{"certificate unknown field", "POST", "/connections/" + id + "/certificates", `{"validity":12}`, "unknown field"},
 	}
 	for _, c := range cases {
 		st, _, b := e.call(c.method, c.path, e.token, c.body)
