@@ -140,7 +140,7 @@ func TestCrashResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	w := &world{t: t, emu: srv.Emulator, ref: srv.DemoCompanyRef(), db: db, connID: "conn1"}
+	w := &world{t: t, emu: srv.Emulator, ref: srv.DemoCompanyRef(), db: db, rs: db, connID: "conn1"}
 	w.assertEqual("generalLedgerEntries", "customers")
 	w.assertChangeLog()
 	t.Logf("%d kills", kills)

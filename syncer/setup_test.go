@@ -25,6 +25,7 @@ type world struct {
 	ref    emulator.CompanyRef
 	client *bc.Client
 	db     *sqlite.DB
+	rs     store.ReplicaStore // the store the replica is read from: db, or another instance's
 	sync   *syncer.Syncer
 	connID string
 }
@@ -45,7 +46,7 @@ func newWorld(t testing.TB, cfg emulator.Config, sizes string, opt syncer.Option
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{t: t, sb: sb, emu: sb.Emulator, ref: sb.Company(), db: db, sync: s, connID: "conn1"}
+	w := &world{t: t, sb: sb, emu: sb.Emulator, ref: sb.Company(), db: db, rs: db, sync: s, connID: "conn1"}
 	w.client = w.open(conn.Options{Retry: fastRetry}).BC
 	return w
 }
@@ -83,7 +84,7 @@ func (w *world) assertEqual(sets ...string) {
 		}
 		n, bad := 0, false
 		for after := ""; ; {
-			page, err := w.db.ReplicaList(ctx, key, after, 5000)
+			page, err := w.rs.ReplicaList(ctx, key, after, 5000)
 			if err != nil {
 				w.t.Fatal(err)
 			}
@@ -121,7 +122,7 @@ func (w *world) assertChangeLog() []store.Change {
 	var all []store.Change
 	var since int64
 	for {
-		page, err := w.db.Changes(context.Background(), since, 5000)
+		page, err := w.rs.Changes(context.Background(), since, 5000)
 		if err != nil {
 			w.t.Fatal(err)
 		}

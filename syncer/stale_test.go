@@ -12,7 +12,11 @@ import (
 
 	"github.com/bizzjoiner/bcconnector/conn"
 	"github.com/bizzjoiner/bcconnector/emulator"
+	"github.com/bizzjoiner/bcconnector/emulator/emulatortest"
+	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/store"
+	"github.com/bizzjoiner/bcconnector/store/postgres"
+	"github.com/bizzjoiner/bcconnector/store/postgres/pgtest"
 	"github.com/bizzjoiner/bcconnector/syncer"
 )
 
@@ -49,10 +53,45 @@ func (h *holdPage) RoundTrip(r *http.Request) (*http.Response, error) {
 // write-through (or a webhook delete) and is applied after it must not put the older
 // version back, nor bring back a deleted record or line. The page is held in flight on
 // purpose until the later write is in the replica. The test loop found this as
-// web/api TestWriteThroughAppliesAtOnce failing 1 run in 4 under load.
+// web/api TestWriteThroughAppliesAtOnce failing 1 run in 4 under load. A later pass wins
+// the same way. On PostgreSQL the held pass and the later writes run on two instances
+// (two stores on one schema).
 func TestPassNeverUndoesLaterWrite(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, emulator.Config{}, "small", syncer.Options{PageSize: 250})
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		w := newWorld(t, emulator.Config{}, "small", syncer.Options{PageSize: 250})
+		raceLaterWrites(t, w, w.sync)
+	})
+	t.Run("postgres two instances", func(t *testing.T) {
+		t.Parallel()
+		url := pgtest.URL(t)
+		schema := pgtest.Schema(t, url)
+		kr := secret.GenerateKeyring()
+		instance := func() (*postgres.DB, *syncer.Syncer) {
+			db, err := postgres.Open(t.Context(), url, kr, postgres.Options{Schema: schema})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			s, err := syncer.New(syncer.Options{Store: db, PageSize: 250})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return db, s
+		}
+		_, passes := instance()
+		other, writes := instance()
+		sb := emulatortest.Start(t, emulator.Config{}, emulatortest.Sizes("small"))
+		w := &world{t: t, sb: sb, emu: sb.Emulator, ref: sb.Company(), rs: other, sync: passes, connID: "conn1"}
+		w.client = w.open(conn.Options{Retry: fastRetry}).BC
+		raceLaterWrites(t, w, writes)
+	})
+}
+
+// raceLaterWrites runs the races of TestPassNeverUndoesLaterWrite: passes on w.sync, the
+// later writes on writes, the replica read from w.rs.
+func raceLaterWrites(t *testing.T, w *world, writes *syncer.Syncer) {
 	ctx := context.Background()
 	targets, err := w.sync.Targets(w.connID, w.ref.CompanyID, []string{"customers", "salesInvoices"})
 	if err != nil {
@@ -82,13 +121,13 @@ func TestPassNeverUndoesLaterWrite(t *testing.T) {
 			invoices = append(invoices, id)
 		}
 	}
-	if len(customers) < 3 || len(invoices) < 2 {
+	if len(customers) < 4 || len(invoices) < 2 {
 		t.Fatalf("seed has %d customers and %d invoices with 2 lines", len(customers), len(invoices))
 	}
 
-	// race runs an incremental pass of set whose page is read after touch (which puts id in
-	// the pass's window) and applied only after later (the write in BC and its write-through).
-	race := func(set, id string, later func()) {
+	// race runs an incremental pass of set whose page is read after id changed in BC (so it
+	// is on the page) and applied only after later (a write in BC and its write-through).
+	race := func(t *testing.T, set, id string, later func()) {
 		t.Helper()
 		touch := map[string]any{"displayName": "In the pass"}
 		if set == "salesInvoices" {
@@ -117,11 +156,11 @@ func TestPassNeverUndoesLaterWrite(t *testing.T) {
 		}
 	}
 	// lastOp is the last change the log holds for id.
-	lastOp := func(set, id string) store.Change {
+	lastOp := func(t *testing.T, set, id string) store.Change {
 		t.Helper()
 		var last store.Change
 		for since := int64(0); ; {
-			page, err := w.db.Changes(ctx, since, 5000)
+			page, err := w.rs.Changes(ctx, since, 5000)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -136,91 +175,104 @@ func TestPassNeverUndoesLaterWrite(t *testing.T) {
 			since = page[len(page)-1].Seq
 		}
 	}
-	gone := func(set, id string) {
+	gone := func(t *testing.T, set, id string) {
 		t.Helper()
-		if _, err := w.db.ReplicaGet(ctx, key(set), id); !errors.Is(err, store.ErrNotFound) {
+		if _, err := w.rs.ReplicaGet(ctx, key(set), id); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("%s %s was deleted, but the replica has it again (err %v)", set, id, err)
 		}
-		if c := lastOp(set, id); c.Op != store.OpDelete {
+		if c := lastOp(t, set, id); c.Op != store.OpDelete {
 			t.Errorf("%s %s: the change log ends with %+v after its delete", set, id, c)
 		}
 	}
-	current := func(set, id string) {
+	current := func(t *testing.T, set, id string) {
 		t.Helper()
-		row, err := w.db.ReplicaGet(ctx, key(set), id)
+		row, err := w.rs.ReplicaGet(ctx, key(set), id)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if src, _ := w.emu.RowJSON(w.ref, set, id); !bytes.Equal(src, row.Raw) {
 			t.Errorf("%s %s: the replica went back to an older version:\n BC:      %s\n replica: %s", set, id, src, row.Raw)
 		}
-		if c := lastOp(set, id); c.ETag != row.ETag {
+		if c := lastOp(t, set, id); c.ETag != row.ETag {
 			t.Errorf("%s %s: the change log ends with %+v, not the current ETag %s", set, id, c, row.ETag)
 		}
 	}
-	apply := func(set, id string) {
+	apply := func(t *testing.T, set, id string) {
 		t.Helper()
-		if _, err := w.sync.Apply(ctx, w.client, tg[set], id); err != nil {
+		if _, err := writes.Apply(ctx, w.client, tg[set], id); err != nil {
 			t.Fatal(err)
 		}
 	}
 
 	t.Run("update", func(t *testing.T) {
 		id := customers[0]
-		race("customers", id, func() {
+		race(t, "customers", id, func() {
 			if _, err := w.emu.Update(w.ref, "customers", id, map[string]any{"displayName": "Written through"}); err != nil {
-				t.Fatal(err)
+				t.Error(err)
 			}
-			apply("customers", id)
+			apply(t, "customers", id)
 		})
-		current("customers", id)
+		current(t, "customers", id)
+	})
+	t.Run("another pass", func(t *testing.T) {
+		id := customers[3]
+		race(t, "customers", id, func() {
+			if _, err := w.emu.Update(w.ref, "customers", id, map[string]any{"displayName": "Read by a later pass"}); err != nil {
+				t.Error(err)
+			}
+			if _, err := writes.Incremental(ctx, w.client, tg["customers"]); err != nil {
+				t.Error(err)
+			}
+		})
+		current(t, "customers", id)
 	})
 	t.Run("delete", func(t *testing.T) {
 		id := customers[1]
-		race("customers", id, func() {
+		race(t, "customers", id, func() {
 			if err := w.emu.Delete(w.ref, "customers", id); err != nil {
-				t.Fatal(err)
+				t.Error(err)
 			}
-			apply("customers", id)
+			apply(t, "customers", id)
 		})
-		gone("customers", id)
+		gone(t, "customers", id)
 	})
 	t.Run("webhook delete", func(t *testing.T) {
 		id := customers[2]
-		race("customers", id, func() {
+		race(t, "customers", id, func() {
 			if err := w.emu.Delete(w.ref, "customers", id); err != nil {
-				t.Fatal(err)
+				t.Error(err)
 			}
-			if _, err := w.sync.Delete(ctx, tg["customers"], id); err != nil {
-				t.Fatal(err)
+			if _, err := writes.Delete(ctx, tg["customers"], id); err != nil {
+				t.Error(err)
 			}
 		})
-		gone("customers", id)
+		gone(t, "customers", id)
 	})
 	t.Run("line deleted", func(t *testing.T) {
 		doc, line := invoices[0], lines[invoices[0]][0]
-		race("salesInvoices", doc, func() {
+		race(t, "salesInvoices", doc, func() {
 			if err := w.emu.Delete(w.ref, "salesInvoiceLines", line); err != nil {
-				t.Fatal(err)
+				t.Error(err)
 			}
-			apply("salesInvoices", doc)
+			apply(t, "salesInvoices", doc)
 		})
-		current("salesInvoices", doc)
-		gone("salesInvoiceLines", line)
+		current(t, "salesInvoices", doc)
+		gone(t, "salesInvoiceLines", line)
 	})
 	t.Run("document deleted", func(t *testing.T) {
 		doc := invoices[1]
-		race("salesInvoices", doc, func() {
+		race(t, "salesInvoices", doc, func() {
 			if err := w.emu.Delete(w.ref, "salesInvoices", doc); err != nil {
-				t.Fatal(err)
+				t.Error(err)
 			}
-			apply("salesInvoices", doc)
+			apply(t, "salesInvoices", doc)
 		})
-		gone("salesInvoices", doc)
+		gone(t, "salesInvoices", doc)
 		for _, l := range lines[doc] {
-			gone("salesInvoiceLines", l)
+			gone(t, "salesInvoiceLines", l)
 		}
 	})
+	w.t = t
 	w.assertEqual("customers", "salesInvoices", "salesInvoiceLines")
 	w.assertChangeLog()
 }

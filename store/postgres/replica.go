@@ -346,7 +346,7 @@ func (db *DB) applyBatch(ctx context.Context, b store.ReplicaBatch) (store.Apply
 		}
 		b := b
 		if !b.Read.IsZero() {
-			marked, err := w.markedSince(scopes[0], b.Read.Seq)
+			marked, err := w.markedSince(scopes[0], b.Read.Seq, b.Upserts)
 			if err != nil {
 				return fmt.Errorf("postgres: apply batch to %s: read marks: %w", b.Key.EntitySet, err)
 			}
@@ -389,9 +389,13 @@ func (db *DB) ReadMark(ctx context.Context) (store.ReadMark, error) {
 	return m, nil
 }
 
-// markedSince returns the ids of scope marked after seq.
-func (w *batchTx) markedSince(scope, seq int64) (map[string]bool, error) {
-	q, err := w.tx.Query(w.ctx, `SELECT id FROM replica_marks WHERE scope = $1 AND seq > $2`, scope, seq)
+// markedSince returns the ids of rows that scope marked after seq.
+func (w *batchTx) markedSince(scope, seq int64, rows []store.ReplicaRow) (map[string]bool, error) {
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	ids := sqlstore.RowIDs(rows)
+	q, err := w.tx.Query(w.ctx, `SELECT id FROM replica_marks WHERE scope = $1 AND id = ANY($2) AND seq > $3`, scope, ids, seq)
 	if err != nil {
 		return nil, err
 	}

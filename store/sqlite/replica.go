@@ -382,7 +382,7 @@ func (db *DB) applyBatch(ctx context.Context, b store.ReplicaBatch) (store.Apply
 		w.marks.Scope = scopes[0]
 		b := b
 		if !b.Read.IsZero() {
-			marked, err := w.markedSince(scopes[0], b.Read.Seq)
+			marked, err := w.markedSince(scopes[0], b.Read.Seq, b.Upserts)
 			if err != nil {
 				return fmt.Errorf("sqlite: apply batch to %s: read marks: %w", b.Key.EntitySet, err)
 			}
@@ -444,12 +444,17 @@ func (db *DB) ReadMark(ctx context.Context) (store.ReadMark, error) {
 	return m, nil
 }
 
-// markedSince returns the ids of scope marked after seq.
-func (w *batchTx) markedSince(scope, seq int64) (map[string]bool, error) {
-	rows, err := w.tx.QueryContext(w.ctx, `SELECT id FROM replica_marks WHERE scope = ? AND seq > ?`, scope, seq)
-	ids, err := collectIDs(rows, err)
-	marked := make(map[string]bool, len(ids))
-	for id := range ids {
+// markedSince returns the ids of rows that scope marked after seq.
+func (w *batchTx) markedSince(scope, seq int64, rows []store.ReplicaRow) (map[string]bool, error) {
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	ids := sqlstore.RowIDs(rows)
+	q, err := w.tx.QueryContext(w.ctx, `SELECT id FROM replica_marks WHERE scope = ? AND id IN (SELECT value FROM json_each(?)) AND seq > ?`,
+		scope, jsonList(ids), seq)
+	got, err := collectIDs(q, err)
+	marked := make(map[string]bool, len(got))
+	for id := range got {
 		marked[id] = true
 	}
 	return marked, err

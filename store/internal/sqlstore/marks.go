@@ -104,3 +104,12 @@ func (m *Marks) add(id string) {
 	m.seen[id] = true
 	m.IDs = append(m.IDs, id)
 }
+
+// RowIDs returns the ids of rows, in order.
+func RowIDs(rows []store.ReplicaRow) []string {
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	return ids
+}
