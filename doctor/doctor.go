@@ -271,7 +271,7 @@ func certificateAdvice(ee *entra.Error, in guide.Checked, app string) (guide.Ste
 		end = in.Certificate.NotAfter().Format(time.DateOnly)
 	}
 	upload := "open " + app + " → Certificates & secrets → Certificates → Upload certificate, select the .cer file bcconnector gave you for this connection (download it again from the connection if needed) → Add"
-	rotate := "generate a new certificate in bcconnector (`bcconnector connection rotate NAME --certificate`, or Rotate → Certificate in the dashboard), " + upload + ", check the connection so the new certificate becomes active, then delete the old certificate in the portal"
+	rotate := "generate a new certificate in bcconnector (`bcconnector connection rotate NAME --certificate FILE.cer`, or 'Generate a certificate' on the connection's page), " + upload + ", activate it (`bcconnector connection activate NAME`, or 'Activate the new certificate'; it becomes active only when the check passes), then delete the old certificate in the portal"
 	switch ee.Scenario {
 	case entra.ScenarioCertificateUnknown:
 		return guide.Step3Secret, fmt.Sprintf("Entra does not know the certificate with thumbprint %s: it has not been uploaded to this app (or was uploaded to another app, or deleted)", thumb),

@@ -391,7 +391,7 @@ var checkOrder = []struct{ ID, Title string }{
 	{doctor.CheckCompany, "The company"},
 	{doctor.CheckReadAccess, "Read access to the entity sets"},
 	{doctor.CheckWriteAccess, "Write access"},
-	{doctor.CheckSecretExpiry, "The secret's end date"},
+	{doctor.CheckSecretExpiry, "The secret's or certificate's end date"},
 }
 
 // progressData is the live doctor progress fragment.
