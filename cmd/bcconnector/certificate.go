@@ -76,6 +76,9 @@ func (c *ConnectionAddCmd) addWithCertificate(ctx context.Context, g *Globals, a
 	if err != nil {
 		return err
 	}
+	if view.PendingCredential == nil {
+		return fmt.Errorf("connection %q was stored without its certificate; run `bcconnector connection rotate %q --certificate FILE.cer`", view.Name, view.Name)
+	}
 	der, err := svc.CertificateDER(ctx, view.ID, view.PendingCredential.ID)
 	if err != nil {
 		return err
