@@ -29,8 +29,11 @@ func NewClient(opt ClientOptions) *http.Client {
 		ResponseHeaderTimeout: AttemptTimeout,
 		ExpectContinueTimeout: time.Second,
 		IdleConnTimeout:       90 * time.Second,
-		MaxIdleConnsPerHost:   16,
-		ForceAttemptHTTP2:     true,
+		// At most 64 connections to one endpoint, all kept for reuse: attempts beyond
+		// wait for one instead of opening (and TLS-handshaking) more.
+		MaxConnsPerHost:     64,
+		MaxIdleConnsPerHost: 64,
+		ForceAttemptHTTP2:   true,
 	}
 	return &http.Client{
 		Transport:     tr,

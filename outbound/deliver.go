@@ -74,14 +74,10 @@ func (s *Service) Attempt(ctx context.Context, id string) (Result, error) {
 	if d.NextAttemptAt.After(now) {
 		return Result{Delivery: d, NotYet: d.NextAttemptAt}, nil
 	}
-	ep, err := s.st.Endpoint(ctx, d.EndpointID)
+	ep, secrets, err := s.endpoint(ctx, d.EndpointID)
 	if errors.Is(err, store.ErrNotFound) {
 		return Result{Skipped: true}, nil
 	}
-	if err != nil {
-		return Result{}, err
-	}
-	secrets, err := s.st.SigningSecrets(ctx, ep.ID)
 	if err != nil {
 		return Result{}, err
 	}

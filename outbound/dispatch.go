@@ -201,7 +201,7 @@ func (s *Service) ReplayDelivery(ctx context.Context, id string) (store.Delivery
 		return d, err
 	}
 	if d.State == store.DeliveryPending {
-		err = s.enqueue(ctx, d.ID)
+		err = s.enqueueEach(ctx, d.ID)
 	}
 	return d, err
 }
@@ -235,17 +235,21 @@ func (s *Service) SendTest(ctx context.Context, endpointID string) (store.Delive
 }
 
 // sweepAfter is how long a pending delivery may be overdue before the sweep gives it a
-// job again (a crash between adding it and enqueueing its job).
-const sweepAfter = 30 * time.Second
+// job again (a crash between adding it and enqueueing its job). It is long enough that
+// a delivery waiting in a backlog of first attempts is not given a second job.
+const sweepAfter = 2 * time.Minute
 
-// Sweep gives jobs to pending deliveries overdue by more than sweepAfter; River's
-// uniqueness drops those that still have one.
+// sweepEvery is how often Run sweeps.
+const sweepEvery = 30 * time.Second
+
+// Sweep gives a job of its own to each pending delivery overdue by more than sweepAfter;
+// River's uniqueness drops those that still have one.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
 	ids, err := s.st.DueDeliveries(ctx, s.now().Add(-sweepAfter), 1000)
 	if err != nil {
 		return 0, err
 	}
-	return len(ids), s.enqueue(ctx, ids...)
+	return len(ids), s.enqueueEach(ctx, ids...)
 }
 
 // healthEvery is how often Run checks connection health.
@@ -273,7 +277,7 @@ func (s *Service) Run(ctx context.Context, interval time.Duration) {
 		if _, err := s.Dispatch(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("outbound webhooks: dispatch", "err", err)
 		}
-		if time.Since(lastSweep) >= sweepAfter {
+		if time.Since(lastSweep) >= sweepEvery {
 			if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("outbound webhooks: sweep", "err", err)
 			}

@@ -67,6 +67,7 @@ func (s *Service) RotateEndpointSecret(ctx context.Context, id string, overlap t
 	}
 	signing := store.NewSigningSecret()
 	e, err := s.st.RotateEndpointSecret(ctx, id, signing, s.now().Add(overlap))
+	s.forget(id)
 	if err != nil {
 		return store.Endpoint{}, "", err
 	}
@@ -86,6 +87,7 @@ func (s *Service) Endpoints(ctx context.Context) ([]store.Endpoint, error) {
 // DeleteEndpoint deletes the endpoint and what was delivered to it; deliveries in flight
 // are dropped.
 func (s *Service) DeleteEndpoint(ctx context.Context, id string) error {
+	s.forget(id)
 	return s.st.DeleteEndpoint(ctx, id)
 }
 

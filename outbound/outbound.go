@@ -46,9 +46,13 @@ type Store interface {
 	store.Notifier
 }
 
-// Queue gives deliveries jobs (River's uniqueness drops one a delivery already has).
+// Queue gives deliveries jobs.
 type Queue interface {
+	// Deliver gives new deliveries jobs for their first attempt (several per job).
 	Deliver(ctx context.Context, deliveryIDs ...string) error
+	// DeliverEach gives each delivery a job of its own, which makes its attempts until it
+	// is finished; River's uniqueness drops one a delivery already has.
+	DeliverEach(ctx context.Context, deliveryIDs ...string) error
 }
 
 // Options configures New.
@@ -82,6 +86,7 @@ type Service struct {
 	schedule     []time.Duration
 	nowFn        func() time.Time
 	log          *slog.Logger
+	cache        endpointCache
 }
 
 // New returns the service.
@@ -108,10 +113,18 @@ func (s *Service) now() time.Time { return s.nowFn().UTC().Truncate(time.Microse
 // SetQueue sets the queue after New (the queue's workers need the service first).
 func (s *Service) SetQueue(q Queue) { s.queue = q }
 
-// enqueue gives deliveries jobs; without a queue it does nothing.
+// enqueue gives new deliveries jobs; without a queue it does nothing.
 func (s *Service) enqueue(ctx context.Context, ids ...string) error {
 	if s.queue == nil || len(ids) == 0 {
 		return nil
 	}
 	return s.queue.Deliver(ctx, ids...)
+}
+
+// enqueueEach gives each delivery a job of its own; without a queue it does nothing.
+func (s *Service) enqueueEach(ctx context.Context, ids ...string) error {
+	if s.queue == nil || len(ids) == 0 {
+		return nil
+	}
+	return s.queue.DeliverEach(ctx, ids...)
 }

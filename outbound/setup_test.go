@@ -96,6 +96,8 @@ func (q *queue) Deliver(_ context.Context, ids ...string) error {
 	return nil
 }
 
+func (q *queue) DeliverEach(ctx context.Context, ids ...string) error { return q.Deliver(ctx, ids...) }
+
 func (q *queue) take() []string {
 	q.mu.Lock()
 	defer q.mu.Unlock()

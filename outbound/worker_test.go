@@ -15,6 +15,7 @@ import (
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/store"
 	"github.com/bizzjoiner/bcconnector/store/sqlite"
+	"github.com/bizzjoiner/bcconnector/store/storetest"
 )
 
 // riverClient starts a River client with the delivery worker on the SQLite file (as
@@ -37,6 +38,7 @@ func riverClient(t *testing.T, db *sqlite.DB, svc *outbound.Service) (rc *river.
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &outbound.DeliverWorker{Service: svc})
+	river.AddWorker(workers, &outbound.DeliverBatchWorker{Service: svc})
 	rc, err = river.NewClient(driver, &river.Config{
 		Queues:            map[string]river.QueueConfig{outbound.QueueDeliver: {MaxWorkers: 2}},
 		Workers:           workers,
@@ -135,5 +137,61 @@ func TestRiverRetrySurvivesRestart(t *testing.T) {
 	case h := <-rcv.hits:
 		t.Fatalf("a third request arrived: %+v", h)
 	default:
+	}
+}
+
+// TestRiverBatchFirstAttempts: a page of changes becomes one batch job for the first
+// attempts; the one that fails gets a job of its own and arrives on retry.
+func TestRiverBatchFirstAttempts(t *testing.T) {
+	t.Parallel()
+	db, err := sqlite.Open(t.Context(), t.TempDir()+"/bcc.db", secret.GenerateKeyring(), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.EnsureReplica(t.Context(), storetest.Entity(t, "customers")); err != nil {
+		t.Fatal(err)
+	}
+	rcv := newReceiver(t, 503) // the first request fails
+	svc := outbound.New(outbound.Options{Store: db, AllowPrivate: true, Schedule: []time.Duration{200 * time.Millisecond},
+		TLS: rcv.srv.Client().Transport.(*http.Transport).TLSClientConfig})
+	rc, _, _ := riverClient(t, db, svc)
+	svc.SetQueue(outbound.RiverQueue{Client: rc})
+	if _, _, err := svc.CreateEndpoint(t.Context(), outbound.EndpointInput{URL: rcv.srv.URL + "/hooks", EventTypes: []string{"*"}}); err != nil {
+		t.Fatal(err)
+	}
+	var rows []store.ReplicaRow
+	for i := range 5 {
+		rows = append(rows, storetest.Customer(storetest.GUID(i), storetest.ETag(1), "C", lm))
+	}
+	if _, err := db.ApplyBatch(t.Context(), store.ReplicaBatch{Key: storetest.Key("customers"), Upserts: rows}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Dispatch(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ok := map[string]bool{}
+	for len(ok) < 5 {
+		if h := waitHit(t, rcv); h.Status == 200 {
+			ok[h.ID] = true
+		}
+	}
+	// The receiver answers before the attempt is recorded: wait for the records.
+	var list []store.Delivery
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		list, _ = db.Deliveries(t.Context(), store.DeliveryQuery{State: store.DeliverySucceeded})
+		if len(list) == 5 {
+			break
+		}
+	}
+	attempts := 0
+	for _, d := range list {
+		attempts += d.Attempts
+		if d.State != store.DeliverySucceeded {
+			t.Errorf("delivery %s is %s", d.ID, d.State)
+		}
+	}
+	if len(list) != 5 || attempts != 6 {
+		t.Fatalf("%d deliveries with %d attempts, want 5 with 6 (one retry)", len(list), attempts)
 	}
 }

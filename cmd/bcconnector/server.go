@@ -192,6 +192,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	river.AddWorker(workers, worker)
 	river.AddWorker(workers, sched)
 	river.AddWorker(workers, &outbound.DeliverWorker{Service: s.out})
+	river.AddWorker(workers, &outbound.DeliverBatchWorker{Service: s.out})
 	s.rc, err = newJobQueue(ctx, a.db, &river.Config{
 		Queues: map[string]river.QueueConfig{syncer.QueueSync: {MaxWorkers: c.Workers}, syncer.QueueSchedule: {MaxWorkers: 1},
 			outbound.QueueDeliver: {MaxWorkers: c.WebhookWorkers}},

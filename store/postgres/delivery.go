@@ -241,7 +241,7 @@ func (db *DB) RecordAttempt(ctx context.Context, id string, a store.DeliveryAtte
 			return nil
 		}
 		err = tx.QueryRow(ctx, `UPDATE outbound_deliveries SET state = 'pending', next_attempt_at = $1
-			WHERE pos = (SELECT pos FROM outbound_deliveries WHERE endpoint_id = $2 AND order_key = $3 AND state = 'queued' ORDER BY pos LIMIT 1)
+			WHERE pos = (SELECT pos FROM outbound_deliveries WHERE endpoint_id = $2 AND order_key = $3 AND state IN ('queued', 'pending') AND state = 'queued' ORDER BY pos LIMIT 1)
 			RETURNING id`, db.stamp(), ep, key).Scan(&next)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil

@@ -226,8 +226,10 @@ func (db *DB) RecordAttempt(ctx context.Context, id string, a store.DeliveryAtte
 			return nil
 		}
 		var nextPos int64
+		// The IN term repeats the partial index's condition so SQLite uses the index (it
+		// does not infer it from state = 'queued').
 		err = tx.QueryRowContext(ctx, `SELECT pos, id FROM outbound_deliveries
-			WHERE endpoint_id = ? AND order_key = ? AND state = 'queued' ORDER BY pos LIMIT 1`, ep, key).Scan(&nextPos, &next)
+			WHERE endpoint_id = ? AND order_key = ? AND state IN ('queued', 'pending') AND state = 'queued' ORDER BY pos LIMIT 1`, ep, key).Scan(&nextPos, &next)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
