@@ -187,7 +187,8 @@ func (db *DB) DeleteConnection(ctx context.Context, id string) error {
 				return fmt.Errorf("postgres: delete replica rows of connection %s: %w", id, err)
 			}
 		}
-		for _, q := range []string{`DELETE FROM sync_state WHERE connection_id = $1`, `DELETE FROM sync_checkpoints WHERE connection_id = $1`} {
+		for _, q := range []string{`DELETE FROM sync_state WHERE connection_id = $1`, `DELETE FROM sync_checkpoints WHERE connection_id = $1`,
+			`DELETE FROM replica_marks WHERE scope IN (SELECT scope FROM scopes WHERE connection_id = $1)`} {
 			if _, err := tx.Exec(ctx, q, id); err != nil {
 				return fmt.Errorf("postgres: delete sync state of connection %s: %w", id, err)
 			}

@@ -39,6 +39,21 @@ func TestConformance(t *testing.T) {
 
 // TestConcurrentMigrations starts several instances on one empty schema at once: each
 // opens, the migrations are applied once.
+// TestMarksPruned runs storetest.RunMarksPruned.
+func TestMarksPruned(t *testing.T) {
+	t.Parallel()
+	storetest.RunMarksPruned(t, func(t *testing.T, now func() time.Time) (store.ReplicaStore, func() int) {
+		db := openTest(t, secret.GenerateKeyring(), Options{Now: now})
+		return db, func() int {
+			var n int
+			if err := db.pool.QueryRow(t.Context(), `SELECT count(*) FROM replica_marks`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	})
+}
+
 func TestConcurrentMigrations(t *testing.T) {
 	t.Parallel()
 	url := pgtest.URL(t)

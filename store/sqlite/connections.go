@@ -221,7 +221,8 @@ func (db *DB) DeleteConnection(ctx context.Context, id string) error {
 				return fmt.Errorf("sqlite: delete replica rows of connection %s: %w", id, err)
 			}
 		}
-		for _, q := range []string{`DELETE FROM sync_state WHERE connection_id = ?`, `DELETE FROM sync_checkpoints WHERE connection_id = ?`} {
+		for _, q := range []string{`DELETE FROM sync_state WHERE connection_id = ?`, `DELETE FROM sync_checkpoints WHERE connection_id = ?`,
+			`DELETE FROM replica_marks WHERE scope IN (SELECT scope FROM scopes WHERE connection_id = ?)`} {
 			if _, err := tx.ExecContext(ctx, q, id); err != nil {
 				return fmt.Errorf("sqlite: delete sync state of connection %s: %w", id, err)
 			}

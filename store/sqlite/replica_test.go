@@ -413,4 +413,25 @@ func TestDeleteConnectionDeletesItsReplica(t *testing.T) {
 	if ch, _ := db.Changes(ctx, 0, 10); len(ch) != 2 || ch[1].Seq != 2 {
 		t.Errorf("change log: %+v", ch)
 	}
+	if n := countMarks(t, db); n != 1 {
+		t.Errorf("%d marks, want the other connection's 1", n)
+	}
+}
+
+func countMarks(t *testing.T, db *DB) int {
+	t.Helper()
+	var n int
+	if err := db.read.QueryRowContext(t.Context(), `SELECT count(*) FROM replica_marks`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestMarksPruned runs storetest.RunMarksPruned.
+func TestMarksPruned(t *testing.T) {
+	t.Parallel()
+	storetest.RunMarksPruned(t, func(t *testing.T, now func() time.Time) (store.ReplicaStore, func() int) {
+		db := openTest(t, filepath.Join(t.TempDir(), "replica.db"), secret.GenerateKeyring(), Options{Now: now})
+		return db, func() int { return countMarks(t, db) }
+	})
 }

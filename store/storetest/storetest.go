@@ -4,6 +4,7 @@
 // secret.go, replica.go, changelog.go, syncstate.go, webhook.go, token.go, user.go, attempts.go, lease.go,
 // idempotency.go, doctor.go, records.go, budget.go, notify.go, outbound.go, delivery.go, health.go) with a Run… function that stores implementing
 // only that interface can call (webhook.MemoryStore runs RunWebhooks); [Run] runs them all.
+// RunMarksPruned (marks.go) needs the store's clock and its marks, so each store calls it.
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T, kr *secret.Keyring) store.Store {
