@@ -242,6 +242,14 @@ func TestDeadAndReplay(t *testing.T) {
 	if last.ID != r.ID || string(last.Body) != string(reqs[0].Body) {
 		t.Fatalf("the replay arrived as %s with another body", last.ID)
 	}
+	// Finished deliveries go after the retention period, not before.
+	if n, err := e.svc.Prune(t.Context()); err != nil || n != 0 {
+		t.Fatalf("Prune right away = %d, %v", n, err)
+	}
+	e.clock.Advance(outbound.DeliveryRetention + time.Second)
+	if n, err := e.svc.Prune(t.Context()); err != nil || n != 2 {
+		t.Fatalf("Prune after the retention = %d, %v; want the dead delivery and its replay", n, err)
+	}
 }
 
 func mustInt(t *testing.T, s string) int64 {

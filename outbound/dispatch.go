@@ -255,9 +255,28 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 // healthEvery is how often Run checks connection health.
 const healthEvery = time.Minute
 
+// DeliveryRetention is how long finished deliveries (and their attempt logs) are kept;
+// pruneEvery how often Run deletes older ones.
+const (
+	DeliveryRetention = 30 * 24 * time.Hour
+	pruneEvery        = time.Hour
+)
+
+// Prune deletes finished deliveries older than DeliveryRetention, in rounds of 1,000.
+func (s *Service) Prune(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := s.st.PruneDeliveries(ctx, s.now().Add(-DeliveryRetention), 1000)
+		total += n
+		if err != nil || n < 1000 {
+			return total, err
+		}
+	}
+}
+
 // Run dispatches the change log whenever it grows (store.ChannelChanges) and at least
-// every interval (0 means 5 s), sweeps every 30 s and checks connection health every
-// minute, until ctx ends. Every instance runs it.
+// every interval (0 means 5 s), sweeps every 30 s, checks connection health every minute
+// and prunes old deliveries every hour, until ctx ends. Every instance runs it.
 func (s *Service) Run(ctx context.Context, interval time.Duration) {
 	if interval <= 0 {
 		interval = 5 * time.Second
@@ -272,7 +291,7 @@ func (s *Service) Run(ctx context.Context, interval time.Duration) {
 	defer cancel()
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
-	var lastSweep, lastHealth time.Time
+	var lastSweep, lastHealth, lastPrune time.Time
 	for {
 		if _, err := s.Dispatch(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("outbound webhooks: dispatch", "err", err)
@@ -282,6 +301,14 @@ func (s *Service) Run(ctx context.Context, interval time.Duration) {
 				s.log.Error("outbound webhooks: sweep", "err", err)
 			}
 			lastSweep = time.Now()
+		}
+		if time.Since(lastPrune) >= pruneEvery {
+			if n, err := s.Prune(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("outbound webhooks: prune deliveries", "err", err)
+			} else if n > 0 {
+				s.log.Info("outbound webhooks: pruned finished deliveries", "count", n, "older_than_days", int(DeliveryRetention.Hours()/24))
+			}
+			lastPrune = time.Now()
 		}
 		if time.Since(lastHealth) >= healthEvery {
 			if _, err := s.CheckHealth(ctx); err != nil && ctx.Err() == nil {

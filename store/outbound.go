@@ -259,6 +259,9 @@ type DeliveryStore interface {
 	// DueDeliveries returns the IDs of up to limit pending deliveries due before t,
 	// oldest due first (to give jobs to deliveries a crash left without one).
 	DueDeliveries(ctx context.Context, before time.Time, limit int) ([]string, error)
+	// PruneDeliveries deletes up to limit finished (succeeded or dead) deliveries created
+	// before t, with their attempt logs, oldest first, and returns how many it deleted.
+	PruneDeliveries(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
 // CheckDelivery checks the fields a delivery to add must have; DeliveryStore

@@ -296,3 +296,14 @@ func (db *DB) DueDeliveries(ctx context.Context, before time.Time, limit int) ([
 	}
 	return out, nil
 }
+
+// PruneDeliveries implements store.DeliveryStore.
+func (db *DB) PruneDeliveries(ctx context.Context, before time.Time, limit int) (int, error) {
+	tag, err := db.pool.Exec(ctx, `DELETE FROM outbound_deliveries WHERE pos IN (
+		SELECT pos FROM outbound_deliveries WHERE state IN ('succeeded', 'dead') AND created_at < $1 ORDER BY pos LIMIT $2)`,
+		before.UTC(), max(limit, 1))
+	if err != nil {
+		return 0, fmt.Errorf("postgres: prune deliveries: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}

@@ -292,3 +292,15 @@ func (db *DB) DueDeliveries(ctx context.Context, before time.Time, limit int) ([
 	}
 	return out, rows.Err()
 }
+
+// PruneDeliveries implements store.DeliveryStore.
+func (db *DB) PruneDeliveries(ctx context.Context, before time.Time, limit int) (int, error) {
+	res, err := db.write.ExecContext(ctx, `DELETE FROM outbound_deliveries WHERE pos IN (
+		SELECT pos FROM outbound_deliveries WHERE state IN ('succeeded', 'dead') AND created_at < ? ORDER BY pos LIMIT ?)`,
+		fmtTime(before), max(limit, 1))
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: prune deliveries: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}

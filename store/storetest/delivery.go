@@ -24,6 +24,7 @@ func RunDeliveries(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Replay", testDeliveryReplay},
 		{"Invalid", testDeliveryInvalid},
 		{"ConcurrentOneKey", testDeliveryConcurrentOneKey},
+		{"Prune", testDeliveryPrune},
 	})
 }
 
@@ -347,4 +348,32 @@ func testDeliveryConcurrentOneKey(t *testing.T, s store.Store) {
 	if len(added) != writers*each || !slices.Equal(finished, added) {
 		t.Fatalf("finished %d of %d in order %v, want the order added %v", len(finished), len(added), finished, added)
 	}
+}
+
+func testDeliveryPrune(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	ep := mustEndpoint(t, s, newEndpoint("https://x.example/", "*"), "whsec_x").ID
+	mustAdd(t, s, nil, delivery(ep, "msg_ok", ""), delivery(ep, "msg_dead", ""), delivery(ep, "msg_open", ""), delivery(ep, "msg_ok2", ""))
+	for id, out := range map[string]store.DeliveryOutcome{"msg_ok": succeeded, "msg_ok2": succeeded, "msg_dead": {State: store.DeliveryDead}} {
+		if _, err := s.RecordAttempt(ctx, id, attempt(1, 200, ""), out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := s.PruneDeliveries(ctx, time.Now().Add(-time.Hour), 100); err != nil || n != 0 {
+		t.Fatalf("PruneDeliveries(an hour ago) = %d, %v; want nothing that new pruned", n, err)
+	}
+	n, err := s.PruneDeliveries(ctx, time.Now().Add(time.Hour), 2)
+	if err != nil || n != 2 {
+		t.Fatalf("PruneDeliveries(limit 2) = %d, %v", n, err)
+	}
+	n, _ = s.PruneDeliveries(ctx, time.Now().Add(time.Hour), 100)
+	if n != 1 {
+		t.Fatalf("second PruneDeliveries = %d, want the last finished one", n)
+	}
+	left, _ := s.Deliveries(ctx, store.DeliveryQuery{})
+	if !slices.Equal(ids(left), []string{"msg_open"}) {
+		t.Fatalf("after pruning: %v, want only the pending delivery", ids(left))
+	}
+	_, err = s.DeliveryAttempts(ctx, "msg_ok")
+	wantErr(t, "DeliveryAttempts(pruned)", err, store.ErrNotFound)
 }
