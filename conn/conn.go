@@ -7,12 +7,14 @@
 package conn
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/bc"
@@ -40,6 +42,11 @@ type Options struct {
 	// Limiter shares BC's per-app limits between Conns of one app and environment; nil
 	// means Limiters' limiter of the connection's app and environment.
 	Limiter *bc.Limiter
+	// Transports, when set, shares one transport (its idle connections, TLS sessions and
+	// CA pool) between connections that trust the same CA certificates, instead of one
+	// per connection: with a thousand connections to BC's few hosts, a thousand idle
+	// TLS connections become a few. nil means a transport of the connection's own.
+	Transports *Transports
 	// Limiters, when Limiter is nil, gives the limiter of the connection's app and
 	// environment, shared with every process on the database (package budget); nil too
 	// means a limiter of the BC client's own.
@@ -62,7 +69,12 @@ func Open(c store.Connection, cred secret.Credential, opt Options) (*Conn, error
 	hc := opt.HTTPClient
 	if hc == nil {
 		var err error
-		if hc, err = HTTPClient(c); err != nil {
+		if opt.Transports != nil {
+			hc, err = opt.Transports.client(c)
+		} else {
+			hc, err = HTTPClient(c)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -101,15 +113,32 @@ func Open(c store.Connection, cred secret.Credential, opt Options) (*Conn, error
 // CA certificates (CAPEM, else the PEM file CAFile of a connection stored before CAPEM
 // existed; neither: system roots only) and refuses redirects (see [RedirectError]).
 func HTTPClient(c store.Connection) (*http.Client, error) {
+	t, err := newTransport(c)
+	if err != nil {
+		return nil, err
+	}
+	return &http.Client{Transport: t, CheckRedirect: checkRedirect}, nil
+}
+
+// caText is the PEM of the connection's extra CA certificates: CAPEM, else the content of
+// CAFile (a connection stored before CAPEM existed), else "".
+func caText(c store.Connection) (string, error) {
+	if c.CAPEM != "" || c.CAFile == "" {
+		return c.CAPEM, nil
+	}
+	b, err := os.ReadFile(c.CAFile)
+	if err != nil {
+		return "", fmt.Errorf("CA file: %w (this connection names a CA file on the machine that stored it; update the connection with --ca-file on a machine that has the file, which stores the certificates in the database)", err)
+	}
+	return string(b), nil
+}
+
+func newTransport(c store.Connection) (*http.Transport, error) {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 16
-	text := c.CAPEM
-	if text == "" && c.CAFile != "" {
-		b, err := os.ReadFile(c.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("CA file: %w (this connection names a CA file on the machine that stored it; update the connection with --ca-file on a machine that has the file, which stores the certificates in the database)", err)
-		}
-		text = string(b)
+	text, err := caText(c)
+	if err != nil {
+		return nil, err
 	}
 	if text != "" {
 		certs, err := store.CACertificates(text)
@@ -124,6 +153,36 @@ func HTTPClient(c store.Connection) (*http.Client, error) {
 			roots.AddCert(cert)
 		}
 		t.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	}
+	return t, nil
+}
+
+// Transports shares HTTP transports between connections that trust the same CA
+// certificates (Options.Transports). The zero value is ready; it is safe for concurrent
+// use. A transport carries no credential: tokens and bearer headers are each client's.
+type Transports struct {
+	mu sync.Mutex
+	m  map[[sha256.Size]byte]*http.Transport
+}
+
+// client returns an HTTP client for c over the transport shared by c's CA certificates.
+func (ts *Transports) client(c store.Connection) (*http.Client, error) {
+	text, err := caText(c)
+	if err != nil {
+		return nil, err
+	}
+	key := sha256.Sum256([]byte(text))
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	t, ok := ts.m[key]
+	if !ok {
+		if t, err = newTransport(store.Connection{CAPEM: text}); err != nil {
+			return nil, err
+		}
+		if ts.m == nil {
+			ts.m = map[[sha256.Size]byte]*http.Transport{}
+		}
+		ts.m[key] = t
 	}
 	return &http.Client{Transport: t, CheckRedirect: checkRedirect}, nil
 }

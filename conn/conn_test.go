@@ -15,6 +15,7 @@ import (
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/store"
 	"github.com/bizzjoiner/bcconnector/store/sqlite"
+	"github.com/bizzjoiner/bcconnector/store/storetest"
 )
 
 // TestOpenTrustsTheCAFile: a connection with the emulator's CA file reaches it over real
@@ -113,5 +114,37 @@ func TestOpenSharesTheBudget(t *testing.T) {
 		Want: 1000, Limit: 1000, Span: time.Hour, Now: time.Now()})
 	if err != nil || g.Granted != 1000-budget.DefaultBlock {
 		t.Errorf("after one request the budget granted %+v, %v; want %d (a block reserved)", g, err, 1000-budget.DefaultBlock)
+	}
+}
+
+// TestTransportsShared: connections that trust the same CA certificates share one
+// transport (so a thousand connections keep a few idle TLS connections, not a thousand);
+// another CA gets its own; both reach BC.
+func TestTransportsShared(t *testing.T) {
+	srv := emulatortest.Start(t, emulator.Config{})
+	cr := srv.Creds
+	var ts conn.Transports
+	open := func(ca string) *conn.Conn {
+		t.Helper()
+		c := store.Connection{TenantID: cr.TenantID, ClientID: cr.ClientID, Environment: cr.Environment,
+			AuthorityHost: srv.AuthorityHost(), BCBaseURL: srv.BCBaseURL(), CAPEM: ca}
+		cn, err := conn.Open(c, secret.Credential{Secret: secret.Secret(cr.ClientSecret)}, conn.Options{Transports: &ts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cn
+	}
+	a, b := open(string(srv.CAPEM)), open(string(srv.CAPEM))
+	other := open(string(srv.CAPEM) + storetest.CAPEM(t, "Other CA"))
+	if a.HTTP.Transport != b.HTTP.Transport {
+		t.Error("two connections trusting the same CA have their own transports")
+	}
+	if a.HTTP.Transport == other.HTTP.Transport {
+		t.Error("a connection trusting another CA shares the transport")
+	}
+	for _, cn := range []*conn.Conn{a, b, other} {
+		if companies, err := cn.BC.Companies(context.Background()); err != nil || len(companies) == 0 {
+			t.Fatalf("companies: %v", err)
+		}
 	}
 }

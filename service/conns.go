@@ -18,7 +18,7 @@ func (s *Impl) defaultOpen(_ context.Context, c store.Connection, cred secret.Cr
 // shared by every connection of one app and environment (and, with Options.Limiters, by
 // every process on the database), the metrics wrapper, the clock and the logger.
 func (s *Impl) connOptions(store.Connection) conn.Options {
-	return conn.Options{HTTPClient: s.hc, WrapTransport: s.wrap, Limiters: s.limiters, Logger: s.log, Now: s.now}
+	return conn.Options{HTTPClient: s.hc, WrapTransport: s.wrap, Transports: &s.transports, Limiters: s.limiters, Logger: s.log, Now: s.now}
 }
 
 // Conn returns the live clients of a stored connection, opened once and shared, so every

@@ -108,9 +108,10 @@ type Impl struct {
 	limiters *budget.Limiters
 	unsub    func() // ends the subscriptions to connection and change log news
 
-	recheck time.Duration // Options.ChangesRecheck
-	grewMu  sync.Mutex
-	grew    chan struct{} // closed (and replaced) when the change log grows
+	recheck    time.Duration   // Options.ChangesRecheck
+	transports conn.Transports // shared by connections that trust the same CAs
+	grewMu     sync.Mutex
+	grew       chan struct{} // closed (and replaced) when the change log grows
 }
 
 var _ Service = (*Impl)(nil)
