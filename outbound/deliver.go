@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
@@ -91,8 +92,17 @@ func (s *Service) Attempt(ctx context.Context, id string) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	s.log.Info("webhook delivery attempt", "delivery", d.ID, "endpoint", ep.ID, "event", d.EventType, "attempt", a.N,
-		"status", a.StatusCode, "outcome", string(out.State), "duration_ms", a.Duration.Milliseconds(), "error", a.Error)
+	// Successes are routine (debug); a failure is worth a line, a delivery given up a warning.
+	lvl := slog.LevelDebug
+	attrs := []any{"delivery", d.ID, "endpoint", ep.ID, "event", d.EventType, "attempt", a.N, "status", a.StatusCode,
+		"outcome", string(out.State), "duration_ms", a.Duration.Milliseconds()}
+	switch out.State {
+	case store.DeliveryPending:
+		lvl, attrs = slog.LevelInfo, append(attrs, "error", a.Error, "next_attempt_at", out.NextAttemptAt)
+	case store.DeliveryDead:
+		lvl, attrs = slog.LevelWarn, append(attrs, "error", a.Error)
+	}
+	s.log.Log(ctx, lvl, "webhook delivery attempt", attrs...)
 	d.State, d.Attempts, d.NextAttemptAt, d.LastAttemptAt, d.LastStatus, d.LastError =
 		out.State, a.N, out.NextAttemptAt, a.At, a.StatusCode, a.Error
 	return Result{Delivery: d, Next: next}, nil
