@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/bizzjoiner/bcconnector/bc"
 	"github.com/bizzjoiner/bcconnector/conn"
 	"github.com/bizzjoiner/bcconnector/emulator"
 	"github.com/bizzjoiner/bcconnector/emulator/emulatortest"
@@ -20,13 +21,13 @@ import (
 	"github.com/bizzjoiner/bcconnector/syncer"
 )
 
-// holdPage is a transport that, once armed, reads the next incremental page of an entity
-// set in full (BC's data as of that moment), reports it on read and hands it to the
-// syncer only when release is closed: the page stays in flight, as a slow one would,
-// while the test writes in BC and applies the write-through.
+// holdPage is a transport that, once armed, reads the next response to a request that
+// match accepts in full (BC's data as of that moment), reports it on read and hands it
+// to the syncer only when release is closed: the page stays in flight, as a slow one
+// would, while the test writes in BC and applies other reads.
 type holdPage struct {
 	next    http.RoundTripper
-	set     string
+	match   func(*http.Request) bool
 	armed   atomic.Bool
 	read    chan struct{}
 	release chan struct{}
@@ -34,8 +35,7 @@ type holdPage struct {
 
 func (h *holdPage) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := h.next.RoundTrip(r)
-	if err != nil || !strings.Contains(r.URL.Path, "/"+h.set) || !strings.Contains(r.URL.RawQuery, "lastModifiedDateTime") ||
-		!h.armed.CompareAndSwap(true, false) {
+	if err != nil || !h.match(r) || !h.armed.CompareAndSwap(true, false) {
 		return resp, err
 	}
 	body, err := io.ReadAll(resp.Body)
@@ -121,10 +121,30 @@ func raceLaterWrites(t *testing.T, w *world, writes *syncer.Syncer) {
 			invoices = append(invoices, id)
 		}
 	}
-	if len(customers) < 4 || len(invoices) < 2 {
+	if len(customers) < 5 || len(invoices) < 2 {
 		t.Fatalf("seed has %d customers and %d invoices with 2 lines", len(customers), len(invoices))
 	}
 
+	// hold runs read on a client whose response to the first request match accepts is
+	// read from BC at once and handed over only after later has run.
+	hold := func(t *testing.T, match func(*http.Request) bool, read func(*bc.Client) error, later func()) {
+		t.Helper()
+		h := &holdPage{next: w.sb.Client().Transport, match: match, read: make(chan struct{}), release: make(chan struct{})}
+		h.armed.Store(true)
+		held := w.open(conn.Options{Retry: fastRetry, HTTPClient: &http.Client{Transport: h}}).BC
+		done := make(chan error, 1)
+		go func() { done <- read(held) }()
+		select {
+		case <-h.read:
+		case err := <-done:
+			t.Fatalf("the read ended (%v) before the response to hold", err)
+		}
+		later()
+		close(h.release)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
 	// race runs an incremental pass of set whose page is read after id changed in BC (so it
 	// is on the page) and applied only after later (a write in BC and its write-through).
 	race := func(t *testing.T, set, id string, later func()) {
@@ -136,24 +156,12 @@ func raceLaterWrites(t *testing.T, w *world, writes *syncer.Syncer) {
 		if _, err := w.emu.Update(w.ref, set, id, touch); err != nil {
 			t.Fatal(err)
 		}
-		h := &holdPage{next: w.sb.Client().Transport, set: set, read: make(chan struct{}), release: make(chan struct{})}
-		h.armed.Store(true)
-		held := w.open(conn.Options{Retry: fastRetry, HTTPClient: &http.Client{Transport: h}}).BC
-		done := make(chan error, 1)
-		go func() {
-			_, err := w.sync.Incremental(ctx, held, tg[set])
-			done <- err
-		}()
-		select {
-		case <-h.read:
-		case err := <-done:
-			t.Fatalf("the pass ended (%v) without reading a page of %s", err, set)
-		}
-		later()
-		close(h.release)
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
+		hold(t, func(r *http.Request) bool {
+			return strings.Contains(r.URL.Path, "/"+set) && strings.Contains(r.URL.RawQuery, "lastModifiedDateTime")
+		}, func(c *bc.Client) error {
+			_, err := w.sync.Incremental(ctx, c, tg[set])
+			return err
+		}, later)
 	}
 	// lastOp is the last change the log holds for id.
 	lastOp := func(t *testing.T, set, id string) store.Change {
@@ -221,6 +229,26 @@ func raceLaterWrites(t *testing.T, w *world, writes *syncer.Syncer) {
 				t.Error(err)
 			}
 			if _, err := writes.Incremental(ctx, w.client, tg["customers"]); err != nil {
+				t.Error(err)
+			}
+		})
+		current(t, "customers", id)
+	})
+	t.Run("write-through read before a pass", func(t *testing.T) {
+		// The write-through's own re-read is the older one: a pass reads a later change and
+		// commits while it is in flight.
+		id := customers[4]
+		if _, err := w.emu.Update(w.ref, "customers", id, map[string]any{"displayName": "Written through"}); err != nil {
+			t.Fatal(err)
+		}
+		hold(t, func(r *http.Request) bool { return strings.Contains(r.URL.Path, id) }, func(c *bc.Client) error {
+			_, err := writes.Apply(ctx, c, tg["customers"], id)
+			return err
+		}, func() {
+			if _, err := w.emu.Update(w.ref, "customers", id, map[string]any{"displayName": "Changed again in BC"}); err != nil {
+				t.Error(err)
+			}
+			if _, err := w.sync.Incremental(ctx, w.client, tg["customers"]); err != nil {
 				t.Error(err)
 			}
 		})
