@@ -69,6 +69,13 @@ type SchedulerOptions struct {
 	TargetsFunc func(ctx context.Context, connectionID string) ([]Target, error)
 	// Interval is how often every target is synced; default 1 minute.
 	Interval time.Duration
+	// Ticks is how many times per Interval the scheduler runs; default 4. A run enqueues
+	// the targets whose moment ([Phase]) falls before the next run (with half a run of
+	// margin), so a target's job is enqueued long after its previous one ran: River moves
+	// a scheduled job to the queue some seconds late, and a job still waiting would absorb
+	// the next one, skipping a turn. A connection's webhook subscriptions are ensured once
+	// per Interval, by the run whose window holds the connection's own moment.
+	Ticks int
 	// Clients gives a connection's BC client for EnsureFunc; needed only with EnsureFunc.
 	Clients Clients
 	// EnsureFunc, when set, is called on every schedule run for each connection with the
@@ -109,6 +116,9 @@ func NewScheduler(opt SchedulerOptions) (*Scheduler, error) {
 	if opt.Interval <= 0 {
 		opt.Interval = time.Minute
 	}
+	if opt.Ticks <= 0 {
+		opt.Ticks = 4
+	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -118,10 +128,10 @@ func NewScheduler(opt SchedulerOptions) (*Scheduler, error) {
 	return &Scheduler{opt: opt}, nil
 }
 
-// PeriodicJob is the River periodic job that runs the scheduler every Interval, the
-// first time at start.
+// PeriodicJob is the River periodic job that runs the scheduler Ticks times per Interval,
+// the first time at start.
 func (s *Scheduler) PeriodicJob() *river.PeriodicJob {
-	return river.NewPeriodicJob(river.PeriodicInterval(s.opt.Interval),
+	return river.NewPeriodicJob(river.PeriodicInterval(s.opt.Interval/time.Duration(s.opt.Ticks)),
 		func() (river.JobArgs, *river.InsertOpts) { return ScheduleArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})
 }
 
@@ -141,13 +151,23 @@ func nextRun(t Target, interval time.Duration, now time.Time) time.Time {
 	return now.Add((Phase(t, interval) - into + interval) % interval)
 }
 
-// Work implements river.Worker: one sync job per target that is not paused, scheduled at
-// the target's next phase ([Phase]); a target that has not finished its first full pass,
-// has an unfinished run or is dirty runs at once. A target whose job is still waiting from the last
-// run, or running, is absorbed by the queue's uniqueness, so each target runs at most
-// once per interval and a slow one is never stacked up.
+// window is how far ahead a run enqueues: until the next run, plus half a run.
+func (s *Scheduler) window() time.Duration {
+	if s.opt.Ticks == 1 {
+		return s.opt.Interval
+	}
+	return min(s.opt.Interval, s.opt.Interval/time.Duration(s.opt.Ticks)*3/2)
+}
+
+// Work implements river.Worker: a sync job for every target that is not paused and whose
+// next moment ([Phase]) falls in this run's window, scheduled at that moment; a target
+// that has not finished its first full pass, has an unfinished run or is dirty runs at
+// once. A target whose job is still waiting or running is absorbed by the queue's
+// uniqueness, so each target runs at most once per interval and a slow one is never
+// stacked up.
 func (s *Scheduler) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) error {
 	now := s.opt.Now()
+	window := s.window()
 	conns, err := s.opt.Store.ListConnections(ctx)
 	if err != nil {
 		return err
@@ -167,14 +187,17 @@ func (s *Scheduler) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) error 
 			sets = append(sets, t.EntitySet)
 			args := SyncArgs{ConnectionID: t.ConnectionID, CompanyID: t.CompanyID, EntitySet: t.EntitySet}
 			at := nextRun(t, s.opt.Interval, now)
-			if err == nil && (!st.FullSyncDone || len(st.Checkpoints) > 0 || st.Dirty) {
+			switch {
+			case err == nil && (!st.FullSyncDone || len(st.Checkpoints) > 0 || st.Dirty):
 				at = time.Time{} // its first full pass, an unfinished run or a hint: now
+			case at.Sub(now) >= window:
+				continue // a later run's
 			}
 			if _, err := s.opt.Queue.Enqueue(ctx, args, at); err != nil {
 				return err
 			}
 		}
-		if s.opt.EnsureFunc != nil && len(sets) > 0 {
+		if s.opt.EnsureFunc != nil && len(sets) > 0 && nextRun(Target{ConnectionID: c.ID}, s.opt.Interval, now).Sub(now) < s.opt.Interval/time.Duration(s.opt.Ticks) {
 			if cl, err := s.opt.Clients.Client(ctx, c.ID); err == nil {
 				if err := s.opt.EnsureFunc(ctx, cl, c.ID, c.CompanyID, sets); err != nil {
 					s.opt.Logger.Warn("webhook subscriptions", "connection", c.ID, "err", err)

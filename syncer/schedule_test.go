@@ -61,6 +61,7 @@ func TestSchedulerEnqueuesUnpausedTargets(t *testing.T) {
 	q := &recQueue{}
 	var ensured []string
 	s, err := syncer.NewScheduler(syncer.SchedulerOptions{
+		Ticks: 1, // every run ensures every connection's subscriptions
 		Store: &schedStore{paused: map[string]bool{"vendors": true}},
 		Queue: q,
 		TargetsFunc: func(_ context.Context, id string) ([]syncer.Target, error) {
@@ -118,10 +119,15 @@ func TestSchedulerHint(t *testing.T) {
 }
 
 // TestSchedulerSpreadsTargets: 2,000 targets (200 connections of 10 sets) that have
-// been synced are scheduled over the interval, not all at once (only a new connection's
-// first passes start at once): every job at its target's phase, within the next
-// interval, about as many in each tenth of it; the next run keeps each target's cadence
-// (exactly one interval later), whichever instance schedules it.
+// been synced are spread over the interval, not started at once: the scheduler runs four
+// times per interval (as River does, every 15 s) and each run enqueues the targets whose
+// moment comes before the next run (with half a run of margin), each at its moment. Over
+// one interval every target is enqueued at one moment (a second enqueue of the same job,
+// in the overlap, is absorbed by the queue), about as many in each tenth; the next
+// interval's moment is exactly one interval later (the cadence is the same whoever
+// schedules), and is enqueued at least 30 s after the previous moment, when that job has
+// surely left the queue (a job still waiting would absorb it, skipping a turn). A new
+// connection's first passes start at once.
 func TestSchedulerSpreadsTargets(t *testing.T) {
 	t.Parallel()
 	const conns, sets = 200, 10
@@ -130,11 +136,17 @@ func TestSchedulerSpreadsTargets(t *testing.T) {
 		list = append(list, store.Connection{ID: fmt.Sprintf("conn%04d", i), CompanyID: "co1"})
 	}
 	list = append(list, store.Connection{ID: "new", CompanyID: "co1"})
-	now := time.Date(2026, 12, 3, 8, 0, 17, 0, time.UTC)
+	start := time.Date(2026, 12, 3, 8, 0, 17, 0, time.UTC)
 	interval := time.Minute
-	run := func(at time.Time) *recQueue {
+	type job struct {
+		at       time.Time // its moment
+		enqueued time.Time // the run that first asked for it
+	}
+	jobs := map[syncer.SyncArgs][]job{}
+	var immediate []syncer.SyncArgs
+	run := func(now time.Time) {
 		q := &recQueue{}
-		s, err := syncer.NewScheduler(syncer.SchedulerOptions{Store: &listStore{conns: list}, Queue: q, Interval: interval, Now: func() time.Time { return at },
+		s, err := syncer.NewScheduler(syncer.SchedulerOptions{Store: &listStore{conns: list}, Queue: q, Interval: interval, Now: func() time.Time { return now },
 			TargetsFunc: func(_ context.Context, id string) ([]syncer.Target, error) {
 				var ts []syncer.Target
 				for j := range sets {
@@ -148,42 +160,58 @@ func TestSchedulerSpreadsTargets(t *testing.T) {
 		if err := s.Work(t.Context(), &river.Job[syncer.ScheduleArgs]{}); err != nil {
 			t.Fatal(err)
 		}
-		return q
-	}
-	first := run(now)
-	if len(first.at) != (conns+1)*sets {
-		t.Fatalf("enqueued %d jobs, want %d", len(first.at), (conns+1)*sets)
-	}
-	// The new connection's first full passes start at once.
-	for i, a := range first.args[conns*sets:] {
-		if !first.at[conns*sets+i].IsZero() {
-			t.Errorf("%+v of a new connection scheduled at %v, want now", a, first.at[conns*sets+i])
+		for i, a := range q.args {
+			at := q.at[i]
+			if at.IsZero() {
+				immediate = append(immediate, a)
+				continue
+			}
+			if d := at.Sub(now); d < 0 || d >= 22500*time.Millisecond {
+				t.Fatalf("%+v scheduled %v after the run, want within the run's window (22.5 s)", a, d)
+			}
+			js := jobs[a]
+			if n := len(js); n > 0 && js[n-1].at.Equal(at) {
+				continue // the same job again: absorbed by the queue's uniqueness
+			}
+			jobs[a] = append(js, job{at: at, enqueued: now})
 		}
 	}
-	first.args, first.at = first.args[:conns*sets], first.at[:conns*sets]
+	for i := range 8 { // two intervals
+		run(start.Add(time.Duration(i) * interval / 4))
+	}
+	if len(jobs) != conns*sets {
+		t.Fatalf("%d targets enqueued, want %d", len(jobs), conns*sets)
+	}
+	for _, a := range immediate {
+		if a.ConnectionID != "new" {
+			t.Fatalf("%+v enqueued to run at once", a)
+		}
+	}
+	if len(immediate) != 8*sets {
+		t.Errorf("the new connection's sets were enqueued to run at once %d times, want %d (every run)", len(immediate), 8*sets)
+	}
 	var buckets [10]int
-	for i, at := range first.at {
-		d := at.Sub(now)
+	for a, js := range jobs {
+		first := js[0]
+		d := first.at.Sub(start)
 		if d < 0 || d >= interval {
-			t.Fatalf("%+v scheduled %v after the run, want within the interval", first.args[i], d)
+			t.Fatalf("%+v: first moment %v after the start, want within the first interval", a, d)
 		}
 		buckets[d*10/interval]++
+		for i, j := range js {
+			if want := first.at.Add(time.Duration(i) * interval); !j.at.Equal(want) {
+				t.Fatalf("%+v: moment %d at %v, want %v (the cadence of one interval)", a, i, j.at, want)
+			}
+			if i > 0 && j.enqueued.Sub(js[i-1].at) < 30*time.Second {
+				t.Fatalf("%+v: enqueued %v after its previous moment, want at least 30 s, so that job has left the queue (River makes a scheduled job available seconds late)",
+					a, j.enqueued.Sub(js[i-1].at))
+			}
+		}
 	}
 	for i, n := range buckets {
 		// 200 expected per tenth; a uniform hash stays well within ±30 %.
 		if n < 140 || n > 260 {
-			t.Errorf("tenth %d of the interval holds %d of %d jobs (all: %v), want about 200", i, n, conns*sets, buckets)
-		}
-	}
-	// Another instance's run, one interval and a few seconds later, keeps every phase.
-	second := run(now.Add(interval + 3*time.Second))
-	for i, at := range second.at[:conns*sets] {
-		want := first.at[i].Add(interval)
-		if first.at[i].Sub(now) < 3*time.Second {
-			want = want.Add(interval) // its moment passed before the second run
-		}
-		if !at.Equal(want) {
-			t.Fatalf("%+v: second run schedules it at %v, want %v (one interval after %v)", second.args[i], at, want, first.at[i])
+			t.Errorf("tenth %d of the interval holds %d of %d targets (all: %v), want about 200", i, n, conns*sets, buckets)
 		}
 	}
 }
