@@ -223,6 +223,39 @@ func (s *Schema) Children(e *Entity) []*Entity {
 	return out
 }
 
+// Replicated returns the entity sets that syncing names reads, in first-seen order without
+// duplicates: a line set stands for its parent (lines are read through their document with
+// $expand), and every set brings its lines (items brings itemVariants). It is the one list
+// the doctor checks, the permission set covers and the sync replicates. Names not in the
+// schema are kept as given so the caller's validation can name them.
+func (s *Schema) Replicated(names []string) []string {
+	out := make([]string, 0, len(names))
+	seen := map[string]bool{}
+	add := func(n string) {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	for _, n := range names {
+		e, ok := s.EntitySet(n)
+		if !ok {
+			add(n)
+			continue
+		}
+		if e.Parent != nil {
+			if p, ok := s.EntitySet(e.Parent.EntitySet); ok {
+				e = p
+			}
+		}
+		add(e.EntitySet)
+		for _, c := range s.Children(e) {
+			add(c.EntitySet)
+		}
+	}
+	return out
+}
+
 // Field returns the named field.
 func (e *Entity) Field(name string) (*Field, bool) {
 	f, ok := e.byName[name]

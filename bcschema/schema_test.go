@@ -1,6 +1,9 @@
 package bcschema
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestLoad(t *testing.T) {
 	s, err := Load()
@@ -40,5 +43,24 @@ func TestParseRejectsUnknownFormat(t *testing.T) {
 	}
 	if _, err := Parse([]byte(`{`)); err == nil {
 		t.Fatal("want error for malformed JSON")
+	}
+}
+
+func TestReplicated(t *testing.T) {
+	t.Parallel()
+	s := MustLoad()
+	for _, tc := range []struct {
+		in, want []string
+	}{
+		{[]string{"customers"}, []string{"customers"}},
+		{[]string{"items"}, []string{"items", "itemVariants"}},
+		{[]string{"salesInvoiceLines"}, []string{"salesInvoices", "salesInvoiceLines"}},
+		{[]string{"salesInvoiceLines", "salesInvoices", "employees"}, []string{"salesInvoices", "salesInvoiceLines", "employees", "timeRegistrationEntries"}},
+		{[]string{"noSuchSet", "contoso/app/v1.0/things"}, []string{"noSuchSet", "contoso/app/v1.0/things"}},
+		{nil, []string{}},
+	} {
+		if got := s.Replicated(tc.in); !slices.Equal(got, tc.want) {
+			t.Errorf("Replicated(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/bc"
+	"github.com/bizzjoiner/bcconnector/bcschema"
 	"github.com/bizzjoiner/bcconnector/budget"
 	"github.com/bizzjoiner/bcconnector/conn"
 	"github.com/bizzjoiner/bcconnector/entra"
@@ -29,12 +30,24 @@ import (
 	"github.com/bizzjoiner/bcconnector/store"
 )
 
-// DefaultEntities are the entity sets a connection reads unless told otherwise (the sync
-// defaults).
+// DefaultEntities are the entity sets a connection reads unless told otherwise: the sync
+// defaults, which the wizard pre-selects, the doctor checks and the permission set covers.
+// The list is closed under bcschema.Schema.Replicated (every set's lines are in it), so
+// what is checked and granted is what the sync reads; a test holds the four equal.
 var DefaultEntities = []string{
-	"customers", "vendors", "items", "contacts", "employees", "accounts", "generalLedgerEntries",
-	"salesOrders", "salesOrderLines", "salesInvoices", "salesInvoiceLines", "purchaseInvoices",
-	"purchaseInvoiceLines", "currencies", "paymentTerms", "dimensions", "dimensionValues",
+	"customers", "vendors", "items", "itemVariants", "contacts", "employees", "timeRegistrationEntries",
+	"accounts", "generalLedgerEntries", "salesOrders", "salesOrderLines", "salesInvoices", "salesInvoiceLines",
+	"purchaseInvoices", "purchaseInvoiceLines", "currencies", "paymentTerms", "dimensions", "dimensionValues",
+}
+
+// EntitySets returns the entity sets the doctor checks, the permission set covers and the
+// sync reads for a connection's chosen sets: chosen with each set's parent and lines
+// (bcschema.Schema.Replicated), or DefaultEntities when chosen is empty.
+func EntitySets(chosen []string) []string {
+	if len(chosen) == 0 {
+		return DefaultEntities
+	}
+	return bcschema.MustLoad().Replicated(chosen)
 }
 
 // Config is what the doctor checks.
@@ -52,7 +65,8 @@ type Config struct {
 	// Limiters gives the BC client the limiter of the app and environment, shared with the
 	// connection's other clients and processes; nil means a limiter of its own.
 	Limiters *budget.Limiters
-	// Entities are read-checked; nil means DefaultEntities.
+	// Entities are read-checked with their parents and lines (EntitySets); nil means
+	// DefaultEntities.
 	Entities []string
 	// WriteEntities are write-checked inside a transaction that is rolled back.
 	WriteEntities []string
@@ -99,9 +113,7 @@ func Run(ctx context.Context, cfg Config) *Report {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Entities == nil {
-		cfg.Entities = DefaultEntities
-	}
+	cfg.Entities = EntitySets(cfg.Entities)
 	r := &run{cfg: cfg, rep: &Report{Started: cfg.Now()}}
 	r.step(CheckInput, "Input formats", guide.Step2IDs, r.checkInput)
 	r.step(CheckToken, "Token from Entra ID", guide.Step3Secret, func(c *Check) { r.checkToken(ctx, c) })
@@ -418,9 +430,9 @@ func (r *run) checkRead(ctx context.Context, c *Check) {
 	var ev *Evidence
 	for _, set := range r.cfg.Entities {
 		q := &bc.Query{Top: 1, Select: []string{"id"}}
-		if parent := lineParent(set); parent != "" {
-			// Line sets refuse a listing without their document (schema notes).
-			q.Filter = bc.Eq("documentId", bc.GUID("00000000-0000-0000-0000-000000000000"))
+		if ent, ok := bcschema.MustLoad().EntitySet(set); ok && ent.Parent != nil {
+			// Line sets refuse a listing without their parent (schema notes).
+			q.Filter = bc.Eq(ent.Parent.ChildField, bc.GUID("00000000-0000-0000-0000-000000000000"))
 		}
 		_, err := r.client.ListPage(ctx, bc.Set(r.rep.CompanyID, set), q)
 		if err == nil {
@@ -473,16 +485,6 @@ func (r *run) aggregateHints(ctx context.Context) []string {
 		}
 	}
 	return out
-}
-
-// lineParent returns the document set of a line set.
-func lineParent(set string) string {
-	for _, p := range []string{"salesOrder", "salesInvoice", "salesQuote", "salesCreditMemo", "purchaseInvoice", "purchaseOrder", "purchaseCreditMemo", "salesShipment", "purchaseReceipt"} {
-		if set == p+"Lines" {
-			return p + "s"
-		}
-	}
-	return ""
 }
 
 // checkWrite proves insert permission without changing data: each probe runs in a

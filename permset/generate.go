@@ -133,7 +133,8 @@ func (e *ReadOnlyEntitySetError) Error() string {
 }
 
 // Permissions resolves entity sets to the merged table data permissions a permission set
-// needs: read for every set in read and write, the write letters for every set in write,
+// needs: read for every set in read and write and for their parents and lines (what a sync
+// of them reads, bcschema.Schema.Replicated), the write letters for every set in write,
 // and the conditional grants (Entry.WhenWritable) whose trigger table ends up writable.
 // The result is sorted by table name (case-insensitive) with one entry per table.
 func Permissions(read, write []string) ([]Table, error) {
@@ -184,7 +185,9 @@ func resolve(read, write []string) (*resolution, error) {
 		}
 		return set
 	}
-	readSet, writeSet := check(read), check(write)
+	// A sync reads every set with its parent and lines ($expand), so the grant covers them
+	// too: the permission set matches what the sync reads (bcschema Replicated).
+	readSet, writeSet := check(schema.Replicated(append(append([]string(nil), read...), write...))), check(write)
 	if len(unknown.Unknown) > 0 {
 		return nil, unknown
 	}

@@ -136,8 +136,8 @@ func TestConditionalGrantsOnlyWhenWritable(t *testing.T) {
 		return m
 	}
 	readOnly := perms([]string{"salesOrders"}, nil)
-	if readOnly["Sales Line"] != "" || readOnly["Sales Order Entity Buffer"] != "R" {
-		t.Errorf("read-only salesOrders: Sales Line %q, buffer %q; want none and R", readOnly["Sales Line"], readOnly["Sales Order Entity Buffer"])
+	if readOnly["Sales Line"] != "R" || readOnly["Sales Order Entity Buffer"] != "R" {
+		t.Errorf("read-only salesOrders: Sales Line %q, buffer %q; want R (its lines are read) and R", readOnly["Sales Line"], readOnly["Sales Order Entity Buffer"])
 	}
 	withWrite := perms([]string{"salesOrders"}, []string{"salesQuotes"})
 	if withWrite["Sales Order Entity Buffer"] != "RM" || !strings.Contains(withWrite["Sales Line"], "M") {
@@ -322,7 +322,7 @@ func TestHeaderNamesEntitySetsAndGaps(t *testing.T) {
 	t.Parallel()
 	src := generate(t, []string{"vendors", "salesQuoteLines"}, []string{"salesOrders"}, Options{})
 	for _, want := range []string{
-		"// Read:  salesQuoteLines, vendors",
+		"// Read:  salesOrderLines, salesQuoteLines, salesQuotes, vendors", // lines and parents as the sync reads them
 		"// Write: salesOrders",
 		"microsoft/ALAppExtensions",
 		"salesOrders/shipAndInvoice", // posting action not covered
@@ -423,4 +423,27 @@ func FuzzGenerate(f *testing.F) {
 			t.Fatalf("Generate(%q, %q) produced malformed AL: %v\n%s", read, write, err, buf.String())
 		}
 	})
+}
+
+// TestCoversWhatSyncReads: naming a document or a line set grants read on both, and a set
+// with lines (items → itemVariants) grants its lines, because the sync reads them together.
+func TestCoversWhatSyncReads(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		read  []string
+		table string
+	}{
+		{[]string{"items"}, "Item Variant"},
+		{[]string{"employees"}, "Time Sheet Line"},
+		{[]string{"salesInvoiceLines"}, "Sales Invoice Header"},
+		{[]string{"salesInvoices"}, "Sales Invoice Line"},
+	} {
+		tables, err := Permissions(tc.read, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(tables, func(tb Table) bool { return tb.Name == tc.table && strings.Contains(tb.Perms, "R") }) {
+			t.Errorf("Permissions(%q) lacks read on %s: %v", tc.read, tc.table, tables)
+		}
+	}
 }

@@ -6,13 +6,16 @@
 // Step 6) instead of broad permission sets.
 //
 // Read:  accounts, contacts, currencies, dimensionValues, dimensions, employees,
-//        generalLedgerEntries, items, paymentTerms, purchaseInvoiceLines, purchaseInvoices,
-//        salesInvoiceLines, salesOrderLines, salesOrders, vendors
+//        generalLedgerEntries, itemVariants, items, paymentTerms, purchaseInvoiceLines,
+//        purchaseInvoices, salesInvoiceLines, salesOrderLines, salesOrders,
+//        timeRegistrationEntries, vendors
 // Write: customers, salesInvoices
 //
 // Table mapping: the APIV2 pages in microsoft/ALAppExtensions (Apps/W1/APIV2/app/src/pages)
 // and the BaseApp code they call (StefanMaron/MSDyn365BC.Code.History); the commit each
 // entry was read at is in tables.json.
+// Inferred, not read from source:
+//     timeRegistrationEntries
 // Not covered (bound actions that post or send):
 //     salesInvoices/post, salesInvoices/postAndSend, salesInvoices/send, salesInvoices/cancel,
 //     salesInvoices/cancelAndSend, salesInvoices/makeCorrectiveCreditMemo
@@ -71,6 +74,7 @@ permissionset 50100 "BIZZJOINER CONNECTOR"
         tabledata "Purch. Inv. Line" = R,
         tabledata "Purchase Header" = R,
         tabledata "Purchase Line" = R,
+        tabledata Resource = R,
         tabledata "Sales & Receivables Setup" = R,
         tabledata "Sales Comment Line" = RD,
         tabledata "Sales Header" = RIMD,
@@ -87,6 +91,9 @@ permissionset 50100 "BIZZJOINER CONNECTOR"
         tabledata "Tax Area" = R,
         tabledata "Tax Area Translation" = R,
         tabledata "Tax Group" = R,
+        tabledata "Time Sheet Detail" = R,
+        tabledata "Time Sheet Header" = R,
+        tabledata "Time Sheet Line" = R,
         tabledata "Unit of Measure" = R,
         tabledata "User Setup" = R,
         tabledata "VAT Business Posting Group" = R,
