@@ -26,6 +26,9 @@ const (
 	// SyncRecovered when it succeeds again.
 	SyncFailing   = "connection.sync.failing"
 	SyncRecovered = "connection.sync.recovered"
+	// WebhookLost is sent when BC deleted one of our webhook subscriptions or let it
+	// expire: changes may have been missed until a reconciliation (which starts at once).
+	WebhookLost = "connection.webhook.lost"
 	// Test is sent only on request ("send test event"), whatever the endpoint lists.
 	Test = "webhook.test"
 )
@@ -36,6 +39,7 @@ var EventTypes = []string{
 	SecretExpiring, SecretExpired,
 	SetupFailed, SetupRecovered,
 	SyncFailing, SyncRecovered,
+	WebhookLost,
 }
 
 // patterns are the wildcards an endpoint may list besides names.

@@ -298,3 +298,40 @@ func stepTitle(short string) string {
 	}
 	return short
 }
+
+// SubscriptionData is the data of connection.webhook.lost.
+type SubscriptionData struct {
+	ConnectionID   string `json:"connectionId"`
+	CompanyID      string `json:"companyId"`
+	EntitySet      string `json:"entitySet"`
+	SubscriptionID string `json:"subscriptionId"`
+}
+
+// SubscriptionLost sends connection.webhook.lost for a BC webhook subscription that BC
+// deleted or let expire (package webhook finds it). A subscription is reported once, by
+// whichever instance finds it first (the delivery IDs follow from its ID).
+func (s *Service) SubscriptionLost(ctx context.Context, d SubscriptionData) (int, error) {
+	eps, err := s.st.Endpoints(ctx)
+	if err != nil {
+		return 0, err
+	}
+	body, err := json.Marshal(Event{Type: WebhookLost, Timestamp: s.now(), Data: d})
+	if err != nil {
+		return 0, err
+	}
+	var ds []store.Delivery
+	for _, ep := range eps {
+		if !Wants(ep.EventTypes, WebhookLost) || (ep.ConnectionID != "" && ep.ConnectionID != d.ConnectionID) {
+			continue
+		}
+		sum := sha256.Sum256([]byte(ep.ID + "/webhook.lost/" + d.SubscriptionID))
+		ds = append(ds, store.Delivery{ID: "msg_" + hex.EncodeToString(sum[:16]), EndpointID: ep.ID, EventType: WebhookLost,
+			ConnectionID: d.ConnectionID, OrderKey: "health/" + d.ConnectionID + "/webhook/" + d.CompanyID + "/" + d.EntitySet, Payload: body})
+	}
+	pending, err := s.st.AddDeliveries(ctx, nil, ds)
+	if err != nil {
+		return 0, err
+	}
+	s.log.Info("connection health event", "connection", d.ConnectionID, "event", WebhookLost, "subject", d.CompanyID+"/"+d.EntitySet, "endpoints", len(ds))
+	return len(ds), s.enqueue(ctx, idsOf(pending)...)
+}

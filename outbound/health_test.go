@@ -153,3 +153,35 @@ func TestHealthInstancesAgree(t *testing.T) {
 		t.Fatalf("deliveries %+v, want one setup.failed", list)
 	}
 }
+
+// TestSubscriptionLost: a BC webhook subscription lost arrives once as
+// connection.webhook.lost, however many instances report it.
+func TestSubscriptionLost(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	c, _ := e.db.CreateConnection(t.Context(), storetest.NewConnection("acme"))
+	_, sec := e.endpoint(outbound.EndpointInput{EventTypes: []string{"connection.webhook.lost"}, ConnectionID: c.ID})
+	e.endpoint(outbound.EndpointInput{URL: e.rcv.srv.URL + "/other", EventTypes: []string{"connection.sync.failing"}})
+	lost := outbound.SubscriptionData{ConnectionID: c.ID, CompanyID: storetest.Company, EntitySet: "customers", SubscriptionID: "sub-1"}
+	for range 2 {
+		if n, err := e.svc.SubscriptionLost(t.Context(), lost); err != nil || n != 1 {
+			t.Fatalf("SubscriptionLost = %d, %v; want one delivery", n, err)
+		}
+	}
+	jobs := e.q.take()
+	if len(jobs) != 1 {
+		t.Fatalf("jobs %v, want one (the second report is the same delivery)", jobs)
+	}
+	e.attempt(jobs[0])
+	reqs := e.rcv.requests()
+	if len(reqs) != 1 || reqs[0].Path != "/hooks" || verify(sec, reqs[0].header(), reqs[0].Body, e.clock.Now()) != nil {
+		t.Fatalf("requests %+v", reqs)
+	}
+	var ev struct {
+		Type string
+		Data outbound.SubscriptionData
+	}
+	if err := json.Unmarshal(reqs[0].Body, &ev); err != nil || ev.Type != outbound.WebhookLost || ev.Data != lost {
+		t.Fatalf("event %s", reqs[0].Body)
+	}
+}

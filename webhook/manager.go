@@ -68,6 +68,9 @@ type Hint struct {
 	// §7.3) and for hints this package makes itself after BC deleted a subscription: the
 	// syncer should then reconcile the whole set (ids), because deletions may be hidden.
 	Since time.Time
+	// Lost is set on the hint this package makes when BC deleted the subscription or let it
+	// expire (SubscriptionID is the lost one): notifications may have been missed.
+	Lost bool
 }
 
 // HintFunc receives hints. It is called from a goroutine of the Manager, one POST's hints in
@@ -476,7 +479,7 @@ func (m *Manager) lost(s Subscription) {
 	m.untrack(s.ID, false)
 	m.count(func(st *Stats) { st.Lost++ })
 	m.dispatch([]Hint{{ConnectionID: s.ConnectionID, CompanyID: s.CompanyID, EntitySet: s.EntitySet,
-		SubscriptionID: s.ID, ChangeType: ChangeCollection}})
+		SubscriptionID: s.ID, ChangeType: ChangeCollection, Lost: true}})
 }
 
 // Remove deletes every subscription of a connection from BC and from the store, for a

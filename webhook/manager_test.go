@@ -132,7 +132,7 @@ func TestSubscriptionDeletedByBCIsRecreated(t *testing.T) {
 		t.Fatalf("Ensure = %+v, want customers re-created", res)
 	}
 	// The gap may have hidden changes, deletions included: a full-set hint.
-	if h := e.hint(); h.ChangeType != webhook.ChangeCollection || !h.Since.IsZero() || h.EntitySet != "customers" {
+	if h := e.hint(); h.ChangeType != webhook.ChangeCollection || !h.Since.IsZero() || h.EntitySet != "customers" || !h.Lost || h.SubscriptionID != old {
 		t.Errorf("hint after re-creation = %+v, want collection with zero Since", h)
 	}
 	remote := e.remote()

@@ -175,6 +175,12 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	if c.PublicURL != "" {
 		hooks, err = webhook.NewManager(webhook.Options{PublicURL: c.PublicURL, Store: a.db, Logger: log, Hint: func(ctx context.Context, h webhook.Hint) {
 			sched.Hint(ctx, syncHint(h))
+			if h.Lost {
+				if _, err := s.out.SubscriptionLost(ctx, outbound.SubscriptionData{ConnectionID: h.ConnectionID, CompanyID: h.CompanyID,
+					EntitySet: h.EntitySet, SubscriptionID: h.SubscriptionID}); err != nil {
+					log.Warn("outbound webhooks: connection.webhook.lost", "connection", h.ConnectionID, "err", err)
+				}
+			}
 		}})
 		if err != nil {
 			return fmt.Errorf("--public-url: %w", err)

@@ -3,12 +3,15 @@ package api_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/bizzjoiner/bcconnector/outbound"
 	"github.com/bizzjoiner/bcconnector/store"
 	"github.com/bizzjoiner/bcconnector/store/storetest"
+	"github.com/bizzjoiner/bcconnector/web/api"
 )
 
 type endpointAnswer struct {
@@ -209,4 +212,32 @@ func TestWebhookDeliveriesAPI(t *testing.T) {
 	e.do("GET", "/webhook-endpoints/"+ep.ID+"/deliveries", scoped, nil, 404, nil)
 	e.do("POST", "/webhook-endpoints/"+ep.ID+"/test", scoped, nil, 404, nil)
 	e.do("GET", "/webhook-deliveries/nope", e.token, nil, 404, nil)
+}
+
+// TestWebhookEventTypesDocumented: the OpenAPI enum of eventTypes is outbound's list and
+// its patterns.
+func TestWebhookEventTypesDocumented(t *testing.T) {
+	t.Parallel()
+	var doc struct {
+		Components struct {
+			Schemas struct {
+				EndpointInput struct {
+					Properties struct {
+						EventTypes struct{ Items struct{ Enum []string } }
+					}
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(api.OpenAPI(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	got := doc.Components.Schemas.EndpointInput.Properties.EventTypes.Items.Enum
+	want := append(slices.Clone(outbound.EventTypes), "record.*", "connection.*", "*")
+	if !slices.Equal(got, want) {
+		t.Fatalf("documented event types %v, want %v", got, want)
+	}
+	if err := outbound.CheckEventTypes(got); err != nil {
+		t.Fatal(err)
+	}
 }
