@@ -196,14 +196,20 @@ func (db *DB) RecordAttempt(ctx context.Context, id string, a store.DeliveryAtte
 	if err != nil {
 		return "", err
 	}
+	// Prepared once on the writer (this runs once per delivery attempt).
+	var st [5]*sql.Stmt
+	for i, q := range recordAttemptSQL {
+		if st[i], err = db.stmt(ctx, q); err != nil {
+			return "", fmt.Errorf("sqlite: record attempt: %w", err)
+		}
+	}
 	var next string
 	err = db.withTx(ctx, func(tx *sql.Tx) error {
 		next = ""
 		var pos int64
 		var ep, key, state string
 		var attempts int
-		err := tx.QueryRowContext(ctx, `SELECT pos, endpoint_id, order_key, state, attempts FROM outbound_deliveries WHERE id = ?`, id).
-			Scan(&pos, &ep, &key, &state, &attempts)
+		err := tx.StmtContext(ctx, st[0]).QueryRowContext(ctx, id).Scan(&pos, &ep, &key, &state, &attempts)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: no webhook delivery %q", store.ErrNotFound, id)
 		}
@@ -213,36 +219,43 @@ func (db *DB) RecordAttempt(ctx context.Context, id string, a store.DeliveryAtte
 		if state != string(store.DeliveryPending) || attempts != a.N-1 {
 			return fmt.Errorf("%w: delivery %s is %s after %d attempts; attempt %d was recorded elsewhere", store.ErrConflict, id, state, attempts, a.N)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO outbound_attempts (delivery_pos, n, at, status, duration_us, error, response)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, pos, a.N, fmtTime(a.At), a.StatusCode, a.Duration.Microseconds(), a.Error, a.Response); err != nil {
+		if _, err := tx.StmtContext(ctx, st[1]).ExecContext(ctx, pos, a.N, fmtTime(a.At), a.StatusCode, a.Duration.Microseconds(), a.Error, a.Response); err != nil {
 			return fmt.Errorf("sqlite: record attempt: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE outbound_deliveries SET state = ?, attempts = ?, next_attempt_at = ?,
-			last_attempt_at = ?, last_status = ?, last_error = ? WHERE pos = ?`,
-			string(out.State), a.N, nullTime(out.NextAttemptAt), fmtTime(a.At), a.StatusCode, a.Error, pos); err != nil {
+		if _, err := tx.StmtContext(ctx, st[2]).ExecContext(ctx, string(out.State), a.N, nullTime(out.NextAttemptAt), fmtTime(a.At), a.StatusCode, a.Error, pos); err != nil {
 			return fmt.Errorf("sqlite: record attempt: %w", err)
 		}
 		if !out.State.Finished() || key == "" {
 			return nil
 		}
 		var nextPos int64
-		// The IN term repeats the partial index's condition so SQLite uses the index (it
-		// does not infer it from state = 'queued').
-		err = tx.QueryRowContext(ctx, `SELECT pos, id FROM outbound_deliveries
-			WHERE endpoint_id = ? AND order_key = ? AND state IN ('queued', 'pending') AND state = 'queued' ORDER BY pos LIMIT 1`, ep, key).Scan(&nextPos, &next)
+		err = tx.StmtContext(ctx, st[3]).QueryRowContext(ctx, ep, key).Scan(&nextPos, &next)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("sqlite: record attempt: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE outbound_deliveries SET state = 'pending', next_attempt_at = ? WHERE pos = ?`,
-			fmtTime(db.stamp()), nextPos); err != nil {
+		if _, err := tx.StmtContext(ctx, st[4]).ExecContext(ctx, fmtTime(db.stamp()), nextPos); err != nil {
 			return fmt.Errorf("sqlite: record attempt: %w", err)
 		}
 		return nil
 	})
 	return next, err
+}
+
+// recordAttemptSQL are RecordAttempt's statements: read the delivery, log the attempt,
+// update the delivery, find the next queued one of its order key (the IN term repeats the
+// partial index's condition so SQLite uses the index: it does not infer it from state =
+// 'queued'), make it pending.
+var recordAttemptSQL = [5]string{
+	`SELECT pos, endpoint_id, order_key, state, attempts FROM outbound_deliveries WHERE id = ?`,
+	`INSERT INTO outbound_attempts (delivery_pos, n, at, status, duration_us, error, response) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	`UPDATE outbound_deliveries SET state = ?, attempts = ?, next_attempt_at = ?, last_attempt_at = ?, last_status = ?, last_error = ?
+		WHERE pos = ?`,
+	`SELECT pos, id FROM outbound_deliveries
+		WHERE endpoint_id = ? AND order_key = ? AND state IN ('queued', 'pending') AND state = 'queued' ORDER BY pos LIMIT 1`,
+	`UPDATE outbound_deliveries SET state = 'pending', next_attempt_at = ? WHERE pos = ?`,
 }
 
 // ReplayDelivery implements store.DeliveryStore.
