@@ -134,6 +134,11 @@ type Budget struct {
 	share     int       // the fair share the store gave
 	contended bool      // other holders want slots
 	pollAt    time.Time // earliest next lease while requests are short of slots
+	// leasing is set while a LeaseSlots call is in flight, and leaseKeep is the Keep it
+	// reported: the store may hand every slot above Keep to another process, so no request
+	// may start beyond it until the answer is in (else both processes would use them).
+	leasing   bool
+	leaseKeep int
 
 	permits      int       // reserved requests not yet sent
 	permitsAt    time.Time // the reservation's time in the store
@@ -241,7 +246,11 @@ func (b *Budget) free(now time.Time) int {
 	if b.leasedAt.IsZero() || !now.Before(b.leasedAt.Add(b.opt.TTL*2/3)) || now.Before(b.leasedAt) {
 		return 0
 	}
-	return min(b.held, b.share) - b.inUse
+	limit := min(b.held, b.share)
+	if b.leasing {
+		limit = min(limit, b.leaseKeep)
+	}
+	return limit - b.inUse
 }
 
 // broadcast wakes every waiter. Called with mu held.
@@ -388,12 +397,23 @@ func (b *Budget) storeCtx() (context.Context, context.CancelFunc) {
 func (b *Budget) lease(keep, want int) {
 	ctx, cancel := b.storeCtx()
 	defer cancel()
+	b.mu.Lock()
+	// keep was inUse when next ran and inUse may have grown since: report what is in use
+	// now, and start nothing more until the store has answered.
+	// (On Close everything goes back: Acquire fails from then on.)
+	if !b.closed {
+		keep = min(max(keep, b.inUse), b.opt.MaxInFlight)
+		want = max(want, keep)
+	}
+	b.leasing, b.leaseKeep = true, keep
+	b.mu.Unlock()
 	now := time.Now()
 	g, err := b.st.LeaseSlots(ctx, store.SlotLease{
 		Key: b.key, Holder: b.opt.Holder, Keep: keep, Want: want, Max: b.opt.MaxInFlight, Now: now, TTL: b.opt.TTL,
 	})
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.leasing = false
 	if err != nil {
 		b.fail(now, "lease BC processing slots", err)
 		return
