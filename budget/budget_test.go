@@ -444,3 +444,73 @@ func TestWaitingProcessGetsItsShare(t *testing.T) {
 		})
 	})
 }
+
+// gatedStore holds LeaseSlots calls while gate is set, until the test opens it.
+type gatedStore struct {
+	store.BudgetStore
+	gate atomic.Pointer[chan struct{}]
+}
+
+func (g *gatedStore) LeaseSlots(ctx context.Context, l store.SlotLease) (store.SlotGrant, error) {
+	if ch := g.gate.Load(); ch != nil {
+		<-*ch
+	}
+	return g.BudgetStore.LeaseSlots(ctx, l)
+}
+
+// TestNoStartWhileLeasing: a heartbeat gives back slots the process no longer uses
+// (Keep is the requests in flight when it asks); a request must not start on those slots
+// while the store is deciding, or the process would use more slots than it holds.
+func TestNoStartWhileLeasing(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		stores, closeStores := sqliteFile(t)(t, 1)
+		defer closeStores()
+		gated := &gatedStore{BudgetStore: stores[0]}
+		opt := budget.Options{TTL: 9 * time.Second}
+		b := newBudget(t, gated, "a", opt)
+		defer closeBudget(t, b)
+		var releases []func()
+		for range 3 {
+			r, err := b.Acquire(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			releases = append(releases, r)
+		}
+		releases[1]()
+		releases[2]()
+		// The first heartbeat keeps the 3 slots used since the lease; the second asks for
+		// the 1 in use. Hold that call.
+		time.Sleep(opt.TTL / 3)
+		synctest.Wait()
+		gate := make(chan struct{})
+		gated.gate.Store(&gate)
+		time.Sleep(opt.TTL / 3)
+		synctest.Wait()
+		got := make(chan func(), 2)
+		for range 2 {
+			go func() {
+				r, err := b.Acquire(t.Context())
+				if err != nil {
+					t.Error(err)
+					r = func() {}
+				}
+				got <- r
+			}()
+		}
+		synctest.Wait()
+		if s := b.Stats(); s.InUse != 1 {
+			t.Errorf("while the lease is decided: %+v; want no request started on slots it may give back", s)
+		}
+		gated.gate.Store(nil)
+		close(gate)
+		r1, r2 := <-got, <-got
+		if s := b.Stats(); s.InUse > s.Held {
+			t.Errorf("after the lease: %+v; more in use than held", s)
+		}
+		r1()
+		r2()
+		releases[0]()
+	})
+}
