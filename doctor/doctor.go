@@ -18,7 +18,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/bc"
@@ -425,52 +424,39 @@ func (r *run) checkCompany(c *Check, companies []bc.Company) {
 }
 
 // checkRead reads one entity of every entity set; permission errors are listed together
-// (Step 6). Aggregates that silently filter are flagged when only drafts are visible. The
-// reads and the aggregates' probes run concurrently (fanOut), in-flight bounded by BC's
-// per-app limit; the report lists them in the order of the entity sets whatever the
-// order of the answers.
+// (Step 6). Aggregates that silently filter are flagged when only drafts are visible.
 func (r *run) checkRead(ctx context.Context, c *Check) {
-	sets := r.cfg.Entities
-	errs := make([]error, len(sets))
-	tasks := make([]func(), 0, len(sets)+2*len(aggregates))
-	for i, set := range sets {
-		tasks = append(tasks, func() {
-			q := &bc.Query{Top: 1, Select: []string{"id"}}
-			if ent, ok := bcschema.MustLoad().EntitySet(set); ok && ent.Parent != nil {
-				// Line sets refuse a listing without their parent (schema notes).
-				q.Filter = bc.Eq(ent.Parent.ChildField, bc.GUID("00000000-0000-0000-0000-000000000000"))
-			}
-			_, errs[i] = r.client.ListPage(ctx, bc.Set(r.rep.CompanyID, set), q)
-		})
-	}
-	hints, hintTasks := r.aggregateHints(ctx)
-	fanOut(append(tasks, hintTasks...))
-
 	var denied, other []string
 	var ev *Evidence
-	for i, err := range errs {
+	for _, set := range r.cfg.Entities {
+		q := &bc.Query{Top: 1, Select: []string{"id"}}
+		if ent, ok := bcschema.MustLoad().EntitySet(set); ok && ent.Parent != nil {
+			// Line sets refuse a listing without their parent (schema notes).
+			q.Filter = bc.Eq(ent.Parent.ChildField, bc.GUID("00000000-0000-0000-0000-000000000000"))
+		}
+		_, err := r.client.ListPage(ctx, bc.Set(r.rep.CompanyID, set), q)
 		if err == nil {
 			continue
 		}
 		var be *bc.Error
 		switch {
 		case bc.IsPermission(err) && errors.As(err, &be):
-			denied = append(denied, fmt.Sprintf("%s — %s", sets[i], be.Message))
+			denied = append(denied, fmt.Sprintf("%s — %s", set, be.Message))
 			if ev == nil {
 				ev = bcEvidence(be)
 			}
 		default:
-			other = append(other, fmt.Sprintf("%s — %v", sets[i], err))
+			other = append(other, fmt.Sprintf("%s — %v", set, err))
 		}
 	}
-	c.Details = append(c.Details, hints()...)
+	c.Details = append(c.Details, r.aggregateHints(ctx)...)
 	switch {
 	case len(denied) > 0:
 		c.Status, c.Evidence = Failed, ev
-		c.Problem = fmt.Sprintf("the app may not read %d of %d entity sets", len(denied), len(sets))
+		c.Problem = fmt.Sprintf("the app may not read %d of %d entity sets", len(denied), len(r.cfg.Entities))
 		c.Fix = fmt.Sprintf("in Business Central (environment %s) open %s → the record for %s → add a permission set that grants read on the tables named below; "+
 			"`bcconnector permission-set --entities %s` writes the least-privilege set %s to install instead of broad sets",
-			r.in.Environment, guide.BCPageName, r.in.ClientID, strings.Join(sets, ","), guide.PermissionSetName)
+			r.in.Environment, guide.BCPageName, r.in.ClientID, strings.Join(r.cfg.Entities, ","), guide.PermissionSetName)
 		c.Details = append(denied, c.Details...)
 	case len(other) > 0:
 		c.Status = Warning
@@ -482,65 +468,23 @@ func (r *run) checkRead(ctx context.Context, c *Check) {
 	}
 }
 
-// fanOut runs the tasks concurrently, at most bc.DefaultMaxInFlight at a time: BC
-// processes 5 requests of an app at once (bc-entra-facts §5), so more goroutines would
-// only wait; the BC client's limiter, shared with the app's other clients (Config.Limiters),
-// decides when each request is sent.
-func fanOut(tasks []func()) {
-	var wg sync.WaitGroup
-	slots := make(chan struct{}, bc.DefaultMaxInFlight)
-	for _, task := range tasks {
-		slots <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			task()
-		})
-	}
-	wg.Wait()
-}
-
-// aggregates read drafts and posted documents from two tables.
-var aggregates = []string{"salesInvoices", "purchaseInvoices", "salesCreditMemos"}
-
 // aggregateHints: salesInvoices & co. read drafts and posted documents from two tables and
 // drop, without an error, the rows of a table the app may not read (bc-entra-facts §3.4).
 // When drafts are visible but no posted document is, the posted table is likely missing.
-// It returns the probes to run and, to call once they have run, the hints they give.
-func (r *run) aggregateHints(ctx context.Context) (hints func() []string, tasks []func()) {
-	// Each probe field is written by one task only and read after fanOut returns.
-	type probe struct {
-		set      string
-		drafts   bool // a draft came back
-		noPosted bool // the posted probe answered, with no rows
-	}
-	var probes []*probe
-	for _, set := range aggregates {
+func (r *run) aggregateHints(ctx context.Context) []string {
+	var out []string
+	for _, set := range []string{"salesInvoices", "purchaseInvoices", "salesCreditMemos"} {
 		if !slices.Contains(r.cfg.Entities, set) {
 			continue
 		}
-		p := &probe{set: set}
-		probes = append(probes, p)
 		ref := bc.Set(r.rep.CompanyID, set)
-		rows := func(filter bc.Expr) (int, error) {
-			page, err := r.client.ListPage(ctx, ref, &bc.Query{Top: 1, Select: []string{"id"}, Filter: filter})
-			if err != nil {
-				return 0, err
-			}
-			return len(page.Records), nil
+		drafts, err1 := r.client.ListPage(ctx, ref, &bc.Query{Top: 1, Select: []string{"id"}, Filter: bc.Eq("status", "Draft")})
+		posted, err2 := r.client.ListPage(ctx, ref, &bc.Query{Top: 1, Select: []string{"id"}, Filter: bc.Ne("status", "Draft")})
+		if err1 == nil && err2 == nil && len(drafts.Records) > 0 && len(posted.Records) == 0 {
+			out = append(out, fmt.Sprintf("%s: only drafts are visible; if the company has posted documents, the permission set lacks read on the posted table (BC hides them without an error)", set))
 		}
-		tasks = append(tasks,
-			func() { n, err := rows(bc.Eq("status", "Draft")); p.drafts = err == nil && n > 0 },
-			func() { n, err := rows(bc.Ne("status", "Draft")); p.noPosted = err == nil && n == 0 })
 	}
-	return func() []string {
-		var out []string
-		for _, p := range probes {
-			if p.drafts && p.noPosted {
-				out = append(out, fmt.Sprintf("%s: only drafts are visible; if the company has posted documents, the permission set lacks read on the posted table (BC hides them without an error)", p.set))
-			}
-		}
-		return out
-	}, tasks
+	return out
 }
 
 // checkWrite proves insert permission without changing data: each probe runs in a

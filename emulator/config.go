@@ -22,6 +22,11 @@ type Config struct {
 	Seed int64
 	// Sizes sets the row count per entity set and company; nil means the "small" preset.
 	Sizes datagen.Sizes
+	// Customers is how many more customer tenants to hold besides the scenario's, each with
+	// an app registration of its own (so its own BC limits), consented and registered in BC,
+	// an environment DemoEnvironment and a company DemoCompany; Customers lists them.
+	// Default 0.
+	Customers int
 
 	// Limits are BC's per-app request limits (bc-entra-facts §5); zero fields take BC's values.
 	Limits throttle.Config

@@ -38,9 +38,10 @@ type Emulator struct {
 	faults  *fault.Injector
 	handler http.Handler
 
-	mu      sync.RWMutex
-	tenants map[string]*bcTenant // by tenant GUID
-	creds   Credentials
+	mu        sync.RWMutex
+	tenants   map[string]*bcTenant // by tenant GUID
+	creds     Credentials
+	customers []Credentials // Config.Customers
 
 	etagSeq   uint64
 	etagMu    sync.Mutex

@@ -3,6 +3,7 @@ package emulator
 import (
 	"crypto/sha256"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -178,8 +179,20 @@ func (e *Emulator) loadScenario(name string) error {
 		return err
 	}
 
+	customers, err := e.addCustomers(now)
+	if err != nil {
+		return err
+	}
+
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	for i := range customers {
+		bt := e.newBCTenant(customers[i].TenantID, [][]string{{DemoEnvironment, "Production", DemoCompany}})
+		bt.envs[0].apps[strings.ToLower(customers[i].ClientID)] = &BCApp{ClientID: customers[i].ClientID, Description: "Bizzjoiner Connector", Enabled: true, PermissionSets: []string{"D365 BUS FULL ACCESS"}}
+		e.tenants[customers[i].TenantID] = bt
+		customers[i].CompanyID = bt.envs[0].companyByName(DemoCompany).ID
+	}
+	e.customers = customers
 	if tenant.HasBC {
 		bt := e.newBCTenant(tenantID, [][]string{
 			{DemoEnvironment, "Production", DemoCompany, DemoCompanyAmpersand, DemoCompanyUnicode},
@@ -196,6 +209,41 @@ func (e *Emulator) loadScenario(name string) error {
 	e.tenants[other.ID] = ob
 	e.creds = creds
 	return nil
+}
+
+// addCustomers adds Config.Customers customer tenants to the directory, each with its own
+// app and secret, and returns their credentials (CompanyID is set with the BC tenant).
+func (e *Emulator) addCustomers(now time.Time) ([]Credentials, error) {
+	var out []Credentials
+	for i := 1; i <= e.cfg.Customers; i++ {
+		label := fmt.Sprintf("customer-%d", i)
+		domain := label + ".onmicrosoft.com"
+		t := idp.Tenant{ID: seededGUID(e.cfg.Seed, "tenant/"+label), Domains: []string{domain}, DisplayName: fmt.Sprintf("Customer %d", i), HasBC: true}
+		sec := idp.Secret{ID: seededGUID(e.cfg.Seed, "secret/id/"+label), Value: secretValue(e.cfg.Seed, "secret/"+label),
+			Description: "Bizzjoiner Secret", EndDate: now.AddDate(1, 0, 0).Truncate(24 * time.Hour)}
+		app := idp.App{
+			ClientID: seededGUID(e.cfg.Seed, "app/"+label), DisplayName: "Bizzjoiner – BC Connector – " + DemoEnvironment + " – " + t.DisplayName,
+			Enabled: true, SignInAudience: "AzureADMyOrg", RedirectURIs: []string{redirectURI}, Secrets: []idp.Secret{sec},
+			Permissions: []idp.Permission{{Resource: idp.BCResourceID, Value: idp.RoleAPIReadWriteAll, Type: idp.Application, Consented: true}},
+		}
+		if err := e.dir.AddTenant(t); err != nil {
+			return nil, err
+		}
+		if err := e.dir.AddApp(t.ID, app); err != nil {
+			return nil, err
+		}
+		out = append(out, Credentials{TenantID: t.ID, TenantDomain: domain, ClientID: app.ClientID, ClientSecret: sec.Value,
+			SecretID: sec.ID, SecretEndDate: sec.EndDate, Environment: DemoEnvironment, Company: DemoCompany})
+	}
+	return out, nil
+}
+
+// Customers returns the credentials of the Config.Customers extra customer tenants, in
+// order.
+func (e *Emulator) Customers() []Credentials {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return slices.Clone(e.customers)
 }
 
 // newBCTenant builds a tenant's environments: each spec is name, type, company names...

@@ -33,6 +33,7 @@ type EmulatorCmd struct {
 	MutationSets   []string      `name:"mutation-sets" sep:"," env:"BCC_EMULATOR_MUTATION_SETS" placeholder:"SET,..." help:"Entity sets the mutator changes (default customers,vendors,items,contacts,generalLedgerEntries); document sets such as salesOrders get documents and lines created, changed and deleted."`
 	TokenLifetime  time.Duration `name:"token-lifetime" default:"3599s" env:"BCC_EMULATOR_TOKEN_LIFETIME" help:"Lifetime of the access tokens Entra issues (Entra: about an hour). Shorter makes clients refresh often."`
 	TokenOutage    string        `name:"token-outage" env:"BCC_EMULATOR_TOKEN_OUTAGE" placeholder:"FOR/EVERY" help:"Take the Entra token endpoint down (503) for FOR out of every EVERY, e.g. 20s/2m: the first outage starts EVERY-FOR after the start. SIGUSR1 ends outages for good."`
+	Customers      int           `default:"0" env:"BCC_EMULATOR_CUSTOMERS" help:"More customer tenants to hold (0-1000), each with its own app registration (so its own BC limits), environment Production and company \"Company X\"; the banner lists their credentials."`
 	MaxPageSize    int           `default:"20000" env:"BCC_EMULATOR_MAX_PAGE_SIZE" help:"Server page size cap (BC: 20000)."`
 	ConflictStatus int           `default:"409" enum:"409,412" env:"BCC_EMULATOR_CONFLICT_STATUS" help:"HTTP status of a stale If-Match: 409 or 412 (UNCONFIRMED in BC)."`
 }
@@ -99,6 +100,20 @@ type QuietReport struct {
 	TokenRequests int64 `json:"tokenRequests"`
 	// TokenOutages counts the --token-outage windows that began (their 503s are in Faults).
 	TokenOutages int64 `json:"tokenOutages"`
+	// Apps holds BC's per-app counters by client ID (lower case).
+	Apps map[string]QuietApp `json:"apps"`
+}
+
+// QuietApp is what BC's limits saw of one app (bc-entra-facts §5).
+type QuietApp struct {
+	// Requests counts the requests admitted (processing or queued).
+	Requests int64 `json:"requests"`
+	// MaxInProcess is the most requests of the app BC held at once, processing or queued:
+	// a client within BC's limits keeps it at 5.
+	MaxInProcess int `json:"maxInProcess"`
+	// Throttled counts the 429s BC's limits sent the app (queue full or the 6,000 per 5
+	// minutes used up); injected faults are not among them.
+	Throttled int64 `json:"throttled"`
 }
 
 // tokenOutageRule is the fault rule in force during a --token-outage window.
@@ -170,7 +185,12 @@ func goQuiet(e *emulator.Emulator) QuietReport {
 	st := e.StopMutation()
 	faults := e.Faults().Injected()
 	e.Faults().Reset()
-	return QuietReport{MutationStats: st, Changes: st.Changes(), Faults: faults, Requests: e.Stats().Requests, TokenRequests: e.TokenRequests()}
+	apps := map[string]QuietApp{}
+	for _, k := range e.Limiter().Keys() {
+		ls := e.Limiter().Stats(k)
+		apps[strings.ToLower(k)] = QuietApp{Requests: ls.Admitted + int64(ls.Queued), MaxInProcess: ls.MaxOpen, Throttled: ls.Rejected429}
+	}
+	return QuietReport{MutationStats: st, Changes: st.Changes(), Faults: faults, Requests: e.Stats().Requests, TokenRequests: e.TokenRequests(), Apps: apps}
 }
 
 // config turns the flags into an emulator configuration; errors name the flag.
@@ -193,6 +213,9 @@ func (c *EmulatorCmd) config() (emulator.Config, error) {
 	if c.MaxPageSize <= 0 {
 		return cfg, fmt.Errorf("--max-page-size must be a positive number of entities, got %d", c.MaxPageSize)
 	}
+	if c.Customers < 0 || c.Customers > 1000 {
+		return cfg, fmt.Errorf("--customers must be 0 to 1000 more customer tenants, got %d", c.Customers)
+	}
 	if c.MutationRate < 0 {
 		return cfg, fmt.Errorf("--mutation-rate must be 0 or more changes per second, got %v", c.MutationRate)
 	}
@@ -211,6 +234,7 @@ func (c *EmulatorCmd) config() (emulator.Config, error) {
 	cfg = emulator.Config{
 		Scenario:       c.Scenario,
 		Seed:           c.Seed,
+		Customers:      c.Customers,
 		Sizes:          sizes,
 		Latency:        lat,
 		Faults:         rules,
@@ -238,6 +262,13 @@ func printBanner(g *Globals, srv *emulator.Server, c *EmulatorCmd) {
 	fmt.Fprintf(tw, "  Environment\t%s\n", cr.Environment)
 	fmt.Fprintf(tw, "  Company\t%s\n", cr.Company)
 	_ = tw.Flush()
+	if cs := srv.Emulator.Customers(); len(cs) > 0 {
+		fmt.Fprintf(g.Stdout, "\nMore customers (sandbox secrets, each its own app and BC limits):\n")
+		for i, cu := range cs {
+			fmt.Fprintf(g.Stdout, "  Customer %d  tenant %s  client %s  secret %s  expires %s  environment %s  company %s\n",
+				i+1, cu.TenantID, cu.ClientID, cu.ClientSecret, cu.SecretEndDate.Format("2006-01-02"), cu.Environment, cu.Company)
+		}
+	}
 	fmt.Fprintf(g.Stdout, "\nGet a token:\n  curl --cacert %s -d grant_type=client_credentials -d client_id=%s --data-urlencode 'client_secret=%s' --data-urlencode scope=https://api.businesscentral.dynamics.com/.default %s/%s/oauth2/v2.0/token\n",
 		srv.CAFile, cr.ClientID, cr.ClientSecret, srv.URL, cr.TenantID)
 	fmt.Fprintf(g.Stdout, "List companies:\n  curl --cacert %s -H \"Authorization: Bearer $TOKEN\" %s/%s/%s/api/v2.0/companies\n\nPress Ctrl+C to stop.\n",

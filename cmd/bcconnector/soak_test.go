@@ -582,6 +582,12 @@ func (h *soak) divergence() []string {
 
 // replica reads every row of a set through our API: id -> the record as stored.
 func (h *soak) replica(set string) (map[string]map[string]any, error) {
+	return readReplica(h.getJSON, h.conn, set)
+}
+
+// readReplica reads every row of a connection's set through our API with getJSON (a path
+// below /api/v1): id -> the record as stored.
+func readReplica(getJSON func(path string, v any) error, conn, set string) (map[string]map[string]any, error) {
 	out := map[string]map[string]any{}
 	cursor := ""
 	for {
@@ -593,7 +599,7 @@ func (h *soak) replica(set string) (map[string]map[string]any, error) {
 		if cursor != "" {
 			q.Set("cursor", cursor)
 		}
-		if err := h.getJSON("/connections/"+h.conn+"/entities/"+set+"/records?"+q.Encode(), &page); err != nil {
+		if err := getJSON("/connections/"+conn+"/entities/"+set+"/records?"+q.Encode(), &page); err != nil {
 			return nil, err
 		}
 		for _, raw := range page.Records {
@@ -691,23 +697,29 @@ func (h *soak) checkFeed() {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var bad []string
-		for id, rec := range rep {
-			if etag, ok := state[set][id]; !ok {
-				bad = append(bad, "in the replica, not in the replayed feed: "+id)
-			} else if etag != rec["@odata.etag"] {
-				bad = append(bad, fmt.Sprintf("%s: feed ETag %s, replica %v", id, etag, rec["@odata.etag"]))
-			}
-		}
-		for id := range state[set] {
-			if _, ok := rep[id]; !ok {
-				bad = append(bad, "in the replayed feed, not in the replica: "+id)
-			}
-		}
-		if len(bad) > 0 {
+		if bad := replayDiff(state[set], rep); len(bad) > 0 {
 			t.Errorf("change feed replay of %s differs from the replica (%d rows):\n  %s", set, len(rep), strings.Join(first(bad, 20), "\n  "))
 		}
 	}
+}
+
+// replayDiff compares a set's state replayed from the change feed (id -> ETag) with the
+// replica's rows.
+func replayDiff(fed map[string]string, rep map[string]map[string]any) []string {
+	var bad []string
+	for id, rec := range rep {
+		if etag, ok := fed[id]; !ok {
+			bad = append(bad, "in the replica, not in the replayed feed: "+id)
+		} else if etag != rec["@odata.etag"] {
+			bad = append(bad, fmt.Sprintf("%s: feed ETag %s, replica %v", id, etag, rec["@odata.etag"]))
+		}
+	}
+	for id := range fed {
+		if _, ok := rep[id]; !ok {
+			bad = append(bad, "in the replayed feed, not in the replica: "+id)
+		}
+	}
+	return bad
 }
 
 // stopAll stops serve with SIGINT (a clean stop must leave no job running) and the

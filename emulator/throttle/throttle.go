@@ -23,6 +23,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -150,6 +151,10 @@ type Stats struct {
 	Rejected429 int64 // requests rejected with 429 (queue full or window exceeded), ever
 	Rejected503 int64 // requests rejected with 503 after waiting too long, ever
 	Canceled    int64 // requests whose context ended while queued, ever
+	// MaxOpen is the most requests the key had admitted at once, processing or queued,
+	// ever: how many requests of the app BC held at one moment (what a client that keeps
+	// within BC's limits holds at 5).
+	MaxOpen int
 }
 
 // Limiter enforces the limits of its Config per key (the Entra client ID). It is safe for
@@ -173,6 +178,7 @@ type keyState struct {
 	head int
 
 	admitted, rejected429, rejected503, canceled int64
+	maxOpen                                      int
 }
 
 type waiter struct {
@@ -265,6 +271,7 @@ func (l *Limiter) Acquire(ctx context.Context, key string) (release func(), rej 
 		}
 	}
 	l.record(ks, now)
+	ks.maxOpen = max(ks.maxOpen, ks.inFlight+ks.queue.Len()+1)
 	if ks.inFlight < l.cfg.MaxConcurrent && ks.queue.Len() == 0 {
 		ks.inFlight++
 		ks.admitted++
@@ -331,7 +338,20 @@ func (l *Limiter) Stats(key string) Stats {
 		Rejected429: ks.rejected429,
 		Rejected503: ks.rejected503,
 		Canceled:    ks.canceled,
+		MaxOpen:     ks.maxOpen,
 	}
+}
+
+// Keys returns the keys the Limiter has seen, sorted.
+func (l *Limiter) Keys() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	keys := make([]string, 0, len(l.keys))
+	for k := range l.keys {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 func (l *Limiter) state(key string) *keyState {

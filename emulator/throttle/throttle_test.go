@@ -92,8 +92,11 @@ func TestSixthConcurrentRequestWaitsForARelease(t *testing.T) {
 				rel()
 			}
 		}
-		if s := l.Stats(key); s.InFlight != 0 {
-			t.Fatalf("InFlight = %d after all releases, want 0", s.InFlight)
+		if s := l.Stats(key); s.InFlight != 0 || s.MaxOpen != 6 {
+			t.Fatalf("after all releases: %+v, want InFlight 0 and MaxOpen 6 (5 processing and 1 queued at once)", s)
+		}
+		if keys := l.Keys(); len(keys) != 1 || keys[0] != key {
+			t.Errorf("Keys() = %v, want [%s]", keys, key)
 		}
 	})
 }
