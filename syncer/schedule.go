@@ -5,6 +5,7 @@ import (
 	"errors"
 	"hash/fnv"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/bc"
@@ -69,12 +70,14 @@ type SchedulerOptions struct {
 	TargetsFunc func(ctx context.Context, connectionID string) ([]Target, error)
 	// Interval is how often every target is synced; default 1 minute.
 	Interval time.Duration
-	// Ticks is how many times per Interval the scheduler runs; default 4. A run enqueues
-	// the targets whose moment ([Phase]) falls before the next run (with half a run of
-	// margin), so a target's job is enqueued long after its previous one ran: River moves
-	// a scheduled job to the queue some seconds late, and a job still waiting would absorb
-	// the next one, skipping a turn. A connection's webhook subscriptions are ensured once
-	// per Interval, by the run whose window holds the connection's own moment.
+	// Ticks is how many times per Interval the scheduler runs; default 2. Each run queues
+	// every target at its next moment ([Phase]); River makes a scheduled job available
+	// some seconds late, so a run may find a target's job of the moment just passed still
+	// waiting (the queue absorbs the new one): the next run queues it, so the target is
+	// late by at most Interval/Ticks, never a whole turn. A target already queued for its
+	// next moment by this scheduler is not asked again. A connection's webhook
+	// subscriptions are ensured once per Interval, by the run after the connection's own
+	// moment.
 	Ticks int
 	// Clients gives a connection's BC client for EnsureFunc; needed only with EnsureFunc.
 	Clients Clients
@@ -99,6 +102,9 @@ type SchedulerOptions struct {
 type Scheduler struct {
 	river.WorkerDefaults[ScheduleArgs]
 	opt SchedulerOptions
+
+	mu     sync.Mutex
+	queued map[Target]time.Time // the moment each target was last queued for by this process
 }
 
 // NewScheduler returns a Scheduler.
@@ -117,7 +123,7 @@ func NewScheduler(opt SchedulerOptions) (*Scheduler, error) {
 		opt.Interval = time.Minute
 	}
 	if opt.Ticks <= 0 {
-		opt.Ticks = 4
+		opt.Ticks = 2
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
@@ -151,23 +157,30 @@ func nextRun(t Target, interval time.Duration, now time.Time) time.Time {
 	return now.Add((Phase(t, interval) - into + interval) % interval)
 }
 
-// window is how far ahead a run enqueues: until the next run, plus half a run.
-func (s *Scheduler) window() time.Duration {
-	if s.opt.Ticks == 1 {
-		return s.opt.Interval
-	}
-	return min(s.opt.Interval, s.opt.Interval/time.Duration(s.opt.Ticks)*3/2)
+// wasQueued reports whether this process queued t for the moment at already; queued
+// records that it did.
+func (s *Scheduler) wasQueued(t Target, at time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.queued[t].Equal(at)
 }
 
-// Work implements river.Worker: a sync job for every target that is not paused and whose
-// next moment ([Phase]) falls in this run's window, scheduled at that moment; a target
-// that has not finished its first full pass, has an unfinished run or is dirty runs at
-// once. A target whose job is still waiting or running is absorbed by the queue's
-// uniqueness, so each target runs at most once per interval and a slow one is never
-// stacked up.
+func (s *Scheduler) markQueued(t Target, at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.queued == nil {
+		s.queued = map[Target]time.Time{}
+	}
+	s.queued[t] = at
+}
+
+// Work implements river.Worker: a sync job for every target that is not paused, scheduled
+// at its next moment ([Phase]); a target that has not finished its first full pass, has
+// an unfinished run or is dirty runs at once. A target whose job is still waiting or
+// running is absorbed by the queue's uniqueness, so each target runs at most once per
+// interval and a slow one is never stacked up.
 func (s *Scheduler) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) error {
 	now := s.opt.Now()
-	window := s.window()
 	conns, err := s.opt.Store.ListConnections(ctx)
 	if err != nil {
 		return err
@@ -180,6 +193,10 @@ func (s *Scheduler) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) error 
 		}
 		var sets []string
 		for _, t := range targets {
+			if s.wasQueued(t, nextRun(t, s.opt.Interval, now)) {
+				sets = append(sets, t.EntitySet) // asked already; its state need not be read
+				continue
+			}
 			st, err := s.opt.Store.SyncState(ctx, t.key())
 			if err == nil && st.Paused {
 				continue
@@ -187,14 +204,15 @@ func (s *Scheduler) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) error 
 			sets = append(sets, t.EntitySet)
 			args := SyncArgs{ConnectionID: t.ConnectionID, CompanyID: t.CompanyID, EntitySet: t.EntitySet}
 			at := nextRun(t, s.opt.Interval, now)
-			switch {
-			case err == nil && (!st.FullSyncDone || len(st.Checkpoints) > 0 || st.Dirty):
+			if err == nil && (!st.FullSyncDone || len(st.Checkpoints) > 0 || st.Dirty) {
 				at = time.Time{} // its first full pass, an unfinished run or a hint: now
-			case at.Sub(now) >= window:
-				continue // a later run's
 			}
-			if _, err := s.opt.Queue.Enqueue(ctx, args, at); err != nil {
+			res, err := s.opt.Queue.Enqueue(ctx, args, at)
+			if err != nil {
 				return err
+			}
+			if !res.Duplicate && !at.IsZero() {
+				s.markQueued(t, at)
 			}
 		}
 		if s.opt.EnsureFunc != nil && len(sets) > 0 && nextRun(Target{ConnectionID: c.ID}, s.opt.Interval, now).Sub(now) < s.opt.Interval/time.Duration(s.opt.Ticks) {

@@ -118,16 +118,48 @@ func TestSchedulerHint(t *testing.T) {
 	}
 }
 
+// riverModel is the queue as River behaves for the scheduler: one job per target while
+// it waits or runs (another is absorbed), and a job scheduled at a moment runs lag later
+// (River makes scheduled jobs available every few seconds).
+type riverModel struct {
+	lag     time.Duration
+	pending map[syncer.SyncArgs]time.Time
+	runs    map[syncer.SyncArgs][]time.Time
+	now     time.Time
+	calls   int
+}
+
+func (q *riverModel) Enqueue(_ context.Context, a syncer.SyncArgs, at time.Time) (syncer.Enqueued, error) {
+	q.calls++
+	if _, ok := q.pending[a]; ok {
+		return syncer.Enqueued{State: "scheduled", Duplicate: true}, nil
+	}
+	if at.IsZero() {
+		at = q.now
+	}
+	q.pending[a] = at
+	return syncer.Enqueued{State: "scheduled"}, nil
+}
+
+// advance runs the jobs due by now.
+func (q *riverModel) advance(now time.Time) {
+	q.now = now
+	for a, at := range q.pending {
+		if !at.Add(q.lag).After(now) {
+			q.runs[a] = append(q.runs[a], at)
+			delete(q.pending, a)
+		}
+	}
+}
+
 // TestSchedulerSpreadsTargets: 2,000 targets (200 connections of 10 sets) that have
-// been synced are spread over the interval, not started at once: the scheduler runs four
-// times per interval (as River does, every 15 s) and each run enqueues the targets whose
-// moment comes before the next run (with half a run of margin), each at its moment. Over
-// one interval every target is enqueued at one moment (a second enqueue of the same job,
-// in the overlap, is absorbed by the queue), about as many in each tenth; the next
-// interval's moment is exactly one interval later (the cadence is the same whoever
-// schedules), and is enqueued at least 30 s after the previous moment, when that job has
-// surely left the queue (a job still waiting would absorb it, skipping a turn). A new
-// connection's first passes start at once.
+// been synced are spread over the interval, not started at once: each runs at its own
+// moment, about as many in each tenth of the interval, and then every interval exactly,
+// with the scheduler running twice per interval on a queue that, as River does, starts a
+// scheduled job seconds late and absorbs a new job while one waits: a run that finds the
+// job of the moment just passed still waiting does not cost the target its next turn. The
+// scheduler asks the queue about each target about once per interval. A new connection's
+// first passes start at once.
 func TestSchedulerSpreadsTargets(t *testing.T) {
 	t.Parallel()
 	const conns, sets = 200, 10
@@ -138,81 +170,69 @@ func TestSchedulerSpreadsTargets(t *testing.T) {
 	list = append(list, store.Connection{ID: "new", CompanyID: "co1"})
 	start := time.Date(2026, 12, 3, 8, 0, 17, 0, time.UTC)
 	interval := time.Minute
-	type job struct {
-		at       time.Time // its moment
-		enqueued time.Time // the run that first asked for it
+	q := &riverModel{lag: 5 * time.Second, pending: map[syncer.SyncArgs]time.Time{}, runs: map[syncer.SyncArgs][]time.Time{}}
+	now := start
+	s, err := syncer.NewScheduler(syncer.SchedulerOptions{Store: &listStore{conns: list}, Queue: q, Interval: interval, Ticks: 2,
+		Now: func() time.Time { return now },
+		TargetsFunc: func(_ context.Context, id string) ([]syncer.Target, error) {
+			var ts []syncer.Target
+			for j := range sets {
+				ts = append(ts, syncer.Target{ConnectionID: id, CompanyID: "co1", EntitySet: fmt.Sprintf("set%d", j)})
+			}
+			return ts, nil
+		}})
+	if err != nil {
+		t.Fatal(err)
 	}
-	jobs := map[syncer.SyncArgs][]job{}
-	var immediate []syncer.SyncArgs
-	run := func(now time.Time) {
-		q := &recQueue{}
-		s, err := syncer.NewScheduler(syncer.SchedulerOptions{Store: &listStore{conns: list}, Queue: q, Interval: interval, Now: func() time.Time { return now },
-			TargetsFunc: func(_ context.Context, id string) ([]syncer.Target, error) {
-				var ts []syncer.Target
-				for j := range sets {
-					ts = append(ts, syncer.Target{ConnectionID: id, CompanyID: "co1", EntitySet: fmt.Sprintf("set%d", j)})
-				}
-				return ts, nil
-			}})
-		if err != nil {
-			t.Fatal(err)
-		}
+	const ticks = 8 // four intervals
+	for i := range ticks {
+		// Up to 2 s late: the periodic job is not run exactly on time either.
+		now = start.Add(time.Duration(i)*interval/2 + time.Duration(i%3)*time.Second)
+		q.advance(now)
 		if err := s.Work(t.Context(), &river.Job[syncer.ScheduleArgs]{}); err != nil {
 			t.Fatal(err)
 		}
-		for i, a := range q.args {
-			at := q.at[i]
-			if at.IsZero() {
-				immediate = append(immediate, a)
-				continue
-			}
-			if d := at.Sub(now); d < 0 || d >= 22500*time.Millisecond {
-				t.Fatalf("%+v scheduled %v after the run, want within the run's window (22.5 s)", a, d)
-			}
-			js := jobs[a]
-			if n := len(js); n > 0 && js[n-1].at.Equal(at) {
-				continue // the same job again: absorbed by the queue's uniqueness
-			}
-			jobs[a] = append(js, job{at: at, enqueued: now})
-		}
 	}
-	for i := range 8 { // two intervals
-		run(start.Add(time.Duration(i) * interval / 4))
-	}
-	if len(jobs) != conns*sets {
-		t.Fatalf("%d targets enqueued, want %d", len(jobs), conns*sets)
-	}
-	for _, a := range immediate {
-		if a.ConnectionID != "new" {
-			t.Fatalf("%+v enqueued to run at once", a)
-		}
-	}
-	if len(immediate) != 8*sets {
-		t.Errorf("the new connection's sets were enqueued to run at once %d times, want %d (every run)", len(immediate), 8*sets)
-	}
+	q.advance(start.Add(ticks * interval / 2))
 	var buckets [10]int
-	for a, js := range jobs {
-		first := js[0]
-		d := first.at.Sub(start)
+	targets := 0
+	for a, runs := range q.runs {
+		if a.ConnectionID == "new" {
+			if runs[0].After(start) {
+				t.Errorf("%+v: first pass at %v, want at once", a, runs[0])
+			}
+			continue
+		}
+		targets++
+		d := runs[0].Sub(start)
 		if d < 0 || d >= interval {
-			t.Fatalf("%+v: first moment %v after the start, want within the first interval", a, d)
+			t.Fatalf("%+v: first run %v after the start, want within the first interval", a, d)
 		}
 		buckets[d*10/interval]++
-		for i, j := range js {
-			if want := first.at.Add(time.Duration(i) * interval); !j.at.Equal(want) {
-				t.Fatalf("%+v: moment %d at %v, want %v (the cadence of one interval)", a, i, j.at, want)
-			}
-			if i > 0 && j.enqueued.Sub(js[i-1].at) < 30*time.Second {
-				t.Fatalf("%+v: enqueued %v after its previous moment, want at least 30 s, so that job has left the queue (River makes a scheduled job available seconds late)",
-					a, j.enqueued.Sub(js[i-1].at))
+		// Every interval after the first run, up to the last whole one: none skipped.
+		want := int((start.Add(ticks*interval/2 - q.lag).Sub(runs[0])) / interval)
+		if len(runs) != want+1 {
+			t.Fatalf("%+v ran at %v, want every interval from %v (%d runs)", a, runs, runs[0], want+1)
+		}
+		for i := range runs {
+			if !runs[i].Equal(runs[0].Add(time.Duration(i) * interval)) {
+				t.Fatalf("%+v ran at %v, want exactly one interval apart", a, runs)
 			}
 		}
+	}
+	if targets != conns*sets {
+		t.Fatalf("%d targets ran, want %d", targets, conns*sets)
 	}
 	for i, n := range buckets {
 		// 200 expected per tenth; a uniform hash stays well within ±30 %.
 		if n < 140 || n > 260 {
 			t.Errorf("tenth %d of the interval holds %d of %d targets (all: %v), want about 200", i, n, conns*sets, buckets)
 		}
+	}
+	// About once per target and interval (the new connection's sets every run): the
+	// scheduler remembers what it queued.
+	if asked, limit := q.calls-ticks*sets, conns*sets*(ticks/2+1)*5/4; asked > limit {
+		t.Errorf("the queue was asked %d times about the synced targets, want at most %d", asked, limit)
 	}
 }
 
