@@ -38,7 +38,7 @@ type Input struct {
 	TenantID      string
 	ClientID      string
 	Secret        secret.Secret // never echoed in any message
-	SecretEndDate string        // optional, YYYY-MM-DD
+	SecretEndDate string        // optional, YYYY-MM-DD or another form CheckSecretEndDate reads
 	Environment   string
 	Company       string // name or id; optional at validation time
 	// Certificate, when set, is the credential instead of Secret: a certificate bcconnector
@@ -330,32 +330,6 @@ func CheckCompany(v string) (string, *FieldError) {
 			Fix:     "pick the company from the list the connection shows, or copy its name from Business Central's Companies page"}
 	}
 	return v, nil
-}
-
-// CheckSecretEndDate parses the secret's end date (YYYY-MM-DD, as the portal's Expires
-// column shows it) and warns when it is near.
-func CheckSecretEndDate(v string, now time.Time) (time.Time, *Notice, *FieldError) {
-	end, err := time.Parse("2006-01-02", v)
-	if err != nil {
-		if t, err2 := time.Parse("1/2/2006", v); err2 == nil {
-			end, err = t, nil
-		}
-	}
-	if err != nil {
-		return time.Time{}, nil, &FieldError{Field: "secret end date", Step: Step3Secret,
-			Problem: fmt.Sprintf("%q is not a date", v),
-			Fix:     "enter the date from the Expires column under Certificates & secrets as YYYY-MM-DD"}
-	}
-	switch level, days := ExpiryLevel(end, now); level {
-	case ExpiryExpired:
-		return end, nil, &FieldError{Field: "secret end date", Step: Step3Secret,
-			Problem: "the secret expired on " + end.Format("2006-01-02"),
-			Fix:     "create a new client secret under Certificates & secrets (12–24 months) and paste its Value"}
-	case ExpiryNone:
-		return end, nil, nil
-	default:
-		return end, &Notice{Field: "secret end date", Message: fmt.Sprintf("the secret expires in %d days; plan a rotation (add a new secret, verify, then remove the old one)", days)}, nil
-	}
 }
 
 // Expiry levels: warnings start 30 days before the end date and escalate at 14 and 3.

@@ -17,8 +17,8 @@ func TestValidate(t *testing.T) {
 		Secret: "Kx38Q~abcdefghijklmnopqrstuvwxyz0123456", Environment: "Production", Company: "Company X",
 		SecretEndDate: "2027-11-26",
 	}
-	if _, notices, err := Validate(good, now); err != nil || len(notices) != 0 {
-		t.Fatalf("good input: %v %v", err, notices)
+	if _, notices, err := Validate(good, now); err != nil || len(notices) != 1 || notices[0].Message != "read as 26 November 2027 (2027-11-26)" {
+		t.Fatalf("good input: %v %v, want only the end date's echo", err, notices)
 	}
 	cases := []struct {
 		name  string

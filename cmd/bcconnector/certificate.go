@@ -66,9 +66,7 @@ func (c *ConnectionAddCmd) addWithCertificate(ctx context.Context, g *Globals, a
 	}
 	in.Credential, in.CertificateMonths = service.CredentialCertificate, c.CertificateMonths
 	notices, err := svc.Validate(in)
-	for _, n := range notices {
-		fmt.Fprintf(g.Stderr, "note: %s: %s\n", n.Field, n.Message)
-	}
+	printNotices(g.Stderr, notices)
 	if err != nil {
 		return fmt.Errorf("the values cannot be right:\n%s", bulletErrors(err))
 	}
@@ -107,7 +105,7 @@ func (g *Globals) connectionService(ctx context.Context, nameOrID string) (*serv
 // certificate or a new client secret.
 type ConnectionRotateCmd struct {
 	Connection    string `arg:"" help:"Connection name or ID."`
-	SecretEndDate string `name:"secret-end-date" placeholder:"YYYY-MM-DD" help:"A new secret's Expires date."`
+	SecretEndDate string `name:"secret-end-date" placeholder:"YYYY-MM-DD" help:"A new secret's Expires date: 2027-02-12, 12 Feb 2027 or Feb 12, 2027."`
 	CertificateOutput
 	SecretInput
 }

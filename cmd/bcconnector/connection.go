@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -39,7 +40,7 @@ type ConnectionAddCmd struct {
 	Name          string   `help:"Display name; default 'Bizzjoiner – BC Connector – {Environment} – {Company}'."`
 	Tenant        string   `required:"" env:"BCC_TENANT" placeholder:"GUID|DOMAIN" help:"Directory (tenant) ID from the app's Overview page (guide Step 2), or a verified domain."`
 	ClientID      string   `name:"client-id" env:"BCC_CLIENT_ID" required:"" placeholder:"GUID" help:"Application (client) ID from the app's Overview page (guide Step 2)."`
-	SecretEndDate string   `name:"secret-end-date" env:"BCC_SECRET_END_DATE" placeholder:"YYYY-MM-DD" help:"The secret's Expires date (guide Step 3), so we can warn before it expires."`
+	SecretEndDate string   `name:"secret-end-date" env:"BCC_SECRET_END_DATE" placeholder:"YYYY-MM-DD" help:"The secret's Expires date (guide Step 3), so we can warn before it expires: 2027-02-12, 12 Feb 2027 or Feb 12, 2027 (not 2/12/2027, which reads two ways)."`
 	Environment   string   `default:"Production" env:"BCC_ENVIRONMENT" help:"BC environment name as the admin center lists it."`
 	Company       string   `required:"" env:"BCC_COMPANY" help:"Company name or ID; resolved to its ID and pinned."`
 	Entities      []string `sep:"," help:"Entity sets to read (default: the sync defaults)."`
@@ -72,9 +73,7 @@ func (c *ConnectionAddCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	notices, err := svc.Validate(in)
-	for _, n := range notices {
-		fmt.Fprintf(g.Stderr, "note: %s: %s\n", n.Field, n.Message)
-	}
+	printNotices(g.Stderr, notices)
 	if err != nil {
 		return fmt.Errorf("the values cannot be right:\n%s", bulletErrors(err))
 	}
@@ -259,16 +258,32 @@ func (c *ConnectionRemoveCmd) Run(ctx context.Context, g *Globals) error {
 	return nil
 }
 
+// printNotices writes what validation noticed (values trimmed, the end date as read), one
+// "note:" line each.
+func printNotices(w io.Writer, notices []guide.Notice) {
+	for _, n := range notices {
+		fmt.Fprintf(w, "note: %s: %s\n", n.Field, n.Message)
+	}
+}
+
 // RotateSecretCmd replaces a connection's secret with zero downtime.
 type RotateSecretCmd struct {
 	Connection    string `arg:"" help:"Connection name or ID."`
-	SecretEndDate string `name:"secret-end-date" placeholder:"YYYY-MM-DD" help:"The new secret's Expires date."`
+	SecretEndDate string `name:"secret-end-date" placeholder:"YYYY-MM-DD" help:"The new secret's Expires date: 2027-02-12, 12 Feb 2027 or Feb 12, 2027 (not 2/12/2027, which reads two ways)."`
 	SecretInput
 }
 
 // Run adds the new secret as pending, proves it with a token request, then promotes it;
 // the old one keeps working until that moment.
 func (c *RotateSecretCmd) Run(ctx context.Context, g *Globals) error {
+	if c.SecretEndDate != "" {
+		// Read and echoed before the secret is asked for (the service reads it the same way).
+		_, n, fe := guide.CheckSecretEndDate(c.SecretEndDate, time.Now())
+		if fe != nil {
+			return fe
+		}
+		printNotices(g.Stderr, []guide.Notice{*n})
+	}
 	a, cn, err := g.connection(ctx, c.Connection)
 	if err != nil {
 		return err

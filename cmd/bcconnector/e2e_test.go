@@ -207,3 +207,22 @@ func TestCLISync(t *testing.T) {
 		t.Errorf("the update was not logged")
 	}
 }
+
+// TestCLIEndDateReadAsTyped: the end date is echoed as read, and a date that reads two
+// ways is refused before the secret is asked for, naming the forms that are read.
+func TestCLIEndDateReadAsTyped(t *testing.T) {
+	e := newCLIEnv(t, emulator.ScenarioOK)
+	cr := e.srv.Credentials()
+	code, _, errOut := e.add("contoso")
+	if want := "note: secret end date: read as " + cr.SecretEndDate.Format("2 January 2006"); code != 0 || !strings.Contains(errOut, want) {
+		t.Fatalf("add: %d, want %q in\n%s", code, want, errOut)
+	}
+	code, _, errOut = e.run("Nw48Q~rotated-secret-value-0123456789abcd\n", "connection", "rotate-secret", "contoso", "--secret-stdin", "--secret-end-date", "2/12/2027")
+	if code == 0 || !strings.Contains(errOut, "could be 12 February 2027 or 2 December 2027") || !strings.Contains(errOut, "12 Feb 2027") {
+		t.Errorf("rotate-secret with 2/12/2027: %d %s", code, errOut)
+	}
+	code, _, errOut = e.run("not-the-secret-value-at-all-xyz\n", "connection", "rotate-secret", "contoso", "--secret-stdin", "--secret-end-date", "Feb 12, 2027")
+	if !strings.Contains(errOut, "note: secret end date: read as 12 February 2027 (2027-02-12)") {
+		t.Errorf("rotate-secret with Feb 12, 2027: %d %s", code, errOut)
+	}
+}

@@ -211,7 +211,8 @@ func TestWizardValidateFragment(t *testing.T) {
 		{"client", "x", "client ID:"},
 		{"secret", testSecret, "looks right"},
 		{"secret", testClient, "client secret:"},
-		{"endDate", "30/06/2027", "secret end date:"},
+		{"endDate", "2/12/2027", "could be 12 February 2027 or 2 December 2027"},
+		{"endDate", "30/06/2027", "read as 30 June 2027"},
 		{"environment", "Prod uction!", "environment:"},
 	}
 	for _, c := range cases {
