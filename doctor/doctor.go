@@ -178,6 +178,15 @@ func (r *run) checkInput(c *Check) {
 			c.Step, first = fe.Step, false
 		}
 		problems = append(problems, fe.Field+": "+fe.Problem)
+		retype := []string{fe.Field}
+		if fe.Field == "secret end date" && strings.HasPrefix(fe.Problem, "the secret expired") {
+			retype = []string{"client secret", fe.Field} // a new secret, with its own end date
+		}
+		for _, f := range retype {
+			if !slices.Contains(c.Retype, f) {
+				c.Retype = append(c.Retype, f)
+			}
+		}
 		fixes = append(fixes, fe.Field+": "+fe.Fix)
 	}
 	c.Status, c.Problem, c.Fix = Failed, strings.Join(problems, "; "), strings.Join(fixes, "\n")
@@ -223,6 +232,17 @@ func (r *run) checkToken(ctx context.Context, c *Check) {
 	c.Status = Failed
 	c.Evidence = &Evidence{AADSTS: ee.Codes, EntraError: ee.ErrorCode, Description: ee.Description, TraceID: ee.TraceID, CorrelationID: ee.CorrelationID, HTTPStatus: ee.StatusCode}
 	c.Step, c.Problem, c.Fix = entraAdvice(ee, r.in)
+	c.Retype = entraRetype[ee.Scenario]
+}
+
+// entraRetype names the value an Entra refusal says was typed wrong; the other refusals
+// are fixed in the portal (a certificate is uploaded there, not typed).
+var entraRetype = map[entra.Scenario][]string{
+	entra.ScenarioTenantUnknown:   {"tenant ID"},
+	entra.ScenarioTenantMalformed: {"tenant ID"},
+	entra.ScenarioClientUnknown:   {"client ID"},
+	entra.ScenarioSecretWrong:     {"client secret"},
+	entra.ScenarioSecretExpired:   {"client secret"},
 }
 
 // entraAdvice turns an Entra failure into the guide step, the problem and the exact fix
@@ -316,6 +336,7 @@ func (r *run) checkRoles(c *Check) {
 		c.Status, c.Step = Failed, guide.Step2IDs
 		c.Problem = fmt.Sprintf("the token was issued to app %s, not to client ID %s", cl.AppID, r.in.ClientID)
 		c.Fix = "copy 'Application (client) ID' again from the app's Overview page"
+		c.Retype = []string{"client ID"}
 		return
 	}
 	if cl.HasRole(guide.ApplicationPermission) {
@@ -356,6 +377,7 @@ func (r *run) checkBC(ctx context.Context) []bc.Company {
 		env.Status, env.Evidence = Failed, bcEvidence(be)
 		env.Problem = fmt.Sprintf("Business Central has no environment %q in this tenant", r.in.Environment)
 		env.Fix = "open the Business Central admin center (https://businesscentral.dynamics.com/" + r.in.TenantID + "/admin) → Environments and copy the environment's Name exactly (e.g. Production or Sandbox)"
+		env.Retype = []string{"environment"}
 		access.Status, access.Problem = NotChecked, "the environment must exist first"
 	case errors.As(err, &be) && be.StatusCode == http.StatusUnauthorized:
 		access.Status, access.Evidence = Failed, bcEvidence(be)
@@ -412,7 +434,7 @@ func (r *run) checkCompany(c *Check, companies []bc.Company) {
 			return
 		}
 	}
-	c.Status = Failed
+	c.Status, c.Retype = Failed, []string{"company"}
 	c.Problem = fmt.Sprintf("environment %q has no company %q", r.in.Environment, want)
 	c.Fix = "use one of these companies (names are exact, including '&', apostrophes and spaces):"
 	c.Details = names

@@ -44,12 +44,16 @@ type Check struct {
 	Step  guide.Step `json:"step"`
 	// Steps lists every guide step that can produce the failure's wire signal, when more
 	// than one can (a token without roles: Step 4 or Step 5).
-	Steps    []guide.Step  `json:"steps,omitempty"`
-	Status   Status        `json:"status"`
-	Problem  string        `json:"problem,omitempty"`
-	Fix      string        `json:"fix,omitempty"`
-	Details  []string      `json:"details,omitempty"`
-	Evidence *Evidence     `json:"evidence,omitempty"`
+	Steps    []guide.Step `json:"steps,omitempty"`
+	Status   Status       `json:"status"`
+	Problem  string       `json:"problem,omitempty"`
+	Fix      string       `json:"fix,omitempty"`
+	Details  []string     `json:"details,omitempty"`
+	Evidence *Evidence    `json:"evidence,omitempty"`
+	// Retype names the values the admin must enter again to fix a failed check, as
+	// guide.FieldError names them ("client secret", "tenant ID", "environment", …); empty
+	// when the fix is made in the portal or in Business Central alone.
+	Retype   []string      `json:"retype,omitempty"`
 	Duration time.Duration `json:"durationNs"`
 }
 
@@ -81,6 +85,17 @@ type Report struct {
 	Companies   []string  `json:"companies,omitempty"`
 	Started     time.Time `json:"started"`
 	Finished    time.Time `json:"finished"`
+}
+
+// Retype returns the values to enter again to fix the failed step (Check.Retype of the
+// first failed check); nil when the setup is right or the fix needs no new value.
+func (r *Report) Retype() []string {
+	for _, c := range r.Checks {
+		if c.Status == Failed {
+			return c.Retype
+		}
+	}
+	return nil
 }
 
 // Check returns the check with the given ID.
@@ -136,11 +151,21 @@ func (r *Report) WriteText(w io.Writer) error {
 	switch {
 	case r.OK:
 		fmt.Fprintf(&b, "\nThe setup is right (%s).\n", r.Finished.Sub(r.Started).Round(time.Millisecond))
+	case r.FailedStep != nil && len(r.Retype()) > 0:
+		fmt.Fprintf(&b, "\nFix %s first: enter the %s again, then run the doctor again.\n", r.FailedStep.Short(), joinAnd(r.Retype()))
 	case r.FailedStep != nil:
-		fmt.Fprintf(&b, "\nFix %s first, then run the doctor again.\n", r.FailedStep.Short())
+		fmt.Fprintf(&b, "\nFix %s first (no value needs to be entered again), then run the doctor again.\n", r.FailedStep.Short())
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// joinAnd joins "a", "b" and "c" as "a, b and c".
+func joinAnd(ss []string) string {
+	if len(ss) < 2 {
+		return strings.Join(ss, "")
+	}
+	return strings.Join(ss[:len(ss)-1], ", ") + " and " + ss[len(ss)-1]
 }
 
 func statusWord(c Check) string {

@@ -449,3 +449,28 @@ func TestChart(t *testing.T) {
 		t.Errorf("summary %q", c.Summary)
 	}
 }
+
+// TestVerdictMatchesFailure: the check's closing line asks for the value to enter again
+// when the failure needs one (a wrong secret), and says nothing needs retyping only when
+// the fix is in the portal (consent).
+func TestVerdictMatchesFailure(t *testing.T) {
+	e := setup(t)
+	step3, step5 := guide.Step3Secret, guide.Step5Consent
+	for _, tc := range []struct {
+		rep       *doctor.Report
+		want, not string
+	}{
+		{&doctor.Report{FailedStep: &step3, Checks: []doctor.Check{{ID: doctor.CheckToken, Step: step3, Status: doctor.Failed, Retype: []string{"client secret"}}}},
+			"Enter the client secret again on that step", "nothing needs to be retyped"},
+		{&doctor.Report{FailedStep: &step5, Checks: []doctor.Check{{ID: doctor.CheckRoles, Step: step5, Status: doctor.Failed}}},
+			"Fix it in the portal, then check again: nothing needs to be retyped", "again on that step"},
+	} {
+		run := &doctorRun{cancel: func() {}}
+		run.finish(tc.rep, nil)
+		rec := httptest.NewRecorder()
+		e.e().fragment(rec, http.StatusOK, "progress", progress(run, "/poll", "", func(guide.Step) string { return "" }))
+		if body := rec.Body.String(); !strings.Contains(body, tc.want) || strings.Contains(body, tc.not) {
+			t.Errorf("verdict for %v: want %q, not %q:\n%s", tc.rep.Retype(), tc.want, tc.not, body)
+		}
+	}
+}

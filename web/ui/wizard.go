@@ -404,6 +404,7 @@ type progressData struct {
 	PollURL string
 	NextURL string // where to go when the setup is right
 	Failed  string // the failed step, e.g. "Step 4 – Assign API Permissions"
+	Retype  string // the values to enter again to fix it ("client secret"); "" for a portal-only fix
 }
 
 type checkItem struct {
@@ -432,6 +433,7 @@ func progress(run *doctorRun, pollURL, nextURL string, stepURL func(guide.Step) 
 		p.OK = rep.OK
 		if rep.FailedStep != nil {
 			p.Failed = rep.FailedStep.String()
+			p.Retype = strings.Join(rep.Retype(), " and ")
 		}
 		if rep.OK {
 			p.NextURL = nextURL
