@@ -161,12 +161,21 @@ func (e *EntityArgs) ref(companyID string) (bc.Ref, error) {
 type GetCmd struct {
 	EntityArgs
 	ID       string   `help:"Read one record by id."`
-	Filter   string   `help:"OData $filter, sent as written (e.g. \"displayName eq 'O''Brien'\")."`
+	Filter   string   `help:"OData $filter, sent as written (quoting: see the example below)."`
 	Select   []string `sep:"," help:"Fields to return."`
 	Expand   []string `sep:"," help:"Navigation properties to expand, e.g. salesInvoiceLines."`
 	OrderBy  []string `name:"orderby" sep:"," help:"Order, e.g. 'number desc'."`
 	All      bool     `help:"Read every page (following @odata.nextLink); without it only the first page."`
 	PageSize int      `name:"page-size" default:"1000" help:"Records per page (Prefer: odata.maxpagesize)."`
+}
+
+// Help is the text under the usage line. The example is an indented block because kong
+// formats help as a Go doc comment, which turns two apostrophes in running text into a
+// typographic quote (O”Brien), which BC would not accept; a block is printed as written.
+func (c *GetCmd) Help() string {
+	return "Prints one JSON object per line, as Business Central sent it. In --filter, a text " +
+		"literal is in single quotes and an apostrophe inside it is doubled:\n\n" +
+		"    bcconnector get CONN customers --filter \"displayName eq 'O''Brien'\"\n"
 }
 
 // Run prints one JSON object per line, as BC sent it.

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/alecthomas/kong"
 
 	"github.com/bizzjoiner/bcconnector/internal/testlog"
 )
@@ -82,5 +85,40 @@ func TestEmulatorStarts(t *testing.T) {
 	}
 	if code != 0 {
 		t.Errorf("exit code %d, stderr %s", code, errb.String())
+	}
+}
+
+// TestHelpHasPlainQuotes: every command's help prints apostrophes and quotes as typed (kong
+// formats help as a Go doc comment, which turns ” and “ in running text into “ and ”;
+// a filter copied from `get --help` with O”Brien fails at BC).
+func TestHelpHasPlainQuotes(t *testing.T) {
+	t.Parallel()
+	parser, err := kong.New(&CLI{}, kong.Name("bcconnector"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths [][]string
+	var walk func(n *kong.Node, path []string)
+	walk = func(n *kong.Node, path []string) {
+		paths = append(paths, path)
+		for _, c := range n.Children {
+			walk(c, append(slices.Clone(path), c.Name))
+		}
+	}
+	walk(parser.Model.Node, nil)
+	for _, p := range paths {
+		var out, errb bytes.Buffer
+		code := runWithStdin(context.Background(), append(slices.Clone(p), "--help"), strings.NewReader(""), &out, &errb)
+		if code != 0 {
+			t.Errorf("%q --help: exit %d %s", p, code, errb.String())
+		}
+		if strings.ContainsAny(out.String(), "“”") {
+			t.Errorf("%q --help has a typographic quote:\n%s", p, out.String())
+		}
+	}
+	var out bytes.Buffer
+	runWithStdin(context.Background(), []string{"get", "--help"}, strings.NewReader(""), &out, &out)
+	if !strings.Contains(out.String(), `--filter "displayName eq 'O''Brien'"`) {
+		t.Errorf("get --help lacks the quoting example:\n%s", out.String())
 	}
 }
