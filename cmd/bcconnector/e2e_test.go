@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -182,6 +184,18 @@ func TestCLISync(t *testing.T) {
 	if code != 0 || !strings.Contains(errOut, "customers") || !strings.Contains(errOut, "salesInvoices") || !strings.Contains(out, "requests to BC") {
 		t.Fatalf("sync: %d\n%s\n%s", code, out, errOut)
 	}
+	// The counts add up: what was read from BC, then what the replica stored, lines
+	// counted with their documents and said so.
+	ref := e.srv.DemoCompanyRef()
+	nCust, nInv, nLines := e.srv.Count(ref, "customers"), e.srv.Count(ref, "salesInvoices"), e.srv.Count(ref, "salesInvoiceLines")
+	for _, want := range []string{
+		fmt.Sprintf("%d records read; replica: %d new, 0 changed, 0 unchanged, 0 deleted in", nCust, nCust),
+		fmt.Sprintf("%d records read; replica: %d new, 0 changed, 0 unchanged, 0 deleted (records and their lines) in", nInv, nInv+nLines),
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("sync output lacks %q:\n%s", want, errOut)
+		}
+	}
 	code, out, _ = e.run("", "status", "contoso")
 	if code != 0 || !strings.Contains(out, "customers") || !strings.Contains(out, "ok") {
 		t.Errorf("status: %s", out)
@@ -192,7 +206,6 @@ func TestCLISync(t *testing.T) {
 		t.Errorf("changes: %s", out)
 	}
 	// An incremental run after a change in BC logs the update.
-	ref := e.srv.DemoCompanyRef()
 	var id string
 	for row := range e.srv.Rows(ref, "customers") {
 		id = row["id"].(string)
@@ -201,7 +214,11 @@ func TestCLISync(t *testing.T) {
 	if _, err := e.srv.Update(ref, "customers", id, map[string]any{"displayName": "Changed"}); err != nil {
 		t.Fatal(err)
 	}
-	e.run("", "sync", "contoso", "--entities", "customers")
+	_, _, errOut = e.run("", "sync", "contoso", "--entities", "customers", "--reconcile")
+	if !regexp.MustCompile(`(?m)^customers +incremental +1 records read; replica: 0 new, 1 changed, 0 unchanged, 0 deleted in .*: ok$`).MatchString(errOut) ||
+		!regexp.MustCompile(`(?m)^customers +reconcile +reconciliation: ids compared with BC; replica: 0 deleted in .*: ok$`).MatchString(errOut) {
+		t.Errorf("incremental sync with --reconcile, one labelled line each:\n%s", errOut)
+	}
 	_, out, _ = e.run("", "changes", "--since", "0", "--limit", "100000")
 	if !strings.Contains(out, `"id":"`+id+`","op":"update"`) {
 		t.Errorf("the update was not logged")

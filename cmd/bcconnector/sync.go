@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/bizzjoiner/bcconnector/bcschema"
 	"github.com/bizzjoiner/bcconnector/doctor"
 	"github.com/bizzjoiner/bcconnector/syncer"
 	"golang.org/x/term"
@@ -57,12 +58,13 @@ func (c *SyncCmd) Run(ctx context.Context, g *Globals) error {
 		} else {
 			res, err = s.Sync(ctx, cn.BC, t)
 		}
-		if err == nil && c.Reconcile && res.Mode != syncer.ModeFull {
-			var rr syncer.Result
-			rr, err = s.Reconcile(ctx, cn.BC, t)
-			res.Deleted += rr.Deleted
-		}
 		bars.finish(t, res, err, time.Since(start))
+		if err == nil && c.Reconcile && res.Mode != syncer.ModeFull {
+			// A run of its own, on a line of its own (a full sync reconciles at its end).
+			start = time.Now()
+			res, err = s.Reconcile(ctx, cn.BC, t)
+			bars.finish(t, res, err, time.Since(start))
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				if c.Full {
@@ -130,8 +132,31 @@ func (b *bars) finish(t syncer.Target, r syncer.Result, err error, d time.Durati
 	if err != nil {
 		status = "FAILED: " + err.Error()
 	}
-	fmt.Fprintf(b.w, "%-24s %-11s %8d rows (%d new, %d changed, %d deleted) in %s: %s\n",
-		t.EntitySet, r.Mode, r.Rows, r.Inserted, r.Updated, r.Deleted, d.Round(time.Millisecond), status)
+	fmt.Fprintf(b.w, "%-24s %-11s %s in %s: %s\n", t.EntitySet, r.Mode, resultCounts(r, b.hasLines(t)), d.Round(time.Millisecond), status)
+}
+
+// hasLines reports whether the target's records bring lines (salesInvoices →
+// salesInvoiceLines), which the replica counts with their documents.
+func (b *bars) hasLines(t syncer.Target) bool {
+	ent, ok := bcschema.MustLoad().EntitySet(t.EntitySet)
+	return ok && len(bcschema.MustLoad().Children(ent)) > 0
+}
+
+// resultCounts words a run's counts so they add up: the records read from BC, then what
+// the replica stored, which for a set with lines counts the lines too (60 invoices read can
+// store 96 new rows); a reconciliation compares ids and only deletes.
+func resultCounts(r syncer.Result, lines bool) string {
+	stored := fmt.Sprintf("%d new, %d changed, %d unchanged, %d deleted", r.Inserted, r.Updated, r.Same, r.Deleted)
+	if lines {
+		stored += " (records and their lines)"
+	}
+	if r.Mode == syncer.ModeReconcile {
+		if r.Rows == 0 {
+			return fmt.Sprintf("reconciliation: ids compared with BC; replica: %d deleted", r.Deleted)
+		}
+		return fmt.Sprintf("reconciliation: %d records read whole; replica: %s", r.Rows, stored)
+	}
+	return fmt.Sprintf("%d records read; replica: %s", r.Rows, stored)
 }
 
 // StatusCmd shows the sync state of a connection.
