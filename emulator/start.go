@@ -25,8 +25,11 @@ import (
 type StartOptions struct {
 	// Addr is the listen address; default "127.0.0.1:8443". Port 0 picks a free port.
 	Addr string
-	// CAFile is where the generated CA certificate (PEM) is written; default
-	// "bcemulator-ca.pem" in os.TempDir(). Clients trust it to reach the emulator.
+	// CAFile is where the generated CA certificate (PEM) is written; default ca.pem in a
+	// directory of this run's own under os.TempDir() (bcemulator-*, mode 0700), removed by
+	// Close: one fixed name in a shared temp directory could be planted or overwritten by
+	// another user, and two emulators would overwrite each other's CA. Clients trust it to
+	// reach the emulator.
 	CAFile string
 	// Hosts are extra DNS names or IPs for the server certificate, beyond localhost,
 	// 127.0.0.1, ::1 and the listen host.
@@ -47,8 +50,9 @@ type Server struct {
 	// CertPool trusts the CA, for Go clients in the same process.
 	CertPool *x509.CertPool
 
-	srv  *http.Server
-	done chan error
+	srv    *http.Server
+	done   chan error
+	runDir string // the default CA file's own directory; "" when CAFile was given
 }
 
 // AuthorityHost is the Entra authority host to configure in clients (azidentity's
@@ -74,23 +78,33 @@ func Start(cfg Config, opt StartOptions) (*Server, error) {
 	if opt.Addr == "" {
 		opt.Addr = "127.0.0.1:8443"
 	}
-	if opt.CAFile == "" {
-		opt.CAFile = filepath.Join(os.TempDir(), "bcemulator-ca.pem")
-	}
 	ln, err := net.Listen("tcp", opt.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("emulator: listen on %s: %w (use --listen to pick another address)", opt.Addr, err)
+	}
+	var runDir string // the default CA file's directory, removed by Close
+	if opt.CAFile == "" {
+		if runDir, err = os.MkdirTemp("", "bcemulator-"); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("emulator: directory for the CA file: %w", err)
+		}
+		opt.CAFile = filepath.Join(runDir, "ca.pem")
+	}
+	fail := func(err error) (*Server, error) {
+		ln.Close()
+		if runDir != "" {
+			_ = os.RemoveAll(runDir)
+		}
+		return nil, err
 	}
 	host, port, _ := net.SplitHostPort(ln.Addr().String())
 	hosts := append([]string{"localhost", "127.0.0.1", "::1", host}, opt.Hosts...)
 	caPEM, cert, pool, err := newCertificates(hosts)
 	if err != nil {
-		ln.Close()
-		return nil, err
+		return fail(err)
 	}
 	if err := os.WriteFile(opt.CAFile, caPEM, 0o644); err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("emulator: write CA file %s: %w", opt.CAFile, err)
+		return fail(fmt.Errorf("emulator: write CA file %s: %w", opt.CAFile, err))
 	}
 	if cfg.WebhookClient == nil {
 		// Deliveries to receivers on this machine may use the emulator's CA too.
@@ -103,8 +117,7 @@ func Start(cfg Config, opt StartOptions) (*Server, error) {
 	}
 	emu, err := New(cfg)
 	if err != nil {
-		ln.Close()
-		return nil, err
+		return fail(err)
 	}
 	urlHost := host
 	if ip := net.ParseIP(host); ip != nil && ip.To4() == nil {
@@ -116,6 +129,7 @@ func Start(cfg Config, opt StartOptions) (*Server, error) {
 		CAFile:   opt.CAFile,
 		CertPool: pool,
 		done:     make(chan error, 1),
+		runDir:   runDir,
 	}
 	var h http.Handler = emu
 	if opt.Wrap != nil {
@@ -148,6 +162,9 @@ func (s *Server) Close() error {
 	_ = s.Emulator.Close()
 	if e := <-s.done; err == nil {
 		err = e
+	}
+	if s.runDir != "" {
+		_ = os.RemoveAll(s.runDir)
 	}
 	return err
 }

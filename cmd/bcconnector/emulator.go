@@ -27,7 +27,7 @@ type EmulatorCmd struct {
 	DataSize       string        `default:"small" env:"BCC_EMULATOR_DATA_SIZE" help:"Rows per company: small, medium, large, or per entity set such as 'medium,generalLedgerEntries=1000000'."`
 	LatencyProfile string        `default:"off" env:"BCC_EMULATOR_LATENCY" help:"Server time per request: off, scaled (15 ms + 0.025 ms/row), reference (150 ms + 0.25 ms/row)."`
 	Faults         string        `env:"BCC_EMULATOR_FAULTS" help:"Faults to inject, e.g. '429@0.05,503(30s)@2%:bc,reset@0.01;seq:token=503,503,ok'."`
-	CAFile         string        `env:"BCC_EMULATOR_CA_FILE" help:"Where to write the CA certificate (PEM) clients must trust. Default: bcemulator-ca.pem in the temp directory."`
+	CAFile         string        `env:"BCC_EMULATOR_CA_FILE" help:"Where to write the CA certificate (PEM) clients must trust. Default: ca.pem in a directory of this run's own in the temp directory (printed; removed when the emulator stops)."`
 	WebhookDelay   time.Duration `default:"30s" env:"BCC_EMULATOR_WEBHOOK_DELAY" help:"Webhook coalescing delay (BC: 30s). 0 sends at once."`
 	MutationRate   float64       `default:"0" env:"BCC_EMULATOR_MUTATION_RATE" help:"Changes per second the emulator makes to its own data (0 = none). On Unix, SIGUSR1 stops the changes and the faults for good and prints what was done as one line starting \"emulator quiet: \"."`
 	MutationSets   []string      `name:"mutation-sets" sep:"," env:"BCC_EMULATOR_MUTATION_SETS" placeholder:"SET,..." help:"Entity sets the mutator changes (default customers,vendors,items,contacts,generalLedgerEntries); document sets such as salesOrders get documents and lines created, changed and deleted."`

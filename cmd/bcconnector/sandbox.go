@@ -27,8 +27,13 @@ func (s *Server) openSandbox() error {
 		return err
 	}
 	s.onClose(func() error { return os.RemoveAll(dir) })
-	if s.g.DB == "" {
+	if s.g.DB == "" && s.g.DatabaseURL == "" {
 		s.g.DB = filepath.Join(dir, "sandbox.db")
+		if s.g.KeyFile == "" {
+			// The throw-away database's master key goes with it: a demo leaves no key under
+			// the user's config directory (where a later real setup would find it).
+			s.g.KeyFile = filepath.Join(dir, "master.key")
+		}
 	}
 	s.emu, err = emulator.Start(emulator.Config{Mutation: emulator.MutatorConfig{Rate: 2}, WebhookDelay: time.Second},
 		emulator.StartOptions{Addr: "127.0.0.1:0", CAFile: filepath.Join(dir, "emulator-ca.pem")})
@@ -79,6 +84,8 @@ func (s *Server) sandbox(ctx context.Context) error {
 	fmt.Fprintf(tw, "  Web UI\t%s  (sign in as admin / %s; shown once)\n", url, pw)
 	fmt.Fprintf(tw, "  API token\t%s  (shown once)\n", tok.Reveal())
 	fmt.Fprintf(tw, "  Try\tcurl -H 'Authorization: Bearer %s' %s%s/connections\n", tok.Reveal(), url, api.Prefix)
+	fmt.Fprintf(tw, "  Wizard\t%s/wizard connects the sandbox again: its values are pre-filled (tenant %s, client ID %s, the sandbox's client secret, environment %s, company %q); keep them and press Next on each step.\n",
+		url, cr.TenantID, cr.ClientID, cr.Environment, cr.Company)
 	return tw.Flush()
 }
 

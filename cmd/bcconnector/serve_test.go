@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -125,5 +126,49 @@ func testServeSandbox(t *testing.T, g *Globals) {
 	emu, _ := emulator.New(emulator.Config{}) // same seed: same sandbox secret
 	if sec := emu.Credentials().ClientSecret; sec == "" || strings.Contains(logText, sec) || strings.Contains(out.String(), sec) {
 		t.Error("the sandbox client secret is printed or logged")
+	}
+}
+
+// TestServeSandboxLeavesNoKey: serve --sandbox without --db keeps its master key with its
+// throw-away database (nothing under the user's config or data directory), and prints what
+// the wizard needs to connect to the sandbox, without its secret.
+func TestServeSandboxLeavesNoKey(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, "config"))
+	t.Setenv("XDG_DATA_HOME", filepath.Join(home, "data"))
+	t.Setenv("BCC_MASTER_KEY", "")
+	var out, errb testlog.Buffer
+	g := &Globals{Stdout: &out, Stderr: &errb, LogLevel: "info"}
+	s := NewServer(func() ServeCmd { c := testServeCmd(); c.Sandbox = true; return c }(), g)
+	if err := s.Open(t.Context()); err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("close: %v", err)
+	}
+	_ = filepath.WalkDir(home, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			t.Errorf("serve --sandbox left %s", path)
+		}
+		return nil
+	})
+	emu, _ := emulator.New(emulator.Config{}) // same seed: same sandbox credentials
+	cr := emu.Credentials()
+	printed := out.String()
+	for _, want := range []string{"/wizard", "tenant " + cr.TenantID, "client ID " + cr.ClientID, "pre-filled"} {
+		if !strings.Contains(printed, want) {
+			t.Errorf("serve --sandbox does not print %q:\n%s", want, printed)
+		}
+	}
+	if strings.Contains(printed, cr.ClientSecret) {
+		t.Error("the sandbox client secret is printed")
 	}
 }

@@ -3,10 +3,12 @@ package main
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/bizzjoiner/bcconnector/emulator"
 	"github.com/bizzjoiner/bcconnector/emulator/idp"
 	"github.com/bizzjoiner/bcconnector/outbound"
+	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/service"
 	"github.com/bizzjoiner/bcconnector/web/ui"
 )
@@ -19,6 +21,10 @@ func uiHandler(svc service.Service, out *outbound.Service, log *slog.Logger, emu
 		cr := emu.Credentials()
 		opt.SandboxNote = "Sandbox: an emulated Business Central (" + cr.TenantDomain + ", " + cr.Environment + ", " + cr.Company + ") whose data changes by itself. Nothing here reaches Microsoft."
 		opt.AuthorityHost = emu.AuthorityHost()
+		// The wizard starts with the sandbox's values, which serve prints, so it can be
+		// walked without guessing; the secret stays on the server.
+		opt.SandboxInput = &service.ConnectionInput{TenantID: cr.TenantID, ClientID: cr.ClientID, Secret: secret.Secret(cr.ClientSecret),
+			SecretEndDate: cr.SecretEndDate.Format(time.DateOnly), Environment: cr.Environment, Company: cr.Company}
 		// New connections made in the wizard reach the sandbox, not Microsoft.
 		opt.Endpoints = ui.Endpoints{AuthorityHost: emu.AuthorityHost(), BCBaseURL: emu.BCBaseURL(), CAFile: emu.CAFile}
 		// The sandbox has no Entra portal: the wizard's certificate path uploads to its app.

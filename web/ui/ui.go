@@ -58,6 +58,10 @@ type Options struct {
 	// sandbox's app registration: the wizard offers it in Step 3 in place of the upload in
 	// the Entra portal, which the sandbox does not have.
 	SandboxUpload func(der []byte) error
+	// SandboxInput, when set (serve --sandbox), is what a new wizard draft starts with:
+	// the sandbox's tenant, client ID, secret, end date, environment and company, so the
+	// wizard can be walked against it without guessing. The secret is never rendered.
+	SandboxInput *service.ConnectionInput
 	// DraftTTL is how long an idle wizard draft (and the secret it holds) is kept;
 	// zero means 30 minutes.
 	DraftTTL time.Duration
@@ -94,6 +98,7 @@ type handler struct {
 	now           func() time.Time
 	sandbox       string
 	sandboxUpload func(der []byte) error
+	sandboxInput  *service.ConnectionInput
 	authorityHost string
 
 	base  *template.Template            // layout and partials, for fragments
@@ -119,6 +124,7 @@ func New(opt Options) (http.Handler, error) {
 		now:           opt.Now,
 		sandbox:       opt.SandboxNote,
 		sandboxUpload: opt.SandboxUpload,
+		sandboxInput:  opt.SandboxInput,
 		authorityHost: opt.AuthorityHost,
 		endpoints:     opt.Endpoints,
 		doctors:       &runStore{runs: map[string]*doctorRun{}},

@@ -474,3 +474,23 @@ func TestVerdictMatchesFailure(t *testing.T) {
 		}
 	}
 }
+
+// TestWizardSandboxPrefilled: with serve --sandbox the wizard starts with the sandbox's
+// values, so each step can be walked with Next; the secret is held, never rendered.
+func TestWizardSandboxPrefilled(t *testing.T) {
+	e := setup(t)
+	h := e.e()
+	h.sandboxInput = &service.ConnectionInput{TenantID: testTenant, ClientID: testClient, Secret: testSecret,
+		SecretEndDate: testEndDate, Environment: "Sandbox", Company: "CRONUS USA, Inc."}
+	r := e.get("/wizard")
+	want(t, r, 200, `value="Sandbox"`, `value="CRONUS USA, Inc."`)
+	m := draftRE.FindStringSubmatch(r.Body)
+	if m == nil {
+		t.Fatal("no draft ID in the start page")
+	}
+	want(t, e.get("/wizard/step/2?d="+m[1]), 200, `value="`+testTenant+`"`, `value="`+testClient+`"`)
+	d := h.drafts.get(m[1])
+	if d == nil || d.snapshot().Secret != testSecret || d.snapshot().SecretEndDate != testEndDate {
+		t.Errorf("the draft does not hold the sandbox's secret and end date")
+	}
+}

@@ -162,12 +162,24 @@ func (h *handler) draftFor(r *http.Request) *draft {
 	return h.drafts.get(id)
 }
 
+// newDraft starts a wizard draft, with the sandbox's values in sandbox mode.
+func (h *handler) newDraft() *draft {
+	d := h.drafts.create()
+	if h.sandboxInput != nil {
+		d.mu.Lock()
+		d.in, d.company = *h.sandboxInput, h.sandboxInput.Company
+		d.in.Company = ""
+		d.mu.Unlock()
+	}
+	return d
+}
+
 // wizardStart is "Before you begin": the prerequisites, and the environment and company
 // that name the app.
 func (h *handler) wizardStart(w http.ResponseWriter, r *http.Request) {
 	d := h.draftFor(r)
 	if d == nil {
-		d = h.drafts.create()
+		d = h.newDraft()
 	}
 	h.render(w, r, http.StatusOK, "wizard_start", page{Title: "Connect Business Central", Nav: "wizard", Data: h.wizard(d, 0)})
 }
@@ -218,7 +230,7 @@ func (h *handler) saveStep(w http.ResponseWriter, r *http.Request, n int) {
 	expired := false
 	if d == nil {
 		expired = r.PostForm.Get("d") != ""
-		d = h.drafts.create()
+		d = h.newDraft()
 	}
 	d.mu.Lock()
 	set := func(name string, dst *string) {
