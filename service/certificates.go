@@ -139,13 +139,8 @@ func (s *Impl) ActivateCredential(ctx context.Context, id string, onCheck func(d
 		return rep, fmt.Errorf("%w at %s; the new %s stays pending and the current one (if any) stays in use: fix that step, then activate again",
 			ErrSetupFailed, failedStep(rep), kindName(rec.Kind))
 	}
-	if c.CompanyID == "" && rep.CompanyID != "" {
-		// A connection stored before its first check (a certificate waiting for its upload)
-		// is pinned to the company the check found.
-		c.CompanyID, c.CompanyName = rep.CompanyID, rep.CompanyName
-		if _, err := s.st.UpdateConnection(ctx, c); err != nil {
-			return rep, err
-		}
+	if err := s.pinCompany(ctx, c, rep); err != nil {
+		return rep, err
 	}
 	if _, err := s.st.MarkSecretVerified(ctx, c.ID, rec.ID); err != nil {
 		return rep, err

@@ -240,17 +240,39 @@ func (s *Impl) Companies(ctx context.Context, id string) ([][2]string, error) {
 // certificate is generated and stored as the pending credential of the connection, which
 // the admin uploads in Step 3 before ActivateCredential checks and activates it.
 func (s *Impl) CreateConnection(ctx context.Context, in ConnectionInput) (ConnectionView, *doctor.Report, error) {
-	return s.createConnection(ctx, in, true)
+	return s.createConnection(ctx, in, checkOrFail)
+}
+
+// CreateConnectionDraft is CreateConnection for the CLI, which has no wizard to hold a
+// draft: when the check fails, the connection is kept as a draft instead of dropped. It
+// is stored with its client secret pending, so nothing syncs it
+// (checkActiveCredential), and the failing report as its last; RunDoctor re-checks it
+// and, when the check passes, activates the secret and pins the company. The error then
+// wraps both ErrSetupFailed and ErrDraftKept, and the view names the draft. A draft of
+// the same name (no active credential, a pending client secret) is replaced, so running
+// the same command again with a corrected value works.
+func (s *Impl) CreateConnectionDraft(ctx context.Context, in ConnectionInput) (ConnectionView, *doctor.Report, error) {
+	return s.createConnection(ctx, in, checkOrDraft)
 }
 
 // CreateConnectionUnchecked stores a connection without contacting Entra or BC (the
 // CLI's --no-check): the company is kept as given.
 func (s *Impl) CreateConnectionUnchecked(ctx context.Context, in ConnectionInput) (ConnectionView, error) {
-	v, _, err := s.createConnection(ctx, in, false)
+	v, _, err := s.createConnection(ctx, in, noCheck)
 	return v, err
 }
 
-func (s *Impl) createConnection(ctx context.Context, in ConnectionInput, check bool) (ConnectionView, *doctor.Report, error) {
+// createMode says what createConnection does about the setup check.
+type createMode int
+
+const (
+	checkOrFail  createMode = iota // check; on failure store nothing
+	checkOrDraft                   // check; on failure keep a draft
+	noCheck                        // store without checking
+)
+
+func (s *Impl) createConnection(ctx context.Context, in ConnectionInput, mode createMode) (ConnectionView, *doctor.Report, error) {
+	check := mode != noCheck
 	if err := s.checkEndpoints(in); err != nil {
 		return ConnectionView{}, nil, err
 	}
@@ -285,12 +307,17 @@ func (s *Impl) createConnection(ctx context.Context, in ConnectionInput, check b
 		cn.CompanyID, cn.CompanyName = checked.Company, ""
 	}
 	var rep *doctor.Report
+	draft := false
 	if check {
 		rep = s.Diagnose(ctx, in, nil)
-		if !rep.OK {
+		switch {
+		case !rep.OK && mode == checkOrDraft && checked.Certificate == nil:
+			draft = true
+		case !rep.OK:
 			return ConnectionView{}, rep, fmt.Errorf("%w at %s; nothing was stored: fix that step and try again", ErrSetupFailed, failedStep(rep))
+		default:
+			cn.CompanyID, cn.CompanyName = rep.CompanyID, rep.CompanyName
 		}
-		cn.CompanyID, cn.CompanyName = rep.CompanyID, rep.CompanyName
 	}
 	if cn.Name == "" {
 		company := cn.CompanyName
@@ -298,6 +325,12 @@ func (s *Impl) createConnection(ctx context.Context, in ConnectionInput, check b
 			company = cn.CompanyID
 		}
 		cn.Name = guide.DisplayName(cn.Environment, company)
+	}
+	if mode == checkOrDraft {
+		// The same command run again, passing or not, replaces its earlier draft.
+		if err := s.dropDraft(ctx, cn.Name); err != nil {
+			return ConnectionView{}, rep, err
+		}
 	}
 	created, err := s.st.CreateConnection(ctx, cn)
 	if err != nil {
@@ -312,8 +345,9 @@ func (s *Impl) createConnection(ctx context.Context, in ConnectionInput, check b
 	if err == nil && check {
 		_, err = s.st.MarkSecretVerified(ctx, created.ID, rec.ID)
 	}
-	if err == nil && (check || checked.Certificate == nil) {
-		// A certificate nobody checked stays pending: it has not been uploaded yet.
+	if err == nil && !draft && (check || checked.Certificate == nil) {
+		// A certificate nobody checked stays pending: it has not been uploaded yet; so
+		// does a draft's secret, which failed its check.
 		_, err = s.st.PromoteSecret(ctx, created.ID, rec.ID)
 	}
 	if err != nil {
@@ -323,9 +357,43 @@ func (s *Impl) createConnection(ctx context.Context, in ConnectionInput, check b
 	if rep != nil {
 		s.saveReport(ctx, created.ID, rep)
 	}
-	s.log.Info("connection created", "connection", created.ID, "name", created.Name, "checked", check)
+	s.log.Info("connection created", "connection", created.ID, "name", created.Name, "checked", check, "draft", draft)
 	v, err := s.view(ctx, created)
+	if err == nil && draft {
+		err = fmt.Errorf("%w at %s; %w", ErrSetupFailed, failedStep(rep), ErrDraftKept)
+	}
 	return v, rep, err
+}
+
+// dropDraft deletes the connection called name if it is a draft (CreateConnectionDraft):
+// no active credential and a pending client secret. Any other connection of that name
+// stays, and creating the new one then fails with the store's name conflict.
+func (s *Impl) dropDraft(ctx context.Context, name string) error {
+	c, err := s.st.GetConnection(ctx, name)
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	recs, err := s.st.ListSecrets(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	pendingSecret := false
+	for _, r := range recs {
+		if r.State == store.SecretActive {
+			return nil
+		}
+		if r.State == store.SecretPending && r.Kind != store.CredentialCertificate {
+			pendingSecret = true
+		}
+	}
+	if !pendingSecret {
+		return nil
+	}
+	s.forget(c.ID)
+	return s.st.DeleteConnection(ctx, c.ID)
 }
 
 // view builds what people see of a connection: never the secret.

@@ -85,8 +85,23 @@ func (s *Impl) RunDoctor(ctx context.Context, id string, onCheck func(doctor.Che
 	s.saveReport(ctx, c.ID, rep)
 	if rep.OK {
 		_, _ = s.st.MarkSecretVerified(ctx, c.ID, rec.ID)
+		if err := s.pinCompany(ctx, c, rep); err != nil {
+			return rep, err
+		}
 	}
 	return rep, nil
+}
+
+// pinCompany pins a connection stored before its first passing check (--no-check, a
+// draft whose secret was rotated in, a certificate waiting for its upload) to the company
+// that check found, so it can sync.
+func (s *Impl) pinCompany(ctx context.Context, c store.Connection, rep *doctor.Report) error {
+	if c.CompanyID != "" || rep.CompanyID == "" {
+		return nil
+	}
+	c.CompanyID, c.CompanyName = rep.CompanyID, rep.CompanyName
+	_, err := s.st.UpdateConnection(ctx, c)
+	return err
 }
 
 // LastDoctor returns the connection's last doctor report; store.ErrNotFound if none.

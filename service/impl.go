@@ -23,6 +23,9 @@ import (
 var (
 	// ErrSetupFailed means the doctor found a wrong setup step; the report says which.
 	ErrSetupFailed = errors.New("service: the setup check failed")
+	// ErrDraftKept means a connection whose check failed was kept as a draft
+	// (CreateConnectionDraft): stored with its secret pending until a check passes.
+	ErrDraftKept = errors.New("the connection is kept as a draft until a check passes")
 	// ErrIdempotencyKeyReused means an Idempotency-Key was used before for another request.
 	ErrIdempotencyKeyReused = errors.New("service: the Idempotency-Key was used for a different request")
 	// ErrIdempotencyInProgress means the first request with the key has not finished yet.

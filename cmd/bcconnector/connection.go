@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -82,9 +83,12 @@ func (c *ConnectionAddCmd) Run(ctx context.Context, g *Globals) error {
 		view, err = svc.CreateConnectionUnchecked(ctx, in)
 	} else {
 		var rep *doctor.Report
-		view, rep, err = svc.CreateConnection(ctx, in)
+		view, rep, err = svc.CreateConnectionDraft(ctx, in)
 		if rep != nil {
 			_ = rep.WriteText(g.Stdout)
+		}
+		if errors.Is(err, service.ErrDraftKept) {
+			return draftAdvice(view.Name, rep)
 		}
 		if errors.Is(err, service.ErrSetupFailed) {
 			return errors.New("the setup check failed; nothing was stored. Fix the step above and run the command again (or add --no-check to store it anyway)")
@@ -96,6 +100,37 @@ func (c *ConnectionAddCmd) Run(ctx context.Context, g *Globals) error {
 	fmt.Fprintf(g.Stdout, "\nAdded connection %q (id %s): tenant %s, environment %s, company %s.\nThe client secret is sealed with master key %s.\n",
 		view.Name, view.ID, view.TenantID, view.Environment, companyLabel(view.Connection), a.kr.PrimaryID())
 	return nil
+}
+
+// draftAdvice says what to do with a connection kept as a draft after a failed check,
+// in the terms of what failed: a value typed wrong is given again, a portal fix is
+// re-checked.
+func draftAdvice(name string, rep *doctor.Report) error {
+	q := shellQuote(name)
+	var b strings.Builder
+	fmt.Fprintf(&b, "the setup check failed; the connection is kept as draft %q (its secret stays pending and nothing syncs until a check passes).\n", name)
+	retype := rep.Retype()
+	switch {
+	case slices.Equal(retype, []string{"client secret"}):
+		fmt.Fprintf(&b, "  Give the right client secret (it is checked, then activated): bcconnector connection rotate-secret %s --secret-stdin\n", q)
+		fmt.Fprintf(&b, "  then check the whole setup: bcconnector doctor %s\n", q)
+	case len(retype) > 0:
+		fmt.Fprintf(&b, "  Run this command again with the right %s: it replaces the draft.\n", strings.Join(retype, " and "))
+	default:
+		fmt.Fprintf(&b, "  Fix the step above, then re-check the draft: bcconnector doctor %s (it activates the secret when the check passes).\n", q)
+	}
+	fmt.Fprintf(&b, "  To drop the draft: bcconnector connection remove %s", q)
+	return errors.New(b.String())
+}
+
+// shellQuote quotes s for a POSIX shell when it is not a plain word.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r == '-' || r == '_' || r == '.' || r == '/' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func companyLabel(c store.Connection) string {

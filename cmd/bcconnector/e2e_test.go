@@ -144,15 +144,65 @@ func TestCLIAgainstEmulator(t *testing.T) {
 	}
 }
 
-// TestCLIAddRefusesBrokenSetup: the doctor's report names the step and nothing is stored.
-func TestCLIAddRefusesBrokenSetup(t *testing.T) {
+// TestCLIAddKeepsDraft: a failed check prints the report naming the step, keeps the
+// connection as a draft that does not sync, and says how to re-check it: the doctor after a
+// portal fix.
+func TestCLIAddKeepsDraft(t *testing.T) {
 	e := newCLIEnv(t, emulator.ScenarioPermissionDelegatedOnly)
 	code, out, errOut := e.add("contoso")
-	if code == 0 || !strings.Contains(out, "Step 4") || !strings.Contains(out, "API.ReadWrite.All") || !strings.Contains(errOut, "nothing was stored") {
+	if code == 0 || !strings.Contains(out, "Step 4") || !strings.Contains(out, "API.ReadWrite.All") ||
+		!strings.Contains(errOut, `kept as draft "contoso"`) || !strings.Contains(errOut, "re-check the draft: bcconnector doctor contoso") {
 		t.Errorf("add with the guide's Step 4: %d\n%s\n%s", code, out, errOut)
 	}
-	if _, out, _ = e.run("", "connection", "list"); !strings.Contains(out, "No connections yet") {
-		t.Errorf("a broken setup was stored: %s", out)
+	if _, out, _ = e.run("", "connection", "list"); !strings.Contains(out, "contoso") {
+		t.Errorf("the draft was not kept: %s", out)
+	}
+	if code, _, errOut = e.run("", "sync", "contoso"); code == 0 {
+		t.Errorf("a draft synced: %s", errOut)
+	}
+	if code, out, _ = e.run("", "doctor", "contoso"); code == 0 || !strings.Contains(out, "Step 4") {
+		t.Errorf("doctor of the draft: %d %s", code, out)
+	}
+}
+
+// TestCLIAddDraftWrongSecret: with a wrong secret the advice is to give the right one;
+// rotating it in and checking makes the draft a working connection, and running the add
+// again instead replaces the draft.
+func TestCLIAddDraftWrongSecret(t *testing.T) {
+	e := newCLIEnv(t, emulator.ScenarioOK)
+	cr := e.srv.Credentials()
+	args := []string{"connection", "add", "--name", "contoso", "--tenant", cr.TenantID, "--client-id", cr.ClientID,
+		"--environment", cr.Environment, "--company", cr.Company, "--secret-stdin",
+		"--authority-host", e.srv.AuthorityHost(), "--bc-base-url", e.srv.BCBaseURL(), "--ca-file", e.srv.CAFile}
+	code, out, errOut := e.run("Wr48Q~wrong-secret-value-0123456789abcdef\n", args...)
+	if code == 0 || !strings.Contains(out, "enter the client secret again") ||
+		!strings.Contains(errOut, "bcconnector connection rotate-secret contoso --secret-stdin") {
+		t.Fatalf("add with a wrong secret: %d\n%s\n%s", code, out, errOut)
+	}
+	if code, out, errOut = e.run(cr.ClientSecret+"\n", "connection", "rotate-secret", "contoso", "--secret-stdin"); code != 0 {
+		t.Fatalf("rotate-secret into the draft: %d %s %s", code, out, errOut)
+	}
+	if code, out, _ = e.run("", "doctor", "contoso"); code != 0 {
+		t.Fatalf("doctor after the right secret: %d %s", code, out)
+	}
+	if code, _, errOut = e.run("", "sync", "contoso", "--entities", "customers"); code != 0 {
+		t.Errorf("sync after the check passed: %d %s", code, errOut)
+	}
+
+	// A second draft, then the same command with the right secret replaces it.
+	args[3] = "fabrikam"
+	if code, _, _ = e.run("Wr48Q~wrong-secret-value-0123456789abcdef\n", args...); code == 0 {
+		t.Fatal("a wrong secret passed")
+	}
+	if code, out, errOut = e.run(cr.ClientSecret+"\n", args...); code != 0 || !strings.Contains(out, `Added connection "fabrikam"`) {
+		t.Errorf("add again over the draft: %d %s %s", code, out, errOut)
+	}
+	// A working connection is never replaced.
+	if code, _, errOut = e.run("Wr48Q~wrong-secret-value-0123456789abcdef\n", args...); code == 0 || strings.Contains(errOut, "kept as draft") {
+		t.Errorf("a failed add replaced a working connection: %d %s", code, errOut)
+	}
+	if code, out, _ = e.run("", "doctor", "fabrikam"); code != 0 {
+		t.Errorf("the working connection broke: %s", out)
 	}
 }
 
