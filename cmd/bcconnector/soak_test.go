@@ -885,7 +885,7 @@ type soakEmulator struct {
 var bannerField = regexp.MustCompile(`^\s+(Authority host|BC API base URL|CA file|Tenant ID|Client ID|Client secret|Environment)\s+(\S+)(?:\s+\(.*?(\d{4}-\d{2}-\d{2})?\))?`)
 
 // startSoakEmulator runs the binary's emulator on a free port and reads its banner.
-func startSoakEmulator(t *testing.T, bin, caFile string, args ...string) *soakEmulator {
+func startSoakEmulator(t testing.TB, bin, caFile string, args ...string) *soakEmulator {
 	t.Helper()
 	e := &soakEmulator{out: &testlog.Buffer{}, quietC: make(chan string, 1), exited: make(chan struct{})}
 	e.cmd = exec.Command(bin, append([]string{"emulator", "--listen", "127.0.0.1:0", "--ca-file", caFile, "--webhook-delay", "0"}, args...)...)
