@@ -29,11 +29,11 @@ func (s *Impl) changesGrew() {
 	s.grewMu.Unlock()
 }
 
-// Changes implements Service. Entries of connections that allowed rejects are skipped,
-// so a scoped caller never learns of another customer's changes. A caller that waits
+// Changes implements Service. Entries that keep rejects are skipped (keep also filters
+// out other connections, so a scoped caller never learns of another customer's changes). A caller that waits
 // sleeps until the store announces new changes (store.ChannelChanges), its wait ends, or
 // the recheck interval passes; it does not poll the database meanwhile.
-func (s *Impl) Changes(ctx context.Context, since int64, limit int, wait time.Duration, allowed func(connID string) bool) ([]store.Change, error) {
+func (s *Impl) Changes(ctx context.Context, since int64, limit int, wait time.Duration, keep func(store.Change) bool) ([]store.Change, error) {
 	if limit <= 0 {
 		limit = DefaultChangesLimit
 	}
@@ -42,7 +42,7 @@ func (s *Impl) Changes(ctx context.Context, since int64, limit int, wait time.Du
 	for {
 		// Taken before reading, so growth between the read and the wait is not missed.
 		grew := s.changesSignal()
-		out, next, err := s.changesFrom(ctx, since, limit, allowed)
+		out, next, err := s.changesFrom(ctx, since, limit, keep)
 		if err != nil || len(out) > 0 {
 			return out, err
 		}
@@ -62,9 +62,9 @@ func (s *Impl) Changes(ctx context.Context, since int64, limit int, wait time.Du
 	}
 }
 
-// changesFrom reads forward from since until it has allowed entries or reaches the end
+// changesFrom reads forward from since until it has kept entries or reaches the end
 // of the log; next is the last seq read.
-func (s *Impl) changesFrom(ctx context.Context, since int64, limit int, allowed func(string) bool) ([]store.Change, int64, error) {
+func (s *Impl) changesFrom(ctx context.Context, since int64, limit int, keep func(store.Change) bool) ([]store.Change, int64, error) {
 	for {
 		chunk, err := s.st.Changes(ctx, since, limit)
 		if err != nil {
@@ -72,7 +72,7 @@ func (s *Impl) changesFrom(ctx context.Context, since int64, limit int, allowed 
 		}
 		out := make([]store.Change, 0, len(chunk))
 		for _, c := range chunk {
-			if allowed == nil || allowed(c.ConnectionID) {
+			if keep == nil || keep(c) {
 				out = append(out, c)
 			}
 		}

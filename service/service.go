@@ -154,8 +154,9 @@ type Service interface {
 	// Records pages through the replica of an entity set; filter is a simple
 	// "field op value" list applied to the typed columns.
 	Records(ctx context.Context, id, entitySet, filter, cursor string, limit int) (RecordsPage, error)
-	// Changes returns change log entries after since, waiting up to wait for new ones.
-	Changes(ctx context.Context, since int64, limit int, wait time.Duration, allowed func(connID string) bool) ([]store.Change, error)
+	// Changes returns change log entries after since that keep accepts (nil: all),
+	// waiting up to wait for new ones.
+	Changes(ctx context.Context, since int64, limit int, wait time.Duration, keep func(store.Change) bool) ([]store.Change, error)
 	// Write sends a write-through to BC; a repeated idempotencyKey returns the first result.
 	Write(ctx context.Context, id, entitySet string, op WriteOp, idempotencyKey string) (WriteResult, error)
 	// Batch passes a JSON $batch through to BC.

@@ -250,7 +250,7 @@ func TestCLISync(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "customers") || !strings.Contains(out, "ok") {
 		t.Errorf("status: %s", out)
 	}
-	code, out, _ = e.run("", "changes", "--since", "0", "--limit", "3")
+	code, out, _ = e.run("", "changes", "--after", "0", "--limit", "3")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if code != 0 || len(lines) != 3 || !strings.Contains(lines[0], `"seq":1`) || !strings.Contains(lines[0], `"op":"insert"`) {
 		t.Errorf("changes: %s", out)

@@ -122,3 +122,19 @@ func TestHelpHasPlainQuotes(t *testing.T) {
 		t.Errorf("get --help lacks the quoting example:\n%s", out.String())
 	}
 }
+
+// TestChangesCursorFlag: the CLI's cursor has the API's name, --after; --since still
+// works but is not advertised.
+func TestChangesCursorFlag(t *testing.T) {
+	dir := t.TempDir()
+	base := []string{"--db", filepath.Join(dir, "bcc.db"), "--key-file", filepath.Join(dir, "master.key"), "changes"}
+	for _, flag := range []string{"--after", "--since"} {
+		if code, out, errOut := runCLI(t, context.Background(), append(slices.Clone(base), flag, "0")...); code != 0 {
+			t.Errorf("changes %s 0: exit %d\n%s%s", flag, code, out, errOut)
+		}
+	}
+	_, out, _ := runCLI(t, context.Background(), "changes", "--help")
+	if !strings.Contains(out, "--after") || strings.Contains(out, "--since") {
+		t.Errorf("changes --help should show --after and not --since:\n%s", out)
+	}
+}

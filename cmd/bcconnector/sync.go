@@ -213,7 +213,9 @@ func stamp(t time.Time) string {
 
 // ChangesCmd prints the change log from a position.
 type ChangesCmd struct {
-	Since int64 `help:"Print changes after this sequence number." default:"0"`
+	// After is the API's cursor name (GET /changes?after=); --since is a hidden alias
+	// kept for scripts written before the two were one name.
+	After int64 `help:"Print changes after this sequence number (the API's after; next of a page)." default:"0" aliases:"since"`
 	Limit int   `help:"At most this many changes." default:"1000"`
 }
 
@@ -223,7 +225,7 @@ func (c *ChangesCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	changes, err := a.db.Changes(ctx, c.Since, c.Limit)
+	changes, err := a.db.Changes(ctx, c.After, c.Limit)
 	if err != nil {
 		return err
 	}

@@ -5,13 +5,40 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bizzjoiner/bcconnector/store"
 )
+
+// changesParams are the query parameters GET /changes accepts; any other is refused, so
+// a misspelt cursor (say ?since=) is not silently read as "from the start".
+var changesParams = []string{"after", "limit", "wait", "connection", "entitySet"}
+
+// checkParams refuses a query parameter that is not in accepted, naming it and the
+// accepted ones.
+func checkParams(q url.Values, accepted []string) error {
+	var unknown []string
+	for k := range q {
+		if !slices.Contains(accepted, k) {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	slices.Sort(unknown)
+	return fmt.Errorf("%w: unknown query parameter %s; accepted: %s", errBadRequest, strings.Join(unknown, ", "), strings.Join(accepted, ", "))
+}
 
 func (a *api) changes(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
+	if err := checkParams(q, changesParams); err != nil {
+		return err
+	}
 	var after int64
 	var err error
 	if s := q.Get("after"); s != "" {
@@ -37,11 +64,14 @@ func (a *api) changes(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	wait = min(wait, a.maxWait)
-	allowed := token(r).Allows
-	if strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
-		return a.stream(w, r, after, limit, allowed)
+	keep, err := a.changesFilter(r, q)
+	if err != nil {
+		return err
 	}
-	changes, err := a.svc.Changes(r.Context(), after, limit, wait, allowed)
+	if strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
+		return a.stream(w, r, after, limit, keep)
+	}
+	changes, err := a.svc.Changes(r.Context(), after, limit, wait, keep)
 	if err != nil {
 		return err
 	}
@@ -53,9 +83,27 @@ func (a *api) changes(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// changesFilter keeps the changes the token may see, of the connection (ID or name) and
+// entity set the query names, if it does.
+func (a *api) changesFilter(r *http.Request, q url.Values) (func(store.Change) bool, error) {
+	tok := token(r)
+	connID := ""
+	if ref := q.Get("connection"); ref != "" {
+		v, err := a.connectionByRef(r, ref)
+		if err != nil {
+			return nil, fmt.Errorf("connection=%s: %w", ref, err)
+		}
+		connID = v.ID
+	}
+	set := q.Get("entitySet")
+	return func(c store.Change) bool {
+		return tok.Allows(c.ConnectionID) && (connID == "" || c.ConnectionID == connID) && (set == "" || c.EntitySet == set)
+	}, nil
+}
+
 // stream sends changes as server-sent events (event "change", id = seq) until the client
 // goes away, with a comment every 15 s to keep proxies from closing the stream.
-func (a *api) stream(w http.ResponseWriter, r *http.Request, after int64, limit int, allowed func(string) bool) error {
+func (a *api) stream(w http.ResponseWriter, r *http.Request, after int64, limit int, keep func(store.Change) bool) error {
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
@@ -64,7 +112,7 @@ func (a *api) stream(w http.ResponseWriter, r *http.Request, after int64, limit 
 		return nil
 	}
 	for r.Context().Err() == nil {
-		changes, err := a.svc.Changes(r.Context(), after, limit, 15*time.Second, allowed)
+		changes, err := a.svc.Changes(r.Context(), after, limit, 15*time.Second, keep)
 		if err != nil {
 			a.log.Error("change feed", "err", err)
 			return nil

@@ -13,12 +13,17 @@ import (
 // connection resolves {id} (an ID or name) within the token's scope: a connection outside
 // it is not found.
 func (a *api) connection(r *http.Request) (service.ConnectionView, error) {
-	v, err := a.svc.GetConnection(r.Context(), r.PathValue("id"))
+	return a.connectionByRef(r, r.PathValue("id"))
+}
+
+// connectionByRef is connection for a reference from elsewhere than the path.
+func (a *api) connectionByRef(r *http.Request, ref string) (service.ConnectionView, error) {
+	v, err := a.svc.GetConnection(r.Context(), ref)
 	if err != nil {
 		return v, err
 	}
 	if !token(r).Allows(v.ID) {
-		return service.ConnectionView{}, fmt.Errorf("%w: no connection %q", store.ErrNotFound, r.PathValue("id"))
+		return service.ConnectionView{}, fmt.Errorf("%w: no connection %q", store.ErrNotFound, ref)
 	}
 	return v, nil
 }
