@@ -102,7 +102,20 @@ type run struct {
 	in     guide.Checked
 	client *bc.Client // built with the token source; nil until then
 	claims entra.Claims
-	stop   bool // an earlier step failed: later checks are not run
+	stop   bool   // an earlier step failed: later checks are not run
+	failed *Check // the first failed check, which later unchecked ones name
+}
+
+// needs says what each check needs from the checks before it, for the reason a check was
+// not run after an earlier failure.
+var needs = map[string]string{
+	CheckToken:       "a token is asked for only with input values that can be right",
+	CheckRoles:       "the permission is read from a token Entra ID issued",
+	CheckBCAccess:    "Business Central is asked only with a token that carries " + guide.ApplicationPermission,
+	CheckEnvironment: "the environment is looked up only once Business Central accepts the app",
+	CheckCompany:     "the companies are listed only once the environment answers",
+	CheckReadAccess:  "the entity sets are read only in a company that was found",
+	CheckWriteAccess: "writes are proved only in a company that was found",
 }
 
 // Run diagnoses the setup. It never returns an error: every failure is a failed check.
@@ -145,6 +158,20 @@ func (r *run) step(id, title string, step guide.Step, fn func(*Check)) {
 }
 
 func (r *run) record(c Check) {
+	if c.Status == NotChecked && r.failed != nil {
+		// Several faults at once: the earliest failure is the one to fix first; each later
+		// check says what that failure keeps it from checking.
+		reason := fmt.Sprintf("not checked yet: %s, and %q failed first (%s)", needs[c.ID], r.failed.Title, r.failed.Step.Short())
+		if c.Problem == "" {
+			c.Problem = reason
+		} else {
+			c.Problem = "not checked yet: " + c.Problem
+		}
+	}
+	if c.Status == Failed && r.failed == nil {
+		f := c
+		r.failed = &f
+	}
 	if c.Status == Failed {
 		r.stop = true
 		if r.rep.FailedStep == nil {
@@ -168,14 +195,18 @@ func (r *run) checkInput(c *Check) {
 		return
 	}
 	var problems, fixes []string
-	first := true
+	var fes []*guide.FieldError
 	for _, e := range unjoin(err) {
 		var fe *guide.FieldError
-		if !errors.As(e, &fe) {
-			continue
+		if errors.As(e, &fe) {
+			fes = append(fes, fe)
 		}
-		if first {
-			c.Step, first = fe.Step, false
+	}
+	// Several wrong values: the earliest step of the guide is the one to fix first.
+	slices.SortStableFunc(fes, func(a, b *guide.FieldError) int { return int(a.Step) - int(b.Step) })
+	for i, fe := range fes {
+		if i == 0 {
+			c.Step = fe.Step
 		}
 		problems = append(problems, fe.Field+": "+fe.Problem)
 		retype := []string{fe.Field}

@@ -139,6 +139,9 @@ func (r *Report) WriteText(w io.Writer) error {
 				fmt.Fprintf(&b, "    Fix:      %s\n", indent(c.Fix))
 			}
 		}
+		if c.Status == NotChecked && c.Problem != "" {
+			fmt.Fprintf(&b, "    %s\n", c.Problem)
+		}
 		for _, d := range c.Details {
 			fmt.Fprintf(&b, "    - %s\n", d)
 		}

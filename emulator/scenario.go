@@ -83,16 +83,29 @@ const (
 
 // loadScenario seeds the directory and BC state and applies the scenario on top.
 func (e *Emulator) loadScenario(name string) error {
-	known := false
-	for _, s := range scenarios {
-		known = known || s.Name == name
-	}
-	if !known {
-		names := make([]string, len(scenarios))
-		for i, s := range scenarios {
-			names[i] = s.Name
+	// Several faults at once: "a,b" applies each scenario's change to the same setup, in
+	// the order given (each touches a different part of it).
+	var names []string
+	for _, n := range strings.Split(name, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			names = append(names, n)
 		}
-		return fmt.Errorf("emulator: unknown scenario %q; known scenarios: %s", name, strings.Join(names, ", "))
+	}
+	for _, n := range names {
+		known := false
+		for _, s := range scenarios {
+			known = known || s.Name == n
+		}
+		if !known {
+			all := make([]string, len(scenarios))
+			for i, s := range scenarios {
+				all[i] = s.Name
+			}
+			return fmt.Errorf("emulator: unknown scenario %q; known scenarios: %s (combine several with commas)", n, strings.Join(all, ", "))
+		}
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("emulator: no scenario in %q; name one, or several separated by commas", name)
 	}
 	seed, now := e.cfg.Seed, e.cfg.Now().UTC()
 	tenantID := seededGUID(seed, "tenant/contoso")
@@ -122,40 +135,8 @@ func (e *Emulator) loadScenario(name string) error {
 		Environment: DemoEnvironment, Company: DemoCompany,
 	}
 
-	switch name {
-	case ScenarioTenantUnknown:
-		creds.TenantID = seededGUID(seed, "tenant/unknown")
-	case ScenarioTenantMalformed:
-		creds.TenantID = "your-tenant-id"
-	case ScenarioClientUnknown:
-		creds.ClientID = seededGUID(seed, "app/unknown")
-	case ScenarioSecretWrong:
-		creds.ClientSecret = secretValue(seed, "secret/wrong")
-	case ScenarioSecretIDInsteadOfValue:
-		creds.ClientSecret = secret.ID
-	case ScenarioSecretExpired:
-		app.Secrets[0].EndDate = now.AddDate(0, 0, -10).Truncate(24 * time.Hour)
-		creds.SecretEndDate = app.Secrets[0].EndDate
-	case ScenarioAppDisabled:
-		app.Enabled = false
-	case ScenarioBCNotProvisioned:
-		tenant.HasBC = false
-	case ScenarioPermissionDelegatedOnly:
-		app.Permissions = []idp.Permission{{Resource: idp.BCResourceID, Value: idp.ScopeFinancialsReadWriteAll, Type: idp.Delegated, Consented: true}}
-	case ScenarioConsentMissing:
-		app.Permissions[0].Consented = false
-	case ScenarioBCAppMissing:
-		bcApp = nil
-	case ScenarioBCAppDisabled:
-		bcApp.Enabled = false
-	case ScenarioBCNoPermissions:
-		bcApp.PermissionSets = nil
-	case ScenarioBCPartialPermissions:
-		bcApp.PermissionSets = []string{PartialPermissionSet}
-	case ScenarioEnvironmentUnknown:
-		creds.Environment = "Prodution"
-	case ScenarioCompanyUnknown:
-		creds.Company = "Company Y"
+	for _, name := range names {
+		applyScenario(name, seed, now, &app, &tenant, &bcApp, &creds)
 	}
 
 	if err := e.dir.AddTenant(tenant); err != nil {
@@ -359,4 +340,49 @@ func (e *Emulator) Environments(tenantID string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// applyScenario changes the setup the way the named scenario breaks it.
+func applyScenario(name string, seed int64, now time.Time, app *idp.App, tenant *idp.Tenant, bcApp **BCApp, creds *Credentials) {
+	switch name {
+	case ScenarioTenantUnknown:
+		creds.TenantID = seededGUID(seed, "tenant/unknown")
+	case ScenarioTenantMalformed:
+		creds.TenantID = "your-tenant-id"
+	case ScenarioClientUnknown:
+		creds.ClientID = seededGUID(seed, "app/unknown")
+	case ScenarioSecretWrong:
+		creds.ClientSecret = secretValue(seed, "secret/wrong")
+	case ScenarioSecretIDInsteadOfValue:
+		creds.ClientSecret = app.Secrets[0].ID
+	case ScenarioSecretExpired:
+		app.Secrets[0].EndDate = now.AddDate(0, 0, -10).Truncate(24 * time.Hour)
+		creds.SecretEndDate = app.Secrets[0].EndDate
+	case ScenarioAppDisabled:
+		app.Enabled = false
+	case ScenarioBCNotProvisioned:
+		tenant.HasBC = false
+	case ScenarioPermissionDelegatedOnly:
+		app.Permissions = []idp.Permission{{Resource: idp.BCResourceID, Value: idp.ScopeFinancialsReadWriteAll, Type: idp.Delegated, Consented: true}}
+	case ScenarioConsentMissing:
+		app.Permissions[0].Consented = false
+	case ScenarioBCAppMissing:
+		*bcApp = nil
+	case ScenarioBCAppDisabled:
+		if *bcApp != nil { // combined with bc-app-missing, there is nothing to disable
+			(*bcApp).Enabled = false
+		}
+	case ScenarioBCNoPermissions:
+		if *bcApp != nil {
+			(*bcApp).PermissionSets = nil
+		}
+	case ScenarioBCPartialPermissions:
+		if *bcApp != nil {
+			(*bcApp).PermissionSets = []string{PartialPermissionSet}
+		}
+	case ScenarioEnvironmentUnknown:
+		creds.Environment = "Prodution"
+	case ScenarioCompanyUnknown:
+		creds.Company = "Company Y"
+	}
 }

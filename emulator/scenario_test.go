@@ -139,3 +139,22 @@ func TestTenantMismatch(t *testing.T) {
 		t.Errorf("no token: %d %v", resp.StatusCode, resp.Header)
 	}
 }
+
+// TestCombinedScenarios: "a,b" applies both faults; an unknown name in the list is named.
+func TestCombinedScenarios(t *testing.T) {
+	t.Parallel()
+	emu, err := emulator.New(emulator.Config{Scenario: emulator.ScenarioSecretWrong + ", " + emulator.ScenarioCompanyUnknown})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok, _ := emulator.New(emulator.Config{})
+	if cr, good := emu.Credentials(), ok.Credentials(); cr.ClientSecret == good.ClientSecret || cr.Company == good.Company || cr.TenantID != good.TenantID {
+		t.Errorf("secret-wrong,company-unknown: %+v", cr)
+	}
+	if _, err := emulator.New(emulator.Config{Scenario: "secret-wrong,secret-wrongg"}); err == nil || !strings.Contains(err.Error(), `"secret-wrongg"`) {
+		t.Errorf("unknown name in a list: %v", err)
+	}
+	if _, err := emulator.New(emulator.Config{Scenario: emulator.ScenarioBCAppMissing + "," + emulator.ScenarioBCAppDisabled}); err != nil {
+		t.Errorf("bc-app-missing,bc-app-disabled: %v", err)
+	}
+}

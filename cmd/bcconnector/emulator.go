@@ -21,7 +21,7 @@ import (
 // EmulatorCmd runs the sandbox.
 type EmulatorCmd struct {
 	Listen         string        `default:"127.0.0.1:8443" env:"BCC_EMULATOR_LISTEN" help:"Address to listen on (HTTPS). Port 0 picks a free port."`
-	Scenario       string        `default:"ok" env:"BCC_EMULATOR_SCENARIO" help:"Setup scenario to load, e.g. ok, secret-expired, permission-delegated-only. --list-scenarios shows all."`
+	Scenario       string        `default:"ok" env:"BCC_EMULATOR_SCENARIO" help:"Setup scenario to load, e.g. ok, secret-expired, permission-delegated-only; several faults at once separated by commas (secret-wrong,consent-missing). --list-scenarios shows all."`
 	ListScenarios  bool          `help:"List the setup scenarios and exit."`
 	Seed           int64         `default:"1" env:"BCC_EMULATOR_SEED" help:"Seed for IDs, secrets and data: the same seed gives the same tenant."`
 	DataSize       string        `default:"small" env:"BCC_EMULATOR_DATA_SIZE" help:"Rows per company: small, medium, large, or per entity set such as 'medium,generalLedgerEntries=1000000'."`
