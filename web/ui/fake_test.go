@@ -259,12 +259,12 @@ func (f *fakeService) Records(ctx context.Context, id, entitySet, filter, cursor
 	return p, nil
 }
 
-func (f *fakeService) Changes(ctx context.Context, since int64, limit int, wait time.Duration, allowed func(string) bool) ([]store.Change, error) {
+func (f *fakeService) Changes(ctx context.Context, since int64, limit int, wait time.Duration, keep func(store.Change) bool) ([]store.Change, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []store.Change
 	for _, c := range f.changes {
-		if c.Seq > since && len(out) < limit {
+		if c.Seq > since && len(out) < limit && (keep == nil || keep(c)) {
 			out = append(out, c)
 		}
 	}
