@@ -247,6 +247,24 @@ func (e *Emulator) environment(tenantID, name string) (*environment, error) {
 	return env, nil
 }
 
+// UpdateBCApp changes an app's record on an environment's Microsoft Entra Applications
+// page in place (set State to Disabled, change its permission sets); an error when there
+// is no such record.
+func (e *Emulator) UpdateBCApp(tenantID, environment, clientID string, fn func(*BCApp)) error {
+	env, err := e.environment(tenantID, environment)
+	if err != nil {
+		return err
+	}
+	env.mu.Lock()
+	defer env.mu.Unlock()
+	a, ok := env.apps[strings.ToLower(clientID)]
+	if !ok {
+		return fmt.Errorf("emulator: environment %q has no record for client ID %s on its Microsoft Entra Applications page", environment, clientID)
+	}
+	fn(a)
+	return nil
+}
+
 // RemoveBCApp deletes an app's record from an environment's Microsoft Entra Applications.
 func (e *Emulator) RemoveBCApp(tenantID, environment, clientID string) {
 	if env, err := e.environment(tenantID, environment); err == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/emulator"
+	"github.com/bizzjoiner/bcconnector/emulator/control"
 	"github.com/bizzjoiner/bcconnector/emulator/datagen"
 	"github.com/bizzjoiner/bcconnector/emulator/fault"
 	"github.com/bizzjoiner/bcconnector/emulator/throttle"
@@ -36,6 +38,7 @@ type EmulatorCmd struct {
 	Customers      int           `default:"0" env:"BCC_EMULATOR_CUSTOMERS" help:"More customer tenants to hold (0-1000), each with its own app registration (so its own BC limits), environment Production and company \"Company X\"; the banner lists their credentials."`
 	MaxPageSize    int           `default:"20000" env:"BCC_EMULATOR_MAX_PAGE_SIZE" help:"Server page size cap (BC: 20000)."`
 	ConflictStatus int           `default:"409" enum:"409,412" env:"BCC_EMULATOR_CONFLICT_STATUS" help:"HTTP status of a stale If-Match: 409 or 412 (UNCONFIRMED in BC)."`
+	Admin          bool          `env:"BCC_EMULATOR_ADMIN" help:"Serve the admin surface for test harnesses under /_emulator/ (revoke consent, disable the BC app, expire secrets, upload a certificate; see package emulator/control). It has no authentication: off unless given."`
 }
 
 // Run starts the emulator and serves until the context ends.
@@ -52,12 +55,19 @@ func (c *EmulatorCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	srv, err := emulator.Start(cfg, emulator.StartOptions{Addr: c.Listen, CAFile: c.CAFile})
+	opt := emulator.StartOptions{Addr: c.Listen, CAFile: c.CAFile}
+	if c.Admin {
+		opt.Wrap = withControl
+	}
+	srv, err := emulator.Start(cfg, opt)
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
 	printBanner(g, srv, c)
+	if c.Admin {
+		fmt.Fprintf(g.Stdout, "Admin surface (no authentication; for test harnesses): %s%s\n", srv.URL, control.Prefix)
+	}
 	outages := &tokenOutages{}
 	if c.TokenOutage != "" {
 		forD, every, _ := parseOutage(c.TokenOutage) // checked by config
@@ -245,6 +255,18 @@ func (c *EmulatorCmd) config() (emulator.Config, error) {
 		Mutation:       emulator.MutatorConfig{Rate: c.MutationRate, EntitySets: c.MutationSets},
 	}
 	return cfg, nil
+}
+
+// withControl serves the admin surface (package emulator/control) next to the emulator.
+func withControl(h http.Handler) http.Handler {
+	emu, ok := h.(*emulator.Emulator)
+	if !ok {
+		return h
+	}
+	mux := http.NewServeMux()
+	mux.Handle(control.Prefix, control.Handler(emu, nil))
+	mux.Handle("/", emu)
+	return mux
 }
 
 func printBanner(g *Globals, srv *emulator.Server, c *EmulatorCmd) {

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/bizzjoiner/bcconnector/emulator"
 	"github.com/bizzjoiner/bcconnector/internal/testlog"
 )
 
@@ -136,5 +139,27 @@ func TestChangesCursorFlag(t *testing.T) {
 	_, out, _ := runCLI(t, context.Background(), "changes", "--help")
 	if !strings.Contains(out, "--after") || strings.Contains(out, "--since") {
 		t.Errorf("changes --help should show --after and not --since:\n%s", out)
+	}
+}
+
+// TestEmulatorAdminSurface: --admin mounts the admin surface next to the emulator, which
+// still answers everything else.
+func TestEmulatorAdminSurface(t *testing.T) {
+	t.Parallel()
+	emu, err := emulator.New(emulator.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := withControl(emu)
+	cr := emu.Credentials()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("POST", "/_emulator/tenants/"+cr.TenantID+"/apps/"+cr.ClientID+"/consent/revoke", nil))
+	if a, _ := emu.Directory().LookupApp(cr.TenantID, cr.ClientID); rec.Code != http.StatusNoContent || a.Permissions[0].Consented {
+		t.Errorf("revoke through --admin: %d %s", rec.Code, rec.Body)
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/"+cr.TenantID+"/v2.0/.well-known/openid-configuration", nil))
+	if rec.Code != http.StatusOK {
+		t.Errorf("the emulator behind --admin: %d", rec.Code)
 	}
 }
