@@ -2,10 +2,17 @@ package service
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/store"
 )
+
+// ErrCursorBeyondEnd means a change feed cursor is past the end of the change log: no
+// change will ever follow it, so the caller must start again (from 0, or a cursor of
+// this database).
+var ErrCursorBeyondEnd = errors.New("service: cursor beyond the end of the change log")
 
 // DefaultChangesLimit is the page size of Changes when none is given.
 const DefaultChangesLimit = 500
@@ -39,12 +46,19 @@ func (s *Impl) Changes(ctx context.Context, since int64, limit int, wait time.Du
 	}
 	limit = min(limit, 10*DefaultChangesLimit)
 	deadline := s.now().Add(wait)
-	for {
+	for first := true; ; first = false {
 		// Taken before reading, so growth between the read and the wait is not missed.
 		grew := s.changesSignal()
 		out, next, err := s.changesFrom(ctx, since, limit, keep)
 		if err != nil || len(out) > 0 {
 			return out, err
+		}
+		if first && next == since && since > 0 {
+			// Nothing after since: it is the end of the log, or beyond it (a cursor of
+			// another database, or of one that was reset), which would wait forever.
+			if err := s.checkCursor(ctx, since); err != nil {
+				return nil, err
+			}
 		}
 		since = next
 		if !s.now().Before(deadline) {
@@ -60,6 +74,18 @@ func (s *Impl) Changes(ctx context.Context, since int64, limit int, wait time.Du
 		case <-t.C:
 		}
 	}
+}
+
+// checkCursor returns ErrCursorBeyondEnd if since is past the last committed change.
+func (s *Impl) checkCursor(ctx context.Context, since int64) error {
+	m, err := s.st.ReadMark(ctx)
+	if err != nil {
+		return err
+	}
+	if since > m.Seq {
+		return fmt.Errorf("%w: after=%d, but the change log ends at %d", ErrCursorBeyondEnd, since, m.Seq)
+	}
+	return nil
 }
 
 // changesFrom reads forward from since until it has kept entries or reaches the end

@@ -105,17 +105,20 @@ func (a *api) changesFilter(r *http.Request, q url.Values) (func(store.Change) b
 // goes away, with a comment every 15 s to keep proxies from closing the stream.
 func (a *api) stream(w http.ResponseWriter, r *http.Request, after int64, limit int, keep func(store.Change) bool) error {
 	rc := http.NewResponseController(w)
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusOK)
-	if err := rc.Flush(); err != nil {
-		return nil
-	}
-	for r.Context().Err() == nil {
-		changes, err := a.svc.Changes(r.Context(), after, limit, 15*time.Second, keep)
+	// The first read does not wait, so a bad cursor answers an error, not a stream.
+	for wait := time.Duration(0); r.Context().Err() == nil; wait = 15 * time.Second {
+		changes, err := a.svc.Changes(r.Context(), after, limit, wait, keep)
+		if err != nil && wait == 0 {
+			return err
+		}
 		if err != nil {
 			a.log.Error("change feed", "err", err)
 			return nil
+		}
+		if wait == 0 {
+			w.Header().Set("Content-Type", "text/event-stream")
+			w.Header().Set("Cache-Control", "no-cache")
+			w.WriteHeader(http.StatusOK)
 		}
 		if len(changes) == 0 {
 			_, _ = io.WriteString(w, ": keep-alive\n\n")

@@ -89,6 +89,9 @@ func statusOf(err error) (int, apiError) {
 		return http.StatusUnprocessableEntity, apiError{Code: "idempotency_key_reused", Message: "this Idempotency-Key was used for a different request; use a new key for a new request"}
 	case errors.Is(err, service.ErrIdempotencyInProgress):
 		return http.StatusConflict, apiError{Code: "idempotency_in_progress", Message: "a request with this Idempotency-Key is still running; retry later"}
+	case errors.Is(err, service.ErrCursorBeyondEnd):
+		return http.StatusBadRequest, apiError{Code: "cursor_beyond_end", Message: err.Error(), Field: "after",
+			Fix: "no change will ever follow this cursor (it is from another database, or one that was reset): read again from after=0 and resynchronise"}
 	case errors.Is(err, service.ErrSyncQueued):
 		return http.StatusConflict, apiError{Code: "sync_already_queued", Message: err.Error()}
 	case errors.Is(err, store.ErrConflict):

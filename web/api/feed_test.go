@@ -51,3 +51,39 @@ func TestChangesQuery(t *testing.T) {
 	other := e.newToken("other", []string{"conn-of-someone-else"})
 	e.do("GET", "/changes?connection="+id, other, nil, 404, nil)
 }
+
+// TestChangesCursorBeyondEnd: a cursor past the end of the change log (another
+// database's, or one from before a reset) answers 400 cursor_beyond_end at once, for
+// long-poll and server-sent events alike, instead of empty pages forever; the end itself
+// is a valid cursor.
+func TestChangesCursorBeyondEnd(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	id := e.createConn("Contoso")
+	e.do("POST", "/connections/"+id+"/sync", e.token, map[string]any{"entities": []string{"currencies"}}, 202, nil)
+	e.waitRows(id, "currencies")
+	e.jobs.wg.Wait()
+	var tail struct{ Next int64 }
+	e.do("GET", "/changes?after=0&limit=5000", e.token, nil, 200, &tail)
+	if tail.Next == 0 {
+		t.Fatal("the sync logged no changes")
+	}
+	var none struct{ Changes []any }
+	e.do("GET", "/changes?wait=0s&after="+itoa(tail.Next), e.token, nil, 200, &none)
+	if len(none.Changes) != 0 {
+		t.Errorf("after the end: %d changes", len(none.Changes))
+	}
+
+	var perr struct {
+		Error struct{ Code, Message, Field, Fix string }
+	}
+	e.do("GET", "/changes?wait=60s&after="+itoa(tail.Next+1), e.token, nil, 400, &perr)
+	if perr.Error.Code != "cursor_beyond_end" || perr.Error.Field != "after" ||
+		!strings.Contains(perr.Error.Message, itoa(tail.Next)) || !strings.Contains(perr.Error.Fix, "after=0") {
+		t.Errorf("cursor beyond the end: %+v", perr.Error)
+	}
+	st, hdr, b := e.call("GET", "/changes?after="+itoa(tail.Next+1000), e.token, nil, "Accept", "text/event-stream")
+	if st != 400 || !strings.Contains(string(b), "cursor_beyond_end") || strings.Contains(hdr.Get("Content-Type"), "event-stream") {
+		t.Errorf("SSE with a cursor beyond the end: %d %s %s", st, hdr.Get("Content-Type"), b)
+	}
+}
