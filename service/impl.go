@@ -32,6 +32,9 @@ var (
 	ErrIdempotencyInProgress = errors.New("service: a request with this Idempotency-Key is still running")
 	// ErrNoJobs means the service was built without a job queue, so it cannot sync.
 	ErrNoJobs = errors.New("service: no job queue configured; syncing runs under `bcconnector serve`")
+	// ErrNotSynced means no sync of an entity set ever started, so its replica is empty
+	// for want of reading, not because BC has no records.
+	ErrNotSynced = errors.New("service: entity set not synced")
 	// ErrSyncQueued means a sync request inserted no job: for every entity set a job was
 	// already waiting or running and absorbed it (the error's text names their states).
 	ErrSyncQueued = errors.New("service: a sync pass is already queued or running")

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -43,11 +44,15 @@ func (s *Impl) Records(ctx context.Context, id, entitySet, filter, cursor string
 	}
 	limit = min(limit, MaxRecordsLimit)
 	key := store.ReplicaKey{ConnectionID: c.ID, CompanyID: c.CompanyID, EntitySet: ent.EntitySet}
+	st, err := s.syncedState(ctx, c, key)
+	if err != nil {
+		return RecordsPage{}, err
+	}
 	rows, err := s.st.ReplicaQuery(ctx, key, filters, cursor, limit)
 	if err != nil {
 		return RecordsPage{}, err
 	}
-	page := RecordsPage{Records: make([]json.RawMessage, 0, len(rows))}
+	page := RecordsPage{Records: make([]json.RawMessage, 0, len(rows)), FullSyncDone: st.FullSyncDone}
 	for _, r := range rows {
 		page.Records = append(page.Records, r.Raw)
 	}
@@ -55,6 +60,44 @@ func (s *Impl) Records(ctx context.Context, id, entitySet, filter, cursor string
 		page.NextCursor = rows[len(rows)-1].ID
 	}
 	return page, nil
+}
+
+// Record implements Service.
+func (s *Impl) Record(ctx context.Context, id, entitySet, recordID string) (json.RawMessage, error) {
+	c, err := s.st.GetConnection(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	ent, err := s.entitySet(entitySet)
+	if err != nil {
+		return nil, err
+	}
+	key := store.ReplicaKey{ConnectionID: c.ID, CompanyID: c.CompanyID, EntitySet: ent.EntitySet}
+	if _, err := s.syncedState(ctx, c, key); err != nil {
+		return nil, err
+	}
+	row, err := s.st.ReplicaGet(ctx, key, recordID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: no %s record with id %q in the replica of %s", store.ErrNotFound, ent.EntitySet, recordID, c.Name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return row.Raw, nil
+}
+
+// syncedState returns the sync state of a set, or ErrNotSynced if no sync of it ever
+// started: its replica is then empty because nothing was read, not because BC has nothing.
+func (s *Impl) syncedState(ctx context.Context, c store.Connection, key store.ReplicaKey) (store.SyncState, error) {
+	st, err := s.st.SyncState(ctx, key)
+	if err != nil {
+		return st, err
+	}
+	if !st.FullSyncDone && st.LastRunAt.IsZero() && len(st.Checkpoints) == 0 {
+		return st, fmt.Errorf("%w: %s of connection %s was never synced; start a sync with POST /api/v1/connections/%s/sync {\"entities\":[\"%s\"]} or `bcconnector sync %s --entities %s`",
+			ErrNotSynced, key.EntitySet, c.Name, c.ID, key.EntitySet, c.Name, key.EntitySet)
+	}
+	return st, nil
 }
 
 var filterTerm = regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_]*)\s+(eq|ne|gt|ge|lt|le)\s+('(?:[^']|'')*'|[^\s']+)\s*$`)

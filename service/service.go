@@ -90,6 +90,9 @@ type ConnectionView struct {
 type RecordsPage struct {
 	Records    []json.RawMessage `json:"records"`
 	NextCursor string            `json:"nextCursor,omitempty"`
+	// FullSyncDone is false while the set's first full sync runs: the replica may still
+	// lack records BC has. (A set never synced is ErrNotSynced, not an empty page.)
+	FullSyncDone bool `json:"fullSyncDone"`
 }
 
 // WriteOp is a write-through to BC.
@@ -154,6 +157,9 @@ type Service interface {
 	// Records pages through the replica of an entity set; filter is a simple
 	// "field op value" list applied to the typed columns.
 	Records(ctx context.Context, id, entitySet, filter, cursor string, limit int) (RecordsPage, error)
+	// Record returns one replicated record as BC sent it (store.ErrNotFound if the replica
+	// has no such id; ErrNotSynced if the set was never synced).
+	Record(ctx context.Context, id, entitySet, recordID string) (json.RawMessage, error)
 	// Changes returns change log entries after since that keep accepts (nil: all),
 	// waiting up to wait for new ones.
 	Changes(ctx context.Context, since int64, limit int, wait time.Duration, keep func(store.Change) bool) ([]store.Change, error)

@@ -82,6 +82,7 @@ var routes = []route{
 	{"GET", "/connections/{id}/sync", (*api).syncStatus, false},
 	{"GET", "/connections/{id}/entities/{set}/records", (*api).records, false},
 	{"POST", "/connections/{id}/entities/{set}/records", (*api).createRecord, false},
+	{"GET", "/connections/{id}/entities/{set}/records/{rid}", (*api).record, false},
 	{"PATCH", "/connections/{id}/entities/{set}/records/{rid}", (*api).updateRecord, false},
 	{"DELETE", "/connections/{id}/entities/{set}/records/{rid}", (*api).deleteRecord, false},
 	{"POST", "/connections/{id}/entities/{set}/records/{rid}/actions/{action}", (*api).action, false},

@@ -92,6 +92,8 @@ func statusOf(err error) (int, apiError) {
 	case errors.Is(err, service.ErrCursorBeyondEnd):
 		return http.StatusBadRequest, apiError{Code: "cursor_beyond_end", Message: err.Error(), Field: "after",
 			Fix: "no change will ever follow this cursor (it is from another database, or one that was reset): read again from after=0 and resynchronise"}
+	case errors.Is(err, service.ErrNotSynced):
+		return http.StatusConflict, apiError{Code: "not_synced", Message: err.Error()}
 	case errors.Is(err, service.ErrSyncQueued):
 		return http.StatusConflict, apiError{Code: "sync_already_queued", Message: err.Error()}
 	case errors.Is(err, store.ErrConflict):

@@ -87,3 +87,43 @@ func TestChangesCursorBeyondEnd(t *testing.T) {
 		t.Errorf("SSE with a cursor beyond the end: %d %s %s", st, hdr.Get("Content-Type"), b)
 	}
 }
+
+// TestRecordAndNotSynced: one record reads from the replica (404 when absent), and a set
+// never synced answers 409 not_synced naming how to start a sync, not "200, empty".
+func TestRecordAndNotSynced(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	id := e.createConn("Contoso")
+	var perr struct {
+		Error struct{ Code, Message string }
+	}
+	e.do("GET", "/connections/"+id+"/entities/customers/records", e.token, nil, 409, &perr)
+	if perr.Error.Code != "not_synced" || !strings.Contains(perr.Error.Message, "/connections/"+id+"/sync") || !strings.Contains(perr.Error.Message, "customers") {
+		t.Errorf("records of a set never synced: %+v", perr.Error)
+	}
+	e.do("GET", "/connections/"+id+"/entities/customers/records/00000000-0000-0000-0000-000000000001", e.token, nil, 409, &perr)
+
+	e.do("POST", "/connections/"+id+"/sync", e.token, map[string]any{"entities": []string{"customers"}}, 202, nil)
+	e.waitRows(id, "customers")
+	var page struct {
+		Records      []map[string]any
+		FullSyncDone bool
+	}
+	e.do("GET", "/connections/"+id+"/entities/customers/records?limit=1", e.token, nil, 200, &page)
+	if len(page.Records) != 1 || !page.FullSyncDone {
+		t.Fatalf("records after the sync: %+v", page)
+	}
+	rid, _ := page.Records[0]["id"].(string)
+	var rec map[string]any
+	e.do("GET", "/connections/"+id+"/entities/customers/records/"+rid, e.token, nil, 200, &rec)
+	if rec["id"] != rid || rec["number"] != page.Records[0]["number"] || rec["@odata.etag"] == nil {
+		t.Errorf("record %s: %v", rid, rec)
+	}
+	e.do("GET", "/connections/"+id+"/entities/customers/records/00000000-0000-0000-0000-000000000001", e.token, nil, 404, &perr)
+	if perr.Error.Code != "not_found" || !strings.Contains(perr.Error.Message, "00000000-0000-0000-0000-000000000001") {
+		t.Errorf("absent record: %+v", perr.Error)
+	}
+	// Another customer's token does not learn the connection exists.
+	other := e.newToken("other", []string{"conn-of-someone-else"})
+	e.do("GET", "/connections/"+id+"/entities/customers/records/"+rid, other, nil, 404, nil)
+}

@@ -20,6 +20,9 @@ func FuzzAPI(f *testing.F) {
 	}
 	e := setup(f)
 	id := e.createConn("Fuzzed")
+	// Synced, so record reads reach the replica's queries (a set never synced is 409).
+	e.do("POST", "/connections/"+id+"/sync", e.token, map[string]any{"entities": []string{"customers"}}, 202, nil)
+	e.waitRows(id, "customers")
 	secret := e.emu.Credentials().ClientSecret
 	f.Fuzz(func(t *testing.T, in string) {
 		e.t = t // calls report to this input's test
@@ -30,6 +33,7 @@ func FuzzAPI(f *testing.F) {
 			{"POST", "/connections/" + id + "/rotate-secret"},
 			{"POST", "/connections/" + id + "/$batch"},
 			{"GET", "/connections/" + id + "/entities/customers/records?limit=5&filter=" + url.QueryEscape(in)},
+			{"GET", "/connections/" + id + "/entities/customers/records/" + url.PathEscape(in)},
 			{"GET", "/changes?wait=0s&after=" + url.QueryEscape(in)},
 		} {
 			var body any

@@ -29,6 +29,21 @@ func (a *api) records(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+func (a *api) record(w http.ResponseWriter, r *http.Request) error {
+	v, err := a.connection(r)
+	if err != nil {
+		return err
+	}
+	rec, err := a.svc.Record(r.Context(), v.ID, r.PathValue("set"), r.PathValue("rid"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, err = w.Write(rec)
+	return err
+}
+
 func (a *api) write(w http.ResponseWriter, r *http.Request, op service.WriteOp) error {
 	v, err := a.connection(r)
 	if err != nil {

@@ -271,6 +271,10 @@ func (f *fakeService) Changes(ctx context.Context, since int64, limit int, wait 
 	return out, nil
 }
 
+func (f *fakeService) Record(ctx context.Context, id, entitySet, recordID string) (json.RawMessage, error) {
+	return nil, fmt.Errorf("not used")
+}
+
 func (f *fakeService) Write(ctx context.Context, id, entitySet string, op service.WriteOp, key string) (service.WriteResult, error) {
 	return service.WriteResult{}, fmt.Errorf("not used")
 }
