@@ -950,7 +950,7 @@ func startSoakEmulator(t testing.TB, bin, caFile string, args ...string) *soakEm
 }
 
 // makeQuiet sends SIGUSR1 and returns the emulator's report and when it went quiet.
-func (e *soakEmulator) makeQuiet(t *testing.T) (QuietReport, time.Time) {
+func (e *soakEmulator) makeQuiet(t testing.TB) (QuietReport, time.Time) {
 	t.Helper()
 	if err := e.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
 		t.Fatal(err)
