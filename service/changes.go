@@ -17,6 +17,9 @@ var ErrCursorBeyondEnd = errors.New("service: cursor beyond the end of the chang
 // DefaultChangesLimit is the page size of Changes when none is given.
 const DefaultChangesLimit = 500
 
+// MaxChangesLimit caps a page of Changes; the API refuses larger limits.
+const MaxChangesLimit = 10 * DefaultChangesLimit
+
 // DefaultChangesRecheck is how often a waiting Changes call reads the change log when
 // nothing woke it (see Options.ChangesRecheck).
 const DefaultChangesRecheck = 2 * time.Second
@@ -44,7 +47,7 @@ func (s *Impl) Changes(ctx context.Context, since int64, limit int, wait time.Du
 	if limit <= 0 {
 		limit = DefaultChangesLimit
 	}
-	limit = min(limit, 10*DefaultChangesLimit)
+	limit = min(limit, MaxChangesLimit)
 	deadline := s.now().Add(wait)
 	for first := true; ; first = false {
 		// Taken before reading, so growth between the read and the wait is not missed.

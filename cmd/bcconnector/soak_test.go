@@ -663,7 +663,7 @@ func (h *soak) checkFeed() {
 				ETag      string
 			}
 		}
-		if err := h.getJSON("/changes?after="+strconv.FormatInt(after, 10)+"&limit=10000", &page); err != nil {
+		if err := h.getJSON("/changes?after="+strconv.FormatInt(after, 10)+"&limit=5000", &page); err != nil {
 			t.Fatal(err)
 		}
 		if len(page.Changes) == 0 {

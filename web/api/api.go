@@ -12,9 +12,11 @@ package api
 
 import (
 	_ "embed"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/outbound"
@@ -132,9 +134,30 @@ func New(opt Options) http.Handler {
 		mux.Handle(r.method+" "+Prefix+r.path, handler)
 	}
 	mux.Handle(Prefix+"/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if allow := allowed(mux, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeError(w, http.StatusMethodNotAllowed, apiError{Code: "method_not_allowed",
+				Message: fmt.Sprintf("%s is not a method of %s; it allows %s", r.Method, r.URL.Path, strings.Join(allow, ", "))})
+			return
+		}
 		writeError(w, http.StatusNotFound, apiError{Code: "not_found", Message: "no such API route; see " + Prefix + "/openapi.json"})
 	}))
 	return mux
+}
+
+// allowed returns the methods that have a route for r's path (HEAD with GET), in a fixed
+// order; none means the path itself is unknown. (The catch-all at Prefix+"/" matches any
+// method, so the mux's own 405 never happens.)
+func allowed(mux *http.ServeMux, r *http.Request) []string {
+	var out []string
+	for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != Prefix+"/" && pattern != "" {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func (a *api) openapi(w http.ResponseWriter, _ *http.Request) error {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bizzjoiner/bcconnector/service"
 	"github.com/bizzjoiner/bcconnector/store"
 )
 
@@ -34,6 +35,15 @@ func checkParams(q url.Values, accepted []string) error {
 	return fmt.Errorf("%w: unknown query parameter %s; accepted: %s", errBadRequest, strings.Join(unknown, ", "), strings.Join(accepted, ", "))
 }
 
+// parseLimit reads a limit query parameter: a whole number from 1 to max.
+func parseLimit(s string, max int) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 || n > max {
+		return 0, fmt.Errorf("%w: limit must be a whole number from 1 to %d, got %q", errBadRequest, max, s)
+	}
+	return n, nil
+}
+
 func (a *api) changes(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	if err := checkParams(q, changesParams); err != nil {
@@ -53,8 +63,8 @@ func (a *api) changes(w http.ResponseWriter, r *http.Request) error {
 	}
 	limit := 0
 	if s := q.Get("limit"); s != "" {
-		if limit, err = strconv.Atoi(s); err != nil || limit <= 0 {
-			return fmt.Errorf("%w: limit must be a positive number, got %q", errBadRequest, s)
+		if limit, err = parseLimit(s, service.MaxChangesLimit); err != nil {
+			return err
 		}
 	}
 	var wait time.Duration

@@ -127,3 +127,39 @@ func TestRecordAndNotSynced(t *testing.T) {
 	other := e.newToken("other", []string{"conn-of-someone-else"})
 	e.do("GET", "/connections/"+id+"/entities/customers/records/"+rid, other, nil, 404, nil)
 }
+
+// TestMethodsAndLimits: a known path with a wrong method answers 405 with Allow (an
+// unknown path stays 404), and a limit above the documented maximum answers 400 naming
+// the maximum instead of being cut silently.
+func TestMethodsAndLimits(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	id := e.createConn("Contoso")
+	for _, tc := range []struct{ method, path, allow string }{
+		{"DELETE", "/changes", "GET, HEAD"},
+		{"PUT", "/connections/" + id, "GET, HEAD, PATCH, DELETE"},
+		{"GET", "/connections/" + id + "/rotate-secret", "POST"},
+		{"PUT", "/connections/" + id + "/entities/customers/records/x", "GET, HEAD, PATCH, DELETE"},
+	} {
+		st, hdr, b := e.call(tc.method, tc.path, e.token, nil)
+		if st != 405 || hdr.Get("Allow") != tc.allow || !strings.Contains(string(b), "method_not_allowed") {
+			t.Errorf("%s %s: %d Allow %q %s; want 405 Allow %q", tc.method, tc.path, st, hdr.Get("Allow"), b, tc.allow)
+		}
+	}
+	if st, _, b := e.call("GET", "/no-such-route", e.token, nil); st != 404 {
+		t.Errorf("unknown path: %d %s", st, b)
+	}
+
+	var perr struct {
+		Error struct{ Code, Message string }
+	}
+	e.do("GET", "/changes?limit=5001", e.token, nil, 400, &perr)
+	if !strings.Contains(perr.Error.Message, "5000") {
+		t.Errorf("changes limit above the maximum: %+v", perr.Error)
+	}
+	e.do("GET", "/changes?limit=5000", e.token, nil, 200, nil)
+	e.do("GET", "/connections/"+id+"/entities/customers/records?limit=1001", e.token, nil, 400, &perr)
+	if !strings.Contains(perr.Error.Message, "1000") {
+		t.Errorf("records limit above the maximum: %+v", perr.Error)
+	}
+}

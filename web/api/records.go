@@ -1,9 +1,7 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/bizzjoiner/bcconnector/service"
@@ -17,8 +15,8 @@ func (a *api) records(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	limit := 0
 	if s := q.Get("limit"); s != "" {
-		if limit, err = strconv.Atoi(s); err != nil || limit <= 0 {
-			return fmt.Errorf("%w: limit must be a positive number, got %q", errBadRequest, s)
+		if limit, err = parseLimit(s, service.MaxRecordsLimit); err != nil {
+			return err
 		}
 	}
 	page, err := a.svc.Records(r.Context(), v.ID, r.PathValue("set"), q.Get("filter"), q.Get("cursor"), limit)

@@ -33,7 +33,7 @@ func TestWriteThroughAppliesAtOnce(t *testing.T) {
 		var ch struct {
 			Changes []struct{ EntitySet, ID, Op string }
 		}
-		e.do("GET", "/changes?after=0&limit=100000", e.token, nil, 200, &ch)
+		e.do("GET", "/changes?after=0&limit=5000", e.token, nil, 200, &ch)
 		var out []string
 		for _, c := range ch.Changes {
 			if c.EntitySet == set && c.ID == rid {
@@ -152,7 +152,7 @@ func TestBatchWriteThroughAppliesAtOnce(t *testing.T) {
 	var ch struct {
 		Changes []struct{ ID, Op string }
 	}
-	e.do("GET", "/changes?after=0&limit=100000", e.token, nil, 200, &ch)
+	e.do("GET", "/changes?after=0&limit=5000", e.token, nil, 200, &ch)
 	last := map[string]string{}
 	for _, c := range ch.Changes {
 		last[c.ID] = c.Op
