@@ -43,7 +43,7 @@ func (s *Impl) changesGrew() {
 // out other connections, so a scoped caller never learns of another customer's changes). A caller that waits
 // sleeps until the store announces new changes (store.ChannelChanges), its wait ends, or
 // the recheck interval passes; it does not poll the database meanwhile.
-func (s *Impl) Changes(ctx context.Context, since int64, limit int, wait time.Duration, keep func(store.Change) bool) ([]store.Change, error) {
+func (s *Impl) Changes(ctx context.Context, since int64, limit int, wait time.Duration, keep func(store.Change) bool) ([]store.Change, int64, error) {
 	if limit <= 0 {
 		limit = DefaultChangesLimit
 	}
@@ -53,25 +53,28 @@ func (s *Impl) Changes(ctx context.Context, since int64, limit int, wait time.Du
 		// Taken before reading, so growth between the read and the wait is not missed.
 		grew := s.changesSignal()
 		out, next, err := s.changesFrom(ctx, since, limit, keep)
-		if err != nil || len(out) > 0 {
-			return out, err
+		if err != nil {
+			return nil, since, err
+		}
+		if len(out) > 0 {
+			return out, next, nil
 		}
 		if first && next == since && since > 0 {
 			// Nothing after since: it is the end of the log, or beyond it (a cursor of
 			// another database, or of one that was reset), which would wait forever.
 			if err := s.checkCursor(ctx, since); err != nil {
-				return nil, err
+				return nil, since, err
 			}
 		}
 		since = next
 		if !s.now().Before(deadline) {
-			return []store.Change{}, nil
+			return []store.Change{}, since, nil
 		}
 		t := time.NewTimer(min(s.recheck, deadline.Sub(s.now())))
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return []store.Change{}, nil
+			return []store.Change{}, since, nil
 		case <-grew:
 			t.Stop()
 		case <-t.C:

@@ -46,7 +46,7 @@ func testChangesWoken(t *testing.T, mine, theirs Store) {
 	}
 	// Nothing happens for half a second: one read before the wait, one when it ends (a
 	// 200 ms poll would make four).
-	got, err := svc.Changes(ctx, 0, 10, 500*time.Millisecond, nil)
+	got, _, err := svc.Changes(ctx, 0, 10, 500*time.Millisecond, nil)
 	if err != nil || len(got) != 0 {
 		t.Fatalf("quiet wait: %v, %v", got, err)
 	}
@@ -56,7 +56,7 @@ func testChangesWoken(t *testing.T, mine, theirs Store) {
 	// A long wait ends as soon as the other instance logs a change.
 	done := make(chan []store.Change, 1)
 	go func() {
-		got, err := svc.Changes(ctx, 0, 10, time.Minute, nil)
+		got, _, err := svc.Changes(ctx, 0, 10, time.Minute, nil)
 		if err != nil {
 			t.Error(err)
 		}

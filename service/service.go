@@ -161,8 +161,9 @@ type Service interface {
 	// has no such id; ErrNotSynced if the set was never synced).
 	Record(ctx context.Context, id, entitySet, recordID string) (json.RawMessage, error)
 	// Changes returns change log entries after since that keep accepts (nil: all),
-	// waiting up to wait for new ones.
-	Changes(ctx context.Context, since int64, limit int, wait time.Duration, keep func(store.Change) bool) ([]store.Change, error)
+	// waiting up to wait for new ones, and next: the position to read on from (the last
+	// entry read, kept or skipped), so a filtered reader does not read skipped ones again.
+	Changes(ctx context.Context, since int64, limit int, wait time.Duration, keep func(store.Change) bool) (changes []store.Change, next int64, err error)
 	// Write sends a write-through to BC; a repeated idempotencyKey returns the first result.
 	Write(ctx context.Context, id, entitySet string, op WriteOp, idempotencyKey string) (WriteResult, error)
 	// Batch passes a JSON $batch through to BC.

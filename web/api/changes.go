@@ -81,13 +81,9 @@ func (a *api) changes(w http.ResponseWriter, r *http.Request) error {
 	if strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
 		return a.stream(w, r, after, limit, keep)
 	}
-	changes, err := a.svc.Changes(r.Context(), after, limit, wait, keep)
+	changes, next, err := a.svc.Changes(r.Context(), after, limit, wait, keep)
 	if err != nil {
 		return err
-	}
-	next := after
-	if len(changes) > 0 {
-		next = changes[len(changes)-1].Seq
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"changes": changes, "next": next})
 	return nil
@@ -117,7 +113,7 @@ func (a *api) stream(w http.ResponseWriter, r *http.Request, after int64, limit 
 	rc := http.NewResponseController(w)
 	// The first read does not wait, so a bad cursor answers an error, not a stream.
 	for wait := time.Duration(0); r.Context().Err() == nil; wait = 15 * time.Second {
-		changes, err := a.svc.Changes(r.Context(), after, limit, wait, keep)
+		changes, next, err := a.svc.Changes(r.Context(), after, limit, wait, keep)
 		if err != nil && wait == 0 {
 			return err
 		}
@@ -136,8 +132,8 @@ func (a *api) stream(w http.ResponseWriter, r *http.Request, after int64, limit 
 		for _, c := range changes {
 			b, _ := json.Marshal(c)
 			fmt.Fprintf(w, "id: %d\nevent: change\ndata: %s\n\n", c.Seq, b)
-			after = c.Seq
 		}
+		after = max(after, next)
 		if err := rc.Flush(); err != nil {
 			return nil
 		}

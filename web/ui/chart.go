@@ -131,7 +131,7 @@ func (t *changeTail) recent(ctx context.Context, svc service.Service, n int, con
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	probe := func(since int64) (int64, bool) {
-		cs, err := svc.Changes(ctx, since, 1, 0, nil)
+		cs, _, err := svc.Changes(ctx, since, 1, 0, nil)
 		if err != nil || len(cs) == 0 {
 			return 0, false
 		}
@@ -167,7 +167,7 @@ func (t *changeTail) recent(ctx context.Context, svc service.Service, n int, con
 	var out []store.Change
 	for window := int64(n) * 4; ; window *= 4 {
 		from := max(0, t.top-window)
-		cs, err := svc.Changes(ctx, from, int(window), 0, nil)
+		cs, _, err := svc.Changes(ctx, from, int(window), 0, nil)
 		if err != nil {
 			return nil
 		}

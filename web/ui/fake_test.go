@@ -259,16 +259,18 @@ func (f *fakeService) Records(ctx context.Context, id, entitySet, filter, cursor
 	return p, nil
 }
 
-func (f *fakeService) Changes(ctx context.Context, since int64, limit int, wait time.Duration, keep func(store.Change) bool) ([]store.Change, error) {
+func (f *fakeService) Changes(ctx context.Context, since int64, limit int, wait time.Duration, keep func(store.Change) bool) ([]store.Change, int64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []store.Change
+	next := since
 	for _, c := range f.changes {
 		if c.Seq > since && len(out) < limit && (keep == nil || keep(c)) {
 			out = append(out, c)
+			next = c.Seq
 		}
 	}
-	return out, nil
+	return out, next, nil
 }
 
 func (f *fakeService) Record(ctx context.Context, id, entitySet, recordID string) (json.RawMessage, error) {
