@@ -136,6 +136,11 @@ func TestChangesCursorFlag(t *testing.T) {
 			t.Errorf("changes %s 0: exit %d\n%s%s", flag, code, out, errOut)
 		}
 	}
+	// A position past the end of the (empty) log is an error naming the fix, not silence.
+	code, _, errOut := runCLI(t, context.Background(), append(slices.Clone(base), "--after", "7")...)
+	if code == 0 || !strings.Contains(errOut, "past the end of the change log (0)") || !strings.Contains(errOut, "--after 0") {
+		t.Errorf("changes --after 7 on an empty log: exit %d\n%s", code, errOut)
+	}
 	_, out, _ := runCLI(t, context.Background(), "changes", "--help")
 	if !strings.Contains(out, "--after") || strings.Contains(out, "--since") {
 		t.Errorf("changes --help should show --after and not --since:\n%s", out)

@@ -229,6 +229,16 @@ func (c *ChangesCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
+	if len(changes) == 0 && c.After > 0 {
+		// As the API's cursor_beyond_end: no change will ever follow such a position.
+		m, err := a.db.ReadMark(ctx)
+		if err != nil {
+			return err
+		}
+		if c.After > m.Seq {
+			return fmt.Errorf("--after %d is past the end of the change log (%d): no change will ever follow it; it is from another database or one that was reset, so read again from --after 0", c.After, m.Seq)
+		}
+	}
 	enc := json.NewEncoder(g.Stdout)
 	for _, ch := range changes {
 		if err := enc.Encode(ch); err != nil {
