@@ -91,9 +91,22 @@ func migrateQueue(ctx context.Context, st store.Store) error {
 	return fmt.Errorf("no job queue for a store of type %T", st)
 }
 
+// riverMaxSchema is the longest schema name River works in: it names its notification
+// channels "<schema>.river_leadership" (the longest of them), PostgreSQL refuses channel
+// names over 63 bytes, and River's inserts then stall instead of failing.
+const riverMaxSchema = 63 - len(".river_leadership")
+
 // migrateRiverPostgres runs River's migrations under the store's advisory lock, so
-// instances starting at once run them once.
+// instances starting at once run them once. It refuses a schema whose name is too long
+// for River's notification channels (riverMaxSchema).
 func migrateRiverPostgres(ctx context.Context, db *postgres.DB, driver *riverpgxv5.Driver) error {
+	var schema string
+	if err := db.Pool().QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		return fmt.Errorf("job queue: read the current schema: %w", err)
+	}
+	if len(schema) > riverMaxSchema {
+		return fmt.Errorf("the PostgreSQL schema %q is %d bytes long; the job queue (River) names its notification channels after it and PostgreSQL allows 63 bytes per channel, so the schema may have at most %d: pick a shorter one in --database-url (search_path)", schema, len(schema), riverMaxSchema)
+	}
 	mig, err := rivermigrate.New(driver, nil)
 	if err != nil {
 		return err

@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -61,5 +64,39 @@ func TestMigratePostgres(t *testing.T) {
 		if err := conn.QueryRow(t.Context(), `SELECT to_regclass($1) IS NOT NULL`, table).Scan(&ok); err != nil || !ok {
 			t.Errorf("table %s missing after migrate (%v)", table, err)
 		}
+	}
+}
+
+// TestMigratePostgresSchemaTooLong: a schema name too long for River's notification
+// channels is refused with the limit and the fix (River's inserts used to stall in it,
+// with "channel name too long" only in River's own log).
+func TestMigratePostgresSchemaTooLong(t *testing.T) {
+	server := pgtest.URL(t)
+	schema := fmt.Sprintf("t%d_a_schema_name_much_too_long_for_rivers_channels", os.Getpid())
+	if len(schema) <= riverMaxSchema {
+		t.Fatalf("schema %q is not longer than %d", schema, riverMaxSchema)
+	}
+	conn, err := pgx.Connect(t.Context(), server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	ident := pgx.Identifier{schema}.Sanitize()
+	if _, err := conn.Exec(t.Context(), `CREATE SCHEMA `+ident); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = conn.Exec(context.Background(), `DROP SCHEMA IF EXISTS `+ident+` CASCADE`) })
+	pu, err := url.Parse(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := pu.Query()
+	q.Set("search_path", schema)
+	pu.RawQuery = q.Encode()
+	t.Setenv("BCC_MASTER_KEY", "")
+	code, out, errOut := runCLI(t, context.Background(), "migrate", "--database-url", pu.String(), "--key-file", filepath.Join(t.TempDir(), "master.key"))
+	msg := out + errOut
+	if code == 0 || !strings.Contains(msg, schema) || !strings.Contains(msg, fmt.Sprintf("at most %d", riverMaxSchema)) || !strings.Contains(msg, "search_path") {
+		t.Fatalf("migrate in a %d-byte schema: exit %d, %s", len(schema), code, msg)
 	}
 }

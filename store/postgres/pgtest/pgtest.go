@@ -49,8 +49,11 @@ func Schema(t testing.TB, serverURL string) string {
 		return '_'
 	}, strings.ToLower(t.Name()))
 	prefix := fmt.Sprintf("t%d_%d_", os.Getpid(), seq.Add(1))
-	if len(prefix)+len(name) > 63 {
-		name = name[len(name)-(63-len(prefix)):]
+	// At most 46 bytes: River names its notification channels "<schema>.river_leadership"
+	// and PostgreSQL allows 63 bytes per channel name (serve refuses longer schemas).
+	const maxLen = 63 - len(".river_leadership")
+	if len(prefix)+len(name) > maxLen {
+		name = name[len(name)-(maxLen-len(prefix)):]
 	}
 	schema := prefix + name
 	exec(t, serverURL, `CREATE SCHEMA `+pgx.Identifier{schema}.Sanitize())
