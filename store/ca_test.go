@@ -13,7 +13,7 @@ import (
 func FuzzCACertificates(f *testing.F) {
 	f.Add(storetest.CAPEM(f, "Seed CA"))
 	f.Add("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
-	f.Add("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+	f.Add(storetest.KeyPEM(f))
 	f.Add("/etc/ssl/ca.pem")
 	f.Fuzz(func(t *testing.T, text string) {
 		certs, err := store.CACertificates(text)

@@ -397,7 +397,10 @@ func FuzzParseAssertion(f *testing.F) {
 	f.Add("eyJhbGciOiJQUzI1NiJ9.e30.AA")
 	f.Add("a.b.c")
 	f.Add("..")
-	f.Add(`eyJhbGciOiJSUzI1NiIsIng1dCI6IkFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQT0ifQ.eyJleHAiOjFlMzA4fQ.AA`)
+	// An RS256 header with an all-zero x5t and an exp far past any time.Time, built here
+	// (a JWT-shaped literal in the repository looks like a leaked token).
+	b64 := base64.RawURLEncoding.EncodeToString
+	f.Add(b64([]byte(`{"alg":"RS256","x5t":"AAAAAAAAAAAAAAAAAAAAAAAAAAA="}`)) + "." + b64([]byte(`{"exp":1e308}`)) + ".AA")
 	f.Fuzz(func(t *testing.T, raw string) {
 		a, e := parseAssertion(raw)
 		if e != nil {

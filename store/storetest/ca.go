@@ -35,3 +35,19 @@ func CAPEM(t testing.TB, cn string) string {
 	}
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 }
+
+// KeyPEM returns a PEM "PRIVATE KEY" block (PKCS #8) of a P-256 key generated now: what
+// an admin pastes by mistake where CA certificates belong. Generated at run time so that
+// no private key, even a throw-away one, is kept in the repository.
+func KeyPEM(t testing.TB) string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+}

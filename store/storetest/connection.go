@@ -176,9 +176,7 @@ func testConnectionValidation(t *testing.T, open Opener) {
 		{"bad id", func(c *store.Connection) { c.ID = "a b" }, "connection ID"},
 		{"control char in name", func(c *store.Connection) { c.Name = "a\nb" }, "name"},
 		{"CA not PEM", func(c *store.Connection) { c.CAPEM = "/etc/ssl/ca.pem" }, "CA certificates hold no PEM certificate"},
-		{"CA private key", func(c *store.Connection) {
-			c.CAPEM = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
-		}, "CERTIFICATE blocks"},
+		{"CA private key", func(c *store.Connection) { c.CAPEM = KeyPEM(t) }, "CERTIFICATE blocks"},
 		{"CA garbled", func(c *store.Connection) {
 			c.CAPEM = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
 		}, "CA certificate 1 cannot be read"},
