@@ -27,6 +27,10 @@ type Config struct {
 	// an environment DemoEnvironment and a company DemoCompany; Customers lists them.
 	// Default 0.
 	Customers int
+	// ExpressRedirectURIs are the redirect URIs registered on Bizzjoiner's multi-tenant app
+	// (Express); admin consent returns only to one of them. AllowExpressRedirect adds more
+	// while serving. Default none.
+	ExpressRedirectURIs []string
 
 	// Limits are BC's per-app request limits (bc-entra-facts §5); zero fields take BC's values.
 	Limits throttle.Config
@@ -106,6 +110,10 @@ type EntraOptions struct {
 	IgnoreClientRequestID  bool
 	EchoResourceAsAudience bool
 	AutoConsent            bool
+	// RevokedAsAppNotFound answers a token request of a multi-tenant app whose service
+	// principal was deleted (consent revoked) with AADSTS700016 instead of 7000229 (see
+	// idp.Config).
+	RevokedAsAppNotFound bool
 	// Certificate credentials (client assertions), see idp.Config.
 	AssertionClockSkew       time.Duration
 	StrictAssertionAudience  bool

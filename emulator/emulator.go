@@ -42,6 +42,7 @@ type Emulator struct {
 	tenants   map[string]*bcTenant // by tenant GUID
 	creds     Credentials
 	customers []Credentials // Config.Customers
+	express   ExpressCredentials
 
 	etagSeq   uint64
 	etagMu    sync.Mutex
@@ -94,6 +95,8 @@ func New(cfg Config) (*Emulator, error) {
 		TokenLifetime: c.TokenLifetime,
 		Logger:        c.Logger,
 		AutoConsent:   c.Entra.AutoConsent,
+
+		RevokedAsAppNotFound: c.Entra.RevokedAsAppNotFound,
 
 		DisabledAppStatus:      c.Entra.DisabledAppStatus,
 		IgnoreClientRequestID:  c.Entra.IgnoreClientRequestID,

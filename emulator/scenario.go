@@ -164,6 +164,10 @@ func (e *Emulator) loadScenario(name string) error {
 	if err != nil {
 		return err
 	}
+	express, err := e.addVendor(now, tenantID)
+	if err != nil {
+		return err
+	}
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -188,6 +192,10 @@ func (e *Emulator) loadScenario(name string) error {
 	ob := e.newBCTenant(other.ID, [][]string{{DemoEnvironment, "Production", "Northwind Traders"}})
 	ob.envs[0].apps[strings.ToLower(otherApp.ClientID)] = &BCApp{ClientID: otherApp.ClientID, Description: "Bizzjoiner Connector", Enabled: true, PermissionSets: []string{"D365 BUS FULL ACCESS"}}
 	e.tenants[other.ID] = ob
+	// The restricted tenant: BC without any app registered (express setup's Step 6 is the
+	// admin's to do).
+	e.tenants[express.RestrictedTenantID] = e.newBCTenant(express.RestrictedTenantID, [][]string{{DemoEnvironment, "Production", DemoCompany}})
+	e.express = express
 	e.creds = creds
 	return nil
 }

@@ -22,23 +22,24 @@ import (
 
 // EmulatorCmd runs the sandbox.
 type EmulatorCmd struct {
-	Listen         string        `default:"127.0.0.1:8443" env:"BCC_EMULATOR_LISTEN" help:"Address to listen on (HTTPS). Port 0 picks a free port."`
-	Scenario       string        `default:"ok" env:"BCC_EMULATOR_SCENARIO" help:"Setup scenario to load, e.g. ok, secret-expired, permission-delegated-only; several faults at once separated by commas (secret-wrong,consent-missing). --list-scenarios shows all."`
-	ListScenarios  bool          `help:"List the setup scenarios and exit."`
-	Seed           int64         `default:"1" env:"BCC_EMULATOR_SEED" help:"Seed for IDs, secrets and data: the same seed gives the same tenant."`
-	DataSize       string        `default:"small" env:"BCC_EMULATOR_DATA_SIZE" help:"Rows per company: small, medium, large, or per entity set such as 'medium,generalLedgerEntries=1000000'."`
-	LatencyProfile string        `default:"off" env:"BCC_EMULATOR_LATENCY" help:"Server time per request: off, scaled (15 ms + 0.025 ms/row), reference (150 ms + 0.25 ms/row)."`
-	Faults         string        `env:"BCC_EMULATOR_FAULTS" help:"Faults to inject, e.g. '429@0.05,503(30s)@2%:bc,reset@0.01;seq:token=503,503,ok'."`
-	CAFile         string        `env:"BCC_EMULATOR_CA_FILE" help:"Where to write the CA certificate (PEM) clients must trust. Default: ca.pem in a directory of this run's own in the temp directory (printed; removed when the emulator stops)."`
-	WebhookDelay   time.Duration `default:"30s" env:"BCC_EMULATOR_WEBHOOK_DELAY" help:"Webhook coalescing delay (BC: 30s). 0 sends at once."`
-	MutationRate   float64       `default:"0" env:"BCC_EMULATOR_MUTATION_RATE" help:"Changes per second the emulator makes to its own data (0 = none). On Unix, SIGUSR1 stops the changes and the faults for good and prints what was done as one line starting \"emulator quiet: \"."`
-	MutationSets   []string      `name:"mutation-sets" sep:"," env:"BCC_EMULATOR_MUTATION_SETS" placeholder:"SET,..." help:"Entity sets the mutator changes (default customers,vendors,items,contacts,generalLedgerEntries); document sets such as salesOrders get documents and lines created, changed and deleted."`
-	TokenLifetime  time.Duration `name:"token-lifetime" default:"3599s" env:"BCC_EMULATOR_TOKEN_LIFETIME" help:"Lifetime of the access tokens Entra issues (Entra: about an hour). Shorter makes clients refresh often."`
-	TokenOutage    string        `name:"token-outage" env:"BCC_EMULATOR_TOKEN_OUTAGE" placeholder:"FOR/EVERY" help:"Take the Entra token endpoint down (503) for FOR out of every EVERY, e.g. 20s/2m: the first outage starts EVERY-FOR after the start. SIGUSR1 ends outages for good."`
-	Customers      int           `default:"0" env:"BCC_EMULATOR_CUSTOMERS" help:"More customer tenants to hold (0-1000), each with its own app registration (so its own BC limits), environment Production and company \"Company X\"; the banner lists their credentials."`
-	MaxPageSize    int           `default:"20000" env:"BCC_EMULATOR_MAX_PAGE_SIZE" help:"Server page size cap (BC: 20000)."`
-	ConflictStatus int           `default:"409" enum:"409,412" env:"BCC_EMULATOR_CONFLICT_STATUS" help:"HTTP status of a stale If-Match: 409 or 412 (UNCONFIRMED in BC)."`
-	Admin          bool          `env:"BCC_EMULATOR_ADMIN" help:"Serve the admin surface for test harnesses under /_emulator/ (revoke consent, disable the BC app, expire secrets, upload a certificate; see package emulator/control). It has no authentication: off unless given."`
+	Listen              string        `default:"127.0.0.1:8443" env:"BCC_EMULATOR_LISTEN" help:"Address to listen on (HTTPS). Port 0 picks a free port."`
+	Scenario            string        `default:"ok" env:"BCC_EMULATOR_SCENARIO" help:"Setup scenario to load, e.g. ok, secret-expired, permission-delegated-only; several faults at once separated by commas (secret-wrong,consent-missing). --list-scenarios shows all."`
+	ListScenarios       bool          `help:"List the setup scenarios and exit."`
+	Seed                int64         `default:"1" env:"BCC_EMULATOR_SEED" help:"Seed for IDs, secrets and data: the same seed gives the same tenant."`
+	DataSize            string        `default:"small" env:"BCC_EMULATOR_DATA_SIZE" help:"Rows per company: small, medium, large, or per entity set such as 'medium,generalLedgerEntries=1000000'."`
+	LatencyProfile      string        `default:"off" env:"BCC_EMULATOR_LATENCY" help:"Server time per request: off, scaled (15 ms + 0.025 ms/row), reference (150 ms + 0.25 ms/row)."`
+	Faults              string        `env:"BCC_EMULATOR_FAULTS" help:"Faults to inject, e.g. '429@0.05,503(30s)@2%:bc,reset@0.01;seq:token=503,503,ok'."`
+	CAFile              string        `env:"BCC_EMULATOR_CA_FILE" help:"Where to write the CA certificate (PEM) clients must trust. Default: ca.pem in a directory of this run's own in the temp directory (printed; removed when the emulator stops)."`
+	WebhookDelay        time.Duration `default:"30s" env:"BCC_EMULATOR_WEBHOOK_DELAY" help:"Webhook coalescing delay (BC: 30s). 0 sends at once."`
+	MutationRate        float64       `default:"0" env:"BCC_EMULATOR_MUTATION_RATE" help:"Changes per second the emulator makes to its own data (0 = none). On Unix, SIGUSR1 stops the changes and the faults for good and prints what was done as one line starting \"emulator quiet: \"."`
+	MutationSets        []string      `name:"mutation-sets" sep:"," env:"BCC_EMULATOR_MUTATION_SETS" placeholder:"SET,..." help:"Entity sets the mutator changes (default customers,vendors,items,contacts,generalLedgerEntries); document sets such as salesOrders get documents and lines created, changed and deleted."`
+	TokenLifetime       time.Duration `name:"token-lifetime" default:"3599s" env:"BCC_EMULATOR_TOKEN_LIFETIME" help:"Lifetime of the access tokens Entra issues (Entra: about an hour). Shorter makes clients refresh often."`
+	TokenOutage         string        `name:"token-outage" env:"BCC_EMULATOR_TOKEN_OUTAGE" placeholder:"FOR/EVERY" help:"Take the Entra token endpoint down (503) for FOR out of every EVERY, e.g. 20s/2m: the first outage starts EVERY-FOR after the start. SIGUSR1 ends outages for good."`
+	Customers           int           `default:"0" env:"BCC_EMULATOR_CUSTOMERS" help:"More customer tenants to hold (0-1000), each with its own app registration (so its own BC limits), environment Production and company \"Company X\"; the banner lists their credentials."`
+	MaxPageSize         int           `default:"20000" env:"BCC_EMULATOR_MAX_PAGE_SIZE" help:"Server page size cap (BC: 20000)."`
+	ConflictStatus      int           `default:"409" enum:"409,412" env:"BCC_EMULATOR_CONFLICT_STATUS" help:"HTTP status of a stale If-Match: 409 or 412 (UNCONFIRMED in BC)."`
+	ExpressRedirectURIs []string      `name:"express-redirect-uri" sep:"," env:"BCC_EMULATOR_EXPRESS_REDIRECT_URIS" placeholder:"URL,..." help:"Redirect URIs registered on Bizzjoiner's multi-tenant app (express setup): admin consent returns only to one of them, e.g. the --public-base-url of serve + /consent/callback. With --admin, POST /_emulator/tenants/{vendor}/apps/{client}/redirect-uris adds more while it runs."`
+	Admin               bool          `env:"BCC_EMULATOR_ADMIN" help:"Serve the admin surface for test harnesses under /_emulator/ (revoke consent, disable the BC app, expire secrets, upload a certificate; see package emulator/control). It has no authentication: off unless given."`
 }
 
 // Run starts the emulator and serves until the context ends.
@@ -242,17 +243,18 @@ func (c *EmulatorCmd) config() (emulator.Config, error) {
 		delay = -1 // send at once
 	}
 	cfg = emulator.Config{
-		Scenario:       c.Scenario,
-		Seed:           c.Seed,
-		Customers:      c.Customers,
-		Sizes:          sizes,
-		Latency:        lat,
-		Faults:         rules,
-		MaxPageSize:    c.MaxPageSize,
-		ConflictStatus: c.ConflictStatus,
-		WebhookDelay:   delay,
-		TokenLifetime:  c.TokenLifetime,
-		Mutation:       emulator.MutatorConfig{Rate: c.MutationRate, EntitySets: c.MutationSets},
+		Scenario:            c.Scenario,
+		Seed:                c.Seed,
+		Customers:           c.Customers,
+		ExpressRedirectURIs: c.ExpressRedirectURIs,
+		Sizes:               sizes,
+		Latency:             lat,
+		Faults:              rules,
+		MaxPageSize:         c.MaxPageSize,
+		ConflictStatus:      c.ConflictStatus,
+		WebhookDelay:        delay,
+		TokenLifetime:       c.TokenLifetime,
+		Mutation:            emulator.MutatorConfig{Rate: c.MutationRate, EntitySets: c.MutationSets},
 	}
 	return cfg, nil
 }
@@ -291,6 +293,10 @@ func printBanner(g *Globals, srv *emulator.Server, c *EmulatorCmd) {
 				i+1, cu.TenantID, cu.ClientID, cu.ClientSecret, cu.SecretEndDate.Format("2006-01-02"), cu.Environment, cu.Company)
 		}
 	}
+	x := srv.Emulator.Express()
+	fmt.Fprintf(g.Stdout, "\nExpress setup: Bizzjoiner's multi-tenant app (in tenant %s, %s), for `bcconnector express-app set`:\n", x.VendorTenantID, emulator.VendorTenantDomain)
+	fmt.Fprintf(g.Stdout, "  Client ID %s  secret %s  (sandbox only; expires %s)\n", x.ClientID, x.ClientSecret, x.SecretEndDate.Format("2006-01-02"))
+	fmt.Fprintf(g.Stdout, "  Customer tenants: %s (consent, then Step 6 in BC), %s (user consent restricted by its admin)\n", cr.TenantDomain, emulator.RestrictedTenantDomain)
 	fmt.Fprintf(g.Stdout, "\nGet a token:\n  curl --cacert %s -d grant_type=client_credentials -d client_id=%s --data-urlencode 'client_secret=%s' --data-urlencode scope=https://api.businesscentral.dynamics.com/.default %s/%s/oauth2/v2.0/token\n",
 		srv.CAFile, cr.ClientID, cr.ClientSecret, srv.URL, cr.TenantID)
 	fmt.Fprintf(g.Stdout, "List companies:\n  curl --cacert %s -H \"Authorization: Bearer $TOKEN\" %s/%s/%s/api/v2.0/companies\n\nPress Ctrl+C to stop.\n",

@@ -11,6 +11,9 @@ import (
 	"encoding/pem"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/emulator"
@@ -29,6 +32,13 @@ const maxBody = 64 << 10
 //	POST /_emulator/tenants/{tenant}/apps/{client}/secrets/expire
 //	POST /_emulator/tenants/{tenant}/apps/{client}/certificates   (body: PEM certificate)
 //	POST /_emulator/tenants/{tenant}/environments/{env}/apps/{client}/disable
+//
+// and for express setup (another directory's multi-tenant app, auth-jobs-delivery-facts §2):
+//
+//	POST   /_emulator/tenants/{tenant}/apps/{client}/consent/grant   (an admin's Accept: creates the service principal)
+//	DELETE /_emulator/tenants/{tenant}/apps/{client}                 (the enterprise application deleted: consent revoked)
+//	POST   /_emulator/tenants/{tenant}/apps/{client}/redirect-uris   (body: one redirect URI to add)
+//	POST   /_emulator/tenants/{tenant}/environments/{env}/apps/{client}   (Step 6: body {"permissionSets": [...]}, default D365 BUS FULL ACCESS)
 //
 // Each answers 204, or 400/404 with {"error": "..."} naming what is wrong.
 func Handler(emu *emulator.Emulator, now func() time.Time) http.Handler {
@@ -83,6 +93,64 @@ func Handler(emu *emulator.Emulator, now func() time.Time) http.Handler {
 	}))
 	m.HandleFunc("POST "+Prefix+"tenants/{tenant}/environments/{env}/apps/{client}/disable", func(w http.ResponseWriter, r *http.Request) {
 		if err := emu.UpdateBCApp(r.PathValue("tenant"), r.PathValue("env"), r.PathValue("client"), func(a *emulator.BCApp) { a.Enabled = false }); err != nil {
+			fail(w, http.StatusNotFound, err.Error())
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	m.HandleFunc("POST "+Prefix+"tenants/{tenant}/apps/{client}/consent/grant", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := emu.Directory().GrantConsent(r.PathValue("tenant"), r.PathValue("client")); err != nil {
+			fail(w, http.StatusNotFound, err.Error())
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	m.HandleFunc("DELETE "+Prefix+"tenants/{tenant}/apps/{client}", func(w http.ResponseWriter, r *http.Request) {
+		t, ok := emu.Directory().LookupTenant(r.PathValue("tenant"))
+		if !ok {
+			fail(w, http.StatusNotFound, "no tenant "+r.PathValue("tenant"))
+			return
+		}
+		if err := emu.Directory().RemoveApp(t.ID, r.PathValue("client")); err != nil {
+			fail(w, http.StatusNotFound, err.Error())
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	m.HandleFunc("POST "+Prefix+"tenants/{tenant}/apps/{client}/redirect-uris", app(func(a *idp.App, body []byte) string {
+		uri := strings.TrimSpace(string(body))
+		u, err := url.Parse(uri)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && (u.Hostname() == "localhost" || u.Hostname() == "127.0.0.1"))) {
+			return "the body must be one absolute redirect URI, https (or http://localhost), as Entra requires"
+		}
+		if a.HomeTenantID != "" {
+			return "this is the service principal of another directory's app; add redirect URIs to the app registration in its home tenant " + a.HomeTenantID
+		}
+		if !slices.Contains(a.RedirectURIs, uri) {
+			a.RedirectURIs = append(a.RedirectURIs, uri)
+		}
+		return ""
+	}))
+	m.HandleFunc("POST "+Prefix+"tenants/{tenant}/environments/{env}/apps/{client}", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			PermissionSets []string `json:"permissionSets"`
+		}
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); err != nil && err != io.EOF {
+			fail(w, http.StatusBadRequest, `the body must be {"permissionSets": ["D365 BUS FULL ACCESS"]} or empty: `+err.Error())
+			return
+		}
+		if len(body.PermissionSets) == 0 {
+			body.PermissionSets = []string{"D365 BUS FULL ACCESS"}
+		}
+		t, ok := emu.Directory().LookupTenant(r.PathValue("tenant"))
+		if !ok {
+			fail(w, http.StatusNotFound, "no tenant "+r.PathValue("tenant"))
+			return
+		}
+		err := emu.SetBCApp(t.ID, r.PathValue("env"), emulator.BCApp{ClientID: r.PathValue("client"), Description: "Bizzjoiner Connector", Enabled: true, PermissionSets: body.PermissionSets})
+		if err != nil {
 			fail(w, http.StatusNotFound, err.Error())
 			return
 		}

@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"io"
 	"math/big"
@@ -21,19 +22,12 @@ import (
 
 func post(t *testing.T, srv *httptest.Server, path, body string) (int, string) {
 	t.Helper()
-	resp, err := srv.Client().Post(srv.URL+path, "application/octet-stream", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return do(t, srv, http.MethodPost, path, body)
 }
 
-// TestControl changes a running emulator through the admin surface and sees each change
-// where Entra and BC read it (the token endpoint for an expired secret).
-func TestControl(t *testing.T) {
-	t.Parallel()
+// setup serves a new emulator with its admin surface over TLS for one test.
+func setup(t *testing.T) (*emulator.Emulator, *httptest.Server) {
+	t.Helper()
 	emu, err := emulator.New(emulator.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -43,6 +37,14 @@ func TestControl(t *testing.T) {
 	mux.Handle("/", emu)
 	srv := httptest.NewTLSServer(mux)
 	t.Cleanup(srv.Close)
+	return emu, srv
+}
+
+// TestControl changes a running emulator through the admin surface and sees each change
+// where Entra and BC read it (the token endpoint for an expired secret).
+func TestControl(t *testing.T) {
+	t.Parallel()
+	emu, srv := setup(t)
 	cr := emu.Credentials()
 	app := "/_emulator/tenants/" + cr.TenantID + "/apps/" + cr.ClientID
 
@@ -103,5 +105,110 @@ func TestControl(t *testing.T) {
 		if code, body := post(t, srv, tc.path, tc.body); code < 400 || !strings.Contains(body, tc.want) {
 			t.Errorf("POST %s: %d %s, want an error naming %q", tc.path, code, body, tc.want)
 		}
+	}
+}
+
+func do(t *testing.T, srv *httptest.Server, method, path, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestControlExpress walks express setup through the admin surface: the vendor app gets a
+// redirect URI, an admin consents through the real endpoint, Step 6 is done, BC answers;
+// deleting the service principal revokes it (AADSTS7000229) and a grant restores it.
+func TestControlExpress(t *testing.T) {
+	t.Parallel()
+	emu, srv := setup(t)
+	x := emu.Express()
+	cr := emu.Credentials()
+	client := srv.Client()
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+	token := func() (string, string) {
+		resp, err := client.PostForm(srv.URL+"/"+x.CustomerTenantID+"/oauth2/v2.0/token", url.Values{
+			"grant_type": {"client_credentials"}, "client_id": {x.ClientID}, "client_secret": {x.ClientSecret},
+			"scope": {"https://api.businesscentral.dynamics.com/.default"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body struct {
+			AccessToken string `json:"access_token"`
+		}
+		b, _ := io.ReadAll(resp.Body)
+		_ = json.Unmarshal(b, &body)
+		return body.AccessToken, string(b)
+	}
+	if tok, body := token(); tok != "" || !strings.Contains(body, "AADSTS700016") {
+		t.Fatalf("token before consent: %s", body)
+	}
+	const back = "https://bcconnector.example/consent/callback"
+	if code, body := do(t, srv, "POST", "/_emulator/tenants/"+x.VendorTenantID+"/apps/"+x.ClientID+"/redirect-uris", "ftp://nope"); code != 400 {
+		t.Errorf("bad redirect URI: %d %s", code, body)
+	}
+	if code, body := do(t, srv, "POST", "/_emulator/tenants/"+x.VendorTenantID+"/apps/"+x.ClientID+"/redirect-uris", back); code != 204 {
+		t.Fatalf("add redirect URI: %d %s", code, body)
+	}
+	resp, err := client.Get(srv.URL + "/" + emulator.DemoTenantDomain + "/adminconsent?" + url.Values{
+		"client_id": {x.ClientID}, "redirect_uri": {back}, "state": {"abc"}, "emulator_consent": {"grant"}}.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != 302 || !strings.HasPrefix(loc, back+"?tenant="+x.CustomerTenantID+"&state=abc&admin_consent=True") {
+		t.Fatalf("consent: %d %s", resp.StatusCode, loc)
+	}
+	tok, body := token()
+	if tok == "" {
+		t.Fatalf("token after consent: %s", body)
+	}
+	companies := func(tok string) int {
+		req, _ := http.NewRequest("GET", srv.URL+"/v2.0/"+x.CustomerTenantID+"/"+cr.Environment+"/api/v2.0/companies", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := companies(tok); code != 401 {
+		t.Errorf("BC before Step 6: %d, want 401", code)
+	}
+	envApp := "/_emulator/tenants/" + x.CustomerTenantID + "/environments/" + cr.Environment + "/apps/" + x.ClientID
+	if code, body := do(t, srv, "POST", envApp, `{"permissionSets":["NO SUCH SET"]}`); code != 404 || !strings.Contains(body, "NO SUCH SET") {
+		t.Errorf("unknown permission set: %d %s", code, body)
+	}
+	if code, body := do(t, srv, "POST", envApp, `{"permissionSets":["BIZZJOINER CONNECTOR"]}`); code != 204 {
+		t.Fatalf("Step 6: %d %s", code, body)
+	}
+	if code := companies(tok); code != 200 {
+		t.Errorf("BC after Step 6: %d", code)
+	}
+	app := "/_emulator/tenants/" + x.CustomerTenantID + "/apps/" + x.ClientID
+	if code, body := do(t, srv, "DELETE", app, ""); code != 204 {
+		t.Fatalf("delete the service principal: %d %s", code, body)
+	}
+	if tok, body := token(); tok != "" || !strings.Contains(body, "AADSTS7000229") {
+		t.Errorf("token after revocation: %s", body)
+	}
+	if code, _ := do(t, srv, "DELETE", app, ""); code != 404 {
+		t.Errorf("delete twice: %d", code)
+	}
+	if code, body := do(t, srv, "POST", app+"/consent/grant", ""); code != 204 {
+		t.Fatalf("grant again: %d %s", code, body)
+	}
+	if tok, body := token(); tok == "" {
+		t.Errorf("token after the new grant: %s", body)
 	}
 }

@@ -15,8 +15,14 @@ const ConsentParam = "emulator_consent"
 
 // handleAdminConsent serves GET /{tenant}/adminconsent?client_id=&redirect_uri=&state=
 // (bc-entra-facts §1.6). It is a test convenience: there is no sign-in, and the administrator's
-// answer comes from ?emulator_consent=grant|deny or, when absent, Config.AutoConsent (grant).
-// Without either it shows a bare page with the two choices as links.
+// answer comes from ?emulator_consent=grant|deny|user or, when absent, the tenant's
+// UserConsent (a restricted tenant: "user") or Config.AutoConsent (grant). Without any it
+// shows a bare page with the two choices as links. "user" is a person without an admin
+// role accepting: AADSTS90094, or 90095 with the admin consent workflow, as a redirect with
+// error=access_denied (auth-jobs-delivery-facts §2; the redirect shape is UNCONFIRMED).
+//
+// For another directory's multi-tenant app the redirect URIs are the home registration's,
+// and Accept creates the app's service principal in the tenant (Directory.GrantConsent).
 //
 // Accept sets Consented on all the app's permissions in the tenant (Entra grants the
 // configured delegated permissions too; only Application ones become roles) and redirects to
@@ -45,9 +51,15 @@ func (s *Server) handleAdminConsent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	app, ok := s.dir.LookupApp(tenant.ID, clientID)
-	if !ok {
-		fail(errAppNotFound(clientID, tenantName(tenant)))
-		return
+	if !ok || app.HomeTenantID != "" {
+		// Another directory's multi-tenant app: the redirect URIs are the home
+		// registration's (auth-jobs-delivery-facts §2).
+		_, home, found := s.dir.HomeApp(clientID)
+		if !found {
+			fail(errAppNotFound(clientID, tenantName(tenant)))
+			return
+		}
+		app = home
 	}
 	redirect := q.Get("redirect_uri")
 	switch {
@@ -67,14 +79,27 @@ func (s *Server) handleAdminConsent(w http.ResponseWriter, r *http.Request) {
 	}
 
 	decision := strings.ToLower(q.Get(ConsentParam))
-	if decision == "" && s.cfg.AutoConsent {
+	switch {
+	case decision != "":
+	case tenant.UserConsent != UserConsentAllowed:
+		// The emulator's stand-in for the signed-in person in a tenant whose admin
+		// restricted user consent: a user without an admin role.
+		decision = "user"
+	case s.cfg.AutoConsent:
 		decision = "grant"
 	}
 	state := q.Get("state")
 	var params []string
+	refuse := func(e aadError) {
+		params = append(params, "error="+e.err,
+			"error_description="+url.QueryEscape(fmt.Sprintf("AADSTS%d: %s", e.code, e.msg)))
+		if q.Has("state") {
+			params = append(params, "state="+url.QueryEscape(state))
+		}
+	}
 	switch decision {
 	case "grant":
-		if err := s.dir.SetConsent(tenant.ID, app.ClientID, true); err != nil {
+		if _, err := s.dir.GrantConsent(tenant.ID, app.ClientID); err != nil {
 			// The app was removed between lookup and grant.
 			fail(errAppNotFound(clientID, tenantName(tenant)))
 			return
@@ -92,6 +117,14 @@ func (s *Server) handleAdminConsent(w http.ResponseWriter, r *http.Request) {
 		if q.Has("state") {
 			params = append(params, "state="+url.QueryEscape(state))
 		}
+	case "user":
+		// Application permissions always need an admin (auth-jobs-delivery-facts §2).
+		e := errAdminConsentRequired()
+		if tenant.UserConsent == UserConsentAdminWorkflow {
+			e = errAdminConsentWorkflow()
+		}
+		s.log.Info("idp: admin consent refused to a user", "tenant", tenant.ID, "client_id", app.ClientID, "aadsts", e.code)
+		refuse(e)
 	default:
 		s.consentPage(w, r, rc, app)
 		return

@@ -26,7 +26,28 @@ type Tenant struct {
 	// value) makes every token request for BC fail with AADSTS500011, as in a tenant that
 	// never had BC.
 	HasBC bool
+	// UserConsent is the tenant's "User consent for applications" setting (Enterprise
+	// applications → Consent and permissions). The zero value allows it. With UserConsentDisabled
+	// or UserConsentAdminWorkflow the person who follows an admin-consent link is taken to be
+	// a user without an admin role (the emulator has no sign-in), who is refused with
+	// AADSTS90094, or AADSTS90095 with the admin consent workflow
+	// (auth-jobs-delivery-facts §2); an explicit emulator_consent=grant is an admin's Accept.
+	UserConsent UserConsent
 }
+
+// UserConsent is a tenant's user-consent setting (auth-jobs-delivery-facts §2).
+type UserConsent string
+
+// The user-consent settings.
+const (
+	// UserConsentAllowed: users may consent (the zero value).
+	UserConsentAllowed UserConsent = ""
+	// UserConsentDisabled: "Do not allow user consent"; users get AADSTS90094.
+	UserConsentDisabled UserConsent = "disabled"
+	// UserConsentAdminWorkflow: user consent disabled and the admin consent workflow on;
+	// users get AADSTS90095 and may request approval.
+	UserConsentAdminWorkflow UserConsent = "admin-consent-workflow"
+)
 
 // App is an app registration together with its service principal in one tenant. A
 // multi-tenant app used in several tenants is added once per tenant, with the same ClientID
@@ -44,8 +65,16 @@ type App struct {
 	// Enabled is "Enabled for users to sign-in" on the enterprise application. The zero value
 	// is a disabled app (AADSTS7000112): set Enabled: true for a working one.
 	Enabled bool
-	// SignInAudience is informational, e.g. "AzureADMyOrg" or "AzureADMultipleOrgs".
+	// SignInAudience is "AzureADMyOrg" (this directory only) or "AzureADMultipleOrgs" (a
+	// multi-tenant app: admin consent in another tenant creates its service principal
+	// there, auth-jobs-delivery-facts §2).
 	SignInAudience string
+	// HomeTenantID is set on the service principal of another directory's multi-tenant app
+	// (created by admin consent, see Directory.GrantConsent): the tenant that holds the app
+	// registration. Such an entry has no credentials of its own; the token endpoint checks
+	// secrets and certificates against the home registration, so the vendor's rotation
+	// applies everywhere at once. Empty for an app registered in this tenant.
+	HomeTenantID string
 	// RedirectURIs are the app's reply URLs; /adminconsent redirects only to one of them.
 	RedirectURIs []string
 	// Secrets are the app's client secrets.
@@ -122,6 +151,9 @@ type Directory struct {
 type tenantEntry struct {
 	tenant Tenant
 	apps   map[string]App // by lower-case client id
+	// removedSPs are the client ids of other directories' apps whose service principal was
+	// deleted here (consent revoked by deleting the enterprise application).
+	removedSPs map[string]bool
 }
 
 // NewDirectory returns an empty directory.
@@ -144,7 +176,7 @@ func (d *Directory) AddTenant(t Tenant) error {
 	if err := d.checkDomainsFree(t.ID, t.Domains); err != nil {
 		return err
 	}
-	d.tenants[t.ID] = &tenantEntry{tenant: t, apps: map[string]App{}}
+	d.tenants[t.ID] = &tenantEntry{tenant: t, apps: map[string]App{}, removedSPs: map[string]bool{}}
 	for _, dom := range t.Domains {
 		d.domains[dom] = t.ID
 	}
@@ -236,6 +268,7 @@ func (d *Directory) AddApp(tenantID string, a App) error {
 		return fmt.Errorf("idp: AddApp: App.ClientID %q already exists in tenant %s; use UpdateApp", a.ClientID, e.tenant.ID)
 	}
 	e.apps[a.ClientID] = a
+	delete(e.removedSPs, a.ClientID)
 	return nil
 }
 
@@ -272,11 +305,81 @@ func (d *Directory) RemoveApp(tenantID, clientID string) error {
 	if !ok {
 		return fmt.Errorf("idp: RemoveApp: no tenant with ID %q", tenantID)
 	}
-	if _, ok := e.apps[strings.ToLower(clientID)]; !ok {
+	a, ok := e.apps[strings.ToLower(clientID)]
+	if !ok {
 		return fmt.Errorf("idp: RemoveApp: no app with ClientID %q in tenant %s", clientID, e.tenant.ID)
 	}
-	delete(e.apps, strings.ToLower(clientID))
+	delete(e.apps, a.ClientID)
+	if a.HomeTenantID != "" {
+		e.removedSPs[a.ClientID] = true
+	}
 	return nil
+}
+
+// ServicePrincipalRemoved reports whether the service principal of another directory's app
+// was deleted in the tenant (RemoveApp) and not consented again since.
+func (d *Directory) ServicePrincipalRemoved(tenantIDOrDomain, clientID string) bool {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	e := d.lookupLocked(tenantIDOrDomain)
+	return e != nil && e.removedSPs[strings.ToLower(clientID)]
+}
+
+// HomeApp finds the registration of a multi-tenant app (SignInAudience
+// "AzureADMultipleOrgs", registered in its own directory, not a service principal of another
+// one) by client ID, and the tenant that holds it.
+func (d *Directory) HomeApp(clientID string) (tenantID string, app App, ok bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.homeAppLocked(strings.ToLower(clientID))
+}
+
+func (d *Directory) homeAppLocked(clientID string) (string, App, bool) {
+	for id, e := range d.tenants {
+		if a, ok := e.apps[clientID]; ok && a.HomeTenantID == "" && a.SignInAudience == MultiTenantAudience {
+			return id, cloneApp(a), true
+		}
+	}
+	return "", App{}, false
+}
+
+// MultiTenantAudience is the sign-in audience of a multi-tenant app.
+const MultiTenantAudience = "AzureADMultipleOrgs"
+
+// GrantConsent is an administrator's Accept on the admin-consent prompt in a tenant: every
+// permission of the app is consented there. For another directory's multi-tenant app
+// without a service principal in the tenant yet, it creates one (enabled, with the home
+// registration's permissions, auth-jobs-delivery-facts §2); an existing one takes the home
+// registration's current permissions. It returns the tenant's GUID.
+func (d *Directory) GrantConsent(tenantIDOrDomain, clientID string) (string, error) {
+	clientID = strings.ToLower(clientID)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e := d.lookupLocked(tenantIDOrDomain)
+	if e == nil {
+		return "", fmt.Errorf("idp: GrantConsent: no tenant %q", tenantIDOrDomain)
+	}
+	a, ok := e.apps[clientID]
+	if !ok || a.HomeTenantID != "" {
+		home, h, found := d.homeAppLocked(clientID)
+		switch {
+		case !ok && (!found || home == e.tenant.ID):
+			return "", fmt.Errorf("idp: GrantConsent: no app with ClientID %q in tenant %s, nor a multi-tenant app of that ID in another", clientID, e.tenant.ID)
+		case !ok:
+			a = App{ClientID: clientID, ObjectID: h.ObjectID, ServicePrincipalID: newUUID(), DisplayName: h.DisplayName,
+				Enabled: true, SignInAudience: h.SignInAudience, HomeTenantID: home}
+		}
+		if found {
+			a.Permissions = slices.Clone(h.Permissions)
+		}
+	}
+	a = cloneApp(a)
+	for i := range a.Permissions {
+		a.Permissions[i].Consented = true
+	}
+	e.apps[clientID] = a
+	delete(e.removedSPs, clientID)
+	return e.tenant.ID, nil
 }
 
 // LookupApp returns a copy of an app; the tenant may be given by GUID or verified domain.

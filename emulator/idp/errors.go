@@ -118,6 +118,30 @@ func errAppNotFound(appID, tenantName string) aadError {
 		fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", appID, tenantName)}
 }
 
+// errMissingServicePrincipal is AADSTS7000229 as observed in 2025 for a client whose
+// service principal is gone from the tenant (auth-jobs-delivery-facts §2). The error value
+// and status are not in the reference; invalid_client 400 is the guess [UNCONFIRMED].
+func errMissingServicePrincipal(appID, tenantID string) aadError {
+	return aadError{http.StatusBadRequest, "invalid_client", 7000229,
+		fmt.Sprintf("The client application %s is missing service principal in the tenant %s. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119", appID, tenantID)}
+}
+
+// errAdminConsentRequired is AADSTS90094 (AdminConsentRequired): a user who may not consent
+// followed an admin-consent link in a tenant whose admin disabled user consent
+// (auth-jobs-delivery-facts §2). Entra's redirect shape for it is UNCONFIRMED; the emulator
+// redirects with error=access_denied, as for a declined consent.
+func errAdminConsentRequired() aadError {
+	return aadError{http.StatusForbidden, "access_denied", 90094,
+		"Admin consent is required for the permissions requested by this application. An administrator of the tenant must grant it."}
+}
+
+// errAdminConsentWorkflow is AADSTS90095 (AdminConsentRequiredRequestAccess): as 90094, in a
+// tenant with the admin consent workflow on, where the user may ask an admin for approval.
+func errAdminConsentWorkflow() aadError {
+	return aadError{http.StatusForbidden, "access_denied", 90095,
+		"Admin consent is required for the permissions requested by this application. You can request approval from an administrator of the tenant."}
+}
+
 func errNoCredential() aadError {
 	return aadError{http.StatusUnauthorized, "invalid_client", 7000218,
 		"The request body must contain the following parameter: 'client_assertion' or 'client_secret'."}

@@ -35,6 +35,11 @@ type Config struct {
 	// AutoConsent makes GET /{tenant}/adminconsent grant consent without asking, as if an
 	// administrator clicked Accept. A test convenience; see handleAdminConsent.
 	AutoConsent bool
+	// RevokedAsAppNotFound, when true, answers a token request of a multi-tenant app whose
+	// service principal was deleted in the tenant (consent revoked) with AADSTS700016, as for
+	// one never consented there. By default it is AADSTS7000229 "missing service principal",
+	// the reference's guess [UNCONFIRMED, auth-jobs-delivery-facts §2].
+	RevokedAsAppNotFound bool
 	// DisabledAppStatus is the HTTP status of AADSTS7000112 (app disabled). Zero means 400,
 	// the reference's best guess [UNCONFIRMED, bc-entra-facts §1.4].
 	DisabledAppStatus int

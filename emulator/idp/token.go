@@ -184,8 +184,25 @@ func (s *Server) handleToken(v tokenVersion) http.HandlerFunc {
 
 		app, ok := s.dir.LookupApp(tenant.ID, clientID)
 		if !ok {
+			// A multi-tenant app whose service principal was deleted here (consent revoked):
+			// AADSTS7000229 by default, 700016 with RevokedAsAppNotFound (which one Entra
+			// sends is UNCONFIRMED, auth-jobs-delivery-facts §2). Never consented: 700016.
+			if s.dir.ServicePrincipalRemoved(tenant.ID, clientID) && !s.cfg.RevokedAsAppNotFound {
+				reject(errMissingServicePrincipal(clientID, tenant.ID))
+				return
+			}
 			reject(errAppNotFound(clientID, tenantName(tenant)))
 			return
+		}
+		if app.HomeTenantID != "" {
+			// Another directory's multi-tenant app: its credentials are on the application
+			// object in the home tenant (auth-jobs-delivery-facts §2).
+			home, found := s.dir.LookupApp(app.HomeTenantID, app.ClientID)
+			if !found {
+				reject(errAppNotFound(clientID, tenantName(tenant)))
+				return
+			}
+			app.Secrets, app.Certificates = home.Secrets, home.Certificates
 		}
 		secret := form.Get("client_secret")
 		if secret == "" {
