@@ -234,6 +234,11 @@ func TestCLISync(t *testing.T) {
 	if code != 0 || !strings.Contains(errOut, "customers") || !strings.Contains(errOut, "salesInvoices") || !strings.Contains(out, "requests to BC") {
 		t.Fatalf("sync: %d\n%s\n%s", code, out, errOut)
 	}
+	// The last line counts the requests, the 429s and the failures (BenchmarkSyncCeiling
+	// reads it); nothing failed against the emulator without faults.
+	if m := syncCounts.FindStringSubmatch(out); m == nil || m[1] == "0" || m[2] != "0" || m[3] != "0" {
+		t.Errorf("sync's request counts: %q", out)
+	}
 	// The counts add up: what was read from BC, then what the replica stored, lines
 	// counted with their documents and said so.
 	ref := e.srv.DemoCompanyRef()

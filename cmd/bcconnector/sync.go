@@ -76,7 +76,8 @@ func (c *SyncCmd) Run(ctx context.Context, g *Globals) error {
 		}
 	}
 	st := cn.BC.Stats()
-	fmt.Fprintf(g.Stdout, "%d requests to BC, %d answered 429 (absorbed).\n", st.Requests, st.Throttled)
+	fmt.Fprintf(g.Stdout, "%d requests to BC, %d answered 429 (absorbed), %d failed (5xx or no answer; retried).\n",
+		st.Requests, st.Throttled, st.ServerErrors+st.TransportErrors)
 	if len(failed) > 0 {
 		return fmt.Errorf("sync failed for %s; `bcconnector status %s` shows the errors", strings.Join(failed, ", "), cn.Connection.Name)
 	}
