@@ -44,11 +44,13 @@ type Emulator struct {
 	customers []Credentials // Config.Customers
 	express   ExpressCredentials
 
-	etagSeq   uint64
-	etagMu    sync.Mutex
-	mutator   *mutator
-	mutations mutationCounts
-	closeOne  sync.Once
+	etagSeq    uint64
+	etagMu     sync.Mutex
+	mutator    *mutator
+	mutations  mutationCounts
+	manualOnce sync.Once
+	manual     *mutator // Mutate's, its stream going on from call to call
+	closeOne   sync.Once
 
 	tokenMu    sync.Mutex
 	tokenCache map[string]*idp.Claims

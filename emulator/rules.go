@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/bizzjoiner/bcconnector/bcschema"
 )
@@ -82,7 +85,94 @@ func (e *Emulator) resolveParty(w *writer, row, body map[string]any, creating bo
 	if _, ok := row[nameField]; ok {
 		row[nameField] = party.row["displayName"]
 	}
+	e.copyParty(w, row, body, party.row, set == "vendors")
 	return nil
+}
+
+// addressParts pairs a party's address fields with a document's address suffixes.
+var addressParts = [][2]string{
+	{"addressLine1", "AddressLine1"}, {"addressLine2", "AddressLine2"}, {"city", "City"},
+	{"state", "State"}, {"country", "Country"}, {"postalCode", "PostCode"},
+}
+
+// copyParty fills a document header from its customer or vendor as BC's Sales and Purchase
+// Header do when the party is validated: the sell-to/buy-from, bill-to/pay-to (and, on
+// sales documents, ship-to) names and addresses, phone and e-mail, currency, payment terms,
+// shipment method and salesperson, and blank document dates (today; the due date from the
+// payment terms). Fields the request body sets keep its values.
+func (e *Emulator) copyParty(w *writer, row, body, party map[string]any, vendor bool) {
+	set := func(field string, v any) {
+		if _, given := body[field]; given || v == nil {
+			return
+		}
+		if _, has := row[field]; has {
+			row[field] = v
+		}
+	}
+	from, to := []string{"sellTo", "billTo", "shipTo"}, "billTo"
+	if vendor {
+		from, to = []string{"buyFrom", "payTo"}, "payTo"
+	}
+	for _, prefix := range from {
+		for _, p := range addressParts {
+			set(prefix+p[1], party[p[0]])
+		}
+	}
+	set(to+"Name", party["displayName"])
+	set(to+"CustomerId", party["id"])
+	set(to+"CustomerNumber", party["number"])
+	set(to+"VendorId", party["id"])
+	set(to+"VendorNumber", party["number"])
+	if !vendor {
+		set("shipToName", party["displayName"])
+		set("phoneNumber", party["phoneNumber"])
+		set("email", party["email"])
+		set("salesperson", party["salespersonCode"])
+		set("shipmentMethodId", party["shipmentMethodId"])
+	}
+	for _, f := range []string{"currencyId", "currencyCode", "paymentTermsId"} {
+		set(f, party[f])
+	}
+	today := w.rc.now.Format(time.DateOnly)
+	for _, f := range []string{"orderDate", "postingDate", "invoiceDate", "documentDate", "creditMemoDate"} {
+		if row[f] == blankDate {
+			set(f, today)
+		}
+	}
+	if row["dueDate"] == blankDate {
+		set("dueDate", w.rc.now.AddDate(0, 0, e.dueDays(w, party)).Format(time.DateOnly))
+	}
+}
+
+// blankDate is BC's "no date".
+const blankDate = "0001-01-01"
+
+// dueDays reads a party's payment terms' due date formula ("14D", "1M"; 30 days otherwise).
+func (e *Emulator) dueDays(w *writer, party map[string]any) int {
+	ent, _ := e.schema.EntitySet("paymentTerms")
+	id, _ := party["paymentTermsId"].(string)
+	terms, ok := e.tableOf(w.c, ent).get(strings.ToLower(id))
+	if !ok {
+		return 30
+	}
+	calc, _ := terms.row["dueDateCalculation"].(string)
+	calc = strings.ToUpper(strings.TrimSpace(calc))
+	if len(calc) < 2 {
+		return 30
+	}
+	n, err := strconv.Atoi(calc[:len(calc)-1])
+	if err != nil || n < 0 {
+		return 30
+	}
+	switch calc[len(calc)-1] {
+	case 'D':
+		return n
+	case 'W':
+		return 7 * n
+	case 'M':
+		return 30 * n
+	}
+	return 30
 }
 
 // lineRules resolves a document line's document, item or account, sequence and amounts.

@@ -376,6 +376,11 @@ func (g *Generator) Row(companyID, entitySet string, i int) map[string]any {
 	if s == nil || i < 0 || i >= s.count() {
 		return nil
 	}
+	return g.rowAt(s, i)
+}
+
+// rowAt generates row i of s; i may lie beyond the seed rows (Added).
+func (g *Generator) rowAt(s *setState, i int) map[string]any {
 	if s.def.fast != nil {
 		return s.def.fast(s, i)
 	}
