@@ -186,31 +186,29 @@ func safeNext(next string) string {
 	return next
 }
 
+// pageTmpl is the sign-in, first-run and sign-out page. It looks like the UI: it uses
+// the UI's stylesheet and icon, which ui.Public serves before sign-in (the
+// Content-Security-Policy allows no inline style).
 var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{{.Title}} – bcconnector</title>
+<html lang="en"><head><meta charset="utf-8"><title>{{.Title}} · bcconnector</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="/auth.css">
-</head><body><h1>{{.Title}}</h1>{{if .Intro}}<p>{{.Intro}}</p>{{end}}{{if .Error}}<p class="err" role="alert">{{.Error}}</p>{{end}}
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="/static/style.css">
+</head><body class="signin">
+<header class="top"><span class="brand">bcconnector</span></header>
+<main><div class="card signin-card">
+<h1>{{.Title}}</h1>{{if .Intro}}<p>{{.Intro}}</p>{{end}}{{if .Error}}<div class="problem" role="alert">{{.Error}}</div>{{end}}
 <form method="post" action="{{.Action}}">{{if .Next}}<input type="hidden" name="next" value="{{.Next}}">{{end}}
-{{if .Setup}}<label for="token">Setup token</label><input id="token" name="token" autocomplete="off" required>{{end}}
-<label for="name">Admin name</label><input id="name" name="name" autocomplete="username" required value="{{.Name}}">
-<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="{{if .Setup}}new-password{{else}}current-password{{end}}" required>
-<button type="submit">{{.Button}}</button></form></body></html>`))
-
-// authCSS styles the sign-in pages; it is served at /auth.css (the UI's own stylesheet is
-// behind the sign-in, and the Content-Security-Policy allows no inline style).
-const authCSS = `body{font-family:system-ui,sans-serif;max-width:24rem;margin:4rem auto;padding:0 1rem}label{display:block;margin:.8rem 0 .2rem}input{width:100%;padding:.4rem;box-sizing:border-box}button{margin-top:1rem;padding:.5rem 1rem}.err{color:#b00020}
-`
-
-func serveAuthCSS(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/css; charset=utf-8")
-	w.Header().Set("Cache-Control", "public, max-age=3600")
-	_, _ = w.Write([]byte(authCSS))
-}
+{{if .Setup}}<div class="field"><label for="token">Setup token</label><input id="token" name="token" autocomplete="off" spellcheck="false" required></div>{{end}}
+{{if not .Confirm}}<div class="field"><label for="name">Admin name</label><input id="name" name="name" autocomplete="username" required value="{{.Name}}"></div>
+<div class="field"><label for="password">Password</label><input id="password" name="password" type="password" autocomplete="{{if .Setup}}new-password{{else}}current-password{{end}}" required></div>{{end}}
+<div class="buttons"><button type="submit" class="primary">{{.Button}}</button></div></form>
+</div></main></body></html>`))
 
 type page struct {
 	Title, Intro, Error, Action, Next, Name, Button string
-	Setup                                           bool
+	// Setup asks for the setup token too; Confirm asks for nothing but the button.
+	Setup, Confirm bool
 }
 
 func render(w http.ResponseWriter, status int, p page) {
@@ -299,8 +297,7 @@ func (a *Auth) startSession(w http.ResponseWriter, r *http.Request, user string)
 func (a *Auth) LogoutHandler() http.Handler {
 	return a.csrf.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			_, _ = w.Write([]byte(`<!doctype html><title>Sign out</title><form method="post" action="/logout"><button>Sign out</button></form>`))
+			render(w, http.StatusOK, page{Title: "Sign out", Intro: "End your session on this browser.", Action: "/logout", Button: "Sign out", Confirm: true})
 			return
 		}
 		if c, err := r.Cookie(SessionCookie); err == nil {

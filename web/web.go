@@ -101,18 +101,21 @@ func New(opt Options) *Server {
 	if opt.Metrics != nil && opt.MetricsTokens != nil {
 		mux.Handle("GET /metrics", area("ops", metricsAuth(opt.MetricsTokens, log, opt.Metrics.Handler())))
 	}
-	ui := opt.UI
-	if ui == nil {
-		ui = http.HandlerFunc(placeholder)
+	// The UI's stylesheet, script and icon hold nothing secret: the sign-in pages use them.
+	public := area("ui", ui.Public())
+	mux.Handle("GET /static/", public)
+	mux.Handle("GET /favicon.ico", public)
+	app := opt.UI
+	if app == nil {
+		app = http.HandlerFunc(placeholder)
 	}
 	if opt.Auth != nil {
 		mux.Handle("/login", area("ui", formsOnly(opt.Auth.LoginHandler())))
 		mux.Handle("/logout", area("ui", formsOnly(opt.Auth.LogoutHandler())))
 		mux.Handle("/setup", area("ui", formsOnly(opt.Auth.SetupHandler())))
-		mux.Handle("GET /auth.css", area("ui", http.HandlerFunc(serveAuthCSS)))
-		ui = opt.Auth.Protect(ui)
+		app = opt.Auth.Protect(app)
 	}
-	mux.Handle("/", area("ui", formsOnly(ui)))
+	mux.Handle("/", area("ui", formsOnly(app)))
 	return &Server{h: recoverer(log, requestLog(log, securityHeaders(mux))), log: log}
 }
 

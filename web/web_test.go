@@ -286,7 +286,7 @@ func TestSecurityHeaders(t *testing.T) {
 	t.Parallel()
 	srv, _, _ := setup(t)
 	c := client(t)
-	for _, p := range []string{"/login", "/setup", "/", "/auth.css", "/healthz", "/api/v1/openapi.json"} {
+	for _, p := range []string{"/login", "/setup", "/", "/static/style.css", "/static/favicon.svg", "/healthz", "/api/v1/openapi.json"} {
 		resp, err := c.Get(srv.URL + p)
 		if err != nil {
 			t.Fatal(err)
@@ -310,8 +310,11 @@ func TestSecurityHeaders(t *testing.T) {
 				}
 			}
 		}
-		if p == "/auth.css" && (resp.StatusCode != 200 || !strings.HasPrefix(h.Get("Content-Type"), "text/css")) {
-			t.Errorf("/auth.css before sign-in: %d %s", resp.StatusCode, h.Get("Content-Type"))
+		if p == "/static/style.css" && (resp.StatusCode != 200 || !strings.HasPrefix(h.Get("Content-Type"), "text/css")) {
+			t.Errorf("%s before sign-in: %d %s", p, resp.StatusCode, h.Get("Content-Type"))
+		}
+		if p == "/static/favicon.svg" && (resp.StatusCode != 200 || !strings.HasPrefix(h.Get("Content-Type"), "image/svg+xml")) {
+			t.Errorf("%s before sign-in: %d %s", p, resp.StatusCode, h.Get("Content-Type"))
 		}
 	}
 }

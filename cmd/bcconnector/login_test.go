@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -20,18 +19,7 @@ func TestServeCountsSignInFailuresInTheStore(t *testing.T) {
 	t.Setenv("BCC_MASTER_KEY", "")
 	var out, errb testlog.Buffer
 	g := &Globals{DB: filepath.Join(dir, "bcc.db"), KeyFile: filepath.Join(dir, "master.key"), LogLevel: "info", Stdout: &out, Stderr: &errb}
-	s := NewServer(testServeCmd(), g)
-	if err := s.Open(t.Context()); err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		s.Close()
-	})
+	s := runServer(t, testServeCmd(), g)
 	hash, _ := web.HashPassword("correct horse battery staple")
 	if err := s.app.db.CreateUser(t.Context(), "admin", hash); err != nil {
 		t.Fatal(err)

@@ -102,7 +102,7 @@ func (h *handler) wizardCertificateFile(w http.ResponseWriter, r *http.Request) 
 func (h *handler) wizardSandboxUpload(w http.ResponseWriter, r *http.Request) {
 	d := h.draftFor(r)
 	if h.sandboxUpload == nil || d == nil || d.snapshot().Certificate == nil {
-		http.NotFound(w, r)
+		h.notFound(w, r)
 		return
 	}
 	if err := h.sandboxUpload(d.snapshot().Certificate.DER); err != nil {
@@ -163,7 +163,7 @@ func (h *handler) connectionSandboxUpload(w http.ResponseWriter, r *http.Request
 	}
 	p := v.PendingCredential
 	if h.sandboxUpload == nil || p == nil || p.Kind != service.CredentialCertificate {
-		http.NotFound(w, r)
+		h.notFound(w, r)
 		return
 	}
 	der, err := h.svc.CertificateDER(r.Context(), id, p.ID)

@@ -56,10 +56,14 @@ func (s *sampler) get(id string) []sample {
 type chart struct {
 	SVG     template.HTML
 	Summary string
+	// Empty: the window had no rows and no requests; there is no SVG.
+	Empty bool
 }
 
 // renderChart draws rows synced (line, left scale) and requests and 429s per interval
-// (bars, right scale) over the samples.
+// (bars, right scale) over the samples. Each bar stands inside the interval between two
+// samples, so none reaches past the plot; a window with no rows and no requests gets no
+// chart but a sentence saying so.
 func renderChart(ss []sample) chart {
 	const w, hgt, pad = 640.0, 160.0, 28.0
 	if len(ss) < 2 {
@@ -70,50 +74,66 @@ func renderChart(ss []sample) chart {
 	if span <= 0 {
 		span = 1
 	}
-	var maxRows, maxReq int64 = 1, 1
+	var maxRows, maxReq, totalReq, total429 int64
 	for i, s := range ss {
 		maxRows = max(maxRows, s.Rows)
 		if i > 0 {
 			maxReq = max(maxReq, s.Requests-ss[i-1].Requests)
+			totalReq += max(0, s.Requests-ss[i-1].Requests)
+			total429 += max(0, s.Throttled-ss[i-1].Throttled)
 		}
 	}
+	window := t1.Sub(t0).Round(time.Second)
+	if maxRows == 0 && totalReq == 0 {
+		return chart{Empty: true, Summary: fmt.Sprintf("Nothing to draw yet: no rows replicated and no requests to Business Central in the last %s.", window)}
+	}
+	// The scales: at least 1, so a flat zero line or bar sits on the axis.
+	rowScale, reqScale := float64(max(maxRows, 1)), float64(max(maxReq, 1))
 	x := func(t time.Time) float64 { return pad + (w-2*pad)*t.Sub(t0).Seconds()/span }
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %.0f %.0f" role="img" aria-label="rows synced and requests over time">`, w, hgt)
 	fmt.Fprintf(&b, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" class="axis"/>`, pad, hgt-pad, w-pad, hgt-pad)
-	var totalReq, total429 int64
-	bw := max(2, (w-2*pad)/float64(len(ss))*0.6)
 	for i := 1; i < len(ss); i++ {
 		req := max(0, ss[i].Requests-ss[i-1].Requests)
 		thr := max(0, ss[i].Throttled-ss[i-1].Throttled)
-		totalReq += req
-		total429 += thr
-		bx := x(ss[i].At) - bw/2
-		rh := (hgt - 2*pad) * float64(req) / float64(maxReq)
-		th := (hgt - 2*pad) * float64(thr) / float64(maxReq)
+		// The bar takes the middle 60% of its interval (at least 1 unit wide).
+		x0, x1 := x(ss[i-1].At), x(ss[i].At)
+		bw := max(1, (x1-x0)*0.6)
+		bx := x0 + (x1-x0-bw)/2
+		rh := (hgt - 2*pad) * float64(req) / reqScale
+		th := (hgt - 2*pad) * float64(thr) / reqScale
 		if req > 0 {
-			fmt.Fprintf(&b, `<rect class="req" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%d requests</title></rect>`, bx, hgt-pad-rh, bw, rh, req)
+			fmt.Fprintf(&b, `<rect class="req" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s</title></rect>`, bx, hgt-pad-rh, bw, rh, plural(req, "request", "requests"))
 		}
 		if thr > 0 {
-			fmt.Fprintf(&b, `<rect class="thr" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%d × 429</title></rect>`, bx, hgt-pad-th, bw, max(th, 2), thr)
+			fmt.Fprintf(&b, `<rect class="thr" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%d × 429</title></rect>`, bx, hgt-pad-max(th, 2), bw, max(th, 2), thr)
 		}
 	}
 	var pts []string
 	for _, s := range ss {
-		y := hgt - pad - (hgt-2*pad)*float64(s.Rows)/float64(maxRows)
+		y := hgt - pad - (hgt-2*pad)*float64(s.Rows)/rowScale
 		pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(s.At), y))
 	}
 	fmt.Fprintf(&b, `<polyline class="rows" points="%s"/>`, strings.Join(pts, " "))
-	fmt.Fprintf(&b, `<text x="%.0f" y="16" class="lbl">%d rows</text>`, pad, maxRows)
-	fmt.Fprintf(&b, `<text x="%.0f" y="16" class="lbl" text-anchor="end">%d req / interval</text>`, w-pad, maxReq)
+	fmt.Fprintf(&b, `<text x="%.0f" y="16" class="lbl">%s</text>`, pad, plural(maxRows, "row", "rows"))
+	fmt.Fprintf(&b, `<text x="%.0f" y="16" class="lbl" text-anchor="end">%s / interval</text>`, w-pad, plural(maxReq, "request", "requests"))
 	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" class="lbl">%s</text>`, pad, hgt-8, t0.UTC().Format("15:04:05"))
 	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" class="lbl" text-anchor="end">%s UTC</text>`, w-pad, hgt-8, t1.UTC().Format("15:04:05"))
 	b.WriteString(`</svg>`)
 	return chart{
 		// Every value written above is a number or a formatted time: nothing to escape.
-		SVG:     template.HTML(b.String()),
-		Summary: fmt.Sprintf("%d rows now; %d requests and %d × 429 over the last %s.", ss[len(ss)-1].Rows, totalReq, total429, t1.Sub(t0).Round(time.Second)),
+		SVG: template.HTML(b.String()),
+		Summary: fmt.Sprintf("%s now; %s and %d × 429 over the last %s.", plural(ss[len(ss)-1].Rows, "row", "rows"),
+			plural(totalReq, "request", "requests"), total429, window),
 	}
+}
+
+// plural is n with the singular or the plural noun: "1 row", "0 rows", "2 rows".
+func plural[N int | int64](n N, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // changeTail finds the newest entries of the change log, which the service pages

@@ -163,13 +163,65 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Security-Policy", ContentSecurityPolicy)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Referrer-Policy", "same-origin")
+	if _, pattern := h.mux.Handler(r); pattern == "" {
+		// No route: the mux answers 404, or 405 for a path known with other methods.
+		// Its 404 is plain text; people get the styled page instead.
+		c := &notFoundCatcher{ResponseWriter: w}
+		h.mux.ServeHTTP(c, r)
+		if c.caught {
+			h.notFound(w, r)
+		}
+		return
+	}
 	h.mux.ServeHTTP(w, r)
+}
+
+// notFoundCatcher swallows a 404 answer so that the styled page can replace it.
+type notFoundCatcher struct {
+	http.ResponseWriter
+	caught bool
+}
+
+func (c *notFoundCatcher) WriteHeader(code int) {
+	if code == http.StatusNotFound {
+		c.caught = true
+		return
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *notFoundCatcher) Write(b []byte) (int, error) {
+	if c.caught {
+		return len(b), nil
+	}
+	return c.ResponseWriter.Write(b)
+}
+
+// notFound is the styled 404 page.
+func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, http.StatusNotFound, "notfound", page{Title: "Page not found", Data: r.URL.Path})
+}
+
+// Public serves what a browser may fetch before signing in, which holds nothing secret:
+// the stylesheet, htmx and the icon under /static/, and /favicon.ico (a redirect to the
+// SVG icon, for browsers that ask for it without reading the page). The sign-in pages use
+// it, so they look like the rest of the UI.
+func Public() http.Handler {
+	m := http.NewServeMux()
+	static, _ := fs.Sub(files, "static")
+	m.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
+	m.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		http.Redirect(w, r, "/static/favicon.svg", http.StatusMovedPermanently)
+	})
+	return m
 }
 
 func (h *handler) routes() {
 	m := http.NewServeMux()
-	static, _ := fs.Sub(files, "static")
-	m.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
+	public := Public()
+	m.Handle("GET /static/", public)
+	m.Handle("GET /favicon.ico", public)
 
 	m.HandleFunc("GET /{$}", h.connections)
 	m.HandleFunc("GET /connections/{id}", h.connection)
@@ -266,6 +318,16 @@ var funcs = template.FuncMap{
 	},
 	"seconds": func(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) },
 	"add":     func(a, b int) int { return a + b },
+	// plural is a count with its noun: {{plural .Rows "row" "rows"}} is "1 row" or "3 rows".
+	"plural": func(n any, one, many string) (string, error) {
+		switch n := n.(type) {
+		case int:
+			return plural(n, one, many), nil
+		case int64:
+			return plural(n, one, many), nil
+		}
+		return "", fmt.Errorf("plural: %T is not a count", n)
+	},
 	// dict passes named arguments to a partial: dict "Key" value "Key" value ...
 	"dict": func(kv ...any) (map[string]any, error) {
 		if len(kv)%2 != 0 {
@@ -334,17 +396,24 @@ func (h *handler) fragment(w http.ResponseWriter, status int, name string, data 
 // free of secrets.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status := http.StatusBadGateway
+	title := "Something went wrong"
 	msg := err.Error()
 	if errors.Is(err, store.ErrNotFound) {
-		status = http.StatusNotFound
+		status, title = http.StatusNotFound, "Not found"
 		msg = "No such connection. It may have been deleted."
 		if strings.HasPrefix(r.URL.Path, "/webhooks/") {
 			msg = "No such webhook endpoint or delivery. It may have been deleted."
 		}
 	}
 	if errors.Is(err, service.ErrSyncQueued) {
-		status = http.StatusConflict
+		status, title = http.StatusConflict, "Not now"
 	}
 	h.log.Warn("ui: request failed", "path", r.URL.Path, "status", status, "err", err)
-	h.render(w, r, status, "error", page{Title: "Something went wrong", Error: msg})
+	h.render(w, r, status, "error", page{Title: title, Data: errorData{Status: status, Message: msg}})
+}
+
+// errorData is what the error page shows.
+type errorData struct {
+	Status  int
+	Message string
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,67 +16,18 @@ import (
 	"github.com/bizzjoiner/bcconnector/emulator"
 	"github.com/bizzjoiner/bcconnector/emulator/emulatortest"
 	"github.com/bizzjoiner/bcconnector/guide"
+	"github.com/bizzjoiner/bcconnector/internal/browsertest"
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/service"
 	"github.com/bizzjoiner/bcconnector/store/sqlite"
 	"github.com/bizzjoiner/bcconnector/syncer"
 )
 
-// chromium finds Debian's Chromium. Without it the browser tests skip, except under
-// CI=true, where a missing browser is a failure.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/chromium", "chromium", "chromium-browser"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	msg := "browser tests need Chromium at /usr/bin/chromium (apt-get install -y chromium)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg + "; CI=true, so this is a failure, not a skip")
-	}
-	t.Skip(msg + "; skipping")
-	return ""
-}
-
 // artifacts is where screenshots go: $BCC_ARTIFACTS/ui, or a temporary directory.
-func artifacts(t *testing.T) string {
-	dir := os.Getenv("BCC_ARTIFACTS")
-	if dir == "" {
-		return t.TempDir()
-	}
-	dir = filepath.Join(dir, "ui")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
+func artifacts(t *testing.T) string { return browsertest.Artifacts(t, "ui") }
 
-// browser starts a headless Chromium for one test.
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	path := chromium(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(alloc)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	// No timeout on the first run: it would end the browser with it.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
-}
+// browser starts a headless Chromium (1280 × 900) for one test.
+func browser(t *testing.T) context.Context { return browsertest.Start(t, 1280, 900) }
 
 // sandboxService is the real service (SQLite store, syncer, a job queue that runs each
 // sync at once) against an emulator on a real TLS listener loaded with a scenario: the
@@ -150,16 +99,7 @@ func (j *inlineJobs) stop() {
 
 func shoot(t *testing.T, ctx context.Context, dir, name string) {
 	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Errorf("screenshot %s: %v", name, err)
-		return
-	}
-	p := filepath.Join(dir, name+".png")
-	if err := os.WriteFile(p, png, 0o644); err != nil {
-		t.Error(err)
-	}
-	t.Logf("screenshot: %s", p)
+	browsertest.Shoot(t, ctx, dir, name)
 }
 
 // wizardActs are the browser actions a wizard walk is made of.

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -153,6 +154,47 @@ func TestStatic(t *testing.T) {
 	want(t, r, 200, "htmx")
 	r = e.get("/static/style.css")
 	want(t, r, 200, "--ok")
+	r = e.get("/static/favicon.svg")
+	want(t, r, 200, "<svg")
+	if ct := r.Header.Get("Content-Type"); ct != "image/svg+xml" {
+		t.Errorf("favicon.svg: Content-Type %q", ct)
+	}
+	r = e.get("/favicon.ico")
+	want(t, r, http.StatusMovedPermanently)
+	if loc := r.Header.Get("Location"); loc != "/static/favicon.svg" {
+		t.Errorf("/favicon.ico: Location %q", loc)
+	}
+	if !strings.Contains(e.get("/").Body, `<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">`) {
+		t.Error("the layout names no icon")
+	}
+}
+
+// TestNotFound: an unknown page, a wizard step that does not exist and a download the
+// server does not offer are the styled 404 page inside the layout; a path known with other
+// methods is still 405 with Allow.
+func TestNotFound(t *testing.T) {
+	e := setup(t)
+	for _, p := range []string{"/no/such/page", "/wizard/step/99", "/wizard/certificate/sandbox-upload"} {
+		method := "GET"
+		if strings.HasSuffix(p, "upload") {
+			method = "POST"
+		}
+		r := e.do(method, p, nil, false)
+		want(t, r, http.StatusNotFound, "<h1>Page not found</h1>", `href="/static/style.css"`, "Log out")
+		if ct := r.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+			t.Errorf("%s: Content-Type %q", p, ct)
+		}
+	}
+	// A connection that does not exist: the error page, as styled.
+	want(t, e.get("/connections/nope"), http.StatusNotFound, "<h1>Not found</h1>", "No such connection", `href="/static/style.css"`)
+	r := e.get("/no/such/<page>")
+	if strings.Contains(r.Body, "<page>") {
+		t.Error("the 404 page reflects the path unescaped")
+	}
+	r = e.get("/connections/x/pause")
+	if r.Code != http.StatusMethodNotAllowed || r.Header.Get("Allow") == "" {
+		t.Errorf("GET of a POST route: %d, Allow %q", r.Code, r.Header.Get("Allow"))
+	}
 }
 
 func TestWizardStepsShowTheGuideValues(t *testing.T) {
@@ -435,18 +477,47 @@ func TestChangeTail(t *testing.T) {
 }
 
 func TestChart(t *testing.T) {
-	if c := renderChart(nil); c.SVG != "" {
+	if c := renderChart(nil); c.SVG != "" || c.Empty {
 		t.Error("a chart from no samples")
 	}
 	t0 := time.Date(2026, 9, 1, 12, 0, 0, 0, time.UTC)
 	c := renderChart([]sample{{At: t0}, {At: t0.Add(5 * time.Second), Rows: 100, Requests: 10, Throttled: 2}, {At: t0.Add(10 * time.Second), Rows: 250, Requests: 25, Throttled: 2}})
-	for _, s := range []string{"<svg", "polyline", `class="thr"`, "250 rows"} {
+	for _, s := range []string{"<svg", "polyline", `class="thr"`, "250 rows", "15 requests / interval"} {
 		if !strings.Contains(string(c.SVG), s) {
 			t.Errorf("chart lacks %q", s)
 		}
 	}
-	if !strings.Contains(c.Summary, "25 requests and 2 × 429") {
+	if !strings.Contains(c.Summary, "250 rows now; 25 requests and 2 × 429") {
 		t.Errorf("summary %q", c.Summary)
+	}
+	// Every bar, the last one too, lies within the plot (x from 28 to 612 of 640).
+	bars := regexp.MustCompile(`<rect class="\w+" x="([0-9.]+)" y="[0-9.]+" width="([0-9.]+)"`).FindAllStringSubmatch(string(c.SVG), -1)
+	if len(bars) != 3 {
+		t.Fatalf("%d bars, want 3 (two request bars, one 429 bar): %s", len(bars), c.SVG)
+	}
+	for _, m := range bars {
+		x, _ := strconv.ParseFloat(m[1], 64)
+		w, _ := strconv.ParseFloat(m[2], 64)
+		if x < 28 || x+w > 612 {
+			t.Errorf("bar from %.1f to %.1f leaves the plot (28 to 612)", x, x+w)
+		}
+	}
+
+	// Nothing happened: an empty state, not a chart labelled "1 rows".
+	c = renderChart([]sample{{At: t0}, {At: t0.Add(4 * time.Second)}})
+	if !c.Empty || c.SVG != "" || !strings.Contains(c.Summary, "no rows replicated and no requests") || !strings.Contains(c.Summary, "4s") {
+		t.Errorf("empty window: %+v", c)
+	}
+	// One row, one request: singular nouns.
+	c = renderChart([]sample{{At: t0}, {At: t0.Add(2 * time.Second), Rows: 1, Requests: 1}})
+	if c.Empty || !strings.Contains(string(c.SVG), ">1 row<") || !strings.Contains(string(c.SVG), ">1 request / interval<") ||
+		!strings.HasPrefix(c.Summary, "1 row now; 1 request and 0 × 429") {
+		t.Errorf("one row and one request: %s / %s", c.SVG, c.Summary)
+	}
+	// Requests but no rows yet (a first full sync of an empty set): a chart, at 0 rows.
+	c = renderChart([]sample{{At: t0}, {At: t0.Add(2 * time.Second), Requests: 3}})
+	if c.Empty || !strings.Contains(string(c.SVG), ">0 rows<") || strings.Contains(string(c.SVG), "1 rows") {
+		t.Errorf("requests without rows: %s", c.SVG)
 	}
 }
 

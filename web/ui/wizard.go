@@ -189,7 +189,7 @@ func (h *handler) wizardStartPost(w http.ResponseWriter, r *http.Request) { h.sa
 func (h *handler) wizardStep(w http.ResponseWriter, r *http.Request) {
 	n, err := strconv.Atoi(r.PathValue("n"))
 	if err != nil || n < 1 || n > lastStep {
-		http.NotFound(w, r)
+		h.notFound(w, r)
 		return
 	}
 	d := h.draftFor(r)
@@ -211,7 +211,7 @@ func (h *handler) wizardStep(w http.ResponseWriter, r *http.Request) {
 func (h *handler) wizardStepPost(w http.ResponseWriter, r *http.Request) {
 	n, err := strconv.Atoi(r.PathValue("n"))
 	if err != nil || n < 1 || n > lastStep {
-		http.NotFound(w, r)
+		h.notFound(w, r)
 		return
 	}
 	h.saveStep(w, r, n)

@@ -1,0 +1,201 @@
+package ui
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/bizzjoiner/bcconnector/emulator"
+	"github.com/bizzjoiner/bcconnector/internal/browsertest"
+	"github.com/bizzjoiner/bcconnector/secret"
+	"github.com/bizzjoiner/bcconnector/service"
+)
+
+// syncedUI is the UI over the real service with one connection to the emulator (the
+// scenario "ok"), whose customers and items the first sync has replicated.
+type syncedUI struct {
+	URL  string
+	Svc  service.Service
+	Conn service.ConnectionView
+	// In is what the connection was created from (another connection to the same
+	// sandbox can be made from it).
+	In service.ConnectionInput
+}
+
+func newSyncedUI(t *testing.T, ctx context.Context) syncedUI {
+	t.Helper()
+	svc, sb := sandboxServiceOf(t, emulator.ScenarioOK)
+	cr := sb.Creds
+	in := service.ConnectionInput{Name: "Production – " + cr.Company, TenantID: cr.TenantID, ClientID: cr.ClientID, Secret: secret.Secret(cr.ClientSecret),
+		SecretEndDate: cr.SecretEndDate.Format(time.DateOnly), Environment: cr.Environment, Company: cr.Company,
+		Entities:      []string{"customers", "items", "generalLedgerEntries"},
+		AuthorityHost: sb.AuthorityHost(), BCBaseURL: sb.BCBaseURL(), CAFile: sb.CAFile}
+	v, _, err := svc.CreateConnection(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Sync(ctx, v.ID, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	// The sync runs in the background: wait until every set's first full sync is done.
+	for {
+		v, err = svc.GetConnection(ctx, v.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := 0
+		for _, s := range v.Sync {
+			if s.LastError != "" {
+				t.Fatalf("sync of %s: %s", s.Key.EntitySet, s.LastError)
+			}
+			if s.FullSyncDone {
+				done++
+			}
+		}
+		if done == len(in.Entities) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the first sync did not finish: %v", ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	h, err := New(Options{Service: svc, SandboxNote: "Sandbox: the built-in Entra ID and Business Central."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return syncedUI{URL: srv.URL, Svc: svc, Conn: v, In: in}
+}
+
+// browseSynced starts Chromium (watching its console) and newSyncedUI, with a deadline of
+// two minutes for the test.
+func browseSynced(t *testing.T) (context.Context, syncedUI) {
+	t.Helper()
+	bctx := browser(t)
+	watchConsole(t, bctx)
+	ctx, cancel := context.WithTimeout(bctx, 120*time.Second)
+	t.Cleanup(cancel)
+	return ctx, newSyncedUI(t, ctx)
+}
+
+// TestBrowserNarrow: at 390 CSS pixels (a phone held upright) no page of the UI scrolls
+// sideways; wide tables scroll inside their own box instead.
+func TestBrowserNarrow(t *testing.T) {
+	ctx, u := browseSynced(t)
+	dir := artifacts(t)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile)); err != nil {
+		t.Fatal(err)
+	}
+	id := u.Conn.ID
+	// table, when set, is a wide table that must scroll sideways in its own box.
+	pages := []struct{ name, path, ready, table string }{
+		{"dashboard", "/", "table.conns", "table.conns"},
+		{"connection", "/connections/" + id, "#live table.sync", "table.sync"},
+		{"data", "/connections/" + id + "/data/customers", "table.data", "table.data"},
+		{"wizard-start", "/wizard", "#f-environment", ""},
+		{"webhooks", "/webhooks", "main h1", ""},
+		{"notfound", "/no/such/page", "main h1", ""},
+	}
+	for _, p := range pages {
+		err := chromedp.Do(ctx, chromedp.Navigate(u.URL+p.path), chromedp.WaitVisible(chromedp.CSS(p.ready)))
+		if err != nil {
+			t.Fatalf("%s: %v", p.name, err)
+		}
+		browsertest.Shoot(t, ctx, dir, "narrow-"+p.name)
+		o, err := browsertest.MeasureOverflow(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Viewport != 390 {
+			t.Fatalf("%s: the viewport is %d px wide, want 390", p.name, o.Viewport)
+		}
+		if o.Page > 0 || len(o.Culprits) > 0 {
+			t.Errorf("%s at 390 px: the page scrolls %d px sideways; sticking out: %s", p.name, o.Page, strings.Join(o.Culprits, ", "))
+		}
+		if p.table == "" {
+			continue
+		}
+		wide, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const box = document.querySelector('`+p.table+`').parentElement;
+			return getComputedStyle(box).overflowX === 'auto' && box.scrollWidth > box.clientWidth; })()`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !wide {
+			t.Errorf("%s: %s is not in a box that scrolls sideways", p.name, p.table)
+		}
+	}
+}
+
+// TestBrowserDashboard: "Recent changes" on the dashboard names each change's connection
+// (linked to its page), the connection's own page does not repeat it; a connection that
+// has synced nothing shows the chart's empty state, never "1 rows".
+func TestBrowserDashboard(t *testing.T) {
+	ctx, u := browseSynced(t)
+	dir := artifacts(t)
+	err := chromedp.Do(ctx, chromedp.Navigate(u.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`table.changes`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Shoot(t, ctx, dir, "dashboard-changes")
+	cols, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('table.changes th')].map(th => th.textContent)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(cols, ",") != "#,When,Connection,Entity set,Op,Record" {
+		t.Errorf("dashboard changes columns %q", cols)
+	}
+	cells, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('table.changes td.conn')].map(td => {
+		const a = td.querySelector('a'); return a ? a.getAttribute('href') + ' ' + a.textContent : td.textContent; })`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cells) == 0 {
+		t.Fatal("no changes on the dashboard after a sync")
+	}
+	for _, c := range cells {
+		if c != "/connections/"+u.Conn.ID+" "+u.Conn.Name {
+			t.Errorf("connection cell %q, want a link to %s named %q", c, u.Conn.ID, u.Conn.Name)
+		}
+	}
+	// The connection's own page: its changes only, without the column.
+	err = chromedp.Do(ctx, chromedp.Navigate(u.URL+"/connections/"+u.Conn.ID), chromedp.WaitVisible(chromedp.CSS(`#live table.changes`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, err = chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#live table.changes th')].map(th => th.textContent)`))
+	if err != nil || strings.Join(cols, ",") != "#,When,Entity set,Op,Record" {
+		t.Errorf("connection page changes columns %q, %v", cols, err)
+	}
+
+	// A second connection, never synced: once the page has polled, the chart says there is
+	// nothing to draw.
+	in := u.In
+	in.Name, in.Entities = "Nothing synced", []string{"customers"}
+	idle, _, err := u.Svc.CreateConnection(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Do(ctx, chromedp.Navigate(u.URL+"/connections/"+idle.ID), chromedp.WaitVisible(chromedp.CSS(`#chart-empty`)))
+	if err != nil {
+		browsertest.Shoot(t, ctx, dir, "chart-empty-error")
+		t.Fatal(err)
+	}
+	browsertest.Shoot(t, ctx, dir, "chart-empty")
+	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#live`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(text, "1 rows") || !strings.Contains(text, "no rows replicated and no requests") || !strings.Contains(text, "0 rows in 1 entity set ·") {
+		t.Errorf("the idle connection's sync section:\n%s", text)
+	}
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#live svg.chart').length`)); err != nil || n != 0 {
+		t.Errorf("%d charts drawn for an empty window (%v)", n, err)
+	}
+}
