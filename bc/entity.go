@@ -265,15 +265,21 @@ func (c *Client) Count(ctx context.Context, ref Ref, q *Query) (int64, error) {
 		if err != nil {
 			return err
 		}
-		// BC answers a bare number, possibly after a UTF-8 BOM (bc-entra-facts §4.2).
-		text := strings.TrimSpace(strings.TrimPrefix(string(data), "\ufeff"))
-		n, err = strconv.ParseInt(text, 10, 64)
-		if err != nil {
-			return malformed("$count answered %q, not a number", shorten(text))
-		}
-		return nil
+		n, err = parseCount(data)
+		return err
 	})
 	return n, err
+}
+
+// parseCount reads a /$count body: a bare non-negative number, possibly after a UTF-8 byte
+// order mark (bc-entra-facts §4.2 [OBS]: BC's sometimes carries one) and around white space.
+func parseCount(data []byte) (int64, error) {
+	text := strings.TrimSpace(strings.TrimPrefix(string(data), "\ufeff"))
+	n, err := strconv.ParseInt(text, 10, 64)
+	if err != nil || n < 0 || (len(text) > 0 && (text[0] == '+' || text[0] == '-')) {
+		return 0, malformed("$count answered %q, not a number", shorten(text))
+	}
+	return n, nil
 }
 
 // objectJSON marshals a request body and checks that it is a JSON object.

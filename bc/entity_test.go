@@ -280,3 +280,21 @@ func TestRetriedWritesResolveLostAnswers(t *testing.T) {
 		t.Errorf("a plain Delete of a missing record: %v", err)
 	}
 }
+
+// TestCountWithByteOrderMark: BC's /$count body may start with a UTF-8 byte order mark
+// (bc-entra-facts §4.2); Count reads the number behind it, and a line set counted without
+// its document fails with BC's error, as listing it does.
+func TestCountWithByteOrderMark(t *testing.T) {
+	t.Parallel()
+	e := setup(t, emulator.Config{CountBOM: true})
+	c := e.client(Options{})
+	n, err := c.Count(t.Context(), e.set("customers"), nil)
+	if want := e.emu.Count(e.emu.DemoCompanyRef(), "customers"); err != nil || n != int64(want) {
+		t.Errorf("Count(customers) behind a BOM = %d, %v; want %d", n, err, want)
+	}
+	_, err = c.Count(t.Context(), e.set("salesOrderLines"), nil)
+	var be *Error
+	if !errors.As(err, &be) || be.StatusCode != http.StatusBadRequest {
+		t.Errorf("Count(salesOrderLines) without a document: %v, want BC's 400", err)
+	}
+}

@@ -3,7 +3,9 @@ package bc
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -144,6 +146,30 @@ func FuzzRefPath(f *testing.F) {
 		prefix := "/v2.0/" + tenantGUID + "/Production/api/v2.0/companies(" + companyID + ")/"
 		if parsed.RawQuery != "" || parsed.Fragment != "" || !strings.HasPrefix(parsed.Path, prefix) || strings.Contains(parsed.Path, "/../") {
 			t.Fatalf("%q escaped its place: %q", p, u)
+		}
+	})
+}
+
+// FuzzParseCount: any /$count body either reads as the non-negative number it spells (with
+// or without BC's UTF-8 byte order mark, bc-entra-facts §4.2) or fails as a malformed
+// response; it never panics and never reads a number that is not there.
+func FuzzParseCount(f *testing.F) {
+	for _, s := range []string{"0", "42", "\ufeff42", "\ufeff 7\r\n", "", "\ufeff", "-1", "+3", "1e3", "4 2", "\ufeff\ufeff1", "99999999999999999999", "\xef\xbb"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		n, err := parseCount(data)
+		text := strings.TrimSpace(strings.TrimPrefix(string(data), "\ufeff"))
+		if err != nil {
+			var me *malformedError
+			if !errors.As(err, &me) || n != 0 {
+				t.Fatalf("%q: %d, %v: want 0 and a malformed response", data, n, err)
+			}
+			return
+		}
+		want, perr := strconv.ParseInt(text, 10, 64)
+		if text == "" || strings.Trim(text, "0123456789") != "" || perr != nil || want != n {
+			t.Fatalf("%q read as %d", data, n)
 		}
 	})
 }

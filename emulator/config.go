@@ -90,6 +90,10 @@ type Config struct {
 	// WebhookClient delivers handshakes and notifications; default http.DefaultClient.
 	WebhookClient *http.Client
 
+	// CountBOM starts every /$count body with a UTF-8 byte order mark, as BC's sometimes
+	// does (§4.2 [OBS]: a client must decode it as utf-8-sig); default false.
+	CountBOM bool
+
 	// TokenLifetime is the access-token lifetime; default 3599s (§1.2).
 	TokenLifetime time.Duration
 

@@ -307,12 +307,23 @@ func (e *Emulator) serveCount(w http.ResponseWriter, r *http.Request, rc *reques
 		writeError(w, aerr)
 		return
 	}
+	// A line set counted without its document is refused as listing it is: BC runs the
+	// same page (and its guard) for both.
+	if aerr := lineListGuard(t.ent, t, q.filter); aerr != nil {
+		writeError(w, aerr)
+		return
+	}
 	tab := e.tableOf(t.company, t.ent)
 	keep := rowPredicate(q.filter, t.link, permFilter)
 	n := countMatches(tab, planRange(tab, t.ent, q.filter, t.link), keep)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("OData-Version", "4.0")
-	_, _ = w.Write([]byte(strconv.Itoa(n)))
+	body := strconv.AppendInt(nil, int64(n), 10)
+	if e.cfg.CountBOM {
+		// §4.2: BC's /$count body may start with a UTF-8 byte order mark [OBS].
+		body = append([]byte("\ufeff"), body...)
+	}
+	_, _ = w.Write(body)
 }
 
 // contextURL builds @odata.context (§4.4).

@@ -38,6 +38,7 @@ type EmulatorCmd struct {
 	Customers           int           `default:"0" env:"BCC_EMULATOR_CUSTOMERS" help:"More customer tenants to hold (0-1000), each with its own app registration (so its own BC limits), environment Production and company \"Company X\"; the banner lists their credentials."`
 	MaxPageSize         int           `default:"20000" env:"BCC_EMULATOR_MAX_PAGE_SIZE" help:"Server page size cap (BC: 20000)."`
 	ConflictStatus      int           `default:"409" enum:"409,412" env:"BCC_EMULATOR_CONFLICT_STATUS" help:"HTTP status of a stale If-Match: 409 or 412 (UNCONFIRMED in BC)."`
+	CountBOM            bool          `name:"count-bom" env:"BCC_EMULATOR_COUNT_BOM" help:"Start /$count bodies with a UTF-8 byte order mark, as BC's sometimes do."`
 	ExpressRedirectURIs []string      `name:"express-redirect-uri" sep:"," env:"BCC_EMULATOR_EXPRESS_REDIRECT_URIS" placeholder:"URL,..." help:"Redirect URIs registered on Bizzjoiner's multi-tenant app (express setup): admin consent returns only to one of them, e.g. the --public-base-url of serve + /consent/callback. With --admin, POST /_emulator/tenants/{vendor}/apps/{client}/redirect-uris adds more while it runs."`
 	Admin               bool          `env:"BCC_EMULATOR_ADMIN" help:"Serve the admin surface for test harnesses under /_emulator/ (revoke consent, disable the BC app, expire secrets, upload a certificate; see package emulator/control). It has no authentication: off unless given."`
 }
@@ -252,6 +253,7 @@ func (c *EmulatorCmd) config() (emulator.Config, error) {
 		Faults:              rules,
 		MaxPageSize:         c.MaxPageSize,
 		ConflictStatus:      c.ConflictStatus,
+		CountBOM:            c.CountBOM,
 		WebhookDelay:        delay,
 		TokenLifetime:       c.TokenLifetime,
 		Mutation:            emulator.MutatorConfig{Rate: c.MutationRate, EntitySets: c.MutationSets},
