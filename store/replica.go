@@ -173,4 +173,8 @@ type ReplicaStore interface {
 	UpdateSyncState(ctx context.Context, key ReplicaKey, fn func(*SyncState)) error
 	// SyncStates lists the states of a connection's sets.
 	SyncStates(ctx context.Context, connectionID string) ([]SyncState, error)
+	// AllSyncStates lists the stored state of every set of every connection, without
+	// checkpoints, ordered by connection, company and entity set, in one query: what the
+	// metrics report, at a cost that does not grow with a query per connection.
+	AllSyncStates(ctx context.Context) ([]SyncState, error)
 }

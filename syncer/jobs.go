@@ -88,6 +88,10 @@ type Worker struct {
 	MaxPerConnection int
 	// BusyWait is how long a job refused by MaxPerConnection waits; default 2 seconds.
 	BusyWait time.Duration
+	// PassFunc, if set, is called after every pass a job runs, with its mode (full,
+	// incremental, reconcile), its outcome ([Outcome]) and how long it took (serve's
+	// metrics).
+	PassFunc func(mode Mode, outcome string, d time.Duration)
 
 	mu      sync.Mutex
 	snoozes int64
@@ -181,13 +185,22 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 		if _, err := w.takeDirty(ctx, t); err != nil {
 			return err
 		}
+		start := time.Now()
+		var res Result
 		switch mode {
 		case ModeFull:
-			_, err = w.Syncer.Full(ctx, client, t, true)
+			res, err = w.Syncer.Full(ctx, client, t, true)
 		case ModeReconcile:
-			_, err = w.Syncer.Reconcile(ctx, client, t)
+			res, err = w.Syncer.Reconcile(ctx, client, t)
 		default:
-			_, err = w.Syncer.Sync(ctx, client, t)
+			res, err = w.Syncer.Sync(ctx, client, t)
+		}
+		if w.PassFunc != nil {
+			m := res.Mode
+			if m == "" {
+				m = ModeIncremental
+			}
+			w.PassFunc(m, Outcome(err), time.Since(start))
 		}
 		if errors.Is(err, ErrYielded) {
 			return river.JobSnooze(0) // continue at once, from the checkpoints
@@ -220,6 +233,20 @@ func (w *Worker) takeDirty(ctx context.Context, t Target) (bool, error) {
 		was, s.Dirty = s.Dirty, false
 	})
 	return was, err
+}
+
+// Outcome classes how a pass ended, for metrics: ok, yielded (its time slice ended; it
+// continues), throttled (BC answered 429) or error.
+func Outcome(err error) string {
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, ErrYielded):
+		return "yielded"
+	case bc.IsThrottled(err):
+		return "throttled"
+	}
+	return "error"
 }
 
 // jobError turns throttling into a snooze (it does not count as an attempt).

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -317,5 +318,23 @@ func TestWorkerCapsJobsPerConnection(t *testing.T) {
 	// The slots are given back: the slow customer's next job runs.
 	if err := w.Work(t.Context(), job("slow", "items", "")); errors.As(err, &snooze) {
 		t.Errorf("after its jobs ended: %v", err)
+	}
+}
+
+// TestOutcome: the metrics' outcome of a pass, with errors wrapped as the syncer returns them.
+func TestOutcome(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{nil, "ok"},
+		{fmt.Errorf("page 3: %w", syncer.ErrYielded), "yielded"},
+		{fmt.Errorf("page 3: %w", &bc.Error{StatusCode: 429, Code: "Application_TooManyRequests"}), "throttled"},
+		{errors.New("disk full"), "error"},
+	} {
+		if got := syncer.Outcome(c.err); got != c.want {
+			t.Errorf("Outcome(%v) = %s, want %s", c.err, got, c.want)
+		}
 	}
 }

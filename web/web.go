@@ -76,8 +76,9 @@ func New(opt Options) *Server {
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			sw := statusOf(w)
+			start := time.Now()
 			h.ServeHTTP(sw, r)
-			opt.Metrics.httpRequests.WithLabelValues(name, r.Method, itoa(sw.code())).Inc()
+			opt.Metrics.served(name, r.Method, sw.code(), time.Since(start))
 		})
 	}
 	mux.Handle(api.Prefix+"/", area("api", opt.API))

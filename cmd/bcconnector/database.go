@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
@@ -16,6 +18,7 @@ import (
 	"github.com/bizzjoiner/bcconnector/store"
 	"github.com/bizzjoiner/bcconnector/store/postgres"
 	"github.com/bizzjoiner/bcconnector/store/sqlite"
+	"github.com/bizzjoiner/bcconnector/web"
 )
 
 // This file is the only place that knows which store and which River driver go together:
@@ -48,6 +51,65 @@ type jobQueue interface {
 	Stop(ctx context.Context) error
 	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+	Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func())
+}
+
+// queueCounts reads the depth of the named queues in one query, whatever the driver.
+func queueCounts(ctx context.Context, rc jobQueue, queues []string) ([]web.QueueCount, error) {
+	var exec riverdriver.Executor
+	switch c := rc.(type) {
+	case *river.Client[pgx.Tx]:
+		exec = c.Driver().GetExecutor()
+	case *river.Client[*sql.Tx]:
+		exec = c.Driver().GetExecutor()
+	default:
+		return nil, fmt.Errorf("no queue counts for a job queue of type %T", rc)
+	}
+	res, err := exec.JobCountByQueueAndState(ctx, &riverdriver.JobCountByQueueAndStateParams{QueueNames: queues})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]web.QueueCount, 0, len(queues))
+	seen := map[string]bool{}
+	for _, r := range res {
+		seen[r.Queue] = true
+		out = append(out, web.QueueCount{Queue: r.Queue, Available: r.CountAvailable, Running: r.CountRunning})
+	}
+	for _, q := range queues { // an empty queue has no row: report its zeros
+		if !seen[q] {
+			out = append(out, web.QueueCount{Queue: q})
+		}
+	}
+	return out, nil
+}
+
+// countJobs counts the outcome of every job this process works (River's events) in the
+// metrics, until Close.
+func countJobs(rc jobQueue, m *web.Metrics, onClose func(func() error)) {
+	events, cancel := rc.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed, river.EventKindJobCancelled, river.EventKindJobSnoozed)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev := range events {
+			if ev.Job == nil {
+				continue
+			}
+			outcome := "completed"
+			switch ev.Kind {
+			case river.EventKindJobSnoozed:
+				outcome = "snoozed"
+			case river.EventKindJobCancelled:
+				outcome = "cancelled"
+			case river.EventKindJobFailed:
+				outcome = "retryable"
+				if ev.Job.State == rivertype.JobStateDiscarded {
+					outcome = "discarded"
+				}
+			}
+			m.JobDone(ev.Job.Kind, outcome)
+		}
+	}()
+	onClose(func() error { cancel(); <-done; return nil })
 }
 
 // newJobQueue migrates River's tables in the store's database and returns a River client

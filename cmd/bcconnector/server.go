@@ -123,14 +123,12 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	// The figures read from the database per connection are the same on every instance:
 	// the one holding the gauges lease reports them (and counts the rows), not all of them.
 	metrics := web.NewMetrics(web.MetricsOptions{Store: a.db, Gauges: web.GaugesLease(a.db, instanceName(), 2*time.Minute, nil),
-		Clients: func() map[string]*bc.Client {
-			out := map[string]*bc.Client{}
-			if s.svc != nil {
-				for id, c := range s.svc.Conns() {
-					out[id] = c.BC
-				}
+		Version: version,
+		Queues: func(ctx context.Context) ([]web.QueueCount, error) {
+			if s.rc == nil {
+				return nil, nil
 			}
-			return out
+			return queueCounts(ctx, s.rc, []string{syncer.QueueSync, syncer.QueueSchedule, outbound.QueueDeliver})
 		},
 		Webhooks: func() webhook.Stats {
 			if hooks == nil {
@@ -165,7 +163,8 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	}
 	s.onClose(func() error { s.svc.Close(); return nil })
 	s.out = outbound.New(outbound.Options{Store: a.db, AllowPrivate: c.AllowPrivateWebhookTargets || c.Sandbox, Logger: log})
-	worker := &syncer.Worker{Syncer: sy, Clients: s.svc, Logger: log, RunFor: c.Slice}
+	worker := &syncer.Worker{Syncer: sy, Clients: s.svc, Logger: log, RunFor: c.Slice,
+		PassFunc: func(mode syncer.Mode, outcome string, d time.Duration) { metrics.SyncPass(string(mode), outcome, d) }}
 	schedOpt := syncer.SchedulerOptions{Store: a.db, Queue: jobs, Interval: c.Interval, Clients: s.svc, Syncer: sy, Logger: log,
 		TargetsFunc: func(ctx context.Context, id string) ([]syncer.Target, error) {
 			_, ts, err := s.svc.Targets(ctx, id, nil)
@@ -217,6 +216,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 		return err
 	}
 	jobs.rc = s.rc
+	countJobs(s.rc, metrics, s.onClose)
 	s.out.SetQueue(outbound.RiverQueue{Client: s.rc})
 	// River lives until Close, not until the context of Open ends.
 	if err := s.rc.Start(context.WithoutCancel(ctx)); err != nil {

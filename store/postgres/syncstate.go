@@ -183,3 +183,17 @@ func (db *DB) SyncStates(ctx context.Context, connectionID string) ([]store.Sync
 	sqlstore.SortSyncStates(out)
 	return out, nil
 }
+
+// AllSyncStates implements store.ReplicaStore.
+func (db *DB) AllSyncStates(ctx context.Context) ([]store.SyncState, error) {
+	rows, err := db.pool.Query(ctx, `SELECT `+syncStateColumns+` FROM sync_state`)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list all sync states: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.SyncState, error) { return scanSyncState(r) })
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list all sync states: %w", err)
+	}
+	sqlstore.SortSyncStates(out)
+	return out, nil
+}

@@ -200,3 +200,25 @@ func (db *DB) SyncStates(ctx context.Context, connectionID string) ([]store.Sync
 	sqlstore.SortSyncStates(out)
 	return out, nil
 }
+
+// AllSyncStates implements store.ReplicaStore.
+func (db *DB) AllSyncStates(ctx context.Context) ([]store.SyncState, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+syncStateColumns+` FROM sync_state`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list all sync states: %w", err)
+	}
+	defer rows.Close()
+	var out []store.SyncState
+	for rows.Next() {
+		st, err := scanSyncState(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list all sync states: %w", err)
+		}
+		out = append(out, st)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list all sync states: %w", err)
+	}
+	sqlstore.SortSyncStates(out)
+	return out, nil
+}

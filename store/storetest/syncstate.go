@@ -21,6 +21,7 @@ func RunSyncState(t *testing.T, open ReplicaOpener) {
 		{"RoundTrip", testSyncStateRoundTrip},
 		{"Checkpoints", testCheckpoints},
 		{"ConcurrentUpdates", testSyncStateConcurrent},
+		{"AllSyncStates", testAllSyncStates},
 	})
 }
 
@@ -241,5 +242,53 @@ func testSyncStateConcurrent(t *testing.T, s store.ReplicaStore) {
 		if string(v) != fmt.Sprint(each-1) {
 			t.Errorf("checkpoint %s = %s, want %d", name, v, each-1)
 		}
+	}
+}
+
+// testAllSyncStates: every connection's states in one list, in key order, without
+// checkpoints; a set that has only a checkpoint has no state yet and is not listed.
+func testAllSyncStates(t *testing.T, s store.ReplicaStore) {
+	ctx := t.Context()
+	if got, err := s.AllSyncStates(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("empty store: %d states, %v", len(got), err)
+	}
+	ok := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	for _, k := range []store.ReplicaKey{
+		{ConnectionID: "c2", CompanyID: Company, EntitySet: "vendors"},
+		{ConnectionID: "c1", CompanyID: Company2, EntitySet: "customers"},
+		{ConnectionID: "c1", CompanyID: Company, EntitySet: "items"},
+		{ConnectionID: "c1", CompanyID: Company, EntitySet: "customers"},
+	} {
+		if err := s.UpdateSyncState(ctx, k, func(st *store.SyncState) {
+			st.LastSuccessAt = ok
+			st.Throttled = int64(len(k.EntitySet))
+			st.LastError = k.ConnectionID
+			st.Checkpoints["p"] = json.RawMessage(`1`)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []store.ReplicaKey{ // Company sorts before Company2
+		{ConnectionID: "c1", CompanyID: Company, EntitySet: "customers"},
+		{ConnectionID: "c1", CompanyID: Company, EntitySet: "items"},
+		{ConnectionID: "c1", CompanyID: Company2, EntitySet: "customers"},
+		{ConnectionID: "c2", CompanyID: Company, EntitySet: "vendors"},
+	}
+	got, err := s.AllSyncStates(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []store.ReplicaKey
+	for _, st := range got {
+		keys = append(keys, st.Key)
+		if !st.LastSuccessAt.Equal(ok) || st.Throttled != int64(len(st.Key.EntitySet)) || st.LastError != st.Key.ConnectionID {
+			t.Errorf("%+v: state not as stored: %+v", st.Key, st)
+		}
+		if st.Checkpoints != nil {
+			t.Errorf("%+v: checkpoints listed: %s", st.Key, fmtCheckpoints(st.Checkpoints))
+		}
+	}
+	if !slices.Equal(keys, want) {
+		t.Fatalf("keys = %+v, want %+v", keys, want)
 	}
 }

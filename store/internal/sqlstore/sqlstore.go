@@ -270,10 +270,13 @@ func CheckpointChanges(set string, old, cur map[string]json.RawMessage) (removed
 	return removed, changed, nil
 }
 
-// SortSyncStates orders a connection's states by company and entity set, as SyncStates
-// returns them.
+// SortSyncStates orders states by connection, company and entity set, as SyncStates and
+// AllSyncStates return them (in Go, so both stores agree whatever the collation).
 func SortSyncStates(states []store.SyncState) {
 	sort.Slice(states, func(i, j int) bool {
+		if states[i].Key.ConnectionID != states[j].Key.ConnectionID {
+			return states[i].Key.ConnectionID < states[j].Key.ConnectionID
+		}
 		if states[i].Key.CompanyID != states[j].Key.CompanyID {
 			return states[i].Key.CompanyID < states[j].Key.CompanyID
 		}
