@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -314,14 +315,34 @@ func entraAdvice(ee *entra.Error, in guide.Checked) (guide.Step, string, string)
 		return guide.Step1Register, "the app is disabled in Entra ID",
 			"open Enterprise applications → your app → Properties, set 'Enabled for users to sign-in?' to Yes and Save"
 	case entra.ScenarioBCNotProvisioned:
-		return guide.Prerequisites, "this tenant has no Business Central: Entra does not know the resource https://api.businesscentral.dynamics.com",
-			"check that the tenant ID is the one of the organisation that uses Business Central online; a tenant without a BC subscription cannot grant access to it"
+		where := fmt.Sprintf("tenant %s", in.TenantID)
+		if named := namedDirectory(ee.Description); named != "" && !strings.EqualFold(named, in.TenantID) {
+			where = fmt.Sprintf("tenant %s (Entra calls it %q)", in.TenantID, named)
+		}
+		// bc-entra-facts §1.4: when Entra checks the resource relative to the client and its
+		// secret is not documented; it may answer 500011 before looking at either.
+		return guide.Prerequisites, "Entra does not know Business Central (https://api.businesscentral.dynamics.com) in " + where +
+				": the tenant has no Business Central. Entra may answer this before it checks the client ID and the secret, so those are not checked yet",
+			"check that the tenant ID is the one of the organisation that uses Business Central online (its admin center lists the environments); a tenant without a BC subscription cannot grant access to it. With the right tenant, run the doctor again: it then checks the client ID and the secret"
 	case entra.ScenarioNetwork:
 		return guide.ConnectionSettings, "Entra could not be reached: " + ee.Description,
 			"check the authority host (default " + guide.DefaultAuthorityHost + "), proxies and the network"
 	}
 	return guide.Step3Secret, "Entra refused the token request: " + ee.Description,
 		"look up the AADSTS code at https://login.microsoftonline.com/error and check Steps 1–3"
+}
+
+// directoryRE finds the directory an Entra error names: AADSTS700016 "…not found in the
+// directory 'X'", AADSTS500011 "…not found in the tenant named X." (bc-entra-facts §1.4).
+var directoryRE = regexp.MustCompile(`in the directory '([^']*)'|in the tenant named (.+?)\. `)
+
+// namedDirectory returns the directory (tenant) an Entra error description names, or "".
+func namedDirectory(desc string) string {
+	m := directoryRE.FindStringSubmatch(desc)
+	if m == nil {
+		return ""
+	}
+	return strings.TrimSpace(m[1] + m[2])
 }
 
 // certificateAdvice explains a refused client assertion (a certificate connection): each
@@ -407,7 +428,12 @@ func (r *run) checkBC(ctx context.Context) []bc.Company {
 	case errors.As(err, &be) && be.StatusCode == http.StatusNotFound:
 		env.Status, env.Evidence = Failed, bcEvidence(be)
 		env.Problem = fmt.Sprintf("Business Central has no environment %q in this tenant", r.in.Environment)
-		env.Fix = "open the Business Central admin center (https://businesscentral.dynamics.com/" + r.in.TenantID + "/admin) → Environments and copy the environment's Name exactly (e.g. Production or Sandbox)"
+		env.Fix = "open the Business Central admin center (https://businesscentral.dynamics.com/" + r.in.TenantID + "/admin) → Environments and copy the environment's Name exactly, in its upper and lower case (e.g. Production or Sandbox)"
+		if std := standardEnvironmentName(r.in.Environment); std != "" {
+			// BC may compare environment names case-sensitively (bc-entra-facts §4.1 says
+			// "case-insensitive in practice", UNCONFIRMED).
+			env.Problem += fmt.Sprintf("; BC may compare names in their exact case: is it %q?", std)
+		}
 		env.Retype = []string{"environment"}
 		access.Status, access.Problem = NotChecked, "the environment must exist first"
 	case errors.As(err, &be) && be.StatusCode == http.StatusUnauthorized:
@@ -437,6 +463,17 @@ func (r *run) checkBC(ctx context.Context) []bc.Company {
 	}
 	r.record(env)
 	return companies
+}
+
+// standardEnvironmentName returns BC's default environment name typed in another case
+// ("production" → "Production"), or "".
+func standardEnvironmentName(typed string) string {
+	for _, std := range []string{"Production", "Sandbox"} {
+		if typed != std && strings.EqualFold(typed, std) {
+			return std
+		}
+	}
+	return ""
 }
 
 func bcEvidence(be *bc.Error) *Evidence {

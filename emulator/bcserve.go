@@ -114,7 +114,7 @@ func (e *Emulator) authenticate(r *http.Request, tenantSeg, envName string) (*re
 	if bt == nil {
 		return nil, errf(http.StatusUnauthorized, codeInvalidCredentials, msgInvalidCredentials)
 	}
-	env := bt.env(envName)
+	env := bt.envNamed(envName, e.cfg.CaseSensitiveEnvironments)
 	if env == nil {
 		// §3.4: wrong environment name → 404 from the gateway (body UNCONFIRMED).
 		return nil, errf(http.StatusNotFound, "EnvironmentNotFound", "The environment '%s' does not exist in tenant '%s'.", envName, tid)

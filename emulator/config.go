@@ -7,6 +7,7 @@ import (
 
 	"github.com/bizzjoiner/bcconnector/emulator/datagen"
 	"github.com/bizzjoiner/bcconnector/emulator/fault"
+	"github.com/bizzjoiner/bcconnector/emulator/idp"
 	"github.com/bizzjoiner/bcconnector/emulator/throttle"
 )
 
@@ -90,6 +91,14 @@ type Config struct {
 	// WebhookClient delivers handshakes and notifications; default http.DefaultClient.
 	WebhookClient *http.Client
 
+	// CaseSensitiveEnvironments makes the environment name in a URL match only in its exact
+	// case ("production" does not find Production). UNCONFIRMED (§4.1: case-insensitive "in
+	// practice"); default false.
+	CaseSensitiveEnvironments bool
+	// CaseInsensitiveCompanyNames makes ?company= and the Company header find a company by
+	// its name in any case. UNCONFIRMED (§4.1 says nothing); default false: the exact name.
+	CaseInsensitiveCompanyNames bool
+
 	// CountBOM starts every /$count body with a UTF-8 byte order mark, as BC's sometimes
 	// does (§4.2 [OBS]: a client must decode it as utf-8-sig); default false.
 	CountBOM bool
@@ -124,6 +133,9 @@ type EntraOptions struct {
 	RejectRS256              bool
 	RejectReplayedAssertions bool
 	MinCertificateKeyBits    int
+	// ResourceCheck is where the token endpoint checks the resource, i.e. whether the tenant
+	// has BC (AADSTS500011), among its client and secret checks; see idp.Config.
+	ResourceCheck idp.ResourceCheck
 }
 
 // FilterOptions are $filter's UNCONFIRMED behaviours; zero values are the reference's best

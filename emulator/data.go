@@ -25,7 +25,7 @@ func (e *Emulator) DemoCompanyRef() CompanyRef {
 	id := seededGUID(e.cfg.Seed, "tenant/contoso")
 	ref := CompanyRef{TenantID: id, Environment: DemoEnvironment}
 	if t := e.tenants[id]; t != nil {
-		if c := t.envs[0].companyByName(DemoCompany); c != nil {
+		if c := t.envs[0].companyByName(DemoCompany, false); c != nil {
 			ref.CompanyID = c.ID
 		}
 	}

@@ -83,7 +83,7 @@ func (e *Emulator) companyFromQuery(rc *requestContext, r *http.Request) (*compa
 	if c := rc.env.companyByID(strings.Trim(v, "{}")); c != nil {
 		return c, nil
 	}
-	if c := rc.env.companyByName(v); c != nil {
+	if c := rc.env.companyByName(v, e.cfg.CaseInsensitiveCompanyNames); c != nil {
 		return c, nil
 	}
 	return nil, errf(http.StatusBadRequest, codeCompanyNotFound, "The company '%s' does not exist.", v)

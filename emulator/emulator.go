@@ -109,6 +109,7 @@ func New(cfg Config) (*Emulator, error) {
 		RejectRS256:              c.Entra.RejectRS256,
 		RejectReplayedAssertions: c.Entra.RejectReplayedAssertions,
 		MinCertificateKeyBits:    c.Entra.MinCertificateKeyBits,
+		ResourceCheck:            c.Entra.ResourceCheck,
 	})
 	if err != nil {
 		return nil, err

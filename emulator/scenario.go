@@ -175,7 +175,7 @@ func (e *Emulator) loadScenario(name string) error {
 		bt := e.newBCTenant(customers[i].TenantID, [][]string{{DemoEnvironment, "Production", DemoCompany}})
 		bt.envs[0].apps[strings.ToLower(customers[i].ClientID)] = &BCApp{ClientID: customers[i].ClientID, Description: "Bizzjoiner Connector", Enabled: true, PermissionSets: []string{"D365 BUS FULL ACCESS"}}
 		e.tenants[customers[i].TenantID] = bt
-		customers[i].CompanyID = bt.envs[0].companyByName(DemoCompany).ID
+		customers[i].CompanyID = bt.envs[0].companyByName(DemoCompany, false).ID
 	}
 	e.customers = customers
 	if tenant.HasBC {
@@ -187,7 +187,7 @@ func (e *Emulator) loadScenario(name string) error {
 			bt.envs[0].apps[strings.ToLower(clientID)] = bcApp
 		}
 		e.tenants[tenantID] = bt
-		creds.CompanyID = bt.envs[0].companyByName(DemoCompany).ID
+		creds.CompanyID = bt.envs[0].companyByName(DemoCompany, false).ID
 	}
 	ob := e.newBCTenant(other.ID, [][]string{{DemoEnvironment, "Production", "Northwind Traders"}})
 	ob.envs[0].apps[strings.ToLower(otherApp.ClientID)] = &BCApp{ClientID: otherApp.ClientID, Description: "Bizzjoiner Connector", Enabled: true, PermissionSets: []string{"D365 BUS FULL ACCESS"}}

@@ -95,10 +95,13 @@ type bcTenant struct {
 	adminAuthorized map[string]bool
 }
 
-func (t *bcTenant) env(name string) *environment {
+func (t *bcTenant) env(name string) *environment { return t.envNamed(name, false) }
+
+// envNamed finds an environment by name: case-insensitively (bc-entra-facts §4.1: "in
+// practice", UNCONFIRMED) unless exact (Config.CaseSensitiveEnvironments).
+func (t *bcTenant) envNamed(name string, exact bool) *environment {
 	for _, e := range t.envs {
-		// Environment names are case-insensitive in practice (bc-entra-facts §4.1, UNCONFIRMED).
-		if strings.EqualFold(e.Name, name) {
+		if e.Name == name || !exact && strings.EqualFold(e.Name, name) {
 			return e
 		}
 	}
@@ -116,11 +119,13 @@ func (e *environment) companyByID(id string) *company {
 	return nil
 }
 
-func (e *environment) companyByName(name string) *company {
+// companyByName finds a company by its exact name, or in any case with anyCase
+// (Config.CaseInsensitiveCompanyNames; BC's rule is UNCONFIRMED).
+func (e *environment) companyByName(name string, anyCase bool) *company {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	for _, c := range e.companies {
-		if c.Name == name {
+		if c.Name == name || anyCase && strings.EqualFold(c.Name, name) {
 			return c
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/bizzjoiner/bcconnector/emulator/control"
 	"github.com/bizzjoiner/bcconnector/emulator/datagen"
 	"github.com/bizzjoiner/bcconnector/emulator/fault"
+	"github.com/bizzjoiner/bcconnector/emulator/idp"
 	"github.com/bizzjoiner/bcconnector/emulator/throttle"
 )
 
@@ -39,6 +40,9 @@ type EmulatorCmd struct {
 	MaxPageSize         int           `default:"20000" env:"BCC_EMULATOR_MAX_PAGE_SIZE" help:"Server page size cap (BC: 20000)."`
 	ConflictStatus      int           `default:"409" enum:"409,412" env:"BCC_EMULATOR_CONFLICT_STATUS" help:"HTTP status of a stale If-Match: 409 or 412 (UNCONFIRMED in BC)."`
 	CountBOM            bool          `name:"count-bom" env:"BCC_EMULATOR_COUNT_BOM" help:"Start /$count bodies with a UTF-8 byte order mark, as BC's sometimes do."`
+	ResourceCheck       string        `name:"entra-resource-check" default:"before-client" enum:"before-client,before-secret,last" env:"BCC_EMULATOR_ENTRA_RESOURCE_CHECK" help:"Where Entra checks that the tenant has BC (AADSTS500011) among its client and secret checks (UNCONFIRMED): before-client, before-secret or last."`
+	CaseSensitiveEnvs   bool          `name:"case-sensitive-environments" env:"BCC_EMULATOR_CASE_SENSITIVE_ENVIRONMENTS" help:"Environment names in URLs match only in their exact case (UNCONFIRMED; default: any case)."`
+	AnyCaseCompanies    bool          `name:"case-insensitive-company-names" env:"BCC_EMULATOR_CASE_INSENSITIVE_COMPANY_NAMES" help:"?company= and the Company header find a company by its name in any case (UNCONFIRMED; default: the exact name)."`
 	ExpressRedirectURIs []string      `name:"express-redirect-uri" sep:"," env:"BCC_EMULATOR_EXPRESS_REDIRECT_URIS" placeholder:"URL,..." help:"Redirect URIs registered on Bizzjoiner's multi-tenant app (express setup): admin consent returns only to one of them, e.g. the --public-base-url of serve + /consent/callback. With --admin, POST /_emulator/tenants/{vendor}/apps/{client}/redirect-uris adds more while it runs."`
 	Admin               bool          `env:"BCC_EMULATOR_ADMIN" help:"Serve the admin surface for test harnesses under /_emulator/ (revoke consent, disable the BC app, expire secrets, upload a certificate; see package emulator/control). It has no authentication: off unless given."`
 }
@@ -239,24 +243,31 @@ func (c *EmulatorCmd) config() (emulator.Config, error) {
 			return cfg, err
 		}
 	}
+	rc, err := idp.ParseResourceCheck(c.ResourceCheck)
+	if err != nil {
+		return cfg, fmt.Errorf("--entra-resource-check: %w", err)
+	}
 	delay := c.WebhookDelay
 	if delay == 0 {
 		delay = -1 // send at once
 	}
 	cfg = emulator.Config{
-		Scenario:            c.Scenario,
-		Seed:                c.Seed,
-		Customers:           c.Customers,
-		ExpressRedirectURIs: c.ExpressRedirectURIs,
-		Sizes:               sizes,
-		Latency:             lat,
-		Faults:              rules,
-		MaxPageSize:         c.MaxPageSize,
-		ConflictStatus:      c.ConflictStatus,
-		CountBOM:            c.CountBOM,
-		WebhookDelay:        delay,
-		TokenLifetime:       c.TokenLifetime,
-		Mutation:            emulator.MutatorConfig{Rate: c.MutationRate, EntitySets: c.MutationSets},
+		Scenario:                    c.Scenario,
+		Seed:                        c.Seed,
+		Customers:                   c.Customers,
+		ExpressRedirectURIs:         c.ExpressRedirectURIs,
+		Sizes:                       sizes,
+		Latency:                     lat,
+		Faults:                      rules,
+		MaxPageSize:                 c.MaxPageSize,
+		ConflictStatus:              c.ConflictStatus,
+		CountBOM:                    c.CountBOM,
+		CaseSensitiveEnvironments:   c.CaseSensitiveEnvs,
+		CaseInsensitiveCompanyNames: c.AnyCaseCompanies,
+		Entra:                       emulator.EntraOptions{ResourceCheck: rc},
+		WebhookDelay:                delay,
+		TokenLifetime:               c.TokenLifetime,
+		Mutation:                    emulator.MutatorConfig{Rate: c.MutationRate, EntitySets: c.MutationSets},
 	}
 	return cfg, nil
 }

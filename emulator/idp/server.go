@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -73,6 +74,41 @@ type Config struct {
 	// MinCertificateKeyBits is the smallest RSA key accepted for a certificate credential
 	// (AADSTS50032 below it). Zero means DefaultMinCertificateKeyBits (2048).
 	MinCertificateKeyBits int
+
+	// ResourceCheck is where the token endpoint checks the resource and the tenant's BC
+	// service principal (AADSTS500011) among its checks of the client (AADSTS700016, 7000112)
+	// and of its secret or assertion (7000215, 7000222, 700027, …). The tenant is always
+	// checked first: it is in the URL. Entra's order is UNCONFIRMED (bc-entra-facts §1.4);
+	// it decides what a tenant without BC answers to a wrong client ID or secret. "" means
+	// ResourceBeforeClient.
+	ResourceCheck ResourceCheck
+}
+
+// ResourceCheck is a position of the resource check in the token endpoint's order.
+type ResourceCheck string
+
+// The positions of the resource check.
+const (
+	// ResourceBeforeClient checks the resource right after the request's form: a tenant
+	// without BC answers AADSTS500011 whatever the client ID and secret (the default).
+	ResourceBeforeClient ResourceCheck = "before-client"
+	// ResourceBeforeSecret checks it once the client is known and enabled, before its
+	// secret or assertion: a wrong client ID answers 700016 first, a wrong secret 500011.
+	ResourceBeforeSecret ResourceCheck = "before-secret"
+	// ResourceLast checks it after the secret or assertion: 500011 only with credentials
+	// that are right.
+	ResourceLast ResourceCheck = "last"
+)
+
+// ParseResourceCheck reads a ResourceCheck ("" is ResourceBeforeClient).
+func ParseResourceCheck(s string) (ResourceCheck, error) {
+	switch rc := ResourceCheck(strings.ToLower(strings.TrimSpace(s))); rc {
+	case "":
+		return ResourceBeforeClient, nil
+	case ResourceBeforeClient, ResourceBeforeSecret, ResourceLast:
+		return rc, nil
+	}
+	return "", fmt.Errorf("idp: resource check %q: use %s, %s or %s", s, ResourceBeforeClient, ResourceBeforeSecret, ResourceLast)
 }
 
 // Server is the Entra ID emulator's HTTP side. It is an http.Handler serving only its own
@@ -87,6 +123,8 @@ type Server struct {
 	mux      *http.ServeMux
 	requests atomic.Int64
 	jtis     jtiLog
+
+	resourceCheck ResourceCheck
 }
 
 // NewServer builds a Server from cfg, generating a signing key when cfg.Key is nil.
@@ -107,6 +145,11 @@ func NewServer(cfg Config) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	rc, err := ParseResourceCheck(string(cfg.ResourceCheck))
+	if err != nil {
+		return nil, err
+	}
+	s.resourceCheck = rc
 	if cfg.DisabledAppStatus != 0 && (cfg.DisabledAppStatus < 400 || cfg.DisabledAppStatus > 599) {
 		return nil, fmt.Errorf("idp: Config.DisabledAppStatus %d is not a 4xx/5xx status; use 0 for 400", cfg.DisabledAppStatus)
 	}

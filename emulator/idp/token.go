@@ -176,9 +176,17 @@ func (s *Server) handleToken(v tokenVersion) http.HandlerFunc {
 			}
 		}
 		// Only BC exists in the emulator's world; any other resource, or BC in a tenant without
-		// the BC service principal, is AADSTS500011 naming the resource as requested.
-		if !isBCResource(requested) || !tenant.HasBC {
+		// the BC service principal, is AADSTS500011 naming the resource as requested. When
+		// Entra checks it, relative to the client and its credential, is UNCONFIRMED
+		// (bc-entra-facts §1.4 gives the codes, not their order): Config.ResourceCheck.
+		resourceOK := func(at ResourceCheck) bool {
+			if s.resourceCheck != at || (isBCResource(requested) && tenant.HasBC) {
+				return true
+			}
 			reject(errResourceNotFound(requested, tenantName(tenant)))
+			return false
+		}
+		if !resourceOK(ResourceBeforeClient) {
 			return
 		}
 
@@ -221,6 +229,9 @@ func (s *Server) handleToken(v tokenVersion) http.HandlerFunc {
 			reject(errAppDisabled(status, app.ClientID, app.DisplayName))
 			return
 		}
+		if !resourceOK(ResourceBeforeSecret) {
+			return
+		}
 		acr := "1"
 		if assertion != "" {
 			// An assertion wins over a secret sent with it [UNCONFIRMED which Entra judges].
@@ -231,6 +242,9 @@ func (s *Server) handleToken(v tokenVersion) http.HandlerFunc {
 			acr = "2"
 		} else if e := s.checkSecret(app, secret, rc); e != nil {
 			reject(*e)
+			return
+		}
+		if !resourceOK(ResourceLast) {
 			return
 		}
 
