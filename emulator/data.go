@@ -6,6 +6,7 @@ import (
 	"iter"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/bizzjoiner/bcconnector/bcschema"
 )
@@ -47,6 +48,37 @@ func (e *Emulator) Companies(tenantID, environment string) [][2]string {
 		out = append(out, [2]string{c.ID, c.Name})
 	}
 	return out
+}
+
+// AddCompany adds a company to a tenant's environment while the emulator serves, as an
+// admin creating one in BC would (it has the generated seed data of any company), and
+// returns its id. Names are free text: spaces, & and ' included.
+func (e *Emulator) AddCompany(tenantID, environment, name string) (string, error) {
+	t := e.tenant(tenantID)
+	if t == nil {
+		return "", fmt.Errorf("emulator: tenant %q has no Business Central", tenantID)
+	}
+	env := t.env(environment)
+	if env == nil {
+		return "", fmt.Errorf("emulator: tenant %q has no environment %q", tenantID, environment)
+	}
+	env.mu.Lock()
+	defer env.mu.Unlock()
+	for _, c := range env.companies {
+		if strings.EqualFold(c.Name, name) {
+			return "", fmt.Errorf("emulator: environment %q has a company %q already", environment, name)
+		}
+	}
+	c := &company{
+		ID:          seededGUID(e.cfg.Seed, "company/"+tenantID+"/"+env.Name+"/"+name),
+		Name:        name,
+		DisplayName: name,
+		CreatedAt:   e.cfg.Now().UTC().Truncate(time.Millisecond),
+		tables:      map[string]*table{},
+		series:      map[string]int{},
+	}
+	env.companies = append(env.companies, c)
+	return c.ID, nil
 }
 
 func (e *Emulator) resolveRef(ref CompanyRef, set string) (*requestContext, *company, *bcschema.Entity, error) {

@@ -9,7 +9,6 @@ import (
 	"github.com/bizzjoiner/bcconnector/emulator/emulatortest"
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/store"
-	"github.com/bizzjoiner/bcconnector/store/sqlite"
 	"github.com/bizzjoiner/bcconnector/store/storetest"
 )
 
@@ -20,11 +19,7 @@ func TestCAStoredWithTheConnection(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	sb := emulatortest.Start(t, emulator.Config{})
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "bcc.db"), secret.GenerateKeyring(), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testDB(t)
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(caFile, sb.CAPEM, 0o600); err != nil {
 		t.Fatal(err)
@@ -63,11 +58,7 @@ func TestCAStoredWithTheConnection(t *testing.T) {
 func TestAdoptCAFiles(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "bcc.db"), secret.GenerateKeyring(), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testDB(t)
 	pem := storetest.CAPEM(t, "Old CA")
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(caFile, []byte(pem), 0o600); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -283,6 +284,14 @@ func (s *Impl) createConnection(ctx context.Context, in ConnectionInput, mode cr
 	if err != nil {
 		return ConnectionView{}, nil, err
 	}
+	companies, err := parseCompanies(in.Companies)
+	if err != nil {
+		return ConnectionView{}, nil, err
+	}
+	if strings.TrimSpace(in.Company) == "" && len(companies) > 0 {
+		in.Company = companies[0].Label() // the doctor checks the connection's own company
+	}
+	allCompanies := in.AllCompanies != nil && *in.AllCompanies
 	if wantCert && in.Certificate == nil {
 		// Generated here: Entra cannot know it before the admin uploads it, so nothing can be
 		// checked now and the connection is stored with it pending.
@@ -301,10 +310,16 @@ func (s *Impl) createConnection(ctx context.Context, in ConnectionInput, mode cr
 	cn := store.Connection{
 		Name: strings.TrimSpace(in.Name), TenantID: checked.TenantID, ClientID: checked.ClientID, Environment: checked.Environment,
 		CompanyName: checked.Company, AuthorityHost: in.AuthorityHost, BCBaseURL: in.BCBaseURL, CAPEM: in.CAPEM,
-		Entities: in.Entities, WriteEntities: in.WriteEntities,
+		Entities: in.Entities, WriteEntities: in.WriteEntities, Companies: companies, AllCompanies: allCompanies,
 	}
 	if guide.IsGUID(checked.Company) {
 		cn.CompanyID, cn.CompanyName = checked.Company, ""
+	}
+	if cn.CompanyID == "" && cn.CompanyName == "" && allCompanies && check {
+		// "All companies" and none named: the connection's own is the first BC lists.
+		if list, err := s.CompaniesFor(ctx, in); err == nil && len(list) > 0 {
+			in.Company, cn.CompanyID = list[0][0], list[0][0]
+		}
 	}
 	var rep *doctor.Report
 	draft := false
@@ -317,6 +332,17 @@ func (s *Impl) createConnection(ctx context.Context, in ConnectionInput, mode cr
 			return ConnectionView{}, rep, fmt.Errorf("%w at %s; nothing was stored: fix that step and try again", ErrSetupFailed, failedStep(rep))
 		default:
 			cn.CompanyID, cn.CompanyName = rep.CompanyID, rep.CompanyName
+		}
+		if !draft && (len(companies) > 0 || allCompanies) {
+			// The other companies need nothing more from the customer: the same app reads
+			// them. Each is resolved to its ID and pinned, as the doctor did for the first.
+			list, err := s.CompaniesFor(ctx, in)
+			if err != nil {
+				return ConnectionView{}, rep, fmt.Errorf("list the environment's companies: %w", err)
+			}
+			if cn.Companies, err = resolveCompanies(append([]store.Company{{ID: cn.CompanyID}}, companies...), allCompanies, list); err != nil {
+				return ConnectionView{}, rep, err
+			}
 		}
 	}
 	if cn.Name == "" {
@@ -427,6 +453,10 @@ func (s *Impl) view(ctx context.Context, c store.Connection) (ConnectionView, er
 	}
 	v.Sync = states
 	v.Paused = len(states) > 0
+	cos := c.SyncCompanies()
+	for _, co := range cos {
+		v.CompanyStatus = append(v.CompanyStatus, CompanyStatus{ID: co.ID, Name: co.Name})
+	}
 	for _, st := range states {
 		v.Paused = v.Paused && st.Paused
 		n, err := s.st.ReplicaCount(ctx, st.Key)
@@ -437,6 +467,25 @@ func (s *Impl) view(ctx context.Context, c store.Connection) (ConnectionView, er
 			v.Counts = map[string]int64{}
 		}
 		v.Counts[st.Key.EntitySet] += n
+		if v.CompanyCounts[st.Key.CompanyID] == nil {
+			if v.CompanyCounts == nil {
+				v.CompanyCounts = map[string]map[string]int64{}
+			}
+			v.CompanyCounts[st.Key.CompanyID] = map[string]int64{}
+		}
+		v.CompanyCounts[st.Key.CompanyID][st.Key.EntitySet] = n
+		i := slices.IndexFunc(v.CompanyStatus, func(cs CompanyStatus) bool { return cs.ID == st.Key.CompanyID })
+		if i < 0 {
+			// A company the connection no longer syncs whose replica is still kept.
+			v.CompanyStatus = append(v.CompanyStatus, CompanyStatus{ID: st.Key.CompanyID})
+			i = len(v.CompanyStatus) - 1
+		}
+		cs := &v.CompanyStatus[i]
+		cs.Rows += n
+		cs.Sets++
+		if st.LastError != "" {
+			cs.Failing++
+		}
 	}
 	return v, nil
 }
@@ -530,6 +579,27 @@ func (s *Impl) UpdateConnection(ctx context.Context, id string, in ConnectionInp
 			c.CompanyID, c.CompanyName = "", company
 		}
 	}
+	if in.Companies != nil {
+		cos, err := parseCompanies(in.Companies)
+		if err != nil {
+			return ConnectionView{}, err
+		}
+		if in.Company == "" && len(cos) > 0 {
+			// The list replaces the stored one: the connection's own company stays when
+			// listed, else the first listed becomes it.
+			own := c
+			own.Companies = cos
+			if _, ok := own.FindCompany(c.CompanyID); !ok {
+				if _, ok := own.FindCompany(c.CompanyName); !ok || c.CompanyName == "" {
+					c.CompanyID, c.CompanyName = cos[0].ID, cos[0].Name
+				}
+			}
+		}
+		c.Companies = cos
+	}
+	if in.AllCompanies != nil {
+		c.AllCompanies = *in.AllCompanies
+	}
 	if in.Entities != nil {
 		c.Entities = in.Entities
 	}
@@ -547,10 +617,27 @@ func (s *Impl) UpdateConnection(ctx context.Context, id string, in ConnectionInp
 				if co, err := cn.BC.CompanyByName(ctx, c.CompanyName); err == nil {
 					c.CompanyID, c.CompanyName = string(co.ID), co.Name
 				} else {
-					return ConnectionView{}, &guide.FieldError{Field: "company", Step: guide.ConnectionSettings, Problem: err.Error(),
+					field := "company"
+					if in.Company == "" && in.Companies != nil {
+						field = "companies" // the first listed became the connection's own
+					}
+					return ConnectionView{}, &guide.FieldError{Field: field, Step: guide.ConnectionSettings, Problem: err.Error(),
 						Fix: "give the company's name exactly as BC lists it, or its ID"}
 				}
 			}
+		}
+	}
+	if in.Companies != nil || c.AllCompanies {
+		if cn, err := s.openStored(ctx, c); err == nil {
+			list, err := companies(ctx, cn.BC)
+			if err != nil {
+				return ConnectionView{}, fmt.Errorf("list the environment's companies: %w", err)
+			}
+			own := store.Company{ID: c.CompanyID, Name: c.CompanyName}
+			if c.Companies, err = resolveCompanies(append([]store.Company{own}, c.Companies...), c.AllCompanies, list); err != nil {
+				return ConnectionView{}, err
+			}
+			c.CompanyID, c.CompanyName = c.Companies[0].ID, c.Companies[0].Name
 		}
 	}
 	updated, err := s.st.UpdateConnection(ctx, c)

@@ -26,8 +26,12 @@ func (s *Impl) entitySet(name string) (*bcschema.Entity, error) {
 }
 
 // Records implements Service. cursor is the id of the last record of the previous page.
-func (s *Impl) Records(ctx context.Context, id, entitySet, filter, cursor string, limit int) (RecordsPage, error) {
+func (s *Impl) Records(ctx context.Context, id, companyIDOrName, entitySet, filter, cursor string, limit int) (RecordsPage, error) {
 	c, err := s.st.GetConnection(ctx, id)
+	if err != nil {
+		return RecordsPage{}, err
+	}
+	co, err := company(c, companyIDOrName)
 	if err != nil {
 		return RecordsPage{}, err
 	}
@@ -43,7 +47,7 @@ func (s *Impl) Records(ctx context.Context, id, entitySet, filter, cursor string
 		limit = 100
 	}
 	limit = min(limit, MaxRecordsLimit)
-	key := store.ReplicaKey{ConnectionID: c.ID, CompanyID: c.CompanyID, EntitySet: ent.EntitySet}
+	key := store.ReplicaKey{ConnectionID: c.ID, CompanyID: co.ID, EntitySet: ent.EntitySet}
 	st, err := s.syncedState(ctx, c, key)
 	if err != nil {
 		return RecordsPage{}, err
@@ -63,8 +67,12 @@ func (s *Impl) Records(ctx context.Context, id, entitySet, filter, cursor string
 }
 
 // Record implements Service.
-func (s *Impl) Record(ctx context.Context, id, entitySet, recordID string) (json.RawMessage, error) {
+func (s *Impl) Record(ctx context.Context, id, companyIDOrName, entitySet, recordID string) (json.RawMessage, error) {
 	c, err := s.st.GetConnection(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	co, err := company(c, companyIDOrName)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +80,7 @@ func (s *Impl) Record(ctx context.Context, id, entitySet, recordID string) (json
 	if err != nil {
 		return nil, err
 	}
-	key := store.ReplicaKey{ConnectionID: c.ID, CompanyID: c.CompanyID, EntitySet: ent.EntitySet}
+	key := store.ReplicaKey{ConnectionID: c.ID, CompanyID: co.ID, EntitySet: ent.EntitySet}
 	if _, err := s.syncedState(ctx, c, key); err != nil {
 		return nil, err
 	}

@@ -26,10 +26,18 @@ type ConnectionInput struct {
 	SecretEndDate string        `json:"secretEndDate,omitempty"` // YYYY-MM-DD
 	Environment   string        `json:"environment"`
 	Company       string        `json:"company,omitempty"` // name or id
-	Entities      []string      `json:"entities,omitempty"`
-	WriteEntities []string      `json:"writeEntities,omitempty"`
-	AuthorityHost string        `json:"authorityHost,omitempty"`
-	BCBaseURL     string        `json:"bcBaseUrl,omitempty"`
+	// Companies are every company the connection syncs (names or IDs, as BC lists them),
+	// Company's first; Company defaults to the first of them. Empty means Company alone.
+	// In an update, a non-nil list replaces the stored one.
+	Companies []string `json:"companies,omitempty"`
+	// AllCompanies syncs every company of the environment, also companies added later
+	// (the scheduler lists BC's companies at each run); nil in an update keeps the stored
+	// choice.
+	AllCompanies  *bool    `json:"allCompanies,omitempty"`
+	Entities      []string `json:"entities,omitempty"`
+	WriteEntities []string `json:"writeEntities,omitempty"`
+	AuthorityHost string   `json:"authorityHost,omitempty"`
+	BCBaseURL     string   `json:"bcBaseUrl,omitempty"`
 	// CAFile is the path of a PEM file of extra CA certificates, read where the input is
 	// handled and stored as CAPEM; CAPEM is that PEM itself (it wins over CAFile).
 	CAFile string `json:"caFile,omitempty"`
@@ -74,7 +82,11 @@ type ConnectionView struct {
 	LastDoctor    *doctor.Report    `json:"lastDoctor,omitempty"`
 	Sync          []store.SyncState `json:"sync,omitempty"`
 	Paused        bool              `json:"paused"`
-	Counts        map[string]int64  `json:"counts,omitempty"` // rows per replicated set
+	Counts        map[string]int64  `json:"counts,omitempty"` // rows per replicated set (all companies)
+	// CompanyCounts are the rows per company ID and entity set.
+	CompanyCounts map[string]map[string]int64 `json:"companyCounts,omitempty"`
+	// CompanyStatus is the replica and sync state per company, in the connection's order.
+	CompanyStatus []CompanyStatus `json:"companyStatus,omitempty"`
 	// Blocked, when set, says why the connection is not used on this server and the fix
 	// (its own endpoints on a server without --allow-endpoint-overrides).
 	Blocked string `json:"blocked,omitempty"`
@@ -154,12 +166,14 @@ type Service interface {
 	// Sync starts syncing (entitySets nil = the connection's); full restarts from scratch.
 	Sync(ctx context.Context, id string, entitySets []string, full bool) error
 	SetPaused(ctx context.Context, id string, paused bool) error
-	// Records pages through the replica of an entity set; filter is a simple
+	// Records pages through the replica of an entity set in one of the connection's
+	// companies (its ID or name; "" is the connection's own); filter is a simple
 	// "field op value" list applied to the typed columns.
-	Records(ctx context.Context, id, entitySet, filter, cursor string, limit int) (RecordsPage, error)
+	Records(ctx context.Context, id, company, entitySet, filter, cursor string, limit int) (RecordsPage, error)
 	// Record returns one replicated record as BC sent it (store.ErrNotFound if the replica
-	// has no such id; ErrNotSynced if the set was never synced).
-	Record(ctx context.Context, id, entitySet, recordID string) (json.RawMessage, error)
+	// has no such id or the connection no such company; ErrNotSynced if the set was never
+	// synced), company as for Records.
+	Record(ctx context.Context, id, company, entitySet, recordID string) (json.RawMessage, error)
 	// Changes returns change log entries after since that keep accepts (nil: all),
 	// waiting up to wait for new ones, and next: the position to read on from (the last
 	// entry read, kept or skipped), so a filtered reader does not read skipped ones again.

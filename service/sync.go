@@ -11,8 +11,8 @@ import (
 	"github.com/bizzjoiner/bcconnector/syncer"
 )
 
-// Targets returns the sync targets of a connection (entitySets nil = the connection's,
-// else the sync defaults).
+// Targets returns the sync targets of a connection: each entity set (entitySets nil = the
+// connection's, else the sync defaults) in each of its companies whose ID is known.
 func (s *Impl) Targets(ctx context.Context, id string, entitySets []string) (store.Connection, []syncer.Target, error) {
 	c, err := s.st.GetConnection(ctx, id)
 	if err != nil {
@@ -21,7 +21,13 @@ func (s *Impl) Targets(ctx context.Context, id string, entitySets []string) (sto
 	if err := s.checkActiveCredential(ctx, c); err != nil {
 		return c, nil, err
 	}
-	if c.CompanyID == "" {
+	var companies []store.Company
+	for _, co := range c.SyncCompanies() {
+		if co.ID != "" { // a company stored by name only is resolved by the scheduler's next run
+			companies = append(companies, co)
+		}
+	}
+	if len(companies) == 0 {
 		return c, nil, fmt.Errorf("%w: connection %q has no resolved company; run the doctor", store.ErrConflict, c.Name)
 	}
 	sets := entitySets
@@ -34,8 +40,15 @@ func (s *Impl) Targets(ctx context.Context, id string, entitySets []string) (sto
 	if err := s.checkSets(sets); err != nil {
 		return c, nil, err
 	}
-	ts, err := s.sync.Targets(c.ID, c.CompanyID, sets)
-	return c, ts, err
+	var ts []syncer.Target
+	for _, co := range companies {
+		t, err := s.sync.Targets(c.ID, co.ID, sets)
+		if err != nil {
+			return c, nil, err
+		}
+		ts = append(ts, t...)
+	}
+	return c, ts, nil
 }
 
 // Sync implements Service: one job per target; a job already waiting or running for a

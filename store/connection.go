@@ -35,6 +35,15 @@ type Connection struct {
 	CompanyID string `json:"companyId"`
 	// CompanyName is the company's name, kept for display.
 	CompanyName string `json:"companyName"`
+	// Companies are every company the connection syncs, its own (CompanyID) first; nil
+	// means that one only (every connection stored before a connection could cover
+	// several). One Entra app, consent and BC registration serve every company of an
+	// environment, so the others need nothing more from the customer. Writes and the doctor
+	// use CompanyID unless told another.
+	Companies []Company `json:"companies,omitempty"`
+	// AllCompanies syncs every company of the environment, also companies added later:
+	// the scheduler lists BC's companies at each run and keeps Companies up to date.
+	AllCompanies bool `json:"allCompanies,omitempty"`
 	// AuthorityHost overrides the Entra authority host, e.g. "https://login.microsoftonline.us/"
 	// or the emulator's URL; empty means the public cloud. Must be an https URL.
 	AuthorityHost string `json:"authorityHost,omitempty"`
@@ -58,6 +67,121 @@ type Connection struct {
 	CreatedAt time.Time `json:"createdAt"`
 	// UpdatedAt is set by CreateConnection and UpdateConnection.
 	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// Company is one company of a connection: its id (a GUID; empty until resolved from the
+// name) and its name as BC lists it (spaces, & and ' included: the BC client puts only the
+// id in URLs).
+type Company struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Label is the company's name, else its ID.
+func (co Company) Label() string {
+	if co.Name != "" {
+		return co.Name
+	}
+	return co.ID
+}
+
+// SyncCompanies returns the companies the connection syncs: Companies, else its own
+// company alone (none while neither its ID nor its name is known).
+func (c *Connection) SyncCompanies() []Company {
+	if len(c.Companies) > 0 {
+		return c.Companies
+	}
+	if c.CompanyID == "" && c.CompanyName == "" {
+		return nil
+	}
+	return []Company{{ID: c.CompanyID, Name: c.CompanyName}}
+}
+
+// FindCompany returns the connection's company with that ID (any case) or name (exact,
+// else any case); "" is the connection's own company.
+func (c *Connection) FindCompany(idOrName string) (Company, bool) {
+	idOrName = strings.TrimSpace(idOrName)
+	cs := c.SyncCompanies()
+	if idOrName == "" {
+		if len(cs) == 0 {
+			return Company{}, false
+		}
+		return cs[0], true
+	}
+	for _, co := range cs {
+		if co.ID != "" && strings.EqualFold(co.ID, idOrName) || co.Name == idOrName {
+			return co, true
+		}
+	}
+	for _, co := range cs {
+		if strings.EqualFold(co.Name, idOrName) {
+			return co, true
+		}
+	}
+	return Company{}, false
+}
+
+// CompanyLabels lists the connection's companies by name (else ID), for messages.
+func (c *Connection) CompanyLabels() []string {
+	var out []string
+	for _, co := range c.SyncCompanies() {
+		out = append(out, co.Label())
+	}
+	return out
+}
+
+// normalizeCompanies checks Companies and puts the connection's own company first: it is
+// taken from the first entry when CompanyID and CompanyName are empty, and added in front
+// when the list does not hold it. A list of that company alone is nil.
+func (c *Connection) normalizeCompanies() error {
+	if len(c.Companies) == 0 {
+		c.Companies = nil
+		return nil
+	}
+	out := make([]Company, 0, len(c.Companies)+1)
+	for _, co := range c.Companies {
+		co.ID, co.Name = strings.ToLower(strings.TrimSpace(co.ID)), strings.TrimSpace(co.Name)
+		switch {
+		case co.ID == "" && co.Name == "":
+			return invalid("companies: an entry has neither an ID nor a name; give each company's name as BC lists it, or its ID")
+		case co.ID != "" && !guide.IsGUID(co.ID):
+			return invalid("companies: company ID %q is not a GUID; give the company's name instead, it is resolved to the ID", co.ID)
+		case len(co.Name) > 250 || strings.ContainsFunc(co.Name, unicode.IsControl):
+			return invalid("companies: company name %q must be at most 250 bytes without control characters", co.Name)
+		}
+		for _, o := range out {
+			if co.ID != "" && o.ID == co.ID || co.ID == "" && o.ID == "" && o.Name == co.Name {
+				return invalid("companies: %q is listed twice; list each company once", co.Label())
+			}
+		}
+		out = append(out, co)
+	}
+	if c.CompanyID == "" && c.CompanyName == "" {
+		c.CompanyID, c.CompanyName = out[0].ID, out[0].Name
+	}
+	own := -1
+	for i, co := range out {
+		if c.CompanyID != "" && co.ID == c.CompanyID || c.CompanyName != "" && co.Name == c.CompanyName && (co.ID == "" || c.CompanyID == "") {
+			own = i
+			break
+		}
+	}
+	if own >= 0 {
+		if c.CompanyID == "" {
+			c.CompanyID = out[own].ID
+		}
+		if c.CompanyName == "" {
+			c.CompanyName = out[own].Name
+		}
+		out = append(out[:own], out[own+1:]...)
+	}
+	first := Company{ID: c.CompanyID, Name: c.CompanyName}
+	out = append([]Company{first}, out...)
+	if len(out) == 1 && !c.AllCompanies {
+		out = nil
+	}
+	c.Companies = out
+	return nil
 }
 
 // DefaultName returns the setup guide's name for the Entra app of a connection (guide
@@ -102,10 +226,13 @@ func (c *Connection) Normalize() error {
 		return invalid("environment %q contains spaces or one of / ? # %% \\; give the environment name exactly as the BC admin center shows it", c.Environment)
 	case c.CompanyID != "" && !guide.IsGUID(c.CompanyID):
 		return invalid("company ID %q is not a GUID; leave it empty and give the company name, it is resolved to the ID", c.CompanyID)
-	case c.CompanyID == "" && c.CompanyName == "":
+	case c.CompanyID == "" && c.CompanyName == "" && len(c.Companies) == 0:
 		return invalid("company is missing; give the company name or ID as BC lists it")
 	case c.ID != "" && !validID(c.ID):
 		return invalid("connection ID %q must be 1-64 letters, digits, '-' or '_'", c.ID)
+	}
+	if err := c.normalizeCompanies(); err != nil {
+		return err
 	}
 	if err := checkHTTPS("authority host", c.AuthorityHost); err != nil {
 		return err

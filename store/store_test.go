@@ -63,6 +63,41 @@ func TestNormalize(t *testing.T) {
 	}
 }
 
+// TestNormalizeCompanies: the connection's own company is the first of the list (taken
+// from it when not given), entries are checked with messages naming the field.
+func TestNormalizeCompanies(t *testing.T) {
+	t.Parallel()
+	c := Connection{TenantID: "contoso.onmicrosoft.com", ClientID: "0b6e3a0c-2e1a-4b55-8d55-4a8f3d5e6c7b", Environment: "Production",
+		Companies: []Company{{Name: "Fabrikam & O'Brien Ltd."}, {Name: "Company X"}}}
+	if err := c.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if c.CompanyName != "Fabrikam & O'Brien Ltd." || len(c.Companies) != 2 || c.Companies[0].Name != c.CompanyName {
+		t.Errorf("own company from the list: %q %+v", c.CompanyName, c.Companies)
+	}
+	if co, ok := c.FindCompany("company x"); !ok || co.Name != "Company X" {
+		t.Errorf("FindCompany any case: %+v %v", co, ok)
+	}
+	if _, ok := c.FindCompany("Company Y"); ok {
+		t.Error("FindCompany found a company the connection does not have")
+	}
+	for _, tc := range []struct {
+		cos  []Company
+		want string
+	}{
+		{[]Company{{}}, "neither an ID nor a name"},
+		{[]Company{{ID: "not-a-guid"}}, "is not a GUID"},
+		{[]Company{{Name: "A"}, {Name: "A"}}, "listed twice"},
+		{[]Company{{Name: "bad\x00name"}}, "control characters"},
+	} {
+		c := Connection{TenantID: "contoso.onmicrosoft.com", ClientID: "0b6e3a0c-2e1a-4b55-8d55-4a8f3d5e6c7b", Environment: "Production",
+			CompanyName: "Company X", Companies: tc.cos}
+		if err := c.Normalize(); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "companies") {
+			t.Errorf("%+v: %v, want ErrInvalid naming companies and %q", tc.cos, err, tc.want)
+		}
+	}
+}
+
 func FuzzNormalize(f *testing.F) {
 	f.Add("72F988BF-86F1-41AF-91AB-2D7CD011DB47", "0B6E3A0C-2E1A-4B55-8D55-4A8F3D5E6C7B", "Production", "", "Company X", "", "customers")
 	f.Add("contoso.onmicrosoft.com", "0b6e3a0c-2e1a-4b55-8d55-4a8f3d5e6c7b", "Sandbox", "5d115c9c-44e3-ea11-bb43-000d3a2feef8", "", "https://x/", "a b")

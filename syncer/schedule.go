@@ -66,7 +66,8 @@ type SchedulerOptions struct {
 	// Queue receives the sync jobs. Required.
 	Queue Queue
 	// TargetsFunc returns the sync targets of a connection (its entity sets, or the
-	// defaults). Required.
+	// defaults, in each of its companies; serve lists BC's companies first for a connection
+	// of "all companies", so companies added later are synced). Required.
 	TargetsFunc func(ctx context.Context, connectionID string) ([]Target, error)
 	// Interval is how often every target is synced; default 1 minute.
 	Interval time.Duration
@@ -81,9 +82,9 @@ type SchedulerOptions struct {
 	Ticks int
 	// Clients gives a connection's BC client for EnsureFunc; needed only with EnsureFunc.
 	Clients Clients
-	// EnsureFunc, when set, is called on every schedule run for each connection with the
-	// sets it syncs, to create or renew their webhook subscriptions
-	// (webhook.Manager.Ensure).
+	// EnsureFunc, when set, is called on every schedule run for each company of each
+	// connection with the sets it syncs there, to create or renew their webhook
+	// subscriptions (webhook.Manager.Ensure).
 	EnsureFunc func(ctx context.Context, c *bc.Client, connectionID, companyID string, entitySets []string) error
 	// Syncer applies webhook deletes at once (see [Scheduler.Hint]); needed for hints.
 	Syncer *Syncer
@@ -191,17 +192,21 @@ func (s *Scheduler) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) error 
 			s.opt.Logger.Warn("schedule: connection skipped", "connection", c.ID, "err", err)
 			continue
 		}
-		var sets []string
+		sets := map[string][]string{} // company ID → the sets it syncs
+		var companies []string
 		for _, t := range targets {
+			if _, ok := sets[t.CompanyID]; !ok {
+				companies = append(companies, t.CompanyID)
+			}
 			if s.wasQueued(t, nextRun(t, s.opt.Interval, now)) {
-				sets = append(sets, t.EntitySet) // asked already; its state need not be read
+				sets[t.CompanyID] = append(sets[t.CompanyID], t.EntitySet) // asked already; its state need not be read
 				continue
 			}
 			st, err := s.opt.Store.SyncState(ctx, t.key())
 			if err == nil && st.Paused {
 				continue
 			}
-			sets = append(sets, t.EntitySet)
+			sets[t.CompanyID] = append(sets[t.CompanyID], t.EntitySet)
 			args := SyncArgs{ConnectionID: t.ConnectionID, CompanyID: t.CompanyID, EntitySet: t.EntitySet}
 			at := nextRun(t, s.opt.Interval, now)
 			if err == nil && (!st.FullSyncDone || len(st.Checkpoints) > 0 || st.Dirty) {
@@ -215,10 +220,15 @@ func (s *Scheduler) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) error 
 				s.markQueued(t, at)
 			}
 		}
-		if s.opt.EnsureFunc != nil && len(sets) > 0 && nextRun(Target{ConnectionID: c.ID}, s.opt.Interval, now).Sub(now) < s.opt.Interval/time.Duration(s.opt.Ticks) {
+		if s.opt.EnsureFunc != nil && len(companies) > 0 && nextRun(Target{ConnectionID: c.ID}, s.opt.Interval, now).Sub(now) < s.opt.Interval/time.Duration(s.opt.Ticks) {
 			if cl, err := s.opt.Clients.Client(ctx, c.ID); err == nil {
-				if err := s.opt.EnsureFunc(ctx, cl, c.ID, c.CompanyID, sets); err != nil {
-					s.opt.Logger.Warn("webhook subscriptions", "connection", c.ID, "err", err)
+				for _, co := range companies {
+					if len(sets[co]) == 0 {
+						continue
+					}
+					if err := s.opt.EnsureFunc(ctx, cl, c.ID, co, sets[co]); err != nil {
+						s.opt.Logger.Warn("webhook subscriptions", "connection", c.ID, "company", co, "err", err)
+					}
 				}
 			}
 		}

@@ -27,6 +27,7 @@ type ConnectionCmd struct {
 	Rotate       ConnectionRotateCmd      `cmd:"" help:"Replace the credential without downtime: with --certificate FILE.cer a new certificate (pending until uploaded and activated), else a new client secret (as rotate-secret)."`
 	Activate     ConnectionActivateCmd    `cmd:"" help:"Check the connection with its pending credential (e.g. a certificate just uploaded) and make it active when every check passes."`
 	Certificate  ConnectionCertificateCmd `cmd:"" help:"Write the connection's certificate (the pending one, else the active one) again, for the upload in guide Step 3."`
+	Update       ConnectionUpdateCmd      `cmd:"" help:"Change a connection's companies, entity sets or name (not its tenant, app or secret)."`
 }
 
 // Endpoints are the optional endpoint overrides of a connection.
@@ -43,7 +44,8 @@ type ConnectionAddCmd struct {
 	ClientID      string   `name:"client-id" env:"BCC_CLIENT_ID" required:"" placeholder:"GUID" help:"Application (client) ID from the app's Overview page (guide Step 2)."`
 	SecretEndDate string   `name:"secret-end-date" env:"BCC_SECRET_END_DATE" placeholder:"YYYY-MM-DD" help:"The secret's Expires date (guide Step 3), so we can warn before it expires: 2027-02-12, 12 Feb 2027 or Feb 12, 2027 (not 2/12/2027, which reads two ways)."`
 	Environment   string   `default:"Production" env:"BCC_ENVIRONMENT" help:"BC environment name as the admin center lists it."`
-	Company       string   `required:"" env:"BCC_COMPANY" help:"Company name or ID; resolved to its ID and pinned."`
+	Company       []string `sep:"none" env:"BCC_COMPANY" help:"Company name or ID; resolved to its ID and pinned. Repeat it to sync several companies of the environment (the first is the connection's own: writes and the doctor use it)."`
+	AllCompanies  bool     `name:"all-companies" help:"Sync every company of the environment, also companies added later (BC's list is read at every scheduling run); the first --company, if any, is the connection's own."`
 	Entities      []string `sep:"," help:"Entity sets to read (default: the sync defaults)."`
 	WriteEntities []string `name:"write-entities" sep:"," help:"Entity sets the connection may write (checked without changing data)."`
 	NoCheck       bool     `name:"no-check" help:"Store without contacting Entra and BC (the company is then kept as given)."`
@@ -63,10 +65,22 @@ func (c *ConnectionAddCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
+	if len(c.Company) == 0 && !c.AllCompanies {
+		return errors.New("--company is missing: give the company's name as BC lists it (or its ID); repeat --company for several, or use --all-companies for every company of the environment")
+	}
 	in := service.ConnectionInput{Name: c.Name, TenantID: c.Tenant, ClientID: c.ClientID,
-		SecretEndDate: c.SecretEndDate, Environment: c.Environment, Company: c.Company,
+		SecretEndDate: c.SecretEndDate, Environment: c.Environment,
 		Entities: c.Entities, WriteEntities: c.WriteEntities,
 		AuthorityHost: c.AuthorityHost, BCBaseURL: c.BCBaseURL, CAFile: c.CAFile}
+	if len(c.Company) > 0 {
+		in.Company = c.Company[0]
+	}
+	if len(c.Company) > 1 {
+		in.Companies = c.Company
+	}
+	if c.AllCompanies {
+		in.AllCompanies = &c.AllCompanies
+	}
 	if c.Certificate != "" {
 		return c.addWithCertificate(ctx, g, a, svc, in)
 	}
@@ -134,6 +148,25 @@ func shellQuote(s string) string {
 }
 
 func companyLabel(c store.Connection) string {
+	cos := c.SyncCompanies()
+	if len(cos) <= 1 && !c.AllCompanies {
+		return oneCompanyLabel(c)
+	}
+	var l []string
+	for _, co := range cos {
+		if co.ID == "" {
+			l = append(l, co.Name+" (not resolved yet)")
+		} else {
+			l = append(l, fmt.Sprintf("%s (%s)", co.Name, co.ID))
+		}
+	}
+	if c.AllCompanies {
+		return "all companies, including companies added later: " + strings.Join(l, "; ")
+	}
+	return strings.Join(l, "; ")
+}
+
+func oneCompanyLabel(c store.Connection) string {
 	switch {
 	case c.CompanyName != "" && c.CompanyID != "":
 		return fmt.Sprintf("%s (%s)", c.CompanyName, c.CompanyID)
@@ -356,4 +389,35 @@ func caLabel(cn store.Connection) string {
 		names[i] = c.Subject.String()
 	}
 	return "stored in the database: " + strings.Join(names, "; ")
+}
+
+// ConnectionUpdateCmd changes what a connection syncs (through the same service the API
+// uses); flags left out keep their stored value.
+type ConnectionUpdateCmd struct {
+	Connection    string   `arg:"" help:"Connection name or ID."`
+	Name          string   `help:"New display name."`
+	Company       []string `sep:"none" help:"The companies to sync (names or IDs, as BC lists them), replacing the stored list; repeat it for several. The connection's own company stays when listed, else the first becomes it."`
+	AllCompanies  *bool    `name:"all-companies" negatable:"" help:"Sync every company of the environment, also companies added later (--no-all-companies: only the listed ones)."`
+	Entities      []string `sep:"," help:"Entity sets to read, replacing the stored list."`
+	WriteEntities []string `name:"write-entities" sep:"," help:"Entity sets the connection may write, replacing the stored list."`
+}
+
+// Run updates the connection and prints what it syncs now.
+func (c *ConnectionUpdateCmd) Run(ctx context.Context, g *Globals) error {
+	a, cn, err := g.connection(ctx, c.Connection)
+	if err != nil {
+		return err
+	}
+	svc, err := a.service()
+	if err != nil {
+		return err
+	}
+	in := service.ConnectionInput{Name: c.Name, Companies: c.Company, AllCompanies: c.AllCompanies,
+		Entities: c.Entities, WriteEntities: c.WriteEntities}
+	v, err := svc.UpdateConnection(ctx, cn.ID, in)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(g.Stdout, "Updated connection %q (id %s): companies %s.\n", v.Name, v.ID, companyLabel(v.Connection))
+	return nil
 }

@@ -167,6 +167,11 @@ func (s *Server) Open(ctx context.Context) (err error) {
 		PassFunc: func(mode syncer.Mode, outcome string, d time.Duration) { metrics.SyncPass(string(mode), outcome, d) }}
 	schedOpt := syncer.SchedulerOptions{Store: a.db, Queue: jobs, Interval: c.Interval, Clients: s.svc, Syncer: sy, Logger: log,
 		TargetsFunc: func(ctx context.Context, id string) ([]syncer.Target, error) {
+			// "All companies" includes companies added later: BC's list is read at every run
+			// (a failure leaves the companies known so far syncing).
+			if _, err := s.svc.RefreshCompanies(ctx, id); err != nil {
+				log.Warn("schedule: companies not refreshed", "connection", id, "err", err)
+			}
 			_, ts, err := s.svc.Targets(ctx, id, nil)
 			return ts, err
 		}}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/bizzjoiner/bcconnector/bcschema"
 	"github.com/bizzjoiner/bcconnector/doctor"
+	"github.com/bizzjoiner/bcconnector/store"
 	"github.com/bizzjoiner/bcconnector/syncer"
 	"golang.org/x/term"
 )
@@ -36,18 +38,35 @@ func (c *SyncCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	if cn.Connection.CompanyID == "" {
+	var companies []store.Company
+	for _, co := range cn.Connection.SyncCompanies() {
+		if co.ID != "" {
+			companies = append(companies, co)
+		}
+	}
+	if len(companies) == 0 {
 		return fmt.Errorf("connection %q has no resolved company; run `bcconnector doctor %s`", cn.Connection.Name, cn.Connection.Name)
 	}
 	sets := firstNonEmpty(c.Entities, firstNonEmpty(cn.Connection.Entities, doctor.DefaultEntities))
 	bars := newBars(g)
+	if len(companies) > 1 {
+		bars.companies = map[string]string{}
+		for _, co := range companies {
+			bars.companies[co.ID] = co.Label()
+		}
+	}
 	s, err := syncer.New(syncer.Options{Store: a.db, PageSize: c.PageSize, Logger: a.log, Progress: bars.update})
 	if err != nil {
 		return err
 	}
-	targets, err := s.Targets(cn.Connection.ID, cn.Connection.CompanyID, sets)
-	if err != nil {
-		return err
+	// Every company of the connection, its own first.
+	var targets []syncer.Target
+	for _, co := range companies {
+		ts, err := s.Targets(cn.Connection.ID, co.ID, sets)
+		if err != nil {
+			return err
+		}
+		targets = append(targets, ts...)
 	}
 	var failed []string
 	for _, t := range targets {
@@ -91,6 +110,17 @@ type bars struct {
 	tty   bool
 	start map[string]time.Time
 	last  time.Time
+	// companies names each company by ID when the connection syncs several, so a line
+	// says which company's set it is about.
+	companies map[string]string
+}
+
+// label is the target's entity set, with its company when there are several.
+func (b *bars) label(t syncer.Target) string {
+	if b.companies == nil {
+		return t.EntitySet
+	}
+	return t.EntitySet + " [" + b.companies[t.CompanyID] + "]"
 }
 
 func newBars(g *Globals) *bars {
@@ -101,7 +131,7 @@ func newBars(g *Globals) *bars {
 func (b *bars) update(p syncer.Progress) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	set := p.Target.EntitySet
+	set := b.label(p.Target)
 	if _, ok := b.start[set]; !ok {
 		b.start[set] = time.Now()
 	}
@@ -133,7 +163,7 @@ func (b *bars) finish(t syncer.Target, r syncer.Result, err error, d time.Durati
 	if err != nil {
 		status = "FAILED: " + err.Error()
 	}
-	fmt.Fprintf(b.w, "%-24s %-11s %s in %s: %s\n", t.EntitySet, r.Mode, resultCounts(r, b.hasLines(t)), d.Round(time.Millisecond), status)
+	fmt.Fprintf(b.w, "%-24s %-11s %s in %s: %s\n", b.label(t), r.Mode, resultCounts(r, b.hasLines(t)), d.Round(time.Millisecond), status)
 }
 
 // hasLines reports whether the target's records bring lines (salesInvoices →
@@ -184,6 +214,10 @@ func (c *StatusCmd) Run(ctx context.Context, g *Globals) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(g.Stdout, 0, 4, 2, ' ', 0)
+	multi := len(cn.SyncCompanies()) > 1 || slices.ContainsFunc(states, func(st store.SyncState) bool { return st.Key.CompanyID != cn.CompanyID })
+	if multi {
+		fmt.Fprint(tw, "COMPANY\t")
+	}
 	fmt.Fprintln(tw, "ENTITY SET\tROWS\tWATERMARK\tLAST RUN\tLAG\t429s\tSTATE")
 	for _, st := range states {
 		rows, _ := a.db.ReplicaCount(ctx, st.Key)
@@ -199,6 +233,13 @@ func (c *StatusCmd) Run(ctx context.Context, g *Globals) error {
 			state = "full sync not finished"
 		case st.Paused:
 			state = "paused"
+		}
+		if multi {
+			name := st.Key.CompanyID
+			if co, ok := cn.FindCompany(st.Key.CompanyID); ok {
+				name = co.Label()
+			}
+			fmt.Fprintf(tw, "%s\t", name)
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%d\t%s\n", st.Key.EntitySet, rows, stamp(st.Watermark), stamp(st.LastRunAt), lag, st.Throttled, state)
 	}

@@ -8,15 +8,17 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/bizzjoiner/bcconnector/store"
+	"github.com/bizzjoiner/bcconnector/store/internal/sqlstore"
 )
 
 const connectionColumns = `id, name, tenant_id, client_id, environment, company_id, company_name,
-	authority_host, bc_base_url, ca_file, ca_pem, entities, write_entities, created_at, updated_at`
+	authority_host, bc_base_url, ca_file, ca_pem, entities, write_entities, created_at, updated_at, sync_plan`
 
 func scanConnection(r pgx.Row) (store.Connection, error) {
 	var c store.Connection
+	var syncPlan string
 	if err := r.Scan(&c.ID, &c.Name, &c.TenantID, &c.ClientID, &c.Environment, &c.CompanyID, &c.CompanyName,
-		&c.AuthorityHost, &c.BCBaseURL, &c.CAFile, &c.CAPEM, &c.Entities, &c.WriteEntities, &c.CreatedAt, &c.UpdatedAt); err != nil {
+		&c.AuthorityHost, &c.BCBaseURL, &c.CAFile, &c.CAPEM, &c.Entities, &c.WriteEntities, &c.CreatedAt, &c.UpdatedAt, &syncPlan); err != nil {
 		return c, err
 	}
 	if len(c.Entities) == 0 {
@@ -26,6 +28,9 @@ func scanConnection(r pgx.Row) (store.Connection, error) {
 		c.WriteEntities = nil
 	}
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+	if err := sqlstore.DecodePlan(syncPlan, &c); err != nil {
+		return c, fmt.Errorf("postgres: %w", err)
+	}
 	return c, nil
 }
 
@@ -71,10 +76,10 @@ func (db *DB) CreateConnection(ctx context.Context, c store.Connection) (store.C
 			return err
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO connections (`+connectionColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 			c.ID, c.Name, c.TenantID, c.ClientID, c.Environment, c.CompanyID, c.CompanyName,
 			c.AuthorityHost, c.BCBaseURL, c.CAFile, c.CAPEM, nullList(c.Entities), nullList(c.WriteEntities),
-			c.CreatedAt, c.UpdatedAt)
+			c.CreatedAt, c.UpdatedAt, sqlstore.EncodePlan(c))
 		if isUnique(err) {
 			if constraintOf(err) == "connections_name_key" {
 				return nameConflict(c.Name)
@@ -141,10 +146,10 @@ func (db *DB) UpdateConnection(ctx context.Context, c store.Connection) (store.C
 		}
 		_, err = tx.Exec(ctx, `UPDATE connections SET name = $1, tenant_id = $2, client_id = $3, environment = $4,
 			company_id = $5, company_name = $6, authority_host = $7, bc_base_url = $8, ca_file = $9, ca_pem = $10,
-			entities = $11, write_entities = $12, updated_at = $13 WHERE id = $14`,
+			entities = $11, write_entities = $12, updated_at = $13, sync_plan = $15 WHERE id = $14`,
 			c.Name, c.TenantID, c.ClientID, c.Environment, c.CompanyID, c.CompanyName,
 			c.AuthorityHost, c.BCBaseURL, c.CAFile, c.CAPEM, nullList(c.Entities), nullList(c.WriteEntities),
-			c.UpdatedAt, c.ID)
+			c.UpdatedAt, c.ID, sqlstore.EncodePlan(c))
 		if isUnique(err) {
 			return nameConflict(c.Name)
 		}

@@ -8,20 +8,22 @@ import (
 	"fmt"
 
 	"github.com/bizzjoiner/bcconnector/store"
+	"github.com/bizzjoiner/bcconnector/store/internal/sqlstore"
 	sqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
 const connectionColumns = `id, name, tenant_id, client_id, environment, company_id, company_name,
-	authority_host, bc_base_url, ca_file, ca_pem, entities, write_entities, created_at, updated_at`
+	authority_host, bc_base_url, ca_file, ca_pem, entities, write_entities, created_at, updated_at, sync_plan`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
 func scanConnection(r rowScanner) (store.Connection, error) {
 	var c store.Connection
 	var entities, writeEntities, created, updated sql.NullString
+	var syncPlan string
 	if err := r.Scan(&c.ID, &c.Name, &c.TenantID, &c.ClientID, &c.Environment, &c.CompanyID, &c.CompanyName,
-		&c.AuthorityHost, &c.BCBaseURL, &c.CAFile, &c.CAPEM, &entities, &writeEntities, &created, &updated); err != nil {
+		&c.AuthorityHost, &c.BCBaseURL, &c.CAFile, &c.CAPEM, &entities, &writeEntities, &created, &updated, &syncPlan); err != nil {
 		return c, err
 	}
 	var err error
@@ -33,6 +35,9 @@ func scanConnection(r rowScanner) (store.Connection, error) {
 	}
 	if c.CreatedAt, err = parseTime(created); err != nil {
 		return c, err
+	}
+	if err := sqlstore.DecodePlan(syncPlan, &c); err != nil {
+		return c, fmt.Errorf("sqlite: %w", err)
 	}
 	if c.UpdatedAt, err = parseTime(updated); err != nil {
 		return c, err
@@ -99,10 +104,10 @@ func (db *DB) CreateConnection(ctx context.Context, c store.Connection) (store.C
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO connections (`+connectionColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.ID, c.Name, c.TenantID, c.ClientID, c.Environment, c.CompanyID, c.CompanyName,
 			c.AuthorityHost, c.BCBaseURL, c.CAFile, c.CAPEM, encodeList(c.Entities), encodeList(c.WriteEntities),
-			fmtTime(c.CreatedAt), fmtTime(c.UpdatedAt))
+			fmtTime(c.CreatedAt), fmtTime(c.UpdatedAt), sqlstore.EncodePlan(c))
 		if isUnique(err) {
 			return fmt.Errorf("%w: a connection with ID %q already exists", store.ErrConflict, c.ID)
 		}
@@ -178,10 +183,10 @@ func (db *DB) UpdateConnection(ctx context.Context, c store.Connection) (store.C
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE connections SET name = ?, tenant_id = ?, client_id = ?, environment = ?,
 			company_id = ?, company_name = ?, authority_host = ?, bc_base_url = ?, ca_file = ?, ca_pem = ?,
-			entities = ?, write_entities = ?, updated_at = ? WHERE id = ?`,
+			entities = ?, write_entities = ?, updated_at = ?, sync_plan = ? WHERE id = ?`,
 			c.Name, c.TenantID, c.ClientID, c.Environment, c.CompanyID, c.CompanyName,
 			c.AuthorityHost, c.BCBaseURL, c.CAFile, c.CAPEM, encodeList(c.Entities), encodeList(c.WriteEntities),
-			fmtTime(c.UpdatedAt), c.ID)
+			fmtTime(c.UpdatedAt), sqlstore.EncodePlan(c), c.ID)
 		if isUnique(err) {
 			return fmt.Errorf("%w: the name %q is already used by another connection; choose another name", store.ErrConflict, c.Name)
 		}

@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +22,7 @@ func RunConnections(t *testing.T, open Opener) {
 		{"Validation", testConnectionValidation},
 		{"FieldsRoundTrip", testConnectionFieldsRoundTrip},
 		{"DeleteCascades", testDeleteCascades},
+		{"Companies", testConnectionCompanies},
 		{"ConcurrentSameName", testConnectionConcurrentSameName},
 		{"ConcurrentRenames", testConnectionConcurrentRenames},
 	})
@@ -381,5 +383,50 @@ func testConnectionConcurrentRenames(t *testing.T, open Opener) {
 		if again, err := s.GetConnection(ctx, loser.ID); err != nil || again.Name != loser.Name {
 			t.Fatalf("round %d: the losing connection is now %q (%v), want its old name %q", round, again.Name, err, loser.Name)
 		}
+	}
+}
+
+// testConnectionCompanies: a connection of several companies keeps them in order, its own
+// first, names with & ' and spaces as typed; "all companies" round-trips; a connection of
+// one company has no list (as every connection stored before); a company listed twice is
+// refused naming it.
+func testConnectionCompanies(t *testing.T, open Opener) {
+	ctx := t.Context()
+	s := open(t, newKeyring(t))
+	const own, other = "5d115c9c-44e3-ea11-bb43-000d3a2feef8", "6e226d0d-55f4-fb22-cc54-111e4b3ff0f9"
+	in := store.Connection{Name: "multi", TenantID: "contoso.onmicrosoft.com", ClientID: Client, Environment: "Production",
+		CompanyID: own, CompanyName: "Company X",
+		Companies: []store.Company{{ID: strings.ToUpper(other), Name: "Fabrikam & O'Brien Ltd."}, {Name: " Company X "}, {Name: "Ünïcode 株式会社"}}}
+	c := mustCreate(t, s, in)
+	want := []store.Company{{ID: own, Name: "Company X"}, {ID: other, Name: "Fabrikam & O'Brien Ltd."}, {Name: "Ünïcode 株式会社"}}
+	if !slices.Equal(c.Companies, want) {
+		t.Fatalf("Companies = %+v, want %+v", c.Companies, want)
+	}
+	got, err := s.GetConnection(ctx, "multi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := equalConnections(got, c); d != "" {
+		t.Errorf("round trip: %s", d)
+	}
+	got.AllCompanies = true
+	got.Companies = got.Companies[:1]
+	if _, err := s.UpdateConnection(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := s.GetConnection(ctx, "multi")
+	if !again.AllCompanies || len(again.Companies) != 1 || again.Companies[0].ID != own {
+		t.Errorf("all companies after update: %v %+v", again.AllCompanies, again.Companies)
+	}
+	again.AllCompanies, again.Companies = false, nil
+	if _, err := s.UpdateConnection(ctx, again); err != nil {
+		t.Fatal(err)
+	}
+	if one, _ := s.GetConnection(ctx, "multi"); one.Companies != nil || one.AllCompanies || len(one.SyncCompanies()) != 1 {
+		t.Errorf("back to one company: %v %+v", one.AllCompanies, one.Companies)
+	}
+	in.Name, in.Companies = "twice", []store.Company{{ID: other}, {ID: strings.ToUpper(other), Name: "Other"}}
+	if _, err := s.CreateConnection(ctx, in); !errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), "listed twice") {
+		t.Errorf("a company listed twice: %v, want ErrInvalid naming it", err)
 	}
 }

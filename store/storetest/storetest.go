@@ -177,6 +177,9 @@ func equalConnections(a, b store.Connection) string {
 	if !slices.Equal(a.Entities, b.Entities) || (a.Entities == nil) != (b.Entities == nil) {
 		add("Entities", a.Entities, b.Entities)
 	}
+	if !slices.Equal(a.Companies, b.Companies) || a.AllCompanies != b.AllCompanies {
+		add("Companies", fmt.Sprint(a.Companies, a.AllCompanies), fmt.Sprint(b.Companies, b.AllCompanies))
+	}
 	if !slices.Equal(a.WriteEntities, b.WriteEntities) || (a.WriteEntities == nil) != (b.WriteEntities == nil) {
 		add("WriteEntities", a.WriteEntities, b.WriteEntities)
 	}

@@ -11,13 +11,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bizzjoiner/bcconnector/guide"
 	"github.com/bizzjoiner/bcconnector/service"
 	"github.com/bizzjoiner/bcconnector/store"
 )
 
 // changesParams are the query parameters GET /changes accepts; any other is refused, so
 // a misspelt cursor (say ?since=) is not silently read as "from the start".
-var changesParams = []string{"after", "limit", "wait", "connection", "entitySet"}
+var changesParams = []string{"after", "limit", "wait", "connection", "company", "entitySet"}
 
 // checkParams refuses a query parameter that is not in accepted, naming it and the
 // accepted ones.
@@ -89,21 +90,31 @@ func (a *api) changes(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// changesFilter keeps the changes the token may see, of the connection (ID or name) and
-// entity set the query names, if it does.
+// changesFilter keeps the changes the token may see, of the connection (ID or name),
+// company (ID; or name, with connection) and entity set the query names, if it does.
 func (a *api) changesFilter(r *http.Request, q url.Values) (func(store.Change) bool, error) {
 	tok := token(r)
-	connID := ""
+	connID, companyID := "", strings.ToLower(q.Get("company"))
 	if ref := q.Get("connection"); ref != "" {
 		v, err := a.connectionByRef(r, ref)
 		if err != nil {
 			return nil, fmt.Errorf("connection=%s: %w", ref, err)
 		}
 		connID = v.ID
+		if ref := q.Get("company"); ref != "" {
+			co, ok := v.FindCompany(ref)
+			if !ok {
+				return nil, fmt.Errorf("%w: company=%s: connection %q has no such company; its companies are %s", errBadRequest, ref, v.Name, strings.Join(v.CompanyLabels(), ", "))
+			}
+			companyID = co.ID
+		}
+	} else if companyID != "" && !guide.IsGUID(companyID) {
+		return nil, fmt.Errorf("%w: company=%s: without connection= give the company's ID (a GUID); a company name needs connection= too", errBadRequest, q.Get("company"))
 	}
 	set := q.Get("entitySet")
 	return func(c store.Change) bool {
-		return tok.Allows(c.ConnectionID) && (connID == "" || c.ConnectionID == connID) && (set == "" || c.EntitySet == set)
+		return tok.Allows(c.ConnectionID) && (connID == "" || c.ConnectionID == connID) &&
+			(companyID == "" || c.CompanyID == companyID) && (set == "" || c.EntitySet == set)
 	}, nil
 }
 

@@ -19,7 +19,7 @@ func (a *api) records(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	page, err := a.svc.Records(r.Context(), v.ID, r.PathValue("set"), q.Get("filter"), q.Get("cursor"), limit)
+	page, err := a.svc.Records(r.Context(), v.ID, q.Get("company"), r.PathValue("set"), q.Get("filter"), q.Get("cursor"), limit)
 	if err != nil {
 		return err
 	}
@@ -32,7 +32,7 @@ func (a *api) record(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rec, err := a.svc.Record(r.Context(), v.ID, r.PathValue("set"), r.PathValue("rid"))
+	rec, err := a.svc.Record(r.Context(), v.ID, r.URL.Query().Get("company"), r.PathValue("set"), r.PathValue("rid"))
 	if err != nil {
 		return err
 	}

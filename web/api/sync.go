@@ -63,7 +63,7 @@ func (a *api) writeSync(w http.ResponseWriter, r *http.Request, id string, statu
 	}
 	sets := make([]syncSet, 0, len(v.Sync))
 	for _, st := range v.Sync {
-		sets = append(sets, syncSet{EntitySet: st.Key.EntitySet, CompanyID: st.Key.CompanyID, Rows: v.Counts[st.Key.EntitySet],
+		sets = append(sets, syncSet{EntitySet: st.Key.EntitySet, CompanyID: st.Key.CompanyID, Rows: v.CompanyCounts[st.Key.CompanyID][st.Key.EntitySet],
 			FullSyncDone: st.FullSyncDone, Watermark: st.Watermark, LastRunAt: st.LastRunAt, LastSuccessAt: st.LastSuccessAt,
 			LastError: st.LastError, Throttled: st.Throttled, Requests: st.Requests, Paused: st.Paused})
 	}

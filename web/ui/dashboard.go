@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -48,18 +49,24 @@ type connRow struct {
 	Errors                      int
 	Throttled                   int64
 	Requests                    int64
+	// Multi is set when the connection syncs several companies: the tables then name the
+	// company of each row.
+	Multi bool
 }
 
 // setRow is the sync state of one entity set.
 type setRow struct {
-	EntitySet            string
-	Rows                 int64
-	LastRun, LastSuccess time.Time
-	Lag                  string
-	Error                string
-	Requests, Throttled  int64
-	FullSyncDone, Paused bool
-	State, StateClass    string
+	// Company is the company's name (else ID); CompanyQuery the data browser's query for
+	// it ("" for the connection's own company).
+	Company, CompanyQuery string
+	EntitySet             string
+	Rows                  int64
+	LastRun, LastSuccess  time.Time
+	Lag                   string
+	Error                 string
+	Requests, Throttled   int64
+	FullSyncDone, Paused  bool
+	State, StateClass     string
 }
 
 func (h *handler) row(v service.ConnectionView) connRow {
@@ -101,13 +108,33 @@ func (h *handler) row(v service.ConnectionView) connRow {
 		c.ExpiryClass, c.ExpiryText = "warn", fmt.Sprintf("%d days left: plan the rotation", v.SecretDays)
 	}
 	now := h.now()
+	cos := v.SyncCompanies()
+	c.Multi = len(cos) > 1 || len(v.CompanyStatus) > 1
+	label := func(id string) (string, string) {
+		for _, co := range cos {
+			if co.ID == id {
+				if id == v.CompanyID {
+					return co.Label(), ""
+				}
+				return co.Label(), "?" + url.Values{"company": {id}}.Encode()
+			}
+		}
+		return id + " (no longer synced)", "?" + url.Values{"company": {id}}.Encode()
+	}
+	rows := func(company, set string) int64 {
+		if v.CompanyCounts == nil {
+			return v.Counts[set] // a view without the counts per company: one company
+		}
+		return v.CompanyCounts[company][set]
+	}
 	seen := map[string]bool{}
 	for _, s := range v.Sync {
-		seen[s.Key.EntitySet] = true
+		seen[s.Key.CompanyID+"/"+s.Key.EntitySet] = true
 		r := setRow{
-			EntitySet: s.Key.EntitySet, Rows: v.Counts[s.Key.EntitySet], LastRun: s.LastRunAt, LastSuccess: s.LastSuccessAt,
+			EntitySet: s.Key.EntitySet, Rows: rows(s.Key.CompanyID, s.Key.EntitySet), LastRun: s.LastRunAt, LastSuccess: s.LastSuccessAt,
 			Error: s.LastError, Requests: s.Requests, Throttled: s.Throttled, FullSyncDone: s.FullSyncDone, Paused: s.Paused || v.Paused,
 		}
+		r.Company, r.CompanyQuery = label(s.Key.CompanyID)
 		if !s.LastSuccessAt.IsZero() {
 			r.Lag = lag(now.Sub(s.LastSuccessAt))
 		}
@@ -127,13 +154,25 @@ func (h *handler) row(v service.ConnectionView) connRow {
 		c.Throttled += s.Throttled
 		c.Requests += s.Requests
 	}
-	for _, e := range v.Entities {
-		if !seen[e] {
-			c.Sets = append(c.Sets, setRow{EntitySet: e, Rows: v.Counts[e], State: "not started", StateClass: "pending", Paused: v.Paused})
-			c.Rows += v.Counts[e]
+	for _, co := range cos {
+		for _, e := range v.Entities {
+			if !seen[co.ID+"/"+e] {
+				r := setRow{EntitySet: e, Rows: rows(co.ID, e), State: "not started", StateClass: "pending", Paused: v.Paused}
+				r.Company, r.CompanyQuery = label(co.ID)
+				c.Sets = append(c.Sets, r)
+				c.Rows += r.Rows
+			}
 		}
 	}
-	sort.Slice(c.Sets, func(i, j int) bool { return c.Sets[i].EntitySet < c.Sets[j].EntitySet })
+	order := func(company string) int {
+		return slices.IndexFunc(cos, func(co store.Company) bool { return co.Label() == company })
+	}
+	sort.SliceStable(c.Sets, func(i, j int) bool {
+		if oi, oj := order(c.Sets[i].Company), order(c.Sets[j].Company); oi != oj {
+			return oi >= 0 && (oj < 0 || oi < oj)
+		}
+		return c.Sets[i].EntitySet < c.Sets[j].EntitySet
+	})
 	return c
 }
 
@@ -338,12 +377,15 @@ func (h *handler) connectionPermset(w http.ResponseWriter, r *http.Request) {
 type dataPage struct {
 	Conn      service.ConnectionView
 	EntitySet string
-	Filter    string
-	Columns   []string
-	Rows      [][]string
-	Next      string
-	First     bool
-	Problem   string
+	// Company names the company shown when the connection has several; CompanyID is the
+	// company query parameter as given ("" the connection's own).
+	Company, CompanyID string
+	Filter             string
+	Columns            []string
+	Rows               [][]string
+	Next               string
+	First              bool
+	Problem            string
 }
 
 // pageSize is the data browser's page size.
@@ -360,14 +402,22 @@ func (h *handler) dataBrowser(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	dp := dataPage{Conn: v, EntitySet: set, Filter: q.Get("filter"), First: q.Get("cursor") == ""}
 	status := http.StatusOK
-	pg, err := h.svc.Records(r.Context(), id, set, dp.Filter, q.Get("cursor"), pageSize)
+	if co, ok := v.FindCompany(q.Get("company")); ok && len(v.SyncCompanies()) > 1 {
+		dp.Company = co.Label()
+	}
+	dp.CompanyID = q.Get("company")
+	pg, err := h.svc.Records(r.Context(), id, dp.CompanyID, set, dp.Filter, q.Get("cursor"), pageSize)
 	if err != nil {
 		dp.Problem = err.Error()
 		status = http.StatusBadRequest
 	} else {
 		dp.Columns, dp.Rows = table(pg.Records)
 		if pg.NextCursor != "" {
-			dp.Next = "?" + url.Values{"filter": {dp.Filter}, "cursor": {pg.NextCursor}}.Encode()
+			next := url.Values{"filter": {dp.Filter}, "cursor": {pg.NextCursor}}
+			if dp.CompanyID != "" {
+				next.Set("company", dp.CompanyID)
+			}
+			dp.Next = "?" + next.Encode()
 		}
 	}
 	h.render(w, r, status, "data", page{Title: set + " – " + v.Name, Nav: "connections", Data: dp})

@@ -213,6 +213,10 @@ func (f *fakeService) Sync(ctx context.Context, id string, entitySets []string, 
 	now := f.now()
 	for _, set := range entitySets {
 		v.Counts[set] = f.rowsPerSet
+		if v.CompanyCounts == nil {
+			v.CompanyCounts = map[string]map[string]int64{v.CompanyID: {}}
+		}
+		v.CompanyCounts[v.CompanyID][set] = f.rowsPerSet
 		v.Sync = append(v.Sync, store.SyncState{Key: store.ReplicaKey{ConnectionID: id, CompanyID: v.CompanyID, EntitySet: set},
 			FullSyncDone: true, LastRunAt: now, LastSuccessAt: now, Requests: 2, Throttled: 1})
 		for i := range f.rowsPerSet {
@@ -235,7 +239,7 @@ func (f *fakeService) SetPaused(ctx context.Context, id string, paused bool) err
 	return nil
 }
 
-func (f *fakeService) Records(ctx context.Context, id, entitySet, filter, cursor string, limit int) (service.RecordsPage, error) {
+func (f *fakeService) Records(ctx context.Context, id, company, entitySet, filter, cursor string, limit int) (service.RecordsPage, error) {
 	if filter == "bad" {
 		return service.RecordsPage{}, fmt.Errorf("filter %q: expected \"field op value\"", filter)
 	}
@@ -273,7 +277,7 @@ func (f *fakeService) Changes(ctx context.Context, since int64, limit int, wait 
 	return out, next, nil
 }
 
-func (f *fakeService) Record(ctx context.Context, id, entitySet, recordID string) (json.RawMessage, error) {
+func (f *fakeService) Record(ctx context.Context, id, company, entitySet, recordID string) (json.RawMessage, error) {
 	return nil, fmt.Errorf("not used")
 }
 

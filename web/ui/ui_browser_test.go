@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -291,10 +292,20 @@ func TestBrowserWizard(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// A second company of the environment, named with & ' and spaces: the
+			// connection syncs both, and the dashboard names each row's company.
+			tick := `(() => { const i = [...document.querySelectorAll('input[name="company"]')].find(i => i.parentElement.textContent.includes(` +
+				strconv.Quote(emulator.DemoCompanyAmpersand) + `)); if (!i) return false; i.checked = true; return true; })()`
+			if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](tick)); err != nil || !ok {
+				t.Fatalf("the company step does not list %q: %v", emulator.DemoCompanyAmpersand, err)
+			}
 			shoot(t, ctx, dir, c.scenario+"-company")
 			err = chromedp.Do(ctx,
 				chromedp.Click(chromedp.CSS("#finish")),
 				chromedp.WaitVisible(chromedp.CSS(`tr[data-set="customers"] td.rows`)),
+				chromedp.WaitVisible(chromedp.CSS(`tr[data-set="customers"][data-company="`+emulator.DemoCompanyAmpersand+`"]`)),
+				chromedp.WaitVisible(chromedp.CSS(`tr[data-set="customers"][data-company="`+cr.Company+`"]`)),
+				chromedp.WaitVisible(chromedp.CSS(`#companies`)),
 				// The live fragment polls every 2s: once it has, the chart has two points.
 				chromedp.WaitVisible(chromedp.CSS(`#live svg.chart polyline.rows`)),
 			)

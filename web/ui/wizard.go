@@ -65,10 +65,14 @@ type wizardData struct {
 	Progress    *progressData
 	Companies   [][2]string
 	CompanyID   string
-	ConnName    string
-	Defaults    []string
-	More        string
-	Expired     bool
+	// Checked are the company IDs ticked on the company step (the one the check found, or
+	// what was posted); AllCompanies is its "all companies" box.
+	Checked      []string
+	AllCompanies bool
+	ConnName     string
+	Defaults     []string
+	More         string
+	Expired      bool
 }
 
 type stepLink struct {
@@ -614,6 +618,10 @@ func (h *handler) renderCompany(w http.ResponseWriter, r *http.Request, d *draft
 			name = c[1]
 		}
 	}
+	wd.Checked = []string{wd.CompanyID}
+	if r.Method == http.MethodPost {
+		wd.Checked, wd.AllCompanies = r.PostForm["company"], r.PostForm.Get("allCompanies") == "on"
+	}
 	env := in.Environment
 	wd.ConnName = guide.DisplayName(env, name)
 	h.render(w, r, status, "wizard_company", page{Title: "Company and data", Nav: "wizard", Error: problem, Data: wd})
@@ -645,13 +653,21 @@ func (h *handler) wizardFinish(w http.ResponseWriter, r *http.Request) {
 		h.renderCompany(w, r, d, http.StatusUnprocessableEntity, err.Error(), chosen, more)
 		return
 	}
-	company := r.PostForm.Get("company")
-	if company == "" {
-		h.renderCompany(w, r, d, http.StatusUnprocessableEntity, "Pick the company to connect.", chosen, more)
+	companies := r.PostForm["company"]
+	all := r.PostForm.Get("allCompanies") == "on"
+	if len(companies) == 0 && !all {
+		h.renderCompany(w, r, d, http.StatusUnprocessableEntity, "Pick the company to connect (or several, or All companies).", chosen, more)
 		return
 	}
 	in := d.snapshot()
-	in.Company = company
+	in.Company = ""
+	if len(companies) > 0 {
+		in.Company = companies[0]
+	}
+	if len(companies) > 1 {
+		in.Companies = companies
+	}
+	in.AllCompanies = &all
 	in.Entities = sets
 	in.Name = strings.TrimSpace(r.PostForm.Get("name"))
 	view, rep, err := h.svc.CreateConnection(r.Context(), h.endpoints.apply(in))

@@ -310,3 +310,37 @@ func CertificateCredential(cert secret.Certificate) (Credential, error) {
 	}
 	return Credential{Kind: store.CredentialCertificate, Value: cert.Key, DER: cert.DER, EndDate: cert.NotAfter()}, nil
 }
+
+// plan is what the connections table keeps in its sync_plan column: the companies a
+// connection syncs. JSON, so later settings need no migration of either store.
+type plan struct {
+	Companies    []store.Company `json:"companies,omitempty"`
+	AllCompanies bool            `json:"allCompanies,omitempty"`
+}
+
+// EncodePlan returns the sync_plan column of c: "" when it has nothing beyond the
+// defaults (one company), as every connection stored before the column.
+func EncodePlan(c store.Connection) string {
+	p := plan{Companies: c.Companies, AllCompanies: c.AllCompanies}
+	if len(p.Companies) == 0 && !p.AllCompanies {
+		return ""
+	}
+	b, _ := json.Marshal(p) // plain strings and bools: cannot fail
+	return string(b)
+}
+
+// DecodePlan sets c's fields from its sync_plan column.
+func DecodePlan(s string, c *store.Connection) error {
+	if s == "" {
+		return nil
+	}
+	var p plan
+	if err := json.Unmarshal([]byte(s), &p); err != nil {
+		return fmt.Errorf("connection %s: sync_plan: %w", c.ID, err)
+	}
+	c.Companies, c.AllCompanies = p.Companies, p.AllCompanies
+	if len(c.Companies) == 0 {
+		c.Companies = nil
+	}
+	return nil
+}

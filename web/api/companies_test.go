@@ -1,0 +1,90 @@
+package api_test
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/bizzjoiner/bcconnector/emulator"
+	"github.com/bizzjoiner/bcconnector/store"
+)
+
+// TestConnectionCompanies: a connection created through the API with two companies (one
+// named with & ' and spaces) syncs both; the change feed filters by company (ID, or name
+// with the connection), records are read per company by name or ID, the status names
+// each set's company, and a company the environment lacks is refused naming the field.
+func TestConnectionCompanies(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	in := e.input()
+	in.Name, in.Companies, in.Entities = "Multi", []string{emulator.DemoCompany, emulator.DemoCompanyAmpersand}, []string{"currencies"}
+	var v struct {
+		ID        string
+		Companies []store.Company
+	}
+	e.do("POST", "/connections", e.token, in, 201, &v)
+	if len(v.Companies) != 2 || v.Companies[1].Name != emulator.DemoCompanyAmpersand || v.Companies[1].ID == "" {
+		t.Fatalf("companies = %+v", v.Companies)
+	}
+	amp := v.Companies[1]
+	e.do("POST", "/connections/"+v.ID+"/sync", e.token, nil, 202, nil)
+	e.waitRows(v.ID, "currencies")
+	e.jobs.wg.Wait()
+
+	type page struct {
+		Changes []struct{ CompanyID, EntitySet string }
+	}
+	var all, byID, byName page
+	e.do("GET", "/changes?after=0&limit=5000", e.token, nil, 200, &all)
+	e.do("GET", "/changes?after=0&limit=5000&company="+amp.ID, e.token, nil, 200, &byID)
+	e.do("GET", "/changes?after=0&limit=5000&connection=Multi&company="+url.QueryEscape(amp.Name), e.token, nil, 200, &byName)
+	ref := emulator.CompanyRef{TenantID: e.creds.TenantID, Environment: e.creds.Environment, CompanyID: amp.ID}
+	n := e.emu.Count(ref, "currencies")
+	if len(byID.Changes) != n || len(byName.Changes) != n || len(all.Changes) <= n {
+		t.Errorf("company filter: %d by ID, %d by name of %d; want %d", len(byID.Changes), len(byName.Changes), len(all.Changes), n)
+	}
+	for _, c := range byName.Changes {
+		if c.CompanyID != amp.ID {
+			t.Fatalf("company=%s returned a change of %s", amp.Name, c.CompanyID)
+		}
+	}
+	var perr struct{ Error struct{ Message string } }
+	e.do("GET", "/changes?company="+url.QueryEscape(amp.Name), e.token, nil, 400, &perr)
+	if !strings.Contains(perr.Error.Message, "connection=") {
+		t.Errorf("a company name without connection: %s", perr.Error.Message)
+	}
+
+	var recs struct{ Records []map[string]any }
+	e.do("GET", "/connections/"+v.ID+"/entities/currencies/records?limit=1000&company="+url.QueryEscape(amp.Name), e.token, nil, 200, &recs)
+	if len(recs.Records) != n {
+		t.Errorf("records of %s: %d, want %d", amp.Name, len(recs.Records), n)
+	}
+	id := recs.Records[0]["id"].(string)
+	e.do("GET", "/connections/"+v.ID+"/entities/currencies/records/"+id+"?company="+amp.ID, e.token, nil, 200, nil)
+	e.do("GET", "/connections/"+v.ID+"/entities/currencies/records?company=Nobody", e.token, nil, 404, &perr)
+	if !strings.Contains(perr.Error.Message, emulator.DemoCompanyAmpersand) {
+		t.Errorf("an unknown company does not name the connection's: %s", perr.Error.Message)
+	}
+
+	var st struct {
+		Sets []struct {
+			CompanyID, EntitySet string
+			Rows                 int64
+		}
+	}
+	e.do("GET", "/connections/"+v.ID+"/sync", e.token, nil, 200, &st)
+	if len(st.Sets) != 2 || st.Sets[0].CompanyID == st.Sets[1].CompanyID {
+		t.Errorf("sync status: %+v, want currencies of each company", st.Sets)
+	}
+	for _, s := range st.Sets {
+		if s.CompanyID == amp.ID && s.Rows != int64(n) {
+			t.Errorf("rows of %s = %d, want %d", amp.Name, s.Rows, n)
+		}
+	}
+
+	in.Name, in.Companies = "Bad", []string{emulator.DemoCompany, "Nobody Ltd"}
+	e.do("POST", "/connections", e.token, in, 422, &perr)
+	if !strings.Contains(perr.Error.Message, "companies") || !strings.Contains(perr.Error.Message, "Nobody Ltd") {
+		t.Errorf("an unknown company at create: %s", perr.Error.Message)
+	}
+}
