@@ -6,8 +6,9 @@
 // entity set; write access without changing data; the secret's end date.
 //
 // It stops explaining at the first failing step and marks later checks "not checked".
-// Where two steps produce the same wire signal it names both and says how to tell them
-// apart in the portal.
+// Where two steps produce the same wire signal it names both, leads with the likelier one
+// given the evidence (the roles a token does carry; the directory an Entra error names,
+// compared with the tenant typed) and says how to tell them apart in the portal.
 package doctor
 
 import (
@@ -265,6 +266,11 @@ func (r *run) checkToken(ctx context.Context, c *Check) {
 	c.Evidence = &Evidence{AADSTS: ee.Codes, EntraError: ee.ErrorCode, Description: ee.Description, TraceID: ee.TraceID, CorrelationID: ee.CorrelationID, HTTPStatus: ee.StatusCode}
 	c.Step, c.Problem, c.Fix = entraAdvice(ee, r.in)
 	c.Retype = entraRetype[ee.Scenario]
+	if ee.Scenario == entra.ScenarioClientUnknown {
+		if first, _ := tenantFirst(r.in.TenantID, namedDirectory(ee.Description)); first {
+			c.Retype = []string{"tenant ID"}
+		}
+	}
 }
 
 // entraRetype names the value an Entra refusal says was typed wrong; the other refusals
@@ -296,8 +302,7 @@ func entraAdvice(ee *entra.Error, in guide.Checked) (guide.Step, string, string)
 		return guide.Step2IDs, fmt.Sprintf("the tenant ID %q is neither a GUID nor a verified domain", in.TenantID),
 			"copy 'Directory (tenant) ID' from your app's Overview page (a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47)"
 	case entra.ScenarioClientUnknown:
-		return guide.Step2IDs, fmt.Sprintf("no application with client ID %s exists in tenant %s", in.ClientID, in.TenantID),
-			"open " + app + " → Overview and copy 'Application (client) ID' (not the Object ID); check the app was registered in this tenant"
+		return clientUnknownAdvice(ee, in, app)
 	case entra.ScenarioSecretWrong:
 		fix := "open " + app + " → Certificates & secrets → New client secret (description '" + guide.SecretDescription + "', 12–24 months) → Add, then copy the secret's Value at once (it is shown only once) and paste it here"
 		problem := "Entra rejected the client secret"
@@ -330,6 +335,59 @@ func entraAdvice(ee *entra.Error, in guide.Checked) (guide.Step, string, string)
 	}
 	return guide.Step3Secret, "Entra refused the token request: " + ee.Description,
 		"look up the AADSTS code at https://login.microsoftonline.com/error and check Steps 1–3"
+}
+
+// clientUnknownAdvice explains AADSTS700016, which fits two mistakes of Step 2: a wrong client
+// ID in the right tenant, or the right client ID in the wrong tenant. It compares the
+// directory Entra names with the tenant the admin typed (tenantFirst) and leads with the
+// likelier one, then says how to tell them apart on the app's Overview page.
+func clientUnknownAdvice(ee *entra.Error, in guide.Checked, app string) (guide.Step, string, string) {
+	named := namedDirectory(ee.Description)
+	tenantFirst, why := tenantFirst(in.TenantID, named)
+	where := fmt.Sprintf("tenant %s", in.TenantID)
+	if named != "" && !strings.EqualFold(named, in.TenantID) {
+		where = fmt.Sprintf("tenant %s, which Entra calls %q", in.TenantID, named)
+	}
+	tell := fmt.Sprintf("To tell which: open %s → Overview. If its 'Directory (tenant) ID' is not %s, the tenant ID is wrong: copy that value. If it is, the client ID is wrong: copy 'Application (client) ID' (not the Object ID).", app, in.TenantID)
+	if tenantFirst {
+		return guide.Step2IDs, fmt.Sprintf("Entra found no application with client ID %s in %s; most likely the tenant ID is wrong: %s", in.ClientID, where, why),
+			"copy 'Directory (tenant) ID' from the Overview page of the app you registered (the directory's name shows at the top right of the portal). " + tell
+	}
+	return guide.Step2IDs, fmt.Sprintf("Entra found no application with client ID %s in %s; most likely the client ID is wrong: %s", in.ClientID, where, why),
+		"open " + app + " → Overview and copy 'Application (client) ID' (not the Object ID). " + tell
+}
+
+// tenantFirst decides whether AADSTS700016 more likely means a wrong tenant than a wrong
+// client ID, comparing the directory the error names with the tenant typed, and says why.
+func tenantFirst(typed, named string) (bool, string) {
+	switch {
+	case named == "" || strings.EqualFold(named, typed):
+		return false, "Entra looked in the tenant you typed, and a tenant ID copied wrong is rarely another existing tenant"
+	case guide.IsGUID(named):
+		if guide.IsGUID(typed) {
+			return true, fmt.Sprintf("Entra looked in directory %s, not in the tenant you typed", named)
+		}
+		return false, fmt.Sprintf("Entra looked in directory %s, the one your domain %s belongs to", named, typed)
+	case strings.EqualFold(named, "Default Directory"):
+		// The name Entra gives a directory nobody renamed: a personal or trial tenant
+		// rather than the organisation that runs Business Central.
+		return true, "Entra looked in a directory called \"Default Directory\", the name of a directory nobody renamed (often a personal or trial one), not usually the organisation that runs Business Central"
+	case !guide.IsGUID(typed) && !sharesWord(named, typed):
+		return true, fmt.Sprintf("the domain %s belongs to a directory called %q, which does not look like the same organisation", typed, named)
+	}
+	return false, fmt.Sprintf("Entra looked in %q, the tenant you typed", named)
+}
+
+// sharesWord reports whether a directory name and a domain share a word of 3 letters or more
+// ("Northwind Traders" and northwind.onmicrosoft.com do).
+func sharesWord(name, domain string) bool {
+	label, _, _ := strings.Cut(strings.ToLower(domain), ".")
+	for _, w := range strings.FieldsFunc(strings.ToLower(name), func(r rune) bool { return !('a' <= r && r <= 'z' || '0' <= r && r <= '9') }) {
+		if len(w) >= 3 && strings.Contains(label, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // directoryRE finds the directory an Entra error names: AADSTS700016 "…not found in the
@@ -396,16 +454,21 @@ func (r *run) checkRoles(c *Check) {
 	}
 	// §0.1/§0.2: Entra issues a token without roles when the app has only delegated
 	// permissions (the guide's Step 4 by the letter) or when admin consent is missing (Step
-	// 5). Both look the same on the wire.
+	// 5). Both look the same on the wire; the roles the token does carry tell which is likelier.
 	c.Status, c.Step, c.Steps = Failed, guide.Step4Permissions, []guide.Step{guide.Step4Permissions, guide.Step5Consent}
 	if cl.HasRolesClaim {
-		c.Problem = fmt.Sprintf("the token has roles %v but not %s", cl.Roles, guide.ApplicationPermission)
+		// Other application roles were granted, so admin consent was given: the permission is
+		// most likely missing, or was added after the consent.
+		c.Problem = fmt.Sprintf("the token has roles %v but not %s: admin consent was granted for the app's other application permissions, so most likely %s is not among them (Step 4); if it is listed but 'Not granted', it was added after the consent (Step 5)",
+			cl.Roles, guide.ApplicationPermission, guide.ApplicationPermission)
 	} else {
-		c.Problem = "the token has no roles claim: the app has no admin-consented application permission on Dynamics 365 Business Central, so BC will reject it (401)"
+		c.Problem = "the token has no roles claim: the app has no admin-consented application permission on Dynamics 365 Business Central, so BC will reject it (401). " +
+			"Most likely Step 4: the guide's Step 4 leads to " + guide.DelegatedTrap + ", a delegated permission, which never puts a role in the app's token; " +
+			"otherwise Step 5: " + guide.ApplicationPermission + " was added but admin consent was not granted"
 	}
-	c.Fix = "open App registrations → your app → API permissions and look at the Dynamics 365 Business Central rows:\n" +
-		"• Step 4: if you see " + guide.DelegatedTrap + " with Type 'Delegated' (what the guide's Step 4 leads to), that permission only works for a signed-in user. Click Add a permission → " + guide.APIName + " → Application permissions → tick " + guide.ApplicationPermission + " → Add permissions. You may remove " + guide.DelegatedTrap + ".\n" +
-		"• Step 5: if " + guide.ApplicationPermission + " with Type 'Application' is listed but its Status is not 'Granted for <your organisation>', click 'Grant admin consent for <your organisation>' and confirm (needs Global Administrator or Privileged Role / Cloud Application Administrator).\n" +
+	c.Fix = "open App registrations → your app → API permissions; the Dynamics 365 Business Central rows tell the two apart:\n" +
+		"• Step 4, if " + guide.ApplicationPermission + " with Type 'Application' is absent (you may see " + guide.DelegatedTrap + " with Type 'Delegated', which only works for a signed-in user): click Add a permission → " + guide.APIName + " → Application permissions → tick " + guide.ApplicationPermission + " → Add permissions, then grant admin consent as below. You may remove " + guide.DelegatedTrap + ".\n" +
+		"• Step 5, if " + guide.ApplicationPermission + " with Type 'Application' is listed but its Status is not 'Granted for <your organisation>': click 'Grant admin consent for <your organisation>' and confirm (needs Global Administrator or Privileged Role / Cloud Application Administrator).\n" +
 		"Then run the doctor again (new tokens carry the new roles)."
 }
 
