@@ -72,6 +72,10 @@ type Config struct {
 	Entities []string
 	// WriteEntities are write-checked inside a transaction that is rolled back.
 	WriteEntities []string
+	// Express, when set, diagnoses an express connection (Bizzjoiner's multi-tenant app
+	// with the operator's credential): failures name the express path's steps and say
+	// which are the operator's to fix.
+	Express *Express
 	// OnCheck, when set, is called as each check completes (for live progress).
 	OnCheck func(Check)
 	// Now is the clock; default time.Now.
@@ -131,7 +135,11 @@ func Run(ctx context.Context, cfg Config) *Report {
 	cfg.Entities = EntitySets(cfg.Entities)
 	r := &run{cfg: cfg, rep: &Report{Started: cfg.Now()}}
 	r.step(CheckInput, "Input formats", guide.Step2IDs, r.checkInput)
-	r.step(CheckToken, "Token from Entra ID", guide.Step3Secret, func(c *Check) { r.checkToken(ctx, c) })
+	tokenStep := guide.Step3Secret
+	if cfg.Express != nil {
+		tokenStep = guide.Step5Consent
+	}
+	r.step(CheckToken, "Token from Entra ID", tokenStep, func(c *Check) { r.checkToken(ctx, c) })
 	r.step(CheckRoles, "Application permission in the token", guide.Step4Permissions, r.checkRoles)
 	companies := r.checkBC(ctx)
 	r.step(CheckCompany, "Company exists", guide.ConnectionSettings, func(c *Check) { r.checkCompany(c, companies) })
@@ -264,6 +272,13 @@ func (r *run) checkToken(ctx context.Context, c *Check) {
 	}
 	c.Status = Failed
 	c.Evidence = &Evidence{AADSTS: ee.Codes, EntraError: ee.ErrorCode, Description: ee.Description, TraceID: ee.TraceID, CorrelationID: ee.CorrelationID, HTTPStatus: ee.StatusCode}
+	if r.cfg.Express != nil {
+		c.Step, c.Problem, c.Fix = expressAdvice(ee, r.in, r.cfg.Express)
+		if c.Step == guide.ConnectionSettings {
+			c.Retype = []string{"tenant ID"}
+		}
+		return
+	}
 	c.Step, c.Problem, c.Fix = entraAdvice(ee, r.in)
 	c.Retype = entraRetype[ee.Scenario]
 	if ee.Scenario == entra.ScenarioClientUnknown {
@@ -452,6 +467,12 @@ func (r *run) checkRoles(c *Check) {
 	if cl.HasRole(guide.ApplicationPermission) {
 		return
 	}
+	if r.cfg.Express != nil {
+		// Bizzjoiner's app requests the right permission; only the grant can be missing.
+		c.Status, c.Step = Failed, guide.Step5Consent
+		c.Problem, c.Fix = r.cfg.Express.rolesAdvice(r.in)
+		return
+	}
 	// §0.1/§0.2: Entra issues a token without roles when the app has only delegated
 	// permissions (the guide's Step 4 by the letter) or when admin consent is missing (Step
 	// 5). Both look the same on the wire; the roles the token does carry tell which is likelier.
@@ -508,6 +529,11 @@ func (r *run) checkBC(ctx context.Context) []bc.Company {
 			"• if the record exists, set State to Enabled.\n"+
 			"This is per environment: a record in Sandbox does not cover Production.",
 			r.in.Environment, guide.BCPageName, r.in.ClientID, r.in.ClientID, guide.BCAppDescription, guide.PermissionSetName)
+		if r.cfg.Express != nil {
+			access.Problem = fmt.Sprintf("Business Central rejected %s (401 %s) although consent is granted: the app is missing on BC's %s page of environment %q, or its record is Disabled", r.cfg.Express.appName(), be.Code, guide.BCPageName, r.in.Environment)
+			access.Fix = fmt.Sprintf("in Business Central (environment %s) search for '%s' → New: Client ID %s, Description '%s', State Enabled, and add the permission set %s (or D365 BUS FULL ACCESS; SUPER cannot be assigned); if the record exists, set State to Enabled. Consent is already granted, so skip Grant Consent. This is per environment",
+				r.in.Environment, guide.BCPageName, r.in.ClientID, guide.BCAppDescription, guide.PermissionSetName)
+		}
 		env.Status = NotChecked
 	default:
 		access.Status, access.Step = Failed, guide.ConnectionSettings
@@ -706,6 +732,10 @@ func (r *run) probeBody(ctx context.Context, set string) map[string]any {
 
 // checkExpiry warns from 30 days before the secret's end date (and at 14 and 3).
 func (r *run) checkExpiry(c *Check) {
+	if r.cfg.Express != nil {
+		r.cfg.Express.expiryAdvice(c, r.in.SecretEndDate, r.cfg.Now())
+		return
+	}
 	if r.in.Certificate != nil {
 		r.checkCertificateExpiry(c)
 		return

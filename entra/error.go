@@ -59,6 +59,10 @@ const (
 	// ScenarioAssertionInvalid: Entra could not read the assertion or its issuer, subject
 	// and client ID disagree (AADSTS50027, 50048, 700021).
 	ScenarioAssertionInvalid Scenario = "assertion-invalid"
+	// ScenarioServicePrincipalMissing: the app has no service principal in the tenant any
+	// more (AADSTS7000229): a multi-tenant app whose enterprise application was deleted,
+	// i.e. consent revoked (auth-jobs-delivery-facts §2).
+	ScenarioServicePrincipalMissing Scenario = "service-principal-missing"
 	// ScenarioAppDisabled: the app's service principal is disabled in the tenant
 	// (AADSTS7000112).
 	ScenarioAppDisabled Scenario = "app-disabled"
@@ -76,25 +80,26 @@ const (
 // scenarioByCode maps AADSTS codes to setup scenarios (bc-entra-facts §1.4). Microsoft warns
 // that codes and texts change, which is why Error keeps the description and IDs as well.
 var scenarioByCode = map[int]Scenario{
-	90002:   ScenarioTenantUnknown,      // tenant not found (also the empty GUID)
-	900023:  ScenarioTenantMalformed,    // neither a valid DNS name nor a GUID
-	9001023: ScenarioTenantMalformed,    // grant over /common or /consumers: no specific tenant
-	700016:  ScenarioClientUnknown,      // application not found in the directory
-	7000215: ScenarioSecretWrong,        // invalid client secret (also the Secret ID)
-	7000218: ScenarioSecretWrong,        // no client_secret in the request
-	7000222: ScenarioSecretExpired,      // client secret keys expired
-	7000112: ScenarioAppDisabled,        // application is disabled
-	700027:  ScenarioCertificateUnknown, // assertion key not found (or expired, bad signature: see certificateReason)
-	50032:   ScenarioCertificateWeak,    // WeakRsaKey
-	50012:   ScenarioAssertionAudience,  // assertion audience does not match the realm
-	700024:  ScenarioAssertionTime,      // assertion outside its valid time range
-	50027:   ScenarioAssertionInvalid,   // invalid JWT (no thumbprint, bad header, ...)
-	50048:   ScenarioAssertionInvalid,   // subject mismatches issuer
-	700021:  ScenarioAssertionInvalid,   // assertion's app ID is not client_id
-	500011:  ScenarioBCNotProvisioned,   // resource principal not found in the tenant
-	500014:  ScenarioBCNotProvisioned,   // resource service principal disabled
-	90033:   ScenarioNetwork,            // "A transient error has occurred"
-	90055:   ScenarioNetwork,            // too many incoming requests
+	90002:   ScenarioTenantUnknown,           // tenant not found (also the empty GUID)
+	900023:  ScenarioTenantMalformed,         // neither a valid DNS name nor a GUID
+	9001023: ScenarioTenantMalformed,         // grant over /common or /consumers: no specific tenant
+	700016:  ScenarioClientUnknown,           // application not found in the directory
+	7000229: ScenarioServicePrincipalMissing, // missing service principal (consent revoked)
+	7000215: ScenarioSecretWrong,             // invalid client secret (also the Secret ID)
+	7000218: ScenarioSecretWrong,             // no client_secret in the request
+	7000222: ScenarioSecretExpired,           // client secret keys expired
+	7000112: ScenarioAppDisabled,             // application is disabled
+	700027:  ScenarioCertificateUnknown,      // assertion key not found (or expired, bad signature: see certificateReason)
+	50032:   ScenarioCertificateWeak,         // WeakRsaKey
+	50012:   ScenarioAssertionAudience,       // assertion audience does not match the realm
+	700024:  ScenarioAssertionTime,           // assertion outside its valid time range
+	50027:   ScenarioAssertionInvalid,        // invalid JWT (no thumbprint, bad header, ...)
+	50048:   ScenarioAssertionInvalid,        // subject mismatches issuer
+	700021:  ScenarioAssertionInvalid,        // assertion's app ID is not client_id
+	500011:  ScenarioBCNotProvisioned,        // resource principal not found in the tenant
+	500014:  ScenarioBCNotProvisioned,        // resource service principal disabled
+	90033:   ScenarioNetwork,                 // "A transient error has occurred"
+	90055:   ScenarioNetwork,                 // too many incoming requests
 }
 
 // Classify returns the setup scenario of the first AADSTS code it knows, or

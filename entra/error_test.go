@@ -52,6 +52,13 @@ func TestWireError(t *testing.T) {
 			errorText:   "AADSTS700016: Application with identifier 'x' was not found in the directory 'y'.",
 		},
 		{
+			name: "missing service principal (consent revoked)", status: 400,
+			body:     `{"error":"invalid_client","error_description":"AADSTS7000229: The client application x is missing service principal in the tenant y.","error_codes":[7000229]}`,
+			scenario: ScenarioServicePrincipalMissing, codes: []int{7000229}, errorCode: "invalid_client",
+			description: "AADSTS7000229: The client application x is missing service principal in the tenant y.",
+			errorText:   "AADSTS7000229: The client application x is missing service principal in the tenant y.",
+		},
+		{
 			name: "codes as strings, first unknown", status: 400,
 			body:     `{"error":"invalid_resource","error_codes":["1", 500011, {"x":1}],"trace_id":"t"}`,
 			scenario: ScenarioBCNotProvisioned, codes: []int{1, 500011}, errorCode: "invalid_resource",

@@ -29,6 +29,10 @@ const (
 	Step5Consent
 	Step6BCAccess
 	ConnectionSettings
+	// OperatorCredential is not a step of the customer's guide: the credential of
+	// Bizzjoiner's own multi-tenant app that express connections use, which the operator
+	// of bcconnector keeps (the customer has nothing to do).
+	OperatorCredential
 )
 
 var stepTitles = map[Step]string{
@@ -40,6 +44,7 @@ var stepTitles = map[Step]string{
 	Step5Consent:       "Step 5 – Grant Admin Consent",
 	Step6BCAccess:      "Step 6 – Configure Business Central Access",
 	ConnectionSettings: "Connection settings",
+	OperatorCredential: "Operator: Bizzjoiner's app credential",
 }
 
 // String returns the step's title as the guide prints it, e.g. "Step 3 – Create a Client Secret".
@@ -61,9 +66,10 @@ func (s Step) Short() string {
 // MarshalText makes steps read as their short name in JSON reports.
 func (s Step) MarshalText() ([]byte, error) { return []byte(s.Short()), nil }
 
-// Steps returns the guide's steps in order, prerequisites first.
+// Steps returns the guide's steps in order, prerequisites first, then the operator's
+// credential (express connections).
 func Steps() []Step {
-	return []Step{Prerequisites, Step1Register, Step2IDs, Step3Secret, Step4Permissions, Step5Consent, Step6BCAccess, ConnectionSettings}
+	return []Step{Prerequisites, Step1Register, Step2IDs, Step3Secret, Step4Permissions, Step5Consent, Step6BCAccess, ConnectionSettings, OperatorCredential}
 }
 
 // Values the guide asks for, filled in for the admin.
@@ -100,6 +106,17 @@ const (
 // "Bizzjoiner – BC Connector – {Environment} – {Company}".
 func DisplayName(environment, company string) string {
 	return "Bizzjoiner – BC Connector – " + environment + " – " + company
+}
+
+// ExpressConsentURL is the admin-consent link of express setup (Step 5 for Bizzjoiner's own
+// multi-tenant app, auth-jobs-delivery-facts §2): GET {authority}/{tenant}/adminconsent with
+// client_id, redirect_uri (back to bcconnector, which records the answer) and state.
+func ExpressConsentURL(authorityHost, tenant, clientID, redirectURI, state string) string {
+	if authorityHost == "" {
+		authorityHost = DefaultAuthorityHost
+	}
+	q := url.Values{"client_id": {clientID}, "redirect_uri": {redirectURI}, "state": {state}}
+	return strings.TrimSuffix(authorityHost, "/") + "/" + url.PathEscape(tenant) + "/adminconsent?" + q.Encode()
 }
 
 // AdminConsentURL is the URL that grants tenant-wide admin consent to the app (Step 5, or

@@ -80,6 +80,9 @@ func (s *Impl) NewCertificate(ctx context.Context, id string, months int) (Crede
 	if err != nil {
 		return CredentialView{}, err
 	}
+	if err := s.refuseExpress(ctx, c); err != nil {
+		return CredentialView{}, err
+	}
 	company := c.CompanyName
 	if company == "" {
 		company = c.CompanyID

@@ -424,7 +424,12 @@ func (s *Impl) dropDraft(ctx context.Context, name string) error {
 
 // view builds what people see of a connection: never the secret.
 func (s *Impl) view(ctx context.Context, c store.Connection) (ConnectionView, error) {
-	v := ConnectionView{Connection: c}
+	v := ConnectionView{Connection: c, Kind: store.KindOwnApp}
+	if cons, err := s.st.Consent(ctx, c.ID); err == nil {
+		s.expressView(ctx, &v, cons)
+	} else if !isNotFound(err) {
+		return v, err
+	}
 	if be := s.blocked(c); be != nil {
 		v.Blocked = be.Error()
 	}
@@ -685,6 +690,9 @@ func (s *Impl) DeleteConnection(ctx context.Context, id string) error {
 func (s *Impl) RotateSecret(ctx context.Context, id string, newSecret secret.Secret, endDate string) error {
 	c, err := s.st.GetConnection(ctx, id)
 	if err != nil {
+		return err
+	}
+	if err := s.refuseExpress(ctx, c); err != nil {
 		return err
 	}
 	if be := s.blocked(c); be != nil {

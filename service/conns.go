@@ -38,11 +38,11 @@ func (s *Impl) Conn(ctx context.Context, id string) (*conn.Conn, error) {
 	if be := s.blocked(cn); be != nil {
 		return nil, be
 	}
-	sec, rec, err := s.st.ActiveSecret(ctx, cn.ID)
+	cred, _, err := store.ActiveCredential(ctx, s.st, cn)
 	if err != nil {
 		return nil, fmt.Errorf("connection %q has no usable credential: %w", cn.Name, err)
 	}
-	c, err = s.open(ctx, cn, rec.Credential(sec))
+	c, err = s.open(ctx, cn, cred)
 	if err != nil {
 		return nil, err
 	}
@@ -99,9 +99,9 @@ func (s *Impl) openStored(ctx context.Context, c store.Connection) (*conn.Conn, 
 	if be := s.blocked(c); be != nil {
 		return nil, be
 	}
-	sec, rec, err := s.st.ActiveSecret(ctx, c.ID)
+	cred, _, err := store.ActiveCredential(ctx, s.st, c)
 	if err != nil {
 		return nil, err
 	}
-	return s.open(ctx, c, rec.Credential(sec))
+	return s.open(ctx, c, cred)
 }

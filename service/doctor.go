@@ -63,6 +63,11 @@ func (s *Impl) RunDoctor(ctx context.Context, id string, onCheck func(doctor.Che
 		s.saveReport(ctx, c.ID, rep)
 		return rep, nil
 	}
+	if cons, err := s.st.Consent(ctx, c.ID); err == nil {
+		return s.runExpressDoctor(ctx, c, cons, onCheck)
+	} else if !isNotFound(err) {
+		return nil, err
+	}
 	sec, rec, err := s.st.ActiveSecret(ctx, c.ID)
 	if isNotFound(err) {
 		if _, _, perr := s.st.PendingSecret(ctx, c.ID); perr == nil {
@@ -117,6 +122,25 @@ func (s *Impl) LastDoctor(ctx context.Context, id string) (*doctor.Report, error
 	rep, err := decodeReport(raw)
 	if err != nil {
 		return nil, fmt.Errorf("stored doctor report: %w", err)
+	}
+	return rep, nil
+}
+
+// runExpressDoctor diagnoses an express connection with the operator's credential; a
+// passing run pins the company.
+func (s *Impl) runExpressDoctor(ctx context.Context, c store.Connection, cons store.Consent, onCheck func(doctor.Check)) (*doctor.Report, error) {
+	cred, info, err := store.ActiveCredential(ctx, s.st, c)
+	if err != nil {
+		return nil, err
+	}
+	cfg := s.expressDoctor(ctx, c, cons, cred, info.EndDate)
+	cfg.HTTPClient, cfg.Limiters, cfg.OnCheck, cfg.Now, cfg.Logger = s.hc, s.limiters, onCheck, s.now, s.log
+	rep := doctor.Run(ctx, cfg)
+	s.saveReport(ctx, c.ID, rep)
+	if rep.OK {
+		if err := s.pinCompany(ctx, c, rep); err != nil {
+			return rep, err
+		}
 	}
 	return rep, nil
 }

@@ -96,6 +96,10 @@ type ConnectionView struct {
 	// PendingCredential is a credential added but not yet proven (a rotation, or a
 	// certificate waiting for its upload); ActivateCredential checks and promotes it.
 	PendingCredential *CredentialView `json:"pendingCredential,omitempty"`
+	// Kind is "own-app" (the customer's own app and secret or certificate) or "express"
+	// (Bizzjoiner's multi-tenant app; Express says where its consent stands).
+	Kind    store.ConnectionKind `json:"kind"`
+	Express *ExpressView         `json:"express,omitempty"`
 }
 
 // RecordsPage is a page of replicated records, with a cursor for the next.

@@ -47,6 +47,7 @@ type Store interface {
 	OutboundStore
 	DeliveryStore
 	HealthStore
+	ExpressStore
 	Notifier
 	// Close releases the database. The Store must not be used afterwards.
 	Close() error

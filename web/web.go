@@ -35,6 +35,9 @@ type Options struct {
 	API      http.Handler
 	UI       http.Handler
 	Webhooks http.Handler
+	// Consent is express setup's admin-consent callback (ui.ConsentCallback), served at
+	// GET /consent/callback outside the login (the customer's admin has none); nil: 404.
+	Consent http.Handler
 	// Auth protects the UI; nil leaves the UI open (tests only).
 	Auth *Auth
 	// Metrics counts requests and serves /metrics to callers with an API token of
@@ -83,6 +86,7 @@ func New(opt Options) *Server {
 	}
 	mux.Handle(api.Prefix+"/", area("api", opt.API))
 	mux.Handle("/webhooks/bc", area("webhooks", opt.Webhooks))
+	mux.Handle("GET /consent/callback", area("consent", opt.Consent))
 	mux.Handle("GET /healthz", area("ops", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write([]byte("ok\n"))

@@ -155,11 +155,14 @@ func (a *app) openConn(ctx context.Context, nameOrID string) (*conn.Conn, error)
 	if err != nil {
 		return nil, err
 	}
-	sec, rec, err := a.db.ActiveSecret(ctx, c.ID)
+	cred, info, err := store.ActiveCredential(ctx, a.db, c)
 	if err != nil {
+		if info.Kind == store.KindExpress {
+			return nil, err
+		}
 		return nil, fmt.Errorf("connection %q has no active credential (%w); set one with `bcconnector connection rotate-secret %s`", c.Name, err, c.Name)
 	}
-	return conn.Open(c, rec.Credential(sec), conn.Options{Limiters: a.limits, Logger: a.log})
+	return conn.Open(c, cred, conn.Options{Limiters: a.limits, Logger: a.log})
 }
 
 // service returns the service over the store, as the wizard and the API use it. The CLI

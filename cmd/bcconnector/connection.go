@@ -41,7 +41,8 @@ type Endpoints struct {
 type ConnectionAddCmd struct {
 	Name          string   `help:"Display name; default 'Bizzjoiner – BC Connector – {Environment} – {Company}'."`
 	Tenant        string   `required:"" env:"BCC_TENANT" placeholder:"GUID|DOMAIN" help:"Directory (tenant) ID from the app's Overview page (guide Step 2), or a verified domain."`
-	ClientID      string   `name:"client-id" env:"BCC_CLIENT_ID" required:"" placeholder:"GUID" help:"Application (client) ID from the app's Overview page (guide Step 2)."`
+	ClientID      string   `name:"client-id" env:"BCC_CLIENT_ID" placeholder:"GUID" help:"Application (client) ID from the app's Overview page (guide Step 2); required unless --express."`
+	Express       bool     `help:"Express setup: use Bizzjoiner's own multi-tenant app (see express-app) instead of an app of the customer's; the customer's admin only grants admin consent (a link) and registers the app in BC (Step 6). No secret is asked."`
 	SecretEndDate string   `name:"secret-end-date" env:"BCC_SECRET_END_DATE" placeholder:"YYYY-MM-DD" help:"The secret's Expires date (guide Step 3), so we can warn before it expires: 2027-02-12, 12 Feb 2027 or Feb 12, 2027 (not 2/12/2027, which reads two ways)."`
 	Environment   string   `default:"Production" env:"BCC_ENVIRONMENT" help:"BC environment name as the admin center lists it."`
 	Company       []string `sep:"none" env:"BCC_COMPANY" help:"Company name or ID; resolved to its ID and pinned. Repeat it to sync several companies of the environment (the first is the connection's own: writes and the doctor use it)."`
@@ -64,6 +65,12 @@ func (c *ConnectionAddCmd) Run(ctx context.Context, g *Globals) error {
 	svc, err := a.service()
 	if err != nil {
 		return err
+	}
+	if c.Express {
+		return c.addExpress(ctx, g, svc)
+	}
+	if c.ClientID == "" {
+		return errors.New("--client-id is required: the Application (client) ID from the app's Overview page (guide Step 2); or add --express to use Bizzjoiner's own app (admin consent and the BC registration only)")
 	}
 	if len(c.Company) == 0 && !c.AllCompanies {
 		return errors.New("--company is missing: give the company's name as BC lists it (or its ID); repeat --company for several, or use --all-companies for every company of the environment")
@@ -214,11 +221,25 @@ func (c *ConnectionListCmd) Run(ctx context.Context, g *Globals) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(g.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tTENANT\tENVIRONMENT\tCOMPANY\tSECRET")
+	fmt.Fprintln(tw, "NAME\tKIND\tTENANT\tENVIRONMENT\tCOMPANY\tSECRET")
 	for _, cn := range all {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", cn.Name, cn.TenantID, cn.Environment, companyLabel(cn), a.secretSummary(ctx, cn.ID))
+		kind, summary := a.kindSummary(ctx, cn.ID)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", cn.Name, kind, cn.TenantID, cn.Environment, companyLabel(cn), summary)
 	}
 	return tw.Flush()
+}
+
+// kindSummary is a connection's kind and what stands for its secret: the consent of an
+// express connection (which has no secret of the customer's), else secretSummary.
+func (a *app) kindSummary(ctx context.Context, connID string) (store.ConnectionKind, string) {
+	if cons, err := a.db.Consent(ctx, connID); err == nil {
+		s := "Bizzjoiner's app; consent " + string(cons.State)
+		if cons.State == store.ConsentRefused {
+			s += " (" + cons.ErrorDescription + ")"
+		}
+		return store.KindExpress, s
+	}
+	return store.KindOwnApp, a.secretSummary(ctx, connID)
 }
 
 // secretSummary describes the active secret's expiry, with the warning levels of the guide.
@@ -263,8 +284,9 @@ func (c *ConnectionShowCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
+	kind, summary := a.kindSummary(ctx, cn.ID)
 	if c.JSON {
-		return json.NewEncoder(g.Stdout).Encode(map[string]any{"connection": cn, "secrets": secrets})
+		return json.NewEncoder(g.Stdout).Encode(map[string]any{"connection": cn, "kind": kind, "secrets": secrets})
 	}
 	tw := tabwriter.NewWriter(g.Stdout, 0, 4, 2, ' ', 0)
 	for _, kv := range [][2]string{
@@ -273,7 +295,7 @@ func (c *ConnectionShowCmd) Run(ctx context.Context, g *Globals) error {
 		{"Entities", strings.Join(cn.Entities, ", ")}, {"Write entities", strings.Join(cn.WriteEntities, ", ")},
 		{"Authority host", orDefault(cn.AuthorityHost, guide.DefaultAuthorityHost)},
 		{"BC API base URL", orDefault(cn.BCBaseURL, guide.DefaultBCBaseURL)}, {"CA certificates", caLabel(cn)},
-		{"Secret", a.secretSummary(ctx, cn.ID)},
+		{"Kind", string(kind)}, {"Secret", summary},
 	} {
 		fmt.Fprintf(tw, "%s\t%s\n", kv[0], kv[1])
 	}

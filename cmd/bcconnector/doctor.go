@@ -65,9 +65,25 @@ type ConsentURLCmd struct {
 
 // Run prints the URL an admin opens to grant consent (guide Step 5).
 func (c *ConsentURLCmd) Run(ctx context.Context, g *Globals) error {
-	_, cn, err := g.connection(ctx, c.Connection)
+	a, cn, err := g.connection(ctx, c.Connection)
 	if err != nil {
 		return err
+	}
+	if _, err := a.db.Consent(ctx, cn.ID); err == nil {
+		svc, err := a.service()
+		if err != nil {
+			return err
+		}
+		v, err := svc.GetConnection(ctx, cn.ID)
+		if err != nil {
+			return err
+		}
+		if v.Express.ConsentURL == "" {
+			return errors.New("no express app is set, so there is no consent link; the operator sets it with `bcconnector express-app set`")
+		}
+		fmt.Fprintln(g.Stdout, v.Express.ConsentURL)
+		fmt.Fprintln(g.Stderr, "Open it signed in as a Global Administrator, Privileged Role Administrator or Cloud Application Administrator of the customer's tenant and accept; the answer returns to this server's consent callback.")
+		return nil
 	}
 	fmt.Fprintln(g.Stdout, guide.AdminConsentURL(cn.AuthorityHost, cn.TenantID, cn.ClientID))
 	fmt.Fprintf(g.Stderr, "Open it signed in as a Global Administrator of the tenant and accept; it returns to %s.\n", guide.RedirectURI)

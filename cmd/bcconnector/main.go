@@ -23,6 +23,7 @@ type CLI struct {
 	Connection    ConnectionCmd    `cmd:"" help:"Add, list, show, remove connections and rotate their secrets or certificates."`
 	Doctor        DoctorCmd        `cmd:"" help:"Check a connection's setup step by step and say which guide step is wrong."`
 	ConsentURL    ConsentURLCmd    `cmd:"" name:"consent-url" help:"Print the admin-consent URL for a connection's app (guide Step 5)."`
+	ExpressApp    ExpressAppCmd    `cmd:"" name:"express-app" help:"Configure Bizzjoiner's own multi-tenant app for express setup (operators)."`
 	PermissionSet PermissionSetCmd `cmd:"" name:"permission-set" help:"Write the least-privilege AL permission set BIZZJOINER CONNECTOR for the entity sets you use (guide Step 6)."`
 	Companies     CompaniesCmd     `cmd:"" help:"List the companies of a connection's environment."`
 	Get           GetCmd           `cmd:"" help:"Read records of an entity set as JSON lines."`

@@ -18,6 +18,7 @@ import (
 	"github.com/bizzjoiner/bcconnector/syncer"
 	"github.com/bizzjoiner/bcconnector/web"
 	"github.com/bizzjoiner/bcconnector/web/api"
+	"github.com/bizzjoiner/bcconnector/web/ui"
 	"github.com/bizzjoiner/bcconnector/webhook"
 	"github.com/riverqueue/river"
 )
@@ -253,10 +254,15 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	consentH, err := ui.ConsentCallback(s.svc, log)
+	if err != nil {
+		return err
+	}
 	s.web = web.New(web.Options{
 		API:      api.New(api.Options{Service: s.svc, Tokens: a.db, Logger: log, Outbound: s.out}),
 		UI:       uiH,
 		Webhooks: webhookHandler(hooks),
+		Consent:  consentH,
 		Auth:     auth,
 		Metrics:  metrics,
 		// /metrics names every connection: on --listen only with an API token for all.

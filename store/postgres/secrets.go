@@ -286,6 +286,11 @@ func (db *DB) ReSealAll(ctx context.Context, kr *secret.Keyring) (int, error) {
 		}
 		m, err := resealEndpointSecrets(ctx, tx, kr)
 		n += m
+		if err != nil {
+			return err
+		}
+		m, err = resealOperatorApp(ctx, tx, kr)
+		n += m
 		return err
 	})
 	if err != nil {
@@ -300,7 +305,8 @@ func (db *DB) ReSealAll(ctx context.Context, kr *secret.Keyring) (int, error) {
 func (db *DB) SealedKeyIDs(ctx context.Context) (map[string]int, error) {
 	rows, err := db.pool.Query(ctx, `SELECT key_id, count(*) FROM (
 		SELECT key_id FROM client_secrets WHERE sealed IS NOT NULL
-		UNION ALL SELECT key_id FROM outbound_secrets) s GROUP BY key_id`)
+		UNION ALL SELECT key_id FROM outbound_secrets
+		UNION ALL SELECT key_id FROM operator_app) s GROUP BY key_id`)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: count sealed secrets: %w", err)
 	}

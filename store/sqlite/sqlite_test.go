@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"bytes"
+	"crypto/rand"
 	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
@@ -493,5 +494,27 @@ func TestSealedRowsAreBound(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "secret-of-a") || strings.Contains(err.Error(), "secret-of-b") {
 		t.Fatalf("error leaks a secret: %v", err)
+	}
+}
+
+// TestOperatorAppNeverInClear: the express app's client secret is in no file of the
+// database in any encoding, and comes back whole.
+func TestOperatorAppNeverInClear(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "bcconnector.db")
+	db := openTest(t, path, secret.GenerateKeyring(), Options{})
+	raw := make([]byte, 30)
+	if _, err := rand.Read(raw); err != nil {
+		t.Fatal(err)
+	}
+	v := secret.Secret(hex.EncodeToString(raw))
+	if _, err := db.SetOperatorApp(t.Context(), store.OperatorApp{ClientID: "8f3c2b1a-4d5e-4f60-8a7b-9c0d1e2f3a4b", RedirectURI: "https://connector.example.com/consent/callback"}, v); err != nil {
+		t.Fatal(err)
+	}
+	if _, got, err := db.OperatorApp(t.Context()); err != nil || got.Reveal() != v.Reveal() {
+		t.Fatalf("OperatorApp: %v", err)
+	}
+	if scanFiles(t, path, v.Reveal()) == 0 {
+		t.Fatal("no database file was scanned")
 	}
 }

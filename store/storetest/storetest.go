@@ -67,6 +67,7 @@ func Run(t *testing.T, open Opener) {
 		{"Outbound", func(t *testing.T) { RunOutbound(t, open) }},
 		{"Deliveries", func(t *testing.T) { RunDeliveries(t, one) }},
 		{"Health", func(t *testing.T) { RunHealth(t, one) }},
+		{"Express", func(t *testing.T) { RunExpress(t, open) }},
 	}
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) {

@@ -70,6 +70,8 @@ var routes = []route{
 	{"GET", "/openapi.json", (*api).openapi, true},
 	{"GET", "/connections", (*api).listConnections, false},
 	{"POST", "/connections", (*api).createConnection, false},
+	{"POST", "/connections/express", (*api).createExpress, false},
+	{"GET", "/express", (*api).expressStatus, false},
 	{"GET", "/connections/{id}", (*api).getConnection, false},
 	{"PATCH", "/connections/{id}", (*api).updateConnection, false},
 	{"DELETE", "/connections/{id}", (*api).deleteConnection, false},

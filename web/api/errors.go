@@ -100,6 +100,8 @@ func statusOf(err error) (int, apiError) {
 		return http.StatusConflict, apiError{Code: "conflict", Message: err.Error()}
 	case errors.Is(err, store.ErrInvalid), errors.Is(err, errBadRequest):
 		return http.StatusBadRequest, apiError{Code: "invalid", Message: err.Error()}
+	case errors.Is(err, service.ErrExpressOff):
+		return http.StatusConflict, apiError{Code: "express_not_offered", Message: err.Error()}
 	case errors.Is(err, service.ErrNoJobs):
 		return http.StatusServiceUnavailable, apiError{Code: "no_jobs", Message: err.Error()}
 	case errors.As(err, &be):

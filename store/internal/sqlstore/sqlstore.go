@@ -344,3 +344,39 @@ func DecodePlan(s string, c *store.Connection) error {
 	}
 	return nil
 }
+
+// OperatorAAD is the additional data the operator app's credential is sealed with.
+func OperatorAAD() []byte { return []byte(store.OperatorSecretAADPurpose) }
+
+// CheckConsent checks a consent record for SetConsent; the error wraps store.ErrInvalid.
+func CheckConsent(c store.Consent) error {
+	switch {
+	case c.ConnectionID == "":
+		return fmt.Errorf("%w: consent: the connection ID is empty", store.ErrInvalid)
+	case c.State != store.ConsentPending && c.State != store.ConsentGranted && c.State != store.ConsentRefused:
+		return fmt.Errorf("%w: consent state %q must be pending, granted or refused", store.ErrInvalid, c.State)
+	case len(c.Nonce) < 16:
+		return fmt.Errorf("%w: consent nonce must be at least 16 characters (store.NewID gives 16)", store.ErrInvalid)
+	case len(c.Error) > 200 || len(c.ErrorDescription) > 2000 || len(c.Tenant) > 256:
+		return fmt.Errorf("%w: consent error (200 bytes), description (2000) or tenant (256) too long", store.ErrInvalid)
+	}
+	return nil
+}
+
+// SealOperatorApp checks an operator app for SetOperatorApp (store.OperatorApp.Normalize),
+// stamps it and seals its credential's value with kr's primary key.
+func SealOperatorApp(kr *secret.Keyring, app store.OperatorApp, value secret.Secret, now time.Time) (store.OperatorApp, []byte, error) {
+	if err := app.Normalize(value); err != nil {
+		return store.OperatorApp{}, nil, err
+	}
+	app.UpdatedAt = now
+	if !app.EndDate.IsZero() {
+		app.EndDate = app.EndDate.UTC().Truncate(time.Microsecond)
+	}
+	sealed, err := kr.Seal([]byte(value.Reveal()), OperatorAAD())
+	if err != nil {
+		return store.OperatorApp{}, nil, err
+	}
+	app.KeyID = kr.PrimaryID()
+	return app, sealed, nil
+}
