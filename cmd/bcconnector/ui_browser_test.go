@@ -2,6 +2,12 @@ package main
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"html"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -12,6 +18,7 @@ import (
 
 	"github.com/bizzjoiner/bcconnector/internal/browsertest"
 	"github.com/bizzjoiner/bcconnector/internal/testlog"
+	"github.com/bizzjoiner/bcconnector/store"
 )
 
 // runServer opens and runs the serve program for one test; it stops with the test.
@@ -40,8 +47,8 @@ func runServer(t *testing.T, cfg ServeCmd, g *Globals) *Server {
 var sandboxAdmin = regexp.MustCompile(`sign in as admin / (\S+);`)
 
 // servedSandbox runs serve --sandbox for one test (SQLite in the test's directory) and
-// returns its URL and the admin password it printed.
-func servedSandbox(t *testing.T) (base, password string) {
+// returns it and the admin password it printed.
+func servedSandbox(t *testing.T) (s *Server, password string) {
 	t.Helper()
 	dir := t.TempDir()
 	t.Setenv("BCC_MASTER_KEY", "")
@@ -49,12 +56,24 @@ func servedSandbox(t *testing.T) (base, password string) {
 	g := &Globals{DB: filepath.Join(dir, "bcc.db"), KeyFile: filepath.Join(dir, "master.key"), LogLevel: "info", Stdout: &out, Stderr: &errb}
 	cfg := testServeCmd()
 	cfg.Sandbox = true
-	s := runServer(t, cfg, g)
+	s = runServer(t, cfg, g)
 	m := sandboxAdmin.FindStringSubmatch(out.String())
 	if m == nil {
 		t.Fatalf("no admin password printed: %q", out.String())
 	}
-	return s.URL(), m[1]
+	return s, m[1]
+}
+
+// signIn signs in as the sandbox's admin.
+func signIn(ctx context.Context, base, password string) error {
+	return chromedp.Do(ctx,
+		chromedp.Navigate(base+"/login"),
+		chromedp.WaitVisible(chromedp.CSS(`#password`)),
+		chromedp.SendKeys(chromedp.CSS(`#name`), "admin"),
+		chromedp.SendKeys(chromedp.CSS(`#password`), password),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`table.conns`)),
+	)
 }
 
 // TestBrowserSignInPages: in Chromium against serve --sandbox, the sign-in and sign-out
@@ -64,7 +83,8 @@ func servedSandbox(t *testing.T) (base, password string) {
 func TestBrowserSignInPages(t *testing.T) {
 	bctx := browsertest.Start(t, 1280, 900)
 	browsertest.WatchConsole(t, bctx)
-	base, password := servedSandbox(t)
+	s, password := servedSandbox(t)
+	base := s.URL()
 	dir := browsertest.Artifacts(t, "serve")
 	ctx, cancel := context.WithTimeout(bctx, 90*time.Second)
 	defer cancel()
@@ -138,5 +158,131 @@ func TestBrowserSignInPages(t *testing.T) {
 		chromedp.EvalAwaitPromise))
 	if err != nil || icon != "200 "+base+"/static/favicon.svg image/svg+xml" {
 		t.Errorf("/favicon.ico: %q, %v", icon, err)
+	}
+}
+
+// TestBrowserRemoveConnection: in Chromium against serve --sandbox, a form on another
+// origin cannot make the signed-in admin's browser remove a connection (403, the
+// connection stays); the connection page leads to a confirmation that says the sealed
+// secret and the replica go, and typing the name removes it: the store then holds no
+// secret and no replicated row of it.
+func TestBrowserRemoveConnection(t *testing.T) {
+	bctx := browsertest.Start(t, 1280, 900)
+	s, password := servedSandbox(t)
+	base := s.URL()
+	dir := browsertest.Artifacts(t, "serve")
+	ctx, cancel := context.WithTimeout(bctx, 90*time.Second)
+	defer cancel()
+	views, err := s.Service().ListConnections(ctx, nil)
+	if err != nil || len(views) != 1 {
+		t.Fatalf("the sandbox's connections: %d, %v", len(views), err)
+	}
+	v := views[0]
+	key := store.ReplicaKey{ConnectionID: v.ID, CompanyID: v.CompanyID, EntitySet: "customers"}
+	for {
+		n, err := s.app.db.ReplicaCount(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("the sandbox's customers never reached the replica")
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if err := signIn(ctx, base, password); err != nil {
+		t.Fatalf("sign in: %v", err)
+	}
+
+	// Another origin (another port) posts the removal with the right name.
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><form method="post" action="%s/connections/%s/remove"><input name="confirm" value="%s"><button id="go">Win a prize</button></form>`,
+			base, v.ID, html.EscapeString(v.Name))
+	}))
+	t.Cleanup(evil.Close)
+	if err := chromedp.Do(ctx, chromedp.Navigate(evil.URL), chromedp.Click(chromedp.CSS(`#go`))); err != nil {
+		t.Fatal(err)
+	}
+	// The click navigates to the answer: a read that races with it fails with "target
+	// navigated", which says nothing, so read again until the answer's page is there.
+	var body string
+	for body == "" {
+		if loc, err := chromedp.Run(ctx, chromedp.Location()); err == nil && strings.HasPrefix(loc, base) {
+			body, _ = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`body`)))
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the cross-origin post never answered: %v", ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if !strings.Contains(strings.ToLower(body), "cross-origin") {
+		t.Errorf("the cross-origin post answered %q", body)
+	}
+	if _, err := s.Service().GetConnection(ctx, v.ID); err != nil {
+		t.Fatalf("after the cross-origin post: %v", err)
+	}
+
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(base+"/connections/"+v.ID),
+		chromedp.WaitVisible(chromedp.CSS(`#remove-link`)),
+		chromedp.Click(chromedp.CSS(`#remove-link`)),
+		chromedp.WaitVisible(chromedp.CSS(`#f-confirm`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Shoot(t, ctx, dir, "remove-confirm")
+	deletes, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#remove-deletes`)))
+	for _, w := range []string{"the client secret in use, which is stored sealed", "its replica:", "rows in"} {
+		if !strings.Contains(deletes, w) {
+			t.Errorf("the confirmation does not say %q:\n%s", w, deletes)
+		}
+	}
+	err = chromedp.Do(ctx,
+		// Typed as on a keyboard: a hyphen for the name's en dash.
+		chromedp.SendKeys(chromedp.CSS(`#f-confirm`), strings.ReplaceAll(v.Name, "–", "-")),
+		chromedp.Click(chromedp.CSS(`#remove`)),
+		chromedp.WaitVisible(chromedp.CSS(`p.flash`)),
+	)
+	if err != nil {
+		browsertest.Shoot(t, ctx, dir, "remove-error")
+		t.Fatal(err)
+	}
+	browsertest.Shoot(t, ctx, dir, "removed")
+	main, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`main`)))
+	if !strings.Contains(main, "Connection removed") || !strings.Contains(main, "No connections yet") {
+		t.Errorf("after the removal the dashboard says:\n%s", main)
+	}
+	// The change feed keeps the removed connection's entries: "Recent changes" says whose.
+	conns, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('table.changes td.conn')].map(td => td.textContent)`))
+	if err != nil || len(conns) == 0 {
+		t.Errorf("no Connection column in Recent changes after the removal (%v)", err)
+	}
+	for _, c := range conns {
+		if c != "removed connection" {
+			t.Errorf("a change of the removed connection is shown as %q", c)
+		}
+	}
+	if _, err := s.Service().GetConnection(ctx, v.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the connection after its removal: %v", err)
+	}
+	// The sealed secrets: read the database file itself, since the store answers
+	// nothing for a connection it no longer has.
+	raw, err := sql.Open("sqlite", "file:"+s.g.DB+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var secrets int
+	if err := raw.QueryRowContext(ctx, `SELECT count(*) FROM client_secrets WHERE connection_id = ?`, v.ID).Scan(&secrets); err != nil || secrets != 0 {
+		t.Errorf("sealed secrets left: %d (%v)", secrets, err)
+	}
+	if n, err := s.app.db.ReplicaCount(ctx, key); err != nil || n != 0 {
+		t.Errorf("replicated customers left: %d (%v)", n, err)
 	}
 }

@@ -30,6 +30,7 @@ var doneMessages = map[string]string{
 	"rotated":        "New secret verified with Entra ID and in use; the old one is retired.",
 	"certificate":    "New certificate generated. The current credential stays in use: upload the certificate in Entra, then activate it.",
 	"uploaded":       "The sandbox's app now has the new certificate: activate it.",
+	"removed":        "Connection removed, with its sealed credentials, its replica and its sync state.",
 	"activated":      "The new credential passed the setup check and is in use; the old one is retired here. Delete it in Entra once nothing else uses it.",
 }
 
@@ -210,7 +211,7 @@ func (h *handler) connections(w http.ResponseWriter, r *http.Request) {
 		ld.Names[v.ID] = v.Name
 	}
 	ld.Changes = h.tail.recent(r.Context(), h.svc, 15, "")
-	h.render(w, r, http.StatusOK, "connections", page{Title: "Connections", Nav: "connections", Data: ld})
+	h.render(w, r, http.StatusOK, "connections", page{Title: "Connections", Nav: "connections", Flash: doneMessages[r.URL.Query().Get("done")], Data: ld})
 }
 
 type connData struct {

@@ -110,7 +110,8 @@ func (f *fakeService) CreateConnection(ctx context.Context, in service.Connectio
 	v := &service.ConnectionView{
 		Connection: store.Connection{ID: id, Name: in.Name, TenantID: in.TenantID, ClientID: in.ClientID,
 			Environment: in.Environment, CompanyID: in.Company, Entities: in.Entities},
-		Counts: map[string]int64{},
+		Counts:     map[string]int64{},
+		Credential: &service.CredentialView{ID: "s" + id, Kind: service.CredentialSecret, State: "active"},
 	}
 	for _, c := range f.companies {
 		if c[0] == in.Company {
@@ -152,7 +153,17 @@ func (f *fakeService) UpdateConnection(ctx context.Context, id string, in servic
 	return service.ConnectionView{}, fmt.Errorf("not used")
 }
 
-func (f *fakeService) DeleteConnection(ctx context.Context, id string) error { return nil }
+func (f *fakeService) DeleteConnection(ctx context.Context, id string) error {
+	f.call("DeleteConnection " + id)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.conns[id]; !ok {
+		return fmt.Errorf("connection %q: %w", id, store.ErrNotFound)
+	}
+	delete(f.conns, id)
+	delete(f.secrets, id)
+	return nil
+}
 
 func (f *fakeService) RotateSecret(ctx context.Context, id string, newSecret secret.Secret, endDate string) error {
 	f.call("RotateSecret")

@@ -47,16 +47,18 @@ func newSyncedUI(t *testing.T, ctx context.Context) syncedUI {
 		if err != nil {
 			t.Fatal(err)
 		}
-		done := 0
+		done := map[string]bool{}
 		for _, s := range v.Sync {
 			if s.LastError != "" {
 				t.Fatalf("sync of %s: %s", s.Key.EntitySet, s.LastError)
 			}
-			if s.FullSyncDone {
-				done++
-			}
+			done[s.Key.EntitySet] = s.FullSyncDone
 		}
-		if done == len(in.Entities) {
+		all := true
+		for _, e := range in.Entities {
+			all = all && done[e]
+		}
+		if all {
 			break
 		}
 		select {
@@ -197,5 +199,69 @@ func TestBrowserDashboard(t *testing.T) {
 	}
 	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#live svg.chart').length`)); err != nil || n != 0 {
 		t.Errorf("%d charts drawn for an empty window (%v)", n, err)
+	}
+}
+
+// TestBrowserWizardDuplicate: walking the wizard in Chromium to a company the sandbox's
+// app already reads through a stored connection warns on the company page; finishing
+// without ticking "create anyway" creates nothing, ticking it creates the second one.
+func TestBrowserWizardDuplicate(t *testing.T) {
+	bctx := browser(t)
+	watchConsole(t, bctx)
+	svc, sb := sandboxServiceOf(t, emulator.ScenarioOK)
+	cr := sb.Creds
+	endpoints := Endpoints{AuthorityHost: sb.AuthorityHost(), BCBaseURL: sb.BCBaseURL(), CAFile: sb.CAFile}
+	ctx, cancel := context.WithTimeout(bctx, 150*time.Second)
+	defer cancel()
+	first, _, err := svc.CreateConnection(ctx, endpoints.apply(service.ConnectionInput{Name: "First", TenantID: cr.TenantID, ClientID: cr.ClientID,
+		Secret: secret.Secret(cr.ClientSecret), Environment: cr.Environment, Company: cr.Company, Entities: []string{"customers"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(Options{Service: svc, AuthorityHost: endpoints.AuthorityHost, Endpoints: endpoints})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	dir := artifacts(t)
+	completeWizard(t, ctx, srv.URL, cr, dir, "duplicate")
+	err = chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#next")), chromedp.WaitVisible(chromedp.CSS("#duplicate-warning")))
+	if err != nil {
+		browsertest.Shoot(t, ctx, dir, "duplicate-error")
+		t.Fatal(err)
+	}
+	browsertest.Shoot(t, ctx, dir, "duplicate-warning")
+	warning, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#duplicate-warning")))
+	if !strings.Contains(warning, "already reads a selected company") || !strings.Contains(warning, "First") {
+		t.Errorf("warning %q", warning)
+	}
+	count := func() int {
+		views, err := svc.ListConnections(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(views)
+	}
+	err = chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#finish")), chromedp.WaitVisible(chromedp.CSS(".problem")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	problem, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(".problem")))
+	if !strings.Contains(problem, "already connected with the same app and environment: First") || count() != 1 {
+		t.Fatalf("finish without ticking: %q, %d connections", problem, count())
+	}
+	err = chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#f-duplicate")), chromedp.Click(chromedp.CSS("#finish")),
+		chromedp.WaitVisible(chromedp.CSS("#live")))
+	if err != nil {
+		browsertest.Shoot(t, ctx, dir, "duplicate-error")
+		t.Fatal(err)
+	}
+	if n := count(); n != 2 {
+		t.Errorf("%d connections after ticking, want 2", n)
+	}
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	if strings.Contains(loc, first.ID) {
+		t.Errorf("landed on the first connection's page %s", loc)
 	}
 }

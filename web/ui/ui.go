@@ -238,6 +238,8 @@ func (h *handler) routes() {
 	m.HandleFunc("POST /connections/{id}/activate", h.connectionActivate)
 	m.HandleFunc("GET /connections/{id}/permission-set.al", h.connectionPermset)
 	m.HandleFunc("GET /connections/{id}/data/{set}", h.dataBrowser)
+	m.HandleFunc("GET /connections/{id}/remove", h.connectionRemove)
+	m.HandleFunc("POST /connections/{id}/remove", h.connectionRemovePost)
 
 	m.HandleFunc("GET /webhooks", h.webhooks)
 	m.HandleFunc("POST /webhooks/{eid}/test", h.webhookTest)

@@ -565,3 +565,103 @@ func TestWizardSandboxPrefilled(t *testing.T) {
 		t.Errorf("the draft does not hold the sandbox's secret and end date")
 	}
 }
+
+// TestRemoveConnection: the connection page links to a confirmation that says what goes
+// (the sealed secret, the replica's rows) and what stays; only the typed name removes it.
+func TestRemoveConnection(t *testing.T) {
+	e := setup(t)
+	id := created(t, e) // synced: 3 rows in each of 2 sets
+	want(t, e.get("/connections/"+id), 200, `href="/connections/`+id+`/remove"`)
+	r := e.get("/connections/" + id + "/remove")
+	want(t, r, 200, "Remove Conn A?", "the client secret in use, which is stored sealed", "6 rows in 2 entity sets",
+		"webhook subscriptions in Business Central", "change feed", "Not touched: the app registration in Entra", `name="confirm"`)
+	for _, typed := range []string{"", "Conn", "Conn B", "ConnA"} {
+		r = e.post("/connections/"+id+"/remove", url.Values{"confirm": {typed}})
+		want(t, r, http.StatusUnprocessableEntity, "Type the connection&#39;s name as shown to confirm", "nothing was removed")
+		if e.fake.called("DeleteConnection") {
+			t.Fatalf("removed after typing %q", typed)
+		}
+	}
+	r = e.post("/connections/"+id+"/remove", url.Values{"confirm": {" conn  A "}})
+	want(t, r, http.StatusSeeOther)
+	if loc := r.Header.Get("Location"); loc != "/?done=removed" {
+		t.Errorf("after removal: Location %q", loc)
+	}
+	if !e.fake.called("DeleteConnection " + id) {
+		t.Fatal("DeleteConnection not called")
+	}
+	want(t, e.get("/?done=removed"), 200, "Connection removed, with its sealed credentials, its replica and its sync state.", "No connections yet")
+	want(t, e.get("/connections/"+id+"/remove"), http.StatusNotFound, "No such connection")
+	want(t, e.post("/connections/"+id+"/remove", url.Values{"confirm": {"Conn A"}}), http.StatusNotFound)
+}
+
+func TestSameName(t *testing.T) {
+	for _, c := range []struct {
+		typed, name string
+		want        bool
+	}{
+		{"Sandbox - Company X", "Sandbox – Company X", true},
+		{"sandbox  –  company x", "Sandbox – Company X", true},
+		{"Sandbox – Company Y", "Sandbox – Company X", false},
+		{"Sandbox", "Sandbox – Company X", false},
+		{"", "", false},
+		{"Contoso & Co", "Contoso & Co", true},
+	} {
+		if got := sameName(c.typed, c.name); got != c.want {
+			t.Errorf("sameName(%q, %q) = %v", c.typed, c.name, got)
+		}
+	}
+}
+
+// TestWizardWarnsBeforeDuplicate: a company already connected with the same tenant, app
+// and environment is marked on the company page, with a warning when it is the one
+// selected; finishing with it needs the box ticked, another company does not.
+func TestWizardWarnsBeforeDuplicate(t *testing.T) {
+	e := setup(t)
+	first := created(t, e) // Conn A: testTenant, testClient, Production, Company X
+	d := e.startDraft()
+	x, y := e.fake.companies[0][0], e.fake.companies[1][0]
+	r := e.get("/wizard/company?d=" + d)
+	want(t, r, 200, `id="duplicate-warning"`, `href="/connections/`+first+`">Conn A</a>`, "already connected: Conn A", `name="duplicate" value="ok"`)
+	if n := strings.Count(r.Body, "already connected:"); n != 1 {
+		t.Errorf("%d companies marked as connected, want 1 (Company X)", n)
+	}
+	creates := func() int {
+		e.fake.mu.Lock()
+		defer e.fake.mu.Unlock()
+		n := 0
+		for _, c := range e.fake.calls {
+			if c == "CreateConnection" {
+				n++
+			}
+		}
+		return n
+	}
+	before := creates()
+	r = e.post("/wizard/finish", url.Values{"d": {d}, "company": {x}, "entity": {"customers"}, "name": {"Conn B"}})
+	want(t, r, http.StatusConflict, "A company you picked is already connected with the same app and environment: Conn A", `id="duplicate-warning"`,
+		`value="`+x+`" checked`)
+	if creates() != before {
+		t.Fatal("a duplicate was created without the box ticked")
+	}
+	// Another company of the same app and environment is no duplicate.
+	d2 := e.startDraft()
+	r = e.post("/wizard/finish", url.Values{"d": {d2}, "company": {y}, "entity": {"customers"}, "name": {"Conn Y"}})
+	want(t, r, http.StatusSeeOther)
+	// Ticked: created.
+	r = e.post("/wizard/finish", url.Values{"d": {d}, "company": {x}, "entity": {"customers"}, "name": {"Conn B"}, "duplicate": {"ok"}})
+	want(t, r, http.StatusSeeOther)
+	if creates() != before+2 {
+		t.Errorf("%d connections created, want 2", creates()-before)
+	}
+	// All companies overlaps Company X.
+	d4 := e.startDraft()
+	r = e.post("/wizard/finish", url.Values{"d": {d4}, "allCompanies": {"on"}, "entity": {"customers"}, "name": {"Conn All"}})
+	want(t, r, http.StatusConflict, "already connected with the same app and environment")
+	// Another environment: no warning.
+	d3 := e.startDraft()
+	want(t, e.post("/wizard", url.Values{"d": {d3}, "environment": {"Sandbox"}, "company": {"Company X"}}), http.StatusSeeOther)
+	if r = e.get("/wizard/company?d=" + d3); strings.Contains(r.Body, "already connected") {
+		t.Error("a connection to another environment is taken for a duplicate")
+	}
+}

@@ -73,6 +73,13 @@ type wizardData struct {
 	Defaults     []string
 	More         string
 	Expired      bool
+	// Connected are the stored connections to the same tenant, app and environment, by
+	// the company they read (the company page marks those companies).
+	Connected map[string]*existing
+	// Duplicate is a stored connection that reads a checked company already;
+	// DuplicateOK: the admin ticked to create another one anyway.
+	Duplicate   *existing
+	DuplicateOK bool
 }
 
 type stepLink struct {
@@ -622,6 +629,9 @@ func (h *handler) renderCompany(w http.ResponseWriter, r *http.Request, d *draft
 	if r.Method == http.MethodPost {
 		wd.Checked, wd.AllCompanies = r.PostForm["company"], r.PostForm.Get("allCompanies") == "on"
 	}
+	wd.Connected = h.connectedCompanies(r.Context(), in, comps)
+	wd.Duplicate = overlap(wd.Connected, wd.Checked, wd.AllCompanies)
+	wd.DuplicateOK = r.PostFormValue("duplicate") == "ok"
 	env := in.Environment
 	wd.ConnName = guide.DisplayName(env, name)
 	h.render(w, r, status, "wizard_company", page{Title: "Company and data", Nav: "wizard", Error: problem, Data: wd})
@@ -660,6 +670,11 @@ func (h *handler) wizardFinish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in := d.snapshot()
+	if e := overlap(h.connectedCompanies(r.Context(), in, nil), companies, all); e != nil && r.PostForm.Get("duplicate") != "ok" {
+		h.renderCompany(w, r, d, http.StatusConflict, "A company you picked is already connected with the same app and environment: "+e.Name+
+			". A second connection replicates the same data again and shares the app's Business Central limits. Pick another company, or tick \"Create a second connection anyway\".", chosen, more)
+		return
+	}
 	in.Company = ""
 	if len(companies) > 0 {
 		in.Company = companies[0]
