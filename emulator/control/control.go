@@ -1,7 +1,7 @@
 // Package control is a small admin surface of a running emulator for test harnesses in
 // other languages or processes: it changes the Entra directory and the BC registrations
 // the way an admin's mistake would (revoke consent, disable the BC app, expire secrets,
-// upload a certificate), which Go tests do through the emulator's methods. It has no
+// upload a certificate, rename a company), which Go tests do through the emulator's methods. It has no
 // authentication, so `bcconnector emulator` mounts it only with --admin.
 package control
 
@@ -39,6 +39,7 @@ const maxBody = 64 << 10
 //	DELETE /_emulator/tenants/{tenant}/apps/{client}                 (the enterprise application deleted: consent revoked)
 //	POST   /_emulator/tenants/{tenant}/apps/{client}/redirect-uris   (body: one redirect URI to add)
 //	POST   /_emulator/tenants/{tenant}/environments/{env}/apps/{client}   (Step 6: body {"permissionSets": [...]}, default D365 BUS FULL ACCESS)
+//	POST   /_emulator/tenants/{tenant}/environments/{env}/companies/{company}/rename   (body {"name": "…"}; company: id or current name, URL-escaped)
 //
 // Each answers 204, or 400/404 with {"error": "..."} naming what is wrong.
 func Handler(emu *emulator.Emulator, now func() time.Time) http.Handler {
@@ -152,6 +153,31 @@ func Handler(emu *emulator.Emulator, now func() time.Time) http.Handler {
 		err := emu.SetBCApp(t.ID, r.PathValue("env"), emulator.BCApp{ClientID: r.PathValue("client"), Description: "Bizzjoiner Connector", Enabled: true, PermissionSets: body.PermissionSets})
 		if err != nil {
 			fail(w, http.StatusNotFound, err.Error())
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	m.HandleFunc("POST "+Prefix+"tenants/{tenant}/environments/{env}/companies/{company}/rename", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Name string `json:"name"`
+		}
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); err != nil || body.Name == "" {
+			fail(w, http.StatusBadRequest, `the body must be {"name": "the new company name"}`)
+			return
+		}
+		t, ok := emu.Directory().LookupTenant(r.PathValue("tenant"))
+		if !ok {
+			fail(w, http.StatusNotFound, "no tenant "+r.PathValue("tenant"))
+			return
+		}
+		if err := emu.RenameCompany(t.ID, r.PathValue("env"), r.PathValue("company"), body.Name); err != nil {
+			status := http.StatusNotFound
+			if strings.Contains(err.Error(), "must be") || strings.Contains(err.Error(), "already") {
+				status = http.StatusBadRequest
+			}
+			fail(w, status, err.Error())
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
