@@ -161,6 +161,15 @@ func (s *Impl) ActivateCredential(ctx context.Context, id string, onCheck func(d
 // certificate waiting for its upload): its jobs could only fail. It reads the records
 // only, nothing is unsealed.
 func (s *Impl) checkActiveCredential(ctx context.Context, c store.Connection) error {
+	if _, err := s.st.Consent(ctx, c.ID); err == nil {
+		// An express connection uses the operator's credential.
+		if _, _, err := s.st.OperatorApp(ctx); err != nil {
+			return fmt.Errorf("%w: express connection %q has no credential: %v", store.ErrConflict, c.Name, err)
+		}
+		return nil
+	} else if !isNotFound(err) {
+		return err
+	}
 	recs, err := s.st.ListSecrets(ctx, c.ID)
 	if err != nil {
 		return err

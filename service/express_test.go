@@ -137,6 +137,10 @@ func TestExpressEndToEnd(t *testing.T) {
 	if got, _ := es.svc.GetConnection(ctx, v.ID); got.CompanyID == "" {
 		t.Error("a passing check did not pin the company")
 	}
+	// It can be synced: its targets are the company's entity sets.
+	if _, ts, err := es.svc.Targets(ctx, v.ID, nil); err != nil || len(ts) == 0 {
+		t.Errorf("Targets of the express connection: %d, %v", len(ts), err)
+	}
 	// The clients work: companies through the operator's credential in the customer's tenant.
 	c, err := es.svc.Conn(ctx, v.ID)
 	if err != nil {

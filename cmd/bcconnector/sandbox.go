@@ -79,6 +79,7 @@ func (s *Server) sandbox(ctx context.Context) error {
 	if err := svc.Sync(ctx, v.ID, nil, false); err != nil && !errors.Is(err, service.ErrSyncQueued) {
 		return err
 	}
+	x, xerr := s.sandboxExpress(ctx)
 	tw := tabwriter.NewWriter(g.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "Sandbox: emulated Entra ID + Business Central at %s, tenant %s, environment %s, company %q (data changes twice a second).\n", emu.URL, cr.TenantDomain, cr.Environment, cr.Company)
 	fmt.Fprintf(tw, "  Web UI\t%s  (sign in as admin / %s; shown once)\n", url, pw)
@@ -86,7 +87,27 @@ func (s *Server) sandbox(ctx context.Context) error {
 	fmt.Fprintf(tw, "  Try\tcurl -H 'Authorization: Bearer %s' %s%s/connections\n", tok.Reveal(), url, api.Prefix)
 	fmt.Fprintf(tw, "  Wizard\t%s/wizard connects the sandbox again: its values are pre-filled (tenant %s, client ID %s, the sandbox's client secret, environment %s, company %q); keep them and press Next on each step.\n",
 		url, cr.TenantID, cr.ClientID, cr.Environment, cr.Company)
+	if xerr != nil {
+		// E.g. --listen on every address: Entra takes http redirect URIs only on localhost.
+		fmt.Fprintf(tw, "  Express\tnot offered: %v\n", xerr)
+		return tw.Flush()
+	}
+	fmt.Fprintf(tw, "  Express\t%s/wizard/express connects with Bizzjoiner's multi-tenant app (client ID %s, configured for you): tenant %s (consent on the sandbox's consent page, then Step 6 with the sandbox's button) or %s (its admin restricted user consent).\n",
+		url, x.ClientID, cr.TenantDomain, emulator.RestrictedTenantDomain)
 	return tw.Flush()
+}
+
+// sandboxExpress configures the emulator's multi-tenant app as the operator's express app,
+// with this server's consent callback registered on it.
+func (s *Server) sandboxExpress(ctx context.Context) (emulator.ExpressCredentials, error) {
+	x := s.emu.Express()
+	redirect := s.url + store.ExpressCallbackPath
+	if err := s.emu.AllowExpressRedirect(redirect); err != nil {
+		return x, err
+	}
+	_, err := s.app.db.SetOperatorApp(ctx, store.OperatorApp{ClientID: x.ClientID, TenantID: x.VendorTenantID, RedirectURI: redirect, EndDate: x.SecretEndDate},
+		secret.Secret(x.ClientSecret))
+	return x, err
 }
 
 func randomString(n int) string {

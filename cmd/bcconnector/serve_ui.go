@@ -1,12 +1,14 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/emulator"
 	"github.com/bizzjoiner/bcconnector/emulator/idp"
+	"github.com/bizzjoiner/bcconnector/guide"
 	"github.com/bizzjoiner/bcconnector/outbound"
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/service"
@@ -32,6 +34,14 @@ func uiHandler(svc service.Service, out *outbound.Service, log *slog.Logger, emu
 			return emu.Directory().UpdateApp(cr.TenantID, cr.ClientID, func(a *idp.App) {
 				a.Certificates = append(a.Certificates, idp.Certificate{DER: der, Description: "uploaded from the bcconnector wizard"})
 			})
+		}
+		opt.SandboxRegisterBC = func(tenant, environment, clientID string) error {
+			t, ok := emu.Directory().LookupTenant(tenant)
+			if !ok {
+				return fmt.Errorf("the sandbox has no tenant %q", tenant)
+			}
+			return emu.SetBCApp(t.ID, environment, emulator.BCApp{ClientID: clientID, Description: guide.BCAppDescription, Enabled: true,
+				PermissionSets: []string{emulator.ConnectorPermissionSet}})
 		}
 	}
 	return ui.New(opt)

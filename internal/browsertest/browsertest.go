@@ -7,6 +7,10 @@ package browsertest
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -53,6 +57,34 @@ func Artifacts(t testing.TB, sub string) string {
 // test; it ends with the test.
 func Start(t testing.TB, width, height int) context.Context {
 	t.Helper()
+	return start(t, width, height)
+}
+
+// StartTrusting is Start with a browser that also trusts the CA certificates in caPEM
+// (the emulator's: its consent page is on HTTPS), by their public keys
+// (--ignore-certificate-errors-spki-list), and nothing else besides the system roots.
+func StartTrusting(t testing.TB, width, height int, caPEM []byte) context.Context {
+	t.Helper()
+	var spkis []string
+	for rest := caPEM; ; {
+		var blk *pem.Block
+		if blk, rest = pem.Decode(rest); blk == nil {
+			break
+		}
+		cert, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			t.Fatalf("browsertest: CA certificate: %v", err)
+		}
+		sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
+		spkis = append(spkis, base64.StdEncoding.EncodeToString(sum[:]))
+	}
+	if len(spkis) == 0 {
+		t.Fatal("browsertest: no CA certificate in the PEM")
+	}
+	return start(t, width, height, chromedp.Flag("ignore-certificate-errors-spki-list", strings.Join(spkis, ",")))
+}
+
+func start(t testing.TB, width, height int, extra ...chromedp.ExecAllocatorOption) context.Context {
 	path := Chromium(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
@@ -66,6 +98,7 @@ func Start(t testing.TB, width, height int) context.Context {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(width, height),
 	)
+	opts = append(opts, extra...)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(alloc)
 	t.Cleanup(func() { cancel(); cancelAlloc() })

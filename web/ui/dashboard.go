@@ -108,6 +108,14 @@ func (h *handler) row(v service.ConnectionView) connRow {
 	default:
 		c.ExpiryClass, c.ExpiryText = "warn", fmt.Sprintf("%d days left: plan the rotation", v.SecretDays)
 	}
+	if x := v.Express; x != nil {
+		// Express: no secret of the customer's; what stands for it is the consent.
+		c.CredentialLabel, c.Thumbprint, c.ExpiryClass = "Express (Bizzjoiner's app)", "", ""
+		c.ExpiryText = "consent " + x.Consent
+		if x.Consent == "refused" {
+			c.ExpiryClass = "bad"
+		}
+	}
 	now := h.now()
 	cos := v.SyncCompanies()
 	c.Multi = len(cos) > 1 || len(v.CompanyStatus) > 1

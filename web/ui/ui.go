@@ -58,6 +58,9 @@ type Options struct {
 	// sandbox's app registration: the wizard offers it in Step 3 in place of the upload in
 	// the Entra portal, which the sandbox does not have.
 	SandboxUpload func(der []byte) error
+	// SandboxRegisterBC, when set (serve --sandbox), registers an app in the sandbox's
+	// Business Central (Step 6 of express setup), which has no Business Central UI.
+	SandboxRegisterBC func(tenant, environment, clientID string) error
 	// SandboxInput, when set (serve --sandbox), is what a new wizard draft starts with:
 	// the sandbox's tenant, client ID, secret, end date, environment and company, so the
 	// wizard can be walked against it without guessing. The secret is never rendered.
@@ -91,15 +94,16 @@ func (e Endpoints) apply(in service.ConnectionInput) service.ConnectionInput {
 
 // handler serves the UI.
 type handler struct {
-	endpoints     Endpoints
-	svc           service.Service
-	out           *outbound.Service
-	log           *slog.Logger
-	now           func() time.Time
-	sandbox       string
-	sandboxUpload func(der []byte) error
-	sandboxInput  *service.ConnectionInput
-	authorityHost string
+	endpoints       Endpoints
+	svc             service.Service
+	out             *outbound.Service
+	log             *slog.Logger
+	now             func() time.Time
+	sandbox         string
+	sandboxUpload   func(der []byte) error
+	sandboxRegister func(tenant, environment, clientID string) error
+	sandboxInput    *service.ConnectionInput
+	authorityHost   string
 
 	base  *template.Template            // layout and partials, for fragments
 	views map[string]*template.Template // one per view, layout included
@@ -118,18 +122,19 @@ func New(opt Options) (http.Handler, error) {
 		return nil, errors.New("ui: Options.Service is required")
 	}
 	h := &handler{
-		svc:           opt.Service,
-		out:           opt.Outbound,
-		log:           opt.Logger,
-		now:           opt.Now,
-		sandbox:       opt.SandboxNote,
-		sandboxUpload: opt.SandboxUpload,
-		sandboxInput:  opt.SandboxInput,
-		authorityHost: opt.AuthorityHost,
-		endpoints:     opt.Endpoints,
-		doctors:       &runStore{runs: map[string]*doctorRun{}},
-		samples:       &sampler{series: map[string][]sample{}},
-		tail:          &changeTail{},
+		svc:             opt.Service,
+		out:             opt.Outbound,
+		log:             opt.Logger,
+		now:             opt.Now,
+		sandbox:         opt.SandboxNote,
+		sandboxUpload:   opt.SandboxUpload,
+		sandboxRegister: opt.SandboxRegisterBC,
+		sandboxInput:    opt.SandboxInput,
+		authorityHost:   opt.AuthorityHost,
+		endpoints:       opt.Endpoints,
+		doctors:         &runStore{runs: map[string]*doctorRun{}},
+		samples:         &sampler{series: map[string][]sample{}},
+		tail:            &changeTail{},
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -260,6 +265,13 @@ func (h *handler) routes() {
 	m.HandleFunc("GET /wizard/progress", h.wizardProgress)
 	m.HandleFunc("GET /wizard/company", h.wizardCompany)
 	m.HandleFunc("POST /wizard/finish", h.wizardFinish)
+
+	m.HandleFunc("GET /wizard/express", h.expressStart)
+	m.HandleFunc("POST /wizard/express", h.expressCreate)
+	m.HandleFunc("GET /wizard/express/{id}", h.expressPage)
+	m.HandleFunc("POST /wizard/express/{id}/check", h.expressCheck)
+	m.HandleFunc("POST /wizard/express/{id}/sync", h.expressSync)
+	m.HandleFunc("POST /wizard/express/{id}/sandbox-register", h.expressSandboxRegister)
 	h.mux = m
 }
 

@@ -42,6 +42,13 @@ func sandboxService(t *testing.T, scenario string) (service.Service, emulator.Cr
 // sandboxServiceOf is sandboxService, with the sandbox.
 func sandboxServiceOf(t *testing.T, scenario string) (service.Service, *emulatortest.Sandbox) {
 	t.Helper()
+	svc, sb, _ := sandboxServiceDB(t, scenario)
+	return svc, sb
+}
+
+// sandboxServiceDB is sandboxServiceOf, with the store.
+func sandboxServiceDB(t *testing.T, scenario string) (service.Service, *emulatortest.Sandbox, *sqlite.DB) {
+	t.Helper()
 	dir := t.TempDir()
 	emu := emulatortest.Start(t, emulator.Config{Scenario: scenario})
 	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "bcc.db"), secret.GenerateKeyring(), sqlite.Options{})
@@ -62,7 +69,7 @@ func sandboxServiceOf(t *testing.T, scenario string) (service.Service, *emulator
 		t.Fatal(err)
 	}
 	jobs.clients = svc
-	return svc, emu
+	return svc, emu, db
 }
 
 // inlineJobs runs each sync job in its own goroutine at once (serve uses River); stop

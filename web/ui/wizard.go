@@ -80,6 +80,8 @@ type wizardData struct {
 	// DuplicateOK: the admin ticked to create another one anyway.
 	Duplicate   *existing
 	DuplicateOK bool
+	// ExpressOffered: an express app is configured, so the first page offers express setup.
+	ExpressOffered bool
 }
 
 type stepLink struct {
@@ -192,7 +194,9 @@ func (h *handler) wizardStart(w http.ResponseWriter, r *http.Request) {
 	if d == nil {
 		d = h.newDraft()
 	}
-	h.render(w, r, http.StatusOK, "wizard_start", page{Title: "Connect Business Central", Nav: "wizard", Data: h.wizard(d, 0)})
+	wd := h.wizard(d, 0)
+	wd.ExpressOffered = h.expressOffered(r.Context())
+	h.render(w, r, http.StatusOK, "wizard_start", page{Title: "Connect Business Central", Nav: "wizard", Data: wd})
 }
 
 func (h *handler) wizardStartPost(w http.ResponseWriter, r *http.Request) { h.saveStep(w, r, 0) }
