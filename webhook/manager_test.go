@@ -91,10 +91,14 @@ func TestCollectionNotification(t *testing.T) {
 	// §7.3: more changes in one window than the threshold collapse into one `collection`.
 	e := setup(t, envConfig{emu: emulator.Config{WebhookMaxNotifications: 2, WebhookDelay: 200 * time.Millisecond}})
 	e.ensure("customers")
-	first := time.Now().UTC()
+	var first time.Time // the first change's lastModifiedDateTime, as BC stamped it
 	for _, id := range e.ids("customers", 3) {
-		if _, err := e.emu.Update(e.companyRef(), "customers", id, map[string]any{"displayName": "Bulk " + id[:8]}); err != nil {
+		row, err := e.emu.Update(e.companyRef(), "customers", id, map[string]any{"displayName": "Bulk " + id[:8]})
+		if err != nil {
 			t.Fatal(err)
+		}
+		if first.IsZero() {
+			first, _ = row["lastModifiedDateTime"].(time.Time)
 		}
 	}
 	h := e.hint()
