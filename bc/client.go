@@ -96,6 +96,9 @@ type Client struct {
 	now     func() time.Time
 	sleep   func(ctx context.Context, d time.Duration) error
 	stats   clientStats
+	// bytesPerRow is the size of an entity in the last page read, for the next page's
+	// buffer (fetchPage).
+	bytesPerRow atomic.Int64
 }
 
 // clientStats counts what a Client sent and got, for sync status and metrics.

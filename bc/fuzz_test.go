@@ -110,6 +110,61 @@ func FuzzDecodePage(f *testing.F) {
 	})
 }
 
+// FuzzDecodeEntity: the one-pass scanner accepts a page exactly when encoding/json reads
+// it as a page of objects; each record's Raw is its entity as sent, and cutting a valid
+// page short anywhere is a read error (retried), never a page.
+func FuzzDecodeEntity(f *testing.F) {
+	f.Add([]byte(`{"id":"a","n":-1.5e+3,"b":[true,false,null],"s":"\u00e9\n"}`))
+	f.Add([]byte(`{"id":"a","n":01}`))
+	f.Add([]byte(`{"id":"a","n":1.}`))
+	f.Add([]byte(`{"id":"\x"}`))
+	f.Add([]byte("{\"id\":\"\t\"}"))
+	f.Add([]byte(`{"a":[[[[]]]]}`))
+	f.Add([]byte(`[1]`))
+	f.Fuzz(func(t *testing.T, entity []byte) {
+		page := append(append([]byte(`{"value":[`), entity...), `]}`...)
+		p, err := DecodePage(bytes.NewReader(page))
+		// What encoding/json reads: a page whose only member is "value", an array of
+		// objects (other shapes the entity may break the page into are left out).
+		var m map[string]json.RawMessage
+		var elems []json.RawMessage
+		if json.Valid(page) {
+			if json.Unmarshal(page, &m) != nil || len(m) != 1 || m["value"] == nil || hasDuplicateKey(page, "value") {
+				return
+			}
+			if json.Unmarshal(m["value"], &elems) != nil {
+				return
+			}
+		}
+		want := json.Valid(page)
+		for _, e := range elems {
+			want = want && e[0] == '{'
+		}
+		if (err == nil) != want {
+			t.Fatalf("entity %q: decoded %v (err %v), encoding/json reads a page of objects %v", entity, err == nil, err, want)
+		}
+		if err != nil {
+			return
+		}
+		if len(p.Records) != len(elems) {
+			t.Fatalf("entity %q: %d records, encoding/json reads %d", entity, len(p.Records), len(elems))
+		}
+		for i, e := range elems {
+			if !bytes.Equal(p.Records[i].Raw, e) {
+				t.Fatalf("entity %q: record %d is %q, encoding/json reads %q", entity, i, p.Records[i].Raw, e)
+			}
+		}
+		if len(page) > 200 {
+			return
+		}
+		for i := range len(page) {
+			if _, err := DecodePage(bytes.NewReader(page[:i])); !isBodyError(err) {
+				t.Fatalf("page cut at %d of %d (%q): err %v, want a read error", i, len(page), page[:i], err)
+			}
+		}
+	})
+}
+
 // hasDuplicateKey reports whether key occurs more than once at the top level (the scanner
 // keeps the first, encoding/json the last).
 func hasDuplicateKey(raw []byte, key string) bool {

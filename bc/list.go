@@ -172,16 +172,34 @@ func (c *Client) fetchPage(ctx context.Context, u string, q *Query, size int, sh
 			return status == http.StatusRequestTimeout || status == http.StatusGatewayTimeout
 		}
 	}
+	// The rows the page can hold, for the size hint: asked for with maxpagesize or $top.
+	rows := size
+	if q != nil && q.Top > 0 && (rows == 0 || q.Top < rows) {
+		rows = q.Top
+	}
 	var p *Page
 	err := c.do(ctx, cl, func(resp *http.Response) error {
-		p = &Page{Count: -1} // a fresh page per try
-		return decodePage(resp.Body, p, func(rec Record) error {
+		p = &Page{Count: -1, Records: make([]Record, 0, min(rows, MaxPageSize))} // a fresh page per try
+		hint := int(min(resp.ContentLength, maxBodyHint))
+		if bpr := int(c.bytesPerRow.Load()); hint <= 0 && rows > 0 && bpr > 0 {
+			hint = rows*bpr + rows*bpr/8 + 4096
+		}
+		return decodePage(resp.Body, hint, p, func(rec Record) error {
 			p.Records = append(p.Records, rec)
 			return nil
 		})
 	})
 	if err != nil {
 		return nil, err
+	}
+	if n := len(p.Records); n > 0 {
+		// BC streams pages without Content-Length: the next page's buffer is sized from
+		// this one's bytes per row.
+		total := 0
+		for _, r := range p.Records {
+			total += len(r.Raw) + 1
+		}
+		c.bytesPerRow.Store(int64(total / n))
 	}
 	return p, nil
 }

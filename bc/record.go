@@ -71,35 +71,52 @@ func (r Record) Lookup(field string) (json.RawMessage, bool) {
 
 // newRecord parses the hot-path fields of one JSON object.
 func newRecord(raw []byte) (Record, error) {
-	rec := Record{Raw: raw}
-	var lastMod, sysMod []byte
+	var f hotFields
 	err := scanObject(raw, func(key, val []byte) bool {
-		switch {
-		case keyEquals(key, "id"):
-			if s, ok := jsonString(val); ok {
-				rec.ID = s
-			}
-		case keyEquals(key, "@odata.etag"):
-			if s, ok := jsonString(val); ok {
-				rec.ETag = s
-			}
-		case keyEquals(key, "lastModifiedDateTime"):
-			lastMod = val
-		case keyEquals(key, "systemModifiedAt"):
-			sysMod = val
-		}
+		f.take(key, val)
 		return true
 	})
 	if err != nil {
 		return Record{}, err
 	}
+	return f.record(raw), nil
+}
+
+// hotFields collects the members of an entity a Record keeps apart from its Raw.
+type hotFields struct {
+	id, etag        string
+	lastMod, sysMod []byte
+}
+
+// take looks at one member (key as sent, without quotes; val raw JSON).
+func (f *hotFields) take(key, val []byte) {
+	switch {
+	case keyEquals(key, "id"):
+		if s, ok := jsonString(val); ok {
+			f.id = s
+		}
+	case keyEquals(key, "@odata.etag"):
+		if s, ok := jsonString(val); ok {
+			f.etag = s
+		}
+	case keyEquals(key, "lastModifiedDateTime"):
+		f.lastMod = val
+	case keyEquals(key, "systemModifiedAt"):
+		f.sysMod = val
+	}
+}
+
+// record is the Record of raw with the fields taken.
+func (f *hotFields) record(raw []byte) Record {
+	rec := Record{ID: f.id, ETag: f.etag, Raw: raw}
+	lastMod := f.lastMod
 	if lastMod == nil {
-		lastMod = sysMod
+		lastMod = f.sysMod
 	}
 	if lastMod != nil {
 		rec.LastModified = parseDateTime(lastMod)
 	}
-	return rec, nil
+	return rec
 }
 
 // keyEquals compares a raw JSON key (the inside of its quotes) with name; keys with

@@ -52,7 +52,13 @@ func (o *rowWriter) chunkDone(n int) {
 		return
 	}
 	o.e.stats.rows.Add(int64(n))
-	o.e.spend(o.r.Context(), o.e.cfg.Latency.PerRow*time.Duration(n))
+	cost := o.e.cfg.Latency.PerRow * time.Duration(n)
+	if clk, ok := o.r.Context().Value(serverClockKey{}).(*serverClock); ok {
+		clk.due = clk.due.Add(cost)
+		o.e.spendUntil(o.r.Context(), clk.due)
+		return
+	}
+	o.e.spend(o.r.Context(), cost)
 }
 
 func (o *rowWriter) flush() {
