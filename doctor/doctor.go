@@ -163,7 +163,7 @@ func (r *run) step(id, title string, step guide.Step, fn func(*Check)) {
 	} else {
 		fn(&c)
 	}
-	c.Duration = time.Since(start)
+	c.Duration = Seconds(time.Since(start))
 	r.record(c)
 }
 
@@ -544,7 +544,7 @@ func (r *run) checkBC(ctx context.Context) []bc.Company {
 		}
 		env.Status = NotChecked
 	}
-	access.Duration, env.Duration = time.Since(start), time.Since(start)
+	access.Duration, env.Duration = Seconds(time.Since(start)), Seconds(time.Since(start))
 	// Record in guide order; a 404 fails the environment, leaving Step 6 unchecked.
 	r.record(access)
 	if access.Status == Failed {

@@ -53,8 +53,28 @@ type Check struct {
 	// Retype names the values the admin must enter again to fix a failed check, as
 	// guide.FieldError names them ("client secret", "tenant ID", "environment", …); empty
 	// when the fix is made in the portal or in Business Central alone.
-	Retype   []string      `json:"retype,omitempty"`
-	Duration time.Duration `json:"durationNs"`
+	Retype []string `json:"retype,omitempty"`
+	// Duration is how long the check took, in seconds on the wire as every duration of
+	// the API. (Reports stored before read as 0: they had durationNs.)
+	Duration Seconds `json:"durationSeconds"`
+}
+
+// Seconds is a duration that is a number of seconds in JSON (millisecond precision).
+type Seconds time.Duration
+
+// MarshalJSON writes the number of seconds.
+func (d Seconds) MarshalJSON() ([]byte, error) {
+	return json.Marshal(float64(time.Duration(d).Milliseconds()) / 1000)
+}
+
+// UnmarshalJSON reads a number of seconds.
+func (d *Seconds) UnmarshalJSON(b []byte) error {
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return fmt.Errorf("duration in seconds: %w", err)
+	}
+	*d = Seconds(time.Duration(f * float64(time.Second)).Round(time.Millisecond))
+	return nil
 }
 
 // Evidence is what came over the wire, for support: never a secret or a token.

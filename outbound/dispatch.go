@@ -109,6 +109,18 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 			return total, err
 		}
 		changes, err := s.st.Changes(ctx, cur, pageSize)
+		var ce *store.CursorExpiredError
+		if errors.As(err, &ce) {
+			// The retention never prunes past this cursor; a log pruned all the same (a
+			// store restored from elsewhere, an older instance) must not stop dispatch
+			// for good: say what was lost and go on after it.
+			s.log.Error("outbound webhooks: changes were pruned before they became deliveries; their record events are lost",
+				"from_seq", cur+1, "through_seq", ce.PrunedThrough)
+			if _, err := s.st.AddDeliveries(ctx, &store.ChangeCursor{From: cur, To: ce.PrunedThrough}, nil); err != nil && !errors.Is(err, store.ErrConflict) {
+				return total, err
+			}
+			continue
+		}
 		if err != nil || len(changes) == 0 {
 			return total, err
 		}

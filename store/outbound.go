@@ -178,7 +178,7 @@ type DeliveryAttempt struct {
 	At time.Time `json:"at"`
 	// StatusCode is the endpoint's HTTP status; 0 when there was no answer.
 	StatusCode int `json:"statusCode,omitempty"`
-	// Duration is how long the attempt took, in milliseconds on the wire.
+	// Duration is how long the attempt took, in seconds on the wire (durationSeconds).
 	Duration time.Duration `json:"-"`
 	// Error says why the attempt failed (transport error, refused target, status); ""
 	// on success.
@@ -187,13 +187,14 @@ type DeliveryAttempt struct {
 	Response string `json:"response,omitempty"`
 }
 
-// MarshalJSON writes Duration as durationMs.
+// MarshalJSON writes Duration as durationSeconds (millisecond precision), as every
+// duration of the API.
 func (a DeliveryAttempt) MarshalJSON() ([]byte, error) {
 	type plain DeliveryAttempt
 	return json.Marshal(struct {
 		plain
-		DurationMs int64 `json:"durationMs"`
-	}{plain(a), a.Duration.Milliseconds()})
+		DurationSeconds float64 `json:"durationSeconds"`
+	}{plain(a), float64(a.Duration.Milliseconds()) / 1000})
 }
 
 // MaxAttemptResponse bounds the response kept in the attempt log, in bytes.

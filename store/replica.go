@@ -165,8 +165,15 @@ type ReplicaStore interface {
 	// ReadMark returns the change log's current position, to be taken before reading the
 	// data of a batch from BC (ReplicaBatch.Read).
 	ReadMark(ctx context.Context) (ReadMark, error)
-	// Changes returns up to limit change log entries with Seq greater than since.
+	// Changes returns up to limit change log entries with Seq greater than since; a
+	// *CursorExpiredError when the changes right after since were pruned.
 	Changes(ctx context.Context, since int64, limit int) ([]Change, error)
+	// PruneChanges deletes the oldest change log segments that p's bounds let go, in
+	// rounds of bounded transactions; several callers at once (instances) are safe: they
+	// take turns and never prune more than p allows.
+	PruneChanges(ctx context.Context, p ChangePrune) (ChangePruneResult, error)
+	// ChangesPrunedThrough returns the last pruned change (0: none was).
+	ChangesPrunedThrough(ctx context.Context) (int64, error)
 	// SyncState returns the state of a replicated set (zero state if never synced).
 	SyncState(ctx context.Context, key ReplicaKey) (SyncState, error)
 	// UpdateSyncState changes the state with fn inside a transaction.

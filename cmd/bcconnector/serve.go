@@ -18,11 +18,13 @@ type ServeCmd struct {
 	Workers        int           `default:"4" env:"BCC_SYNC_WORKERS" help:"Sync jobs run at once."`
 	WebhookWorkers int           `name:"webhook-workers" default:"8" env:"BCC_WEBHOOK_WORKERS" help:"Outbound webhook deliveries attempted at once by this instance."`
 
-	ReconcileEvery    int           `name:"reconcile-every" default:"10" env:"BCC_RECONCILE_EVERY" help:"Reconcile a set's ids (find records deleted in BC) after this many incremental passes; 0 turns the count off (both 0: the defaults)."`
-	ReconcileInterval time.Duration `name:"reconcile-interval" default:"15m" env:"BCC_RECONCILE_INTERVAL" help:"Reconcile a set's ids when the last reconciliation is this old; 0 turns the age off. With webhooks off this bounds how long a delete in BC takes to reach the replica."`
-	Sandbox           bool          `help:"Also start the emulator with a demo tenant and a demo connection that syncs (data changes by itself). Uses a temporary database unless --db is given."`
-	Grace             time.Duration `default:"10s" help:"How long shutdown waits for calls and sync pages in flight."`
-	Slice             time.Duration `name:"sync-slice" default:"15s" env:"BCC_SYNC_SLICE" help:"How long a sync job reads before it commits and continues as a new run. A job left running by a killed process is taken up again twice this long after it started (River checks every 30s). Keep it well above the time BC takes for one page."`
+	ReconcileEvery         int           `name:"reconcile-every" default:"10" env:"BCC_RECONCILE_EVERY" help:"Reconcile a set's ids (find records deleted in BC) after this many incremental passes; 0 turns the count off (both 0: the defaults)."`
+	ReconcileInterval      time.Duration `name:"reconcile-interval" default:"15m" env:"BCC_RECONCILE_INTERVAL" help:"Reconcile a set's ids when the last reconciliation is this old; 0 turns the age off. With webhooks off this bounds how long a delete in BC takes to reach the replica."`
+	Sandbox                bool          `help:"Also start the emulator with a demo tenant and a demo connection that syncs (data changes by itself). Uses a temporary database unless --db is given."`
+	Grace                  time.Duration `default:"10s" help:"How long shutdown waits for calls and sync pages in flight."`
+	ChangeRetention        time.Duration `name:"change-retention" default:"720h" env:"BCC_CHANGE_RETENTION" help:"Prune changes older than this from the change log (GET /changes; a cursor before what is kept answers 410 cursor_expired). 0 turns the age bound off."`
+	ChangeRetentionEntries int64         `name:"change-retention-entries" default:"10000000" env:"BCC_CHANGE_RETENTION_ENTRIES" help:"Keep about this many of the newest changes in the change log (whole batches go). 0 turns the size bound off. Neither bound prunes a change outbound webhooks have not yet turned into deliveries."`
+	Slice                  time.Duration `name:"sync-slice" default:"15s" env:"BCC_SYNC_SLICE" help:"How long a sync job reads before it commits and continues as a new run. A job left running by a killed process is taken up again twice this long after it started (River checks every 30s). Keep it well above the time BC takes for one page."`
 
 	SecureCookies  bool     `name:"secure-cookies" env:"BCC_SECURE_COOKIES" help:"Mark session cookies Secure: set it when users reach the service over https (behind a TLS proxy)."`
 	TrustedProxies []string `name:"trusted-proxy" env:"BCC_TRUSTED_PROXIES" sep:"," placeholder:"CIDR" help:"Reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For names the client for the sign-in throttle (per client address). Without it the peer address is the client: behind a proxy, set it."`

@@ -199,16 +199,25 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	if sched, err = syncer.NewScheduler(schedOpt); err != nil {
 		return err
 	}
+	if c.ChangeRetention < 0 || c.ChangeRetentionEntries < 0 {
+		return fmt.Errorf("--change-retention %s and --change-retention-entries %d must not be negative (0 turns one of them off)", c.ChangeRetention, c.ChangeRetentionEntries)
+	}
+	retention, err := syncer.NewRetention(syncer.RetentionOptions{Store: a.db, Logger: log,
+		MaxAge: orNever(c.ChangeRetention), MaxEntries: orNever(c.ChangeRetentionEntries)})
+	if err != nil {
+		return err
+	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, worker)
 	river.AddWorker(workers, sched)
+	river.AddWorker(workers, retention)
 	river.AddWorker(workers, &outbound.DeliverWorker{Service: s.out})
 	river.AddWorker(workers, &outbound.DeliverBatchWorker{Service: s.out})
 	s.rc, err = newJobQueue(ctx, a.db, &river.Config{
-		Queues: map[string]river.QueueConfig{syncer.QueueSync: {MaxWorkers: c.Workers}, syncer.QueueSchedule: {MaxWorkers: 1},
+		Queues: map[string]river.QueueConfig{syncer.QueueSync: {MaxWorkers: c.Workers}, syncer.QueueSchedule: {MaxWorkers: 1}, syncer.QueueMaintenance: {MaxWorkers: 1},
 			outbound.QueueDeliver: {MaxWorkers: c.WebhookWorkers}},
 		Workers:           workers,
-		PeriodicJobs:      []*river.PeriodicJob{sched.PeriodicJob()},
+		PeriodicJobs:      []*river.PeriodicJob{sched.PeriodicJob(), retention.PeriodicJob()},
 		FetchCooldown:     100 * time.Millisecond,
 		FetchPollInterval: 500 * time.Millisecond,
 		// Sync jobs run in slices of --sync-slice, so a job still "running" after two
@@ -378,7 +387,7 @@ func syncHint(h webhook.Hint) syncer.Hint {
 }
 
 // orNever maps a flag's 0 ("off") to the syncer's negative "never" (its 0 is the default).
-func orNever[T int | time.Duration](v T) T {
+func orNever[T int | int64 | time.Duration](v T) T {
 	if v == 0 {
 		return -1
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -257,35 +258,67 @@ func stamp(t time.Time) string {
 type ChangesCmd struct {
 	// After is the API's cursor name (GET /changes?after=); --since is a hidden alias
 	// kept for scripts written before the two were one name.
-	After int64 `help:"Print changes after this sequence number (the API's after; next of a page)." default:"0" aliases:"since"`
-	Limit int   `help:"At most this many changes." default:"1000"`
+	After      int64  `help:"Print changes after this sequence number (the API's after; next of a page)." default:"0" aliases:"since"`
+	Limit      int    `help:"At most this many changes." default:"1000"`
+	Connection string `help:"Only the changes of this connection (name or ID), as the API's connection." placeholder:"NAME|ID"`
+	EntitySet  string `name:"entity-set" help:"Only the changes of this entity set (e.g. customers), as the API's entitySet." placeholder:"SET"`
 }
 
-// Run prints one JSON change per line.
+// Run prints one JSON change per line: up to --limit changes that pass the filters, read
+// on past those that do not until the end of the log.
 func (c *ChangesCmd) Run(ctx context.Context, g *Globals) error {
+	if c.Limit <= 0 {
+		return fmt.Errorf("--limit must be at least 1, got %d", c.Limit)
+	}
 	a, err := g.open(ctx)
 	if err != nil {
 		return err
 	}
-	changes, err := a.db.Changes(ctx, c.After, c.Limit)
-	if err != nil {
-		return err
+	connID := ""
+	if c.Connection != "" {
+		cn, err := a.connection(ctx, c.Connection)
+		if err != nil {
+			return fmt.Errorf("--connection %s: %w", c.Connection, err)
+		}
+		connID = cn.ID
 	}
-	if len(changes) == 0 && c.After > 0 {
-		// As the API's cursor_beyond_end: no change will ever follow such a position.
-		m, err := a.db.ReadMark(ctx)
+	enc := json.NewEncoder(g.Stdout)
+	printed := 0
+	for since := c.After; printed < c.Limit; {
+		chunk, err := a.db.Changes(ctx, since, max(c.Limit, 500))
+		var ce *store.CursorExpiredError
+		if errors.As(err, &ce) {
+			// As the API's cursor_expired: reading on would skip the pruned changes.
+			return fmt.Errorf("--after %d is older than the change log keeps: the changes up to %d were pruned by its retention (serve --change-retention, --change-retention-entries), so reading on would skip some; read the records again, then follow from --after %d", c.After, ce.PrunedThrough, ce.PrunedThrough)
+		}
 		if err != nil {
 			return err
 		}
-		if c.After > m.Seq {
-			return fmt.Errorf("--after %d is past the end of the change log (%d): no change will ever follow it; it is from another database or one that was reset, so read again from --after 0", c.After, m.Seq)
+		if len(chunk) == 0 {
+			if since == c.After && c.After > 0 {
+				// As the API's cursor_beyond_end: no change will ever follow such a position.
+				m, err := a.db.ReadMark(ctx)
+				if err != nil {
+					return err
+				}
+				if c.After > m.Seq {
+					return fmt.Errorf("--after %d is past the end of the change log (%d): no change will ever follow it; it is from another database or one that was reset, so read again from --after 0", c.After, m.Seq)
+				}
+			}
+			return nil
 		}
-	}
-	enc := json.NewEncoder(g.Stdout)
-	for _, ch := range changes {
-		if err := enc.Encode(ch); err != nil {
-			return err
+		for _, ch := range chunk {
+			if printed == c.Limit {
+				break
+			}
+			if (connID == "" || ch.ConnectionID == connID) && (c.EntitySet == "" || ch.EntitySet == c.EntitySet) {
+				if err := enc.Encode(ch); err != nil {
+					return err
+				}
+				printed++
+			}
 		}
+		since = chunk[len(chunk)-1].Seq
 	}
 	return nil
 }

@@ -177,5 +177,16 @@ func (db *DB) Changes(ctx context.Context, since int64, limit int) ([]store.Chan
 	if err != nil {
 		return nil, fmt.Errorf("postgres: read change log: %w", err)
 	}
+	// Checked after the read: a prune committed before it shows here, one after it took
+	// nothing this read needed.
+	if sqlstore.CheckPruned(out, since) {
+		through, err := db.ChangesPrunedThrough(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := sqlstore.CursorExpired(since, through); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
 }

@@ -188,6 +188,17 @@ func (db *DB) Changes(ctx context.Context, since int64, limit int) ([]store.Chan
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: read change log: %w", err)
 	}
+	// Checked after the read: a prune before it shows here, one after it took nothing
+	// this read needed.
+	if sqlstore.CheckPruned(out, since) {
+		through, err := db.ChangesPrunedThrough(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := sqlstore.CursorExpired(since, through); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
 }
 

@@ -1,7 +1,7 @@
 // Package storetest is the conformance suite every store.Store implementation runs, in
 // the manner of River's riverdrivertest: one set of behaviours, one test per dialect.
 // Each interface of package store has its suite in a file of its own (connection.go,
-// secret.go, replica.go, changelog.go, syncstate.go, webhook.go, token.go, user.go, attempts.go, lease.go,
+// secret.go, replica.go, changelog.go, retention.go, syncstate.go, webhook.go, token.go, user.go, attempts.go, lease.go,
 // idempotency.go, doctor.go, records.go, budget.go, notify.go, outbound.go, delivery.go, health.go) with a Run… function that stores implementing
 // only that interface can call (webhook.MemoryStore runs RunWebhooks); [Run] runs them all.
 // RunMarksPruned (marks.go) needs the store's clock and its marks, so each store calls it.
@@ -40,7 +40,7 @@ type Opener func(t *testing.T, kr *secret.Keyring) store.Store
 // Run runs the conformance suite of every store interface against the stores open
 // returns: RunConnections, RunSecrets, RunReplica, RunChangeLog, RunSyncState,
 // RunWebhooks, RunTokens, RunUsers, RunAttempts, RunLeases, RunIdempotency, RunDoctorReports, RunRecords, RunBudget, RunNotifier,
-// RunOutbound, RunDeliveries and RunHealth.
+// RunOutbound, RunDeliveries and RunHealth, and RunChangeRetention.
 // Subtests run in parallel, each on its own store.
 func Run(t *testing.T, open Opener) {
 	t.Helper()
@@ -53,6 +53,7 @@ func Run(t *testing.T, open Opener) {
 		{"Secrets", func(t *testing.T) { RunSecrets(t, open) }},
 		{"Replica", func(t *testing.T) { RunReplica(t, func(t *testing.T) store.ReplicaStore { return one(t) }) }},
 		{"ChangeLog", func(t *testing.T) { RunChangeLog(t, func(t *testing.T) store.ReplicaStore { return one(t) }) }},
+		{"ChangeRetention", func(t *testing.T) { RunChangeRetention(t, func(t *testing.T) store.ReplicaStore { return one(t) }) }},
 		{"SyncState", func(t *testing.T) { RunSyncState(t, func(t *testing.T) store.ReplicaStore { return one(t) }) }},
 		{"Webhooks", func(t *testing.T) { RunWebhooks(t, func(t *testing.T) store.WebhookStore { return one(t) }) }},
 		{"Tokens", func(t *testing.T) { RunTokens(t, func(t *testing.T) store.TokenStore { return one(t) }) }},

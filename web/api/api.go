@@ -68,6 +68,7 @@ type route struct {
 
 var routes = []route{
 	{"GET", "/openapi.json", (*api).openapi, true},
+	{"GET", "/problems/{code}", (*api).problemDoc, true},
 	{"GET", "/connections", (*api).listConnections, false},
 	{"POST", "/connections", (*api).createConnection, false},
 	{"POST", "/connections/express", (*api).createExpress, false},
@@ -92,6 +93,7 @@ var routes = []route{
 	{"POST", "/connections/{id}/entities/{set}/records/{rid}/actions/{action}", (*api).action, false},
 	{"POST", "/connections/{id}/$batch", (*api).batch, false},
 	{"GET", "/changes", (*api).changes, false},
+	{"GET", "/changes/stream", (*api).changesStream, false},
 	{"GET", "/webhook-endpoints", (*api).listEndpoints, false},
 	{"POST", "/webhook-endpoints", (*api).createEndpoint, false},
 	{"GET", "/webhook-endpoints/{eid}", (*api).getEndpoint, false},

@@ -34,18 +34,16 @@ func TestRoutes(t *testing.T) {
 	// A wrong field is a 422 naming the field and the step.
 	bad := e.input()
 	bad.ClientID = "not-a-guid"
-	var ferr struct {
-		Error struct{ Code, Field, Step string }
-	}
+	var ferr problemBody
 	e.do("POST", "/connections", e.token, bad, 422, &ferr)
-	if ferr.Error.Field != "client ID" || ferr.Error.Step != "Step 2" {
+	if ferr.Field != "client ID" || ferr.Step != "Step 2" {
 		t.Errorf("field error: %+v", ferr)
 	}
 	// A wrong secret fails the doctor at Step 3 and stores nothing.
 	wrong := e.input()
 	wrong.Secret = secret.Secret("Abc8Q~" + strings.Repeat("x", 34))
 	b := e.do("POST", "/connections", e.token, wrong, 422, &ferr)
-	if ferr.Error.Code != "setup_failed" || !strings.Contains(string(b), `"report"`) {
+	if ferr.Code != "setup_failed" || !strings.Contains(string(b), `"report"`) {
 		t.Errorf("setup failure: %s", b)
 	}
 
@@ -170,8 +168,8 @@ func TestRoutes(t *testing.T) {
 	e.do("GET", "/changes?after=0&limit=5000", e.token, nil, 200, &tail)
 	start := time.Now()
 	var none struct{ Changes []any }
-	e.do("GET", "/changes?wait=300ms&after="+itoa(tail.Next), e.token, nil, 200, &none)
-	if len(none.Changes) != 0 || time.Since(start) < 250*time.Millisecond {
+	e.do("GET", "/changes?wait=1&after="+itoa(tail.Next), e.token, nil, 200, &none)
+	if len(none.Changes) != 0 || time.Since(start) < 900*time.Millisecond {
 		t.Errorf("long poll returned %d after %s", len(none.Changes), time.Since(start))
 	}
 
@@ -275,9 +273,9 @@ func TestIdempotencyKey(t *testing.T) {
 	if got := e.emu.Count(ref, "customers"); got != before+1 {
 		t.Errorf("customers: %d, want %d", got, before+1)
 	}
-	var er struct{ Error struct{ Code string } }
+	var er problemBody
 	e.do("POST", path, e.token, `{"displayName":"Other"}`, 422, &er, "Idempotency-Key", "k-1")
-	if er.Error.Code != "idempotency_key_reused" {
+	if er.Code != "idempotency_key_reused" {
 		t.Errorf("reuse: %+v", er)
 	}
 	// Without a key, two POSTs create two.

@@ -45,11 +45,9 @@ func TestCertificateConnection(t *testing.T) {
 	if b, _ := pem.Decode(p); b == nil || string(b.Bytes) != string(der) {
 		t.Errorf("the PEM is not the certificate: %q", p)
 	}
-	var ferr struct {
-		Error struct{ Code, Message, Step string }
-	}
+	var ferr problemBody
 	e.do("GET", "/connections/"+id+"/certificates/"+certID+"?format=xml", e.token, nil, 400, &ferr)
-	if !strings.Contains(ferr.Error.Message, "pem") {
+	if !strings.Contains(ferr.Detail, "pem") {
 		t.Errorf("unknown format: %+v", ferr)
 	}
 	e.do("GET", "/connections/"+id+"/certificates/nope", e.token, nil, 404, nil)
@@ -59,12 +57,12 @@ func TestCertificateConnection(t *testing.T) {
 
 	// Nothing can sync before the certificate is active.
 	e.do("POST", "/connections/"+id+"/sync", e.token, map[string]any{"entities": []string{"customers"}}, 409, &ferr)
-	if !strings.Contains(ferr.Error.Message, thumb) {
+	if !strings.Contains(ferr.Detail, thumb) {
 		t.Errorf("sync before activation: %+v", ferr)
 	}
 	// Before the upload: 422 with the report naming Step 3; nothing changes.
 	e.do("POST", "/connections/"+id+"/activate", e.token, nil, 422, &ferr)
-	if ferr.Error.Code != "setup_failed" || ferr.Error.Step != "Step 3" {
+	if ferr.Code != "setup_failed" || ferr.Step != "Step 3" {
 		t.Fatalf("activate before the upload: %+v", ferr)
 	}
 	e.sb.UploadCertificate(idp.Certificate{DER: der})

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -46,6 +47,21 @@ func parseLimit(s string, max int) (int, error) {
 }
 
 func (a *api) changes(w http.ResponseWriter, r *http.Request) error {
+	return a.feed(w, r, strings.Contains(r.Header.Get("Accept"), "text/event-stream"))
+}
+
+// changesStream is GET /changes/stream: the change feed as server-sent events, whatever
+// the Accept header says (GET /changes with Accept: text/event-stream is the same, kept
+// for clients written before the stream was an operation of its own).
+func (a *api) changesStream(w http.ResponseWriter, r *http.Request) error {
+	if r.URL.Query().Has("wait") {
+		return fmt.Errorf("%w: wait is a parameter of the long-poll GET /changes; a stream waits by itself, drop it", errBadRequest)
+	}
+	return a.feed(w, r, true)
+}
+
+// feed answers the change feed: a JSON page (long-poll) or a stream of events.
+func (a *api) feed(w http.ResponseWriter, r *http.Request, sse bool) error {
 	q := r.URL.Query()
 	if err := checkParams(q, changesParams); err != nil {
 		return err
@@ -68,18 +84,22 @@ func (a *api) changes(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	// Durations in the API are seconds, everywhere (durationSeconds, overlapSeconds).
 	var wait time.Duration
 	if s := q.Get("wait"); s != "" {
-		if wait, err = time.ParseDuration(s); err != nil || wait < 0 {
-			return fmt.Errorf("%w: wait must be a duration such as 30s, got %q", errBadRequest, s)
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 {
+			return fmt.Errorf("%w: wait is a whole number of seconds (0 or more; more than %d is cut to %d), got %q; e.g. wait=30", errBadRequest,
+				int64(a.maxWait.Seconds()), int64(a.maxWait.Seconds()), s)
 		}
+		wait = time.Duration(min(n, 1<<20)) * time.Second
 	}
 	wait = min(wait, a.maxWait)
 	keep, err := a.changesFilter(r, q)
 	if err != nil {
 		return err
 	}
-	if strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
+	if sse {
 		return a.stream(w, r, after, limit, keep)
 	}
 	changes, next, err := a.svc.Changes(r.Context(), after, limit, wait, keep)
@@ -119,7 +139,8 @@ func (a *api) changesFilter(r *http.Request, q url.Values) (func(store.Change) b
 }
 
 // stream sends changes as server-sent events (event "change", id = seq) until the client
-// goes away, with a comment every 15 s to keep proxies from closing the stream.
+// goes away, with a comment every 15 s to keep proxies from closing the stream. An error
+// after the stream started ends it with an event "error" carrying the error's JSON body.
 func (a *api) stream(w http.ResponseWriter, r *http.Request, after int64, limit int, keep func(store.Change) bool) error {
 	rc := http.NewResponseController(w)
 	// The first read does not wait, so a bad cursor answers an error, not a stream.
@@ -129,7 +150,18 @@ func (a *api) stream(w http.ResponseWriter, r *http.Request, after int64, limit 
 			return err
 		}
 		if err != nil {
-			a.log.Error("change feed", "err", err)
+			// The stream has started: the error goes as an event of its own, with the body
+			// a JSON call would get, and the stream ends (a reader whose cursor the
+			// retention overtook gets cursor_expired).
+			status, body := statusOf(err)
+			lvl := slog.LevelInfo
+			if status >= 500 {
+				lvl = slog.LevelError
+			}
+			a.log.Log(r.Context(), lvl, "change feed stream ended", "status", status, "err", err)
+			b, _ := json.Marshal(errorBody(status, body))
+			fmt.Fprintf(w, "event: error\ndata: %s\n\n", b)
+			_ = rc.Flush()
 			return nil
 		}
 		if wait == 0 {

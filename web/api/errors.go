@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/bizzjoiner/bcconnector/bc"
@@ -18,16 +20,36 @@ import (
 	"github.com/bizzjoiner/bcconnector/store"
 )
 
-// apiError is the body of every error: {"error":{code, message, field, step}}.
+// apiError is the body of every error: an RFC 9457 problem details object
+// (application/problem+json) whose type is Prefix+"/problems/"+code, with our extension
+// members: code (stable, for programs), and where they apply the field and guide step at
+// fault, the fix, the errors of several fields, the doctor's report, what BC answered, and
+// for cursor_expired the last pruned change. Detail is written for people and never holds
+// an internal prefix (see clean).
 type apiError struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	// Message is the problem's detail.
+	Message string          `json:"detail"`
 	Code    string          `json:"code"`
-	Message string          `json:"message"`
 	Field   string          `json:"field,omitempty"`
 	Step    string          `json:"step,omitempty"`
 	Fix     string          `json:"fix,omitempty"`
-	Errors  []apiError      `json:"errors,omitempty"`
+	Errors  []fieldProblem  `json:"errors,omitempty"`
 	Report  *doctor.Report  `json:"report,omitempty"`
 	BC      *bcErrorDetails `json:"bc,omitempty"`
+	// PrunedThrough is the last change the retention pruned (cursor_expired).
+	PrunedThrough *int64 `json:"prunedThrough,omitempty"`
+}
+
+// fieldProblem is one of several invalid fields of a request (apiError.Errors).
+type fieldProblem struct {
+	Code   string `json:"code"`
+	Detail string `json:"detail"`
+	Field  string `json:"field,omitempty"`
+	Step   string `json:"step,omitempty"`
+	Fix    string `json:"fix,omitempty"`
 }
 
 type bcErrorDetails struct {
@@ -36,8 +58,77 @@ type bcErrorDetails struct {
 	CorrelationID string `json:"correlationId,omitempty"`
 }
 
+// problemType documents one error code: its title (the same for every occurrence, as RFC
+// 9457 wants) and what it means, served at its type URI.
+type problemType struct {
+	Status      int
+	Title       string
+	Description string
+}
+
+// problemTypes are every error code the API answers, by code.
+var problemTypes = map[string]problemType{
+	"unauthorized":            {401, "Missing or invalid API token", "The call carries no Authorization: Bearer bcc_… header, or its token is unknown or revoked. Create a token with `bcconnector token create`."},
+	"not_found":               {404, "Not found", "The route, connection, record, endpoint or delivery does not exist, or the token's scope does not include it."},
+	"method_not_allowed":      {405, "Method not allowed", "The path exists but not with this method; the Allow header lists the methods it has."},
+	"invalid":                 {400, "Invalid request", "A query parameter, header or body is not what the operation takes; detail names it and what it accepts."},
+	"invalid_field":           {422, "Invalid field", "A field of the body failed validation; field names it, step the setup guide step it comes from, fix what to do. Several fields at once are listed in errors."},
+	"setup_failed":            {422, "Setup check failed", "The doctor found a step of the customer's setup wrong; step names the first failing guide step and report holds the whole diagnosis."},
+	"idempotency_key_reused":  {422, "Idempotency-Key reused", "The Idempotency-Key was used before for a different request; use a new key for a new request."},
+	"idempotency_in_progress": {409, "Idempotent request still running", "A request with this Idempotency-Key is still running; retry later to get its answer."},
+	"cursor_beyond_end":       {400, "Cursor beyond the end of the change log", "The after cursor (or Last-Event-ID) is past the last change: it is from another database, or one that was reset. Read again from after=0 and resynchronise."},
+	"cursor_expired":          {410, "Cursor older than the change log keeps", "The changes right after the cursor were pruned by the change log's retention (serve --change-retention, --change-retention-entries); reading on would skip them. Read the records again, then follow the feed from prunedThrough."},
+	"not_synced":              {409, "Entity set not synced", "No sync of this entity set ever started, so the replica has nothing to answer with; start one with POST /connections/{id}/sync."},
+	"sync_already_queued":     {409, "Sync already queued", "Every entity set asked for already has a sync job waiting or running, so nothing new was started."},
+	"conflict":                {409, "Conflict", "The request clashes with what is stored: a name taken, a state that does not allow the change."},
+	"express_not_offered":     {409, "Express setup not offered", "The operator has not set up Bizzjoiner's own app (bcconnector express-app set), so express connections cannot be made; use a connection with the customer's own app."},
+	"no_jobs":                 {503, "No job queue", "Syncing runs under `bcconnector serve`; this process has no job queue."},
+	"bc_error":                {502, "Business Central refused the call", "Business Central answered with an error; bc holds its status, code and correlation ID (the status is BC's when it is a 4xx)."},
+	"timeout":                 {504, "Timeout", "The call took too long."},
+	"internal":                {500, "Internal error", "Something failed on the server; its log has the details under the request's X-Request-ID."},
+}
+
+// ProblemCodes returns every error code the API answers, sorted, for documentation and
+// tests.
+func ProblemCodes() []string {
+	out := make([]string, 0, len(problemTypes))
+	for c := range problemTypes {
+		out = append(out, c)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// problemTypeURI is the type of the problems with code: a URI reference relative to the
+// server, where GET describes the problem.
+func problemTypeURI(code string) string { return Prefix + "/problems/" + code }
+
 func writeError(w http.ResponseWriter, status int, e apiError) {
-	writeJSON(w, status, map[string]apiError{"error": e})
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(errorBody(status, e))
+}
+
+// errorBody completes e into the problem body of a response with status.
+func errorBody(status int, e apiError) apiError {
+	e.Status = status
+	e.Type = problemTypeURI(e.Code)
+	e.Title = problemTypes[e.Code].Title
+	if e.Message == "" {
+		e.Message = e.Title
+	}
+	return e
+}
+
+// problemDoc answers GET /problems/{code}: what a problem type means.
+func (a *api) problemDoc(w http.ResponseWriter, r *http.Request) error {
+	code := r.PathValue("code")
+	pt, ok := problemTypes[code]
+	if !ok {
+		return fmt.Errorf("%w: no problem type %q; the API's are %s", store.ErrNotFound, code, strings.Join(ProblemCodes(), ", "))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"type": problemTypeURI(code), "code": code, "title": pt.Title, "status": pt.Status, "description": pt.Description})
+	return nil
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -45,6 +136,25 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	_ = enc.Encode(v)
+}
+
+// sentinels are the errors whose text is an internal prefix ("store: not found: …"):
+// clean takes them out of what a caller reads.
+var sentinels = []error{store.ErrNotFound, store.ErrConflict, store.ErrInvalid, store.ErrCursorExpired, errBadRequest,
+	service.ErrCursorBeyondEnd, service.ErrNotSynced, service.ErrSyncQueued, service.ErrNoJobs, service.ErrSetupFailed,
+	service.ErrIdempotencyKeyReused, service.ErrIdempotencyInProgress, service.ErrConnectionBlocked}
+
+// clean returns err's text for a caller: without the internal prefixes of sentinel
+// errors; "" when nothing but a sentinel is left (the title says it then).
+func clean(err error) string {
+	msg := err.Error()
+	for _, s := range sentinels {
+		if errors.Is(err, s) {
+			msg = strings.ReplaceAll(msg, s.Error()+": ", "")
+			msg = strings.TrimSuffix(strings.TrimSuffix(msg, s.Error()), ": ")
+		}
+	}
+	return msg
 }
 
 // reportError carries a doctor report with a setup failure.
@@ -67,7 +177,8 @@ func statusOf(err error) (int, apiError) {
 		}
 	}
 	if len(fes) > 0 {
-		ae := fieldError(fes[0])
+		f := fieldError(fes[0])
+		ae := apiError{Code: f.Code, Message: f.Detail, Field: f.Field, Step: f.Step, Fix: f.Fix}
 		for _, fe := range fes[1:] {
 			ae.Errors = append(ae.Errors, fieldError(fe))
 		}
@@ -75,35 +186,40 @@ func statusOf(err error) (int, apiError) {
 	}
 	var re *reportError
 	if errors.As(err, &re) {
-		ae := apiError{Code: "setup_failed", Message: re.Error(), Report: re.rep}
+		ae := apiError{Code: "setup_failed", Message: clean(re), Report: re.rep}
 		if re.rep != nil && re.rep.FailedStep != nil {
 			ae.Step = re.rep.FailedStep.Short()
 		}
 		return http.StatusUnprocessableEntity, ae
 	}
 	var be *bc.Error
+	var ce *store.CursorExpiredError
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return http.StatusNotFound, apiError{Code: "not_found", Message: err.Error()}
+		return http.StatusNotFound, apiError{Code: "not_found", Message: clean(err)}
 	case errors.Is(err, service.ErrIdempotencyKeyReused):
 		return http.StatusUnprocessableEntity, apiError{Code: "idempotency_key_reused", Message: "this Idempotency-Key was used for a different request; use a new key for a new request"}
 	case errors.Is(err, service.ErrIdempotencyInProgress):
 		return http.StatusConflict, apiError{Code: "idempotency_in_progress", Message: "a request with this Idempotency-Key is still running; retry later"}
 	case errors.Is(err, service.ErrCursorBeyondEnd):
-		return http.StatusBadRequest, apiError{Code: "cursor_beyond_end", Message: err.Error(), Field: "after",
+		return http.StatusBadRequest, apiError{Code: "cursor_beyond_end", Message: clean(err), Field: "after",
 			Fix: "no change will ever follow this cursor (it is from another database, or one that was reset): read again from after=0 and resynchronise"}
+	case errors.As(err, &ce):
+		return http.StatusGone, apiError{Code: "cursor_expired", Field: "after", PrunedThrough: &ce.PrunedThrough,
+			Message: fmt.Sprintf("after=%d is older than the change log keeps: the changes up to %d were pruned by its retention, so reading on would skip some", ce.After, ce.PrunedThrough),
+			Fix:     fmt.Sprintf("resynchronise: read the records again (GET .../records), then follow the feed from after=%d or later", ce.PrunedThrough)}
 	case errors.Is(err, service.ErrNotSynced):
-		return http.StatusConflict, apiError{Code: "not_synced", Message: err.Error()}
+		return http.StatusConflict, apiError{Code: "not_synced", Message: clean(err)}
 	case errors.Is(err, service.ErrSyncQueued):
-		return http.StatusConflict, apiError{Code: "sync_already_queued", Message: err.Error()}
+		return http.StatusConflict, apiError{Code: "sync_already_queued", Message: clean(err)}
 	case errors.Is(err, store.ErrConflict):
-		return http.StatusConflict, apiError{Code: "conflict", Message: err.Error()}
+		return http.StatusConflict, apiError{Code: "conflict", Message: clean(err)}
 	case errors.Is(err, store.ErrInvalid), errors.Is(err, errBadRequest):
-		return http.StatusBadRequest, apiError{Code: "invalid", Message: err.Error()}
+		return http.StatusBadRequest, apiError{Code: "invalid", Message: clean(err)}
 	case errors.Is(err, service.ErrExpressOff):
-		return http.StatusConflict, apiError{Code: "express_not_offered", Message: err.Error()}
+		return http.StatusConflict, apiError{Code: "express_not_offered", Message: clean(err)}
 	case errors.Is(err, service.ErrNoJobs):
-		return http.StatusServiceUnavailable, apiError{Code: "no_jobs", Message: err.Error()}
+		return http.StatusServiceUnavailable, apiError{Code: "no_jobs", Message: clean(err)}
 	case errors.As(err, &be):
 		status := be.StatusCode
 		if status < 400 || status >= 500 {
@@ -117,8 +233,8 @@ func statusOf(err error) (int, apiError) {
 	return http.StatusInternalServerError, apiError{Code: "internal", Message: "internal error; the server log has the details (look for this request's X-Request-ID)"}
 }
 
-func fieldError(fe *guide.FieldError) apiError {
-	return apiError{Code: "invalid_field", Message: fe.Error(), Field: fe.Field, Step: fe.Step.Short(), Fix: fe.Fix}
+func fieldError(fe *guide.FieldError) fieldProblem {
+	return fieldProblem{Code: "invalid_field", Detail: fe.Error(), Field: fe.Field, Step: fe.Step.Short(), Fix: fe.Fix}
 }
 
 func unjoin(err error) []error {

@@ -11,13 +11,11 @@ import (
 func TestChangesQuery(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	var perr struct {
-		Error struct{ Code, Message string }
-	}
+	var perr problemBody
 	e.do("GET", "/changes?since=5", e.token, nil, 400, &perr)
 	for _, want := range []string{"since", "after", "limit", "wait", "connection", "entitySet"} {
-		if !strings.Contains(perr.Error.Message, want) {
-			t.Errorf("?since= error lacks %q: %+v", want, perr.Error)
+		if !strings.Contains(perr.Detail, want) {
+			t.Errorf("?since= error lacks %q: %+v", want, perr)
 		}
 	}
 
@@ -76,18 +74,16 @@ func TestChangesCursorBeyondEnd(t *testing.T) {
 		t.Fatal("the sync logged no changes")
 	}
 	var none struct{ Changes []any }
-	e.do("GET", "/changes?wait=0s&after="+itoa(tail.Next), e.token, nil, 200, &none)
+	e.do("GET", "/changes?wait=0&after="+itoa(tail.Next), e.token, nil, 200, &none)
 	if len(none.Changes) != 0 {
 		t.Errorf("after the end: %d changes", len(none.Changes))
 	}
 
-	var perr struct {
-		Error struct{ Code, Message, Field, Fix string }
-	}
-	e.do("GET", "/changes?wait=60s&after="+itoa(tail.Next+1), e.token, nil, 400, &perr)
-	if perr.Error.Code != "cursor_beyond_end" || perr.Error.Field != "after" ||
-		!strings.Contains(perr.Error.Message, itoa(tail.Next)) || !strings.Contains(perr.Error.Fix, "after=0") {
-		t.Errorf("cursor beyond the end: %+v", perr.Error)
+	var perr problemBody
+	e.do("GET", "/changes?wait=60&after="+itoa(tail.Next+1), e.token, nil, 400, &perr)
+	if perr.Code != "cursor_beyond_end" || perr.Field != "after" ||
+		!strings.Contains(perr.Detail, itoa(tail.Next)) || !strings.Contains(perr.Fix, "after=0") {
+		t.Errorf("cursor beyond the end: %+v", perr)
 	}
 	st, hdr, b := e.call("GET", "/changes?after="+itoa(tail.Next+1000), e.token, nil, "Accept", "text/event-stream")
 	if st != 400 || !strings.Contains(string(b), "cursor_beyond_end") || strings.Contains(hdr.Get("Content-Type"), "event-stream") {
@@ -101,12 +97,10 @@ func TestRecordAndNotSynced(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	id := e.createConn("Contoso")
-	var perr struct {
-		Error struct{ Code, Message string }
-	}
+	var perr problemBody
 	e.do("GET", "/connections/"+id+"/entities/customers/records", e.token, nil, 409, &perr)
-	if perr.Error.Code != "not_synced" || !strings.Contains(perr.Error.Message, "/connections/"+id+"/sync") || !strings.Contains(perr.Error.Message, "customers") {
-		t.Errorf("records of a set never synced: %+v", perr.Error)
+	if perr.Code != "not_synced" || !strings.Contains(perr.Detail, "/connections/"+id+"/sync") || !strings.Contains(perr.Detail, "customers") {
+		t.Errorf("records of a set never synced: %+v", perr)
 	}
 	e.do("GET", "/connections/"+id+"/entities/customers/records/00000000-0000-0000-0000-000000000001", e.token, nil, 409, &perr)
 
@@ -127,8 +121,8 @@ func TestRecordAndNotSynced(t *testing.T) {
 		t.Errorf("record %s: %v", rid, rec)
 	}
 	e.do("GET", "/connections/"+id+"/entities/customers/records/00000000-0000-0000-0000-000000000001", e.token, nil, 404, &perr)
-	if perr.Error.Code != "not_found" || !strings.Contains(perr.Error.Message, "00000000-0000-0000-0000-000000000001") {
-		t.Errorf("absent record: %+v", perr.Error)
+	if perr.Code != "not_found" || !strings.Contains(perr.Detail, "00000000-0000-0000-0000-000000000001") {
+		t.Errorf("absent record: %+v", perr)
 	}
 	// Another customer's token does not learn the connection exists.
 	other := e.newToken("other", []string{"conn-of-someone-else"})
@@ -157,16 +151,14 @@ func TestMethodsAndLimits(t *testing.T) {
 		t.Errorf("unknown path: %d %s", st, b)
 	}
 
-	var perr struct {
-		Error struct{ Code, Message string }
-	}
+	var perr problemBody
 	e.do("GET", "/changes?limit=5001", e.token, nil, 400, &perr)
-	if !strings.Contains(perr.Error.Message, "5000") {
-		t.Errorf("changes limit above the maximum: %+v", perr.Error)
+	if !strings.Contains(perr.Detail, "5000") {
+		t.Errorf("changes limit above the maximum: %+v", perr)
 	}
 	e.do("GET", "/changes?limit=5000", e.token, nil, 200, nil)
 	e.do("GET", "/connections/"+id+"/entities/customers/records?limit=1001", e.token, nil, 400, &perr)
-	if !strings.Contains(perr.Error.Message, "1000") {
-		t.Errorf("records limit above the maximum: %+v", perr.Error)
+	if !strings.Contains(perr.Detail, "1000") {
+		t.Errorf("records limit above the maximum: %+v", perr)
 	}
 }

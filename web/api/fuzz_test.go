@@ -34,7 +34,7 @@ func FuzzAPI(f *testing.F) {
 			{"POST", "/connections/" + id + "/$batch"},
 			{"GET", "/connections/" + id + "/entities/customers/records?limit=5&filter=" + url.QueryEscape(in)},
 			{"GET", "/connections/" + id + "/entities/customers/records/" + url.PathEscape(in)},
-			{"GET", "/changes?wait=0s&after=" + url.QueryEscape(in)},
+			{"GET", "/changes?wait=0&after=" + url.QueryEscape(in)},
 		} {
 			var body any
 			if rq.method != "GET" {

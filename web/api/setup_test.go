@@ -229,3 +229,10 @@ func (e *env) scanSecrets(extra ...string) {
 		}
 	}
 }
+
+// problemBody is an error answer: RFC 9457 problem details with our extension members.
+type problemBody struct {
+	Type, Title, Detail, Code, Field, Step, Fix string
+	Status                                      int
+	PrunedThrough                               *int64
+}

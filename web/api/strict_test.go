@@ -29,11 +29,9 @@ func TestStrictJSONBodies(t *testing.T) {
 	}
 	for _, c := range cases {
 		st, _, b := e.call(c.method, c.path, e.token, c.body)
-		var body struct {
-			Error struct{ Code, Message string }
-		}
+		var body problemBody
 		_ = json.Unmarshal(b, &body)
-		if st != 400 || !strings.Contains(body.Error.Message, c.want) {
+		if st != 400 || !strings.Contains(body.Detail, c.want) {
 			t.Errorf("%s: %d %.300s; want 400 naming %q", c.name, st, b, c.want)
 		}
 	}
@@ -60,11 +58,9 @@ func TestBatchCompanyURL(t *testing.T) {
 		for _, m := range []string{"GET", "POST", "PATCH", "DELETE"} {
 			st, _, b := e.call("POST", "/connections/"+id+"/$batch", e.token, map[string]any{"requests": []map[string]any{
 				{"id": "1", "method": m, "url": u, "body": map[string]any{"displayName": "x"}}}})
-			var body struct {
-				Error struct{ Code, Message string }
-			}
+			var body problemBody
 			_ = json.Unmarshal(b, &body)
-			if st != 400 || !strings.Contains(body.Error.Message, "url") {
+			if st != 400 || !strings.Contains(body.Detail, "url") {
 				t.Errorf("%s %s: %d %.300s; want 400 naming the url", m, u, st, b)
 			}
 		}
@@ -80,11 +76,9 @@ func TestPatchConnectionTenantClient(t *testing.T) {
 	id := e.createConn("Contoso")
 	const other = "99999999-8888-7777-6666-555555555555"
 	for _, f := range []struct{ json, field string }{{"tenantId", "tenant ID"}, {"clientId", "client ID"}} {
-		var ferr struct {
-			Error struct{ Code, Field, Message, Fix string }
-		}
+		var ferr problemBody
 		e.do("PATCH", "/connections/"+id, e.token, map[string]any{f.json: other}, 422, &ferr)
-		if ferr.Error.Field != f.field || ferr.Error.Fix == "" {
+		if ferr.Field != f.field || ferr.Fix == "" {
 			t.Errorf("%s: %+v", f.json, ferr)
 		}
 	}

@@ -22,11 +22,9 @@ func TestSyncTriggerAbsorbedSaysSo(t *testing.T) {
 	e.jobs.busy[busy] = true
 	e.jobs.mu.Unlock()
 
-	var body struct {
-		Error struct{ Code, Message string }
-	}
+	var body problemBody
 	e.do("POST", "/connections/"+id+"/sync", e.token, map[string]any{"entities": []string{"currencies"}}, 409, &body)
-	if body.Error.Code != "sync_already_queued" || !strings.Contains(body.Error.Message, "currencies") || !strings.Contains(body.Error.Message, "running") {
+	if body.Code != "sync_already_queued" || !strings.Contains(body.Detail, "currencies") || !strings.Contains(body.Detail, "running") {
 		t.Errorf("409 body: %+v", body)
 	}
 	// One set free: the request queued something, so it is accepted.
