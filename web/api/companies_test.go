@@ -48,10 +48,10 @@ func TestConnectionCompanies(t *testing.T) {
 			t.Fatalf("company=%s returned a change of %s", amp.Name, c.CompanyID)
 		}
 	}
-	var perr struct{ Error struct{ Message string } }
+	var perr problemBody
 	e.do("GET", "/changes?company="+url.QueryEscape(amp.Name), e.token, nil, 400, &perr)
-	if !strings.Contains(perr.Error.Message, "connection=") {
-		t.Errorf("a company name without connection: %s", perr.Error.Message)
+	if !strings.Contains(perr.Detail, "connection=") {
+		t.Errorf("a company name without connection: %s", perr.Detail)
 	}
 
 	var recs struct{ Records []map[string]any }
@@ -62,8 +62,8 @@ func TestConnectionCompanies(t *testing.T) {
 	id := recs.Records[0]["id"].(string)
 	e.do("GET", "/connections/"+v.ID+"/entities/currencies/records/"+id+"?company="+amp.ID, e.token, nil, 200, nil)
 	e.do("GET", "/connections/"+v.ID+"/entities/currencies/records?company=Nobody", e.token, nil, 404, &perr)
-	if !strings.Contains(perr.Error.Message, emulator.DemoCompanyAmpersand) {
-		t.Errorf("an unknown company does not name the connection's: %s", perr.Error.Message)
+	if !strings.Contains(perr.Detail, emulator.DemoCompanyAmpersand) {
+		t.Errorf("an unknown company does not name the connection's: %s", perr.Detail)
 	}
 
 	var st struct {
@@ -84,7 +84,7 @@ func TestConnectionCompanies(t *testing.T) {
 
 	in.Name, in.Companies = "Bad", []string{emulator.DemoCompany, "Nobody Ltd"}
 	e.do("POST", "/connections", e.token, in, 422, &perr)
-	if !strings.Contains(perr.Error.Message, "companies") || !strings.Contains(perr.Error.Message, "Nobody Ltd") {
-		t.Errorf("an unknown company at create: %s", perr.Error.Message)
+	if !strings.Contains(perr.Detail, "companies") || !strings.Contains(perr.Detail, "Nobody Ltd") {
+		t.Errorf("an unknown company at create: %s", perr.Detail)
 	}
 }
