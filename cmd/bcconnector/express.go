@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"path/filepath"
 	"text/tabwriter"
 	"time"
@@ -178,4 +179,22 @@ func printExpressSteps(w io.Writer, v service.ConnectionView) {
 	fmt.Fprintf(tw, "  Client ID\t%s\n  Description\t%s\n  State\t%s\n  Permission set\t%s (`bcconnector permission-set` writes it; or D365 BUS FULL ACCESS)\n", x.Step6.ClientID, x.Step6.Description, x.Step6.State, x.Step6.PermissionSet)
 	_ = tw.Flush()
 	fmt.Fprintf(w, "\nThen check it: bcconnector doctor %s\n", shellQuote(v.Name))
+}
+
+// warnExpressExpiry logs, at serve's start, that the express app's credential expires
+// within 30 days or has expired: the operator's to renew (the dashboard says so too).
+func warnExpressExpiry(ctx context.Context, svc *service.Impl, log *slog.Logger) {
+	st, err := svc.ExpressStatus(ctx)
+	switch {
+	case err != nil:
+		log.Warn("express app: status not read", "err", err)
+	case !st.Offered:
+		log.Info("express setup not offered: no express app is configured (bcconnector express-app set)")
+	case st.Expiry == guide.ExpiryExpired:
+		log.Error("the express app's credential has expired: every express connection fails; set a new one with `bcconnector express-app set`",
+			"client_id", st.ClientID, "end_date", st.EndDate.Format(time.DateOnly))
+	case st.Expiry != guide.ExpiryNone:
+		log.Warn("the express app's credential expires soon; set a new one with `bcconnector express-app set`",
+			"client_id", st.ClientID, "end_date", st.EndDate.Format(time.DateOnly), "days_left", st.DaysLeft)
+	}
 }

@@ -162,6 +162,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	if err := s.svc.AdoptCAFiles(ctx); err != nil {
 		return err
 	}
+	warnExpressExpiry(ctx, s.svc, log)
 	s.onClose(func() error { s.svc.Close(); return nil })
 	s.out = outbound.New(outbound.Options{Store: a.db, AllowPrivate: c.AllowPrivateWebhookTargets || c.Sandbox, Logger: log})
 	worker := &syncer.Worker{Syncer: sy, Clients: s.svc, Logger: log, RunFor: c.Slice,

@@ -199,9 +199,12 @@ func lag(d time.Duration) string {
 }
 
 type listData struct {
-	Conns   []connRow
-	Changes []store.Change
-	Names   map[string]string
+	// ExpressWarning warns the operator that the express app's credential expires soon
+	// or has expired ("" otherwise).
+	ExpressWarning string
+	Conns          []connRow
+	Changes        []store.Change
+	Names          map[string]string
 }
 
 // connections is the dashboard: every connection with its health, secret expiry and sync.
@@ -219,6 +222,7 @@ func (h *handler) connections(w http.ResponseWriter, r *http.Request) {
 		ld.Names[v.ID] = v.Name
 	}
 	ld.Changes = h.tail.recent(r.Context(), h.svc, 15, "")
+	ld.ExpressWarning = h.expressWarning(r.Context())
 	h.render(w, r, http.StatusOK, "connections", page{Title: "Connections", Nav: "connections", Flash: doneMessages[r.URL.Query().Get("done")], Data: ld})
 }
 

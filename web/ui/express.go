@@ -3,11 +3,13 @@ package ui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/bizzjoiner/bcconnector/doctor"
+	"github.com/bizzjoiner/bcconnector/guide"
 	"github.com/bizzjoiner/bcconnector/service"
 )
 
@@ -160,4 +162,22 @@ func (h *handler) expressSandboxRegister(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	http.Redirect(w, r, "/wizard/express/"+url.PathEscape(v.ID)+"?done=registered", http.StatusSeeOther)
+}
+
+// expressWarning is the dashboard's warning to the operator about the express app's
+// credential: from 30 days before its end date (guide.ExpiryLevel's levels).
+func (h *handler) expressWarning(ctx context.Context) string {
+	x, ok := h.expressSvc()
+	if !ok {
+		return ""
+	}
+	st, err := x.ExpressStatus(ctx)
+	if err != nil || !st.Offered || st.Expiry == "" {
+		return ""
+	}
+	fix := " Create a new one in Bizzjoiner's own directory and set it with `bcconnector express-app set` (the operator's task: customers have nothing to do)."
+	if st.Expiry == guide.ExpiryExpired {
+		return "The credential of Bizzjoiner's express app expired on " + st.EndDate.Format("2006-01-02") + ": every express connection fails." + fix
+	}
+	return fmt.Sprintf("The credential of Bizzjoiner's express app expires in %d days (%s).%s", st.DaysLeft, st.EndDate.Format("2006-01-02"), fix)
 }

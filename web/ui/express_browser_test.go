@@ -157,6 +157,15 @@ func TestBrowserExpressSetup(t *testing.T) {
 		t.Errorf("the dashboard does not show the kind: %q", got)
 	}
 	shoot(t, ctx, dir, "express-7-dashboard")
+	// The operator's credential expires in 10 days: the dashboard warns the operator.
+	if _, err := db.SetOperatorApp(t.Context(), store.OperatorApp{ClientID: x.ClientID, RedirectURI: redirect, EndDate: time.Now().AddDate(0, 0, 10)},
+		secret.Secret(x.ClientSecret)); err != nil {
+		t.Fatal(err)
+	}
+	do("dashboard warning", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#express-warning")))
+	if got := text("#express-warning"); !strings.Contains(got, "expires in") || !strings.Contains(got, "express-app set") {
+		t.Errorf("express warning: %q", got)
+	}
 
 	// Consent revoked: Step 5; granted again through the same link: passes.
 	sb.RevokeExpress(sb.Creds.TenantID)
