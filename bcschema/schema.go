@@ -294,5 +294,22 @@ func (e *Entity) HasLastModified() bool {
 	return ok
 }
 
+// naturalKeys are the fields NaturalKey looks for, in order.
+var naturalKeys = []string{"number", "entryNumber", "code", "displayName", "lineNumber", "sequence", "postingDate", "name"}
+
+// NaturalKey returns the field people know the set's records by, to list them in that
+// order: the first the set has of number (customers, items, documents), entryNumber
+// (ledger entries), code (currencies, dimensions, payment terms), displayName (companies),
+// lineNumber or sequence (lines), postingDate and name; "" when it has none of them
+// (order by id then).
+func (e *Entity) NaturalKey() string {
+	for _, k := range naturalKeys {
+		if f, ok := e.byName[k]; ok && !f.FilterOnly && f.Type != TypeStream {
+			return k
+		}
+	}
+	return ""
+}
+
 // EdmTypeName is the qualified OData type of the entity, e.g. "Microsoft.NAV.customer".
 func (e *Entity) EdmTypeName() string { return "Microsoft.NAV." + e.Entity }

@@ -64,3 +64,20 @@ func TestReplicated(t *testing.T) {
 		}
 	}
 }
+
+func TestNaturalKey(t *testing.T) {
+	s := MustLoad()
+	for set, want := range map[string]string{
+		"customers": "number", "salesInvoices": "number", "generalLedgerEntries": "entryNumber", "itemLedgerEntries": "entryNumber",
+		"currencies": "code", "itemVariants": "code", "companies": "displayName", "salesInvoiceLines": "sequence",
+		"journalLines": "lineNumber", "applyVendorEntries": "postingDate", "subscriptions": "",
+	} {
+		e, ok := s.EntitySet(set)
+		if !ok {
+			t.Fatalf("no entity set %s", set)
+		}
+		if got := e.NaturalKey(); got != want {
+			t.Errorf("%s: natural key %q, want %q", set, got, want)
+		}
+	}
+}

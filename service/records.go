@@ -27,6 +27,17 @@ func (s *Impl) entitySet(name string) (*bcschema.Entity, error) {
 
 // Records implements Service. cursor is the id of the last record of the previous page.
 func (s *Impl) Records(ctx context.Context, id, companyIDOrName, entitySet, filter, cursor string, limit int) (RecordsPage, error) {
+	return s.records(ctx, id, companyIDOrName, entitySet, filter, cursor, limit, false)
+}
+
+// Browse implements Service: Records in the set's natural order.
+func (s *Impl) Browse(ctx context.Context, id, companyIDOrName, entitySet, filter, cursor string, limit int) (RecordsPage, error) {
+	return s.records(ctx, id, companyIDOrName, entitySet, filter, cursor, limit, true)
+}
+
+// records reads a page of the replica, in id order or (natural) in the order of the set's
+// natural key (bcschema.Entity.NaturalKey), ties by id.
+func (s *Impl) records(ctx context.Context, id, companyIDOrName, entitySet, filter, cursor string, limit int, natural bool) (RecordsPage, error) {
 	c, err := s.st.GetConnection(ctx, id)
 	if err != nil {
 		return RecordsPage{}, err
@@ -52,11 +63,15 @@ func (s *Impl) Records(ctx context.Context, id, companyIDOrName, entitySet, filt
 	if err != nil {
 		return RecordsPage{}, err
 	}
-	rows, err := s.st.ReplicaQuery(ctx, key, filters, cursor, limit)
+	var orderBy string
+	if natural {
+		orderBy = ent.NaturalKey()
+	}
+	rows, err := s.st.ReplicaQueryOrdered(ctx, key, filters, orderBy, cursor, limit)
 	if err != nil {
 		return RecordsPage{}, err
 	}
-	page := RecordsPage{Records: make([]json.RawMessage, 0, len(rows)), FullSyncDone: st.FullSyncDone}
+	page := RecordsPage{Records: make([]json.RawMessage, 0, len(rows)), FullSyncDone: st.FullSyncDone, OrderBy: orderBy}
 	for _, r := range rows {
 		page.Records = append(page.Records, r.Raw)
 	}

@@ -109,6 +109,8 @@ type RecordsPage struct {
 	// FullSyncDone is false while the set's first full sync runs: the replica may still
 	// lack records BC has. (A set never synced is ErrNotSynced, not an empty page.)
 	FullSyncDone bool `json:"fullSyncDone"`
+	// OrderBy is the field Browse ordered the page by ("" for id order).
+	OrderBy string `json:"-"`
 }
 
 // WriteOp is a write-through to BC.
@@ -174,6 +176,12 @@ type Service interface {
 	// companies (its ID or name; "" is the connection's own); filter is a simple
 	// "field op value" list applied to the typed columns.
 	Records(ctx context.Context, id, company, entitySet, filter, cursor string, limit int) (RecordsPage, error)
+	// Browse is Records for people (the data browser): the records in the order of the
+	// set's natural key (bcschema.Entity.NaturalKey: number, entryNumber, code,
+	// displayName, ...), ties by id, which RecordsPage.OrderBy names; cursor is the id of
+	// the previous page's last record, as for Records (the API keeps id order, which a
+	// renamed record cannot disturb).
+	Browse(ctx context.Context, id, company, entitySet, filter, cursor string, limit int) (RecordsPage, error)
 	// Record returns one replicated record as BC sent it (store.ErrNotFound if the replica
 	// has no such id or the connection no such company; ErrNotSynced if the set was never
 	// synced), company as for Records.

@@ -170,4 +170,11 @@ type RecordQuerier interface {
 	// ReplicaQuery returns up to limit rows with id greater than after, in id order, that
 	// match every filter. A field without a typed column yields ErrInvalid naming it.
 	ReplicaQuery(ctx context.Context, key ReplicaKey, filters []FieldFilter, after string, limit int) ([]ReplicaRow, error)
+	// ReplicaQueryOrdered is ReplicaQuery in the order of the field orderBy: rows whose
+	// field is null first, then by the field's value (numbers as numbers, text in byte
+	// order), ties by id; after is the id of the previous page's last row ("" for the
+	// first page), whose position the store reads again, so a page never repeats or skips
+	// a row that did not change. An after no longer in the replica, or an orderBy without
+	// a typed column, yields ErrInvalid naming it. An empty orderBy is ReplicaQuery.
+	ReplicaQueryOrdered(ctx context.Context, key ReplicaKey, filters []FieldFilter, orderBy, after string, limit int) ([]ReplicaRow, error)
 }

@@ -18,6 +18,14 @@ var filterOps = map[string]string{"eq": "IS NOT DISTINCT FROM", "ne": "IS DISTIN
 // strings, GUIDs and dates as the text BC sends, which sorts. eq and ne with a nil Value
 // match NULL and not NULL.
 func (db *DB) ReplicaQuery(ctx context.Context, key store.ReplicaKey, filters []store.FieldFilter, after string, limit int) ([]store.ReplicaRow, error) {
+	return db.ReplicaQueryOrdered(ctx, key, filters, "", after, limit)
+}
+
+// ReplicaQueryOrdered implements store.RecordQuerier: ReplicaQuery in the order of the
+// field column orderBy (NULLs first, ties by id), continued after the row with id after.
+// Text compares in byte order (COLLATE "C"), as SQLite does, whatever the database's
+// locale.
+func (db *DB) ReplicaQueryOrdered(ctx context.Context, key store.ReplicaKey, filters []store.FieldFilter, orderBy, after string, limit int) ([]store.ReplicaRow, error) {
 	if err := key.Validate(); err != nil {
 		return nil, err
 	}
@@ -49,9 +57,40 @@ func (db *DB) ReplicaQuery(ctx context.Context, key store.ReplicaKey, filters []
 		args = append(args, f.Value)
 		where.WriteString(" AND " + quoteIdent(f.Field) + " " + op + " $" + strconv.Itoa(len(args)))
 	}
+	order, idAfter := "id", " AND id > $3"
+	if orderBy != "" {
+		if !cols[orderBy] || orderBy == "raw" {
+			return nil, fmt.Errorf("%w: order field %q is not a field of %s", store.ErrInvalid, orderBy, key.EntitySet)
+		}
+		var typ string
+		if err := db.pool.QueryRow(ctx, `SELECT data_type FROM information_schema.columns
+			WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2`, view, orderBy).Scan(&typ); err != nil {
+			return nil, fmt.Errorf("postgres: column %s of %s: %w", orderBy, view, err)
+		}
+		c := quoteIdent(orderBy)
+		if typ == "text" || typ == "character varying" {
+			c += ` COLLATE "C"`
+		}
+		order, idAfter = c+" IS NOT NULL, "+c+", id", " AND $3::text IS NOT NULL"
+		if after != "" {
+			var found bool
+			if err := db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+quoteIdent(view)+` WHERE connection_id = $1 AND company_id = $2 AND id = $3)`,
+				key.ConnectionID, key.CompanyID, after).Scan(&found); err != nil {
+				return nil, fmt.Errorf("postgres: query %s rows: %w", key.EntitySet, err)
+			}
+			if !found {
+				return nil, fmt.Errorf("%w: the record %s, where the previous page ended, is no longer in the replica of %s; start again from the first page", store.ErrInvalid, after, key.EntitySet)
+			}
+			// The position is the previous page's last row, read again in the same
+			// statement: rows after it in (NULLs first, value, id) order.
+			pos := `(SELECT ` + c + ` FROM ` + quoteIdent(view) + ` WHERE connection_id = $1 AND company_id = $2 AND id = $3)`
+			where.WriteString(` AND ((` + pos + ` IS NULL AND (` + c + ` IS NOT NULL OR id > $3)) OR (` + pos + ` IS NOT NULL AND ` + c + ` IS NOT NULL AND (` +
+				c + ` > ` + pos + ` OR (` + c + ` = ` + pos + ` AND id > $3))))`)
+		}
+	}
 	args = append(args, limit)
 	rows, err := db.pool.Query(ctx, `SELECT `+replicaRowColumns+` FROM `+quoteIdent(view)+`
-		WHERE connection_id = $1 AND company_id = $2 AND id > $3`+where.String()+` ORDER BY id LIMIT $`+strconv.Itoa(len(args)), args...)
+		WHERE connection_id = $1 AND company_id = $2`+idAfter+where.String()+` ORDER BY `+order+` LIMIT $`+strconv.Itoa(len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: query %s rows: %w", key.EntitySet, err)
 	}

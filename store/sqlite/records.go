@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/bizzjoiner/bcconnector/store"
@@ -14,6 +15,13 @@ var filterOps = map[string]string{"eq": "=", "ne": "IS NOT", "gt": ">", "ge": ">
 // the replica's view (see ReplicaView), so "amount gt 100" compares numbers and dates
 // compare as the text BC sends, which sorts. eq with a nil Value matches NULL.
 func (db *DB) ReplicaQuery(ctx context.Context, key store.ReplicaKey, filters []store.FieldFilter, after string, limit int) ([]store.ReplicaRow, error) {
+	return db.ReplicaQueryOrdered(ctx, key, filters, "", after, limit)
+}
+
+// ReplicaQueryOrdered implements store.RecordQuerier: ReplicaQuery in the order of the
+// field column orderBy (NULLs first, ties by id), continued after the row with id after.
+// Text compares as SQLite's BINARY collation (byte order).
+func (db *DB) ReplicaQueryOrdered(ctx context.Context, key store.ReplicaKey, filters []store.FieldFilter, orderBy, after string, limit int) ([]store.ReplicaRow, error) {
 	if err := key.Validate(); err != nil {
 		return nil, err
 	}
@@ -57,9 +65,40 @@ func (db *DB) ReplicaQuery(ctx context.Context, key store.ReplicaKey, filters []
 		where.WriteString(" AND " + quoteIdent(col) + " " + op + " ?")
 		args = append(args, v)
 	}
+	order := "id"
+	if orderBy != "" {
+		col, ok := cols[strings.ToLower(orderBy)]
+		if !ok || col == "raw" {
+			return nil, fmt.Errorf("%w: order field %q is not a field of %s", store.ErrInvalid, orderBy, key.EntitySet)
+		}
+		c := quoteIdent(col)
+		order = c + " IS NOT NULL, " + c + ", id"
+		args[2] = "" // the position below replaces "id > after"
+		if after != "" {
+			// The position is the previous page's last row, read again in the same
+			// statement: rows after it in (NULLs first, value, id) order.
+			var found int
+			err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM `+quoteIdent(table)+` WHERE connection_id = ? AND company_id = ? AND id = ?`,
+				key.ConnectionID, key.CompanyID, after).Scan(&found)
+			if err != nil {
+				return nil, fmt.Errorf("sqlite: query %s rows: %w", key.EntitySet, err)
+			}
+			if found == 0 {
+				return nil, fmt.Errorf("%w: the record %s, where the previous page ended, is no longer in the replica of %s; start again from the first page", store.ErrInvalid, after, key.EntitySet)
+			}
+			pos := `(SELECT ` + c + ` FROM ` + quoteIdent(table) + ` WHERE connection_id = ?1 AND company_id = ?2 AND id = ?3)`
+			where.WriteString(` AND ((` + pos + ` IS NULL AND (` + c + ` IS NOT NULL OR id > ?3)) OR (` + pos + ` IS NOT NULL AND ` + c + ` IS NOT NULL AND (` +
+				c + ` > ` + pos + ` OR (` + c + ` = ` + pos + ` AND id > ?3))))`)
+			args[2] = after
+		}
+	}
 	args = append(args, limit)
+	idAfter := ` AND id > ?3`
+	if orderBy != "" {
+		idAfter = ` AND ?3 IS NOT NULL`
+	}
 	rows, err := db.read.QueryContext(ctx, `SELECT `+replicaRowColumns+` FROM `+quoteIdent(table)+`
-		WHERE connection_id = ? AND company_id = ? AND id > ?`+where.String()+` ORDER BY id LIMIT ?`, args...)
+		WHERE connection_id = ?1 AND company_id = ?2`+idAfter+where.String()+` ORDER BY `+order+` LIMIT ?`+strconv.Itoa(len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: query %s rows: %w", key.EntitySet, err)
 	}

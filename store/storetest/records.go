@@ -16,6 +16,7 @@ func RunRecords(t *testing.T, open func(t *testing.T) store.Store) {
 	runTests(t, open, []test[store.Store]{
 		{"Filters", testRecordFilters},
 		{"Paging", testRecordPaging},
+		{"Ordered", testRecordOrdered},
 		{"Errors", testRecordErrors},
 	})
 }
@@ -165,5 +166,86 @@ func testRecordErrors(t *testing.T, s store.Store) {
 		if tc.name == "unknown field" && !strings.Contains(err.Error(), "noSuchField") {
 			t.Errorf("%s: error does not name the field: %v", tc.name, err)
 		}
+	}
+}
+
+// orderedIDs pages through key in the order of orderBy, limit rows a page, and returns
+// the ids in the order read.
+func orderedIDs(t *testing.T, s store.Store, key store.ReplicaKey, filters []store.FieldFilter, orderBy string, limit int) []string {
+	t.Helper()
+	got := []string{}
+	for after := ""; ; {
+		rows, err := s.ReplicaQueryOrdered(t.Context(), key, filters, orderBy, after, limit)
+		if err != nil {
+			t.Fatalf("ReplicaQueryOrdered(%s, after %q): %v", orderBy, after, err)
+		}
+		if len(rows) > limit {
+			t.Fatalf("page of %d, limit %d", len(rows), limit)
+		}
+		if len(rows) == 0 {
+			return got
+		}
+		for _, r := range rows {
+			got = append(got, r.ID)
+		}
+		if len(got) > 100 {
+			t.Fatalf("paging by %s does not end: %v", orderBy, got)
+		}
+		after = rows[len(rows)-1].ID
+	}
+}
+
+// testRecordOrdered: ordering by a field (the data browser's natural key), nulls first,
+// ties by id, numbers as numbers, text in byte order, paged by the last row's id, on both
+// stores alike.
+func testRecordOrdered(t *testing.T, s store.Store) {
+	key := recordRows(t, s)
+	ids := func(ns ...int) []string {
+		out := []string{}
+		for _, n := range ns {
+			out = append(out, GUID(n))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name, orderBy string
+		filters       []store.FieldFilter
+		want          []string
+	}{
+		// 4 has no displayName; 1 and 5 are both "Adatum" (ties by id); "O'Brien & Co" < "Trey Research".
+		{"text, nulls first, ties by id", "displayName", nil, ids(4, 1, 5, 3, 2)},
+		// -5 < 0 < 99.99 < 1000 < 1500.5: as text "1000" would come before "99.99".
+		{"numbers as numbers", "balanceDue", nil, ids(4, 5, 2, 3, 1)},
+		{"with a filter", "displayName", []store.FieldFilter{{Field: "taxLiable", Op: "eq", Value: true}}, ids(1, 5, 3)},
+		{"no field is id order", "", nil, ids(1, 2, 3, 4, 5)},
+	} {
+		for _, limit := range []int{1, 2, 100} {
+			if got := orderedIDs(t, s, key, tc.filters, tc.orderBy, limit); !slices.Equal(got, tc.want) {
+				t.Errorf("%s (pages of %d): ids %v, want %v", tc.name, limit, got, tc.want)
+			}
+		}
+	}
+	// Integer columns sort as integers.
+	lines := Key("salesInvoiceLines")
+	if got := orderedIDs(t, s, lines, nil, "sequence", 2); !slices.Equal(got, ids(101, 102, 103)) {
+		t.Errorf("lines by sequence: %v", got)
+	}
+	// Byte order: upper case before lower case, on PostgreSQL whatever its locale.
+	apply(t, s, store.ReplicaBatch{Key: key, Upserts: []store.ReplicaRow{
+		{ID: GUID(6), ETag: ETag(1), Raw: json.RawMessage(`{"id":"` + GUID(6) + `","number":"C6","displayName":"adatum"}`)},
+		{ID: GUID(7), ETag: ETag(1), Raw: json.RawMessage(`{"id":"` + GUID(7) + `","number":"C7","displayName":"Zeta"}`)},
+	}})
+	if got := orderedIDs(t, s, key, nil, "displayName", 3); !slices.Equal(got, ids(4, 1, 5, 3, 2, 7, 6)) {
+		t.Errorf("byte order: %v", got)
+	}
+	ctx := t.Context()
+	_, err := s.ReplicaQueryOrdered(ctx, key, nil, "displayName", GUID(99), 10)
+	wantErr(t, "after a row that is gone", err, store.ErrInvalid)
+	if err != nil && !strings.Contains(err.Error(), GUID(99)) {
+		t.Errorf("the error does not name the row: %v", err)
+	}
+	for _, bad := range []string{"noSuchField", `x" OR 1=1 --`, "raw"} {
+		_, err := s.ReplicaQueryOrdered(ctx, key, nil, bad, "", 10)
+		wantErr(t, "order by "+bad, err, store.ErrInvalid)
 	}
 }

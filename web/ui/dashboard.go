@@ -394,17 +394,35 @@ type dataPage struct {
 	// company query parameter as given ("" the connection's own).
 	Company, CompanyID string
 	Filter             string
-	Columns            []string
-	Rows               [][]string
-	Next               string
-	First              bool
-	Problem            string
+	// OrderBy is the field the rows are in the order of (the set's natural key), "" for id.
+	OrderBy string
+	// Choices are every column of the page, Shown when the table has it; Columns are the
+	// shown ones, Picked the columns named in the URL ("col", remembered per set by
+	// static/data.js), nil when all are shown.
+	Choices []columnChoice
+	Columns []string
+	Picked  []string
+	Rows    [][]string
+	// FirstURL, Next and AllColumnsURL keep the filter, company and columns.
+	FirstURL, Next, AllColumnsURL string
+	First                         bool
+	Problem                       string
+}
+
+// columnChoice is a column of the data browser's column picker.
+type columnChoice struct {
+	Name  string
+	Shown bool
 }
 
 // pageSize is the data browser's page size.
 const pageSize = 50
 
-// dataBrowser shows the replica of an entity set as a table, with a filter and paging.
+// allColumns is the "col" value that shows every column and forgets a remembered choice.
+const allColumns = "*"
+
+// dataBrowser shows the replica of an entity set as a table, in the order of the set's
+// natural key, with a filter, paging and a choice of columns.
 func (h *handler) dataBrowser(w http.ResponseWriter, r *http.Request) {
 	id, set := r.PathValue("id"), r.PathValue("set")
 	v, err := h.svc.GetConnection(r.Context(), id)
@@ -419,21 +437,72 @@ func (h *handler) dataBrowser(w http.ResponseWriter, r *http.Request) {
 		dp.Company = co.Label()
 	}
 	dp.CompanyID = q.Get("company")
-	pg, err := h.svc.Records(r.Context(), id, dp.CompanyID, set, dp.Filter, q.Get("cursor"), pageSize)
+	base := url.Values{}
+	if dp.Filter != "" {
+		base.Set("filter", dp.Filter)
+	}
+	if dp.CompanyID != "" {
+		base.Set("company", dp.CompanyID)
+	}
+	all := url.Values{"col": {allColumns}}
+	for k, vs := range base {
+		all[k] = vs
+	}
+	dp.AllColumnsURL = "?" + all.Encode()
+	pg, err := h.svc.Browse(r.Context(), id, dp.CompanyID, set, dp.Filter, q.Get("cursor"), pageSize)
 	if err != nil {
 		dp.Problem = err.Error()
 		status = http.StatusBadRequest
 	} else {
-		dp.Columns, dp.Rows = table(pg.Records)
-		if pg.NextCursor != "" {
-			next := url.Values{"filter": {dp.Filter}, "cursor": {pg.NextCursor}}
-			if dp.CompanyID != "" {
-				next.Set("company", dp.CompanyID)
-			}
-			dp.Next = "?" + next.Encode()
-		}
+		dp.OrderBy = pg.OrderBy
+		cols, rows := table(pg.Records)
+		dp.Choices, dp.Columns, dp.Rows, dp.Picked = pickColumns(cols, rows, q["col"])
+	}
+	for _, c := range dp.Picked {
+		base.Add("col", c)
+	}
+	dp.FirstURL = "?" + base.Encode()
+	if err == nil && pg.NextCursor != "" {
+		base.Set("cursor", pg.NextCursor)
+		dp.Next = "?" + base.Encode()
 	}
 	h.render(w, r, status, "data", page{Title: set + " – " + v.Name, Nav: "connections", Data: dp})
+}
+
+// pickColumns keeps the columns named in picked (in the table's order; names the page
+// does not have are left out, "*" or none of them shows every column) and returns the
+// picker's choices, the shown columns, their rows and the names kept.
+func pickColumns(cols []string, rows [][]string, picked []string) ([]columnChoice, []string, [][]string, []string) {
+	want := map[string]bool{}
+	for _, p := range picked {
+		want[p] = true
+	}
+	var keep []int
+	var kept []string
+	for i, c := range cols {
+		if want[c] {
+			keep = append(keep, i)
+			kept = append(kept, c)
+		}
+	}
+	choices := make([]columnChoice, len(cols))
+	if len(keep) == 0 || want[allColumns] {
+		for i, c := range cols {
+			choices[i] = columnChoice{Name: c, Shown: true}
+		}
+		return choices, cols, rows, nil
+	}
+	for i, c := range cols {
+		choices[i] = columnChoice{Name: c, Shown: want[c]}
+	}
+	out := make([][]string, len(rows))
+	for r, row := range rows {
+		out[r] = make([]string, len(keep))
+		for j, i := range keep {
+			out[r][j] = row[i]
+		}
+	}
+	return choices, kept, out, kept
 }
 
 // table lays records out as rows under the union of their fields, in the order BC sends

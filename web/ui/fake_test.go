@@ -274,6 +274,13 @@ func (f *fakeService) Records(ctx context.Context, id, company, entitySet, filte
 	return p, nil
 }
 
+// Browse is Records, whose rows come in number order already.
+func (f *fakeService) Browse(ctx context.Context, id, company, entitySet, filter, cursor string, limit int) (service.RecordsPage, error) {
+	p, err := f.Records(ctx, id, company, entitySet, filter, cursor, limit)
+	p.OrderBy = "number"
+	return p, err
+}
+
 func (f *fakeService) Changes(ctx context.Context, since int64, limit int, wait time.Duration, keep func(store.Change) bool) ([]store.Change, int64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -2,7 +2,11 @@ package ui
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http/httptest"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -263,5 +267,161 @@ func TestBrowserWizardDuplicate(t *testing.T) {
 	loc, _ := chromedp.Run(ctx, chromedp.Location())
 	if strings.Contains(loc, first.ID) {
 		t.Errorf("landed on the first connection's page %s", loc)
+	}
+}
+
+// TestBrowserDataBrowser: the data browser lists G/L entries by entryNumber as numbers
+// across pages and customers by number, keeps its header in view while the table scrolls
+// in its box, and shows the columns picked, remembered for the set in this browser (a
+// bare URL shows them again) until "All columns".
+func TestBrowserDataBrowser(t *testing.T) {
+	ctx, u := browseSynced(t)
+	dir := artifacts(t)
+	base := u.URL + "/connections/" + u.Conn.ID + "/data/"
+	headers := func() []string {
+		t.Helper()
+		h, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('table.data th')].map(th => th.textContent.replace(' ▲', ''))`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	column := func(name string) []string {
+		t.Helper()
+		c, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
+			const i = [...document.querySelectorAll('table.data th')].findIndex(th => th.textContent.replace(' ▲', '') === '`+name+`');
+			return i < 0 ? [] : [...document.querySelectorAll('table.data tbody tr')].map(tr => tr.children[i].textContent);
+		})()`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	open := func(path string) {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Navigate(base+path), chromedp.WaitVisible(chromedp.CSS(`table.data`))); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+	}
+
+	// G/L entries by entryNumber, as numbers, across three pages.
+	open("generalLedgerEntries")
+	browsertest.Shoot(t, ctx, dir, "data-gl")
+	var entries []int
+	for page := 0; page < 3; page++ {
+		if page > 0 {
+			if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#nextpage`))); err != nil {
+				t.Fatalf("page %d: %v", page+1, err)
+			}
+			waitPage(t, ctx, fmt.Sprintf(`location.search.includes('cursor=') && document.querySelector('table.data tbody td:nth-child(2)').textContent !== '%d'`, entries[len(entries)-50]))
+		}
+		for _, s := range column("entryNumber") {
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				t.Fatalf("entryNumber %q: %v", s, err)
+			}
+			entries = append(entries, n)
+		}
+	}
+	if len(entries) != 150 || !slices.IsSorted(entries) || entries[0] >= entries[149] {
+		t.Errorf("G/L entries over three pages not in entryNumber order (%d): %v", len(entries), entries)
+	}
+	// Customers by number. The sandbox's ids grow with its numbers, so three customers
+	// written now (random ids, numbers that sort first) show the order is by number.
+	for i, name := range []string{"Zeta Traders", "Alpha Foods", "Mid Supplies"} {
+		body := fmt.Sprintf(`{"number":"00%d-NEW","displayName":%q}`, i+1, name)
+		if _, err := u.Svc.Write(ctx, u.Conn.ID, "customers", service.WriteOp{Method: "POST", Body: json.RawMessage(body)}, ""); err != nil {
+			t.Fatalf("create customer %s: %v", name, err)
+		}
+	}
+	open("customers")
+	if nums := column("number"); len(nums) < 10 || !slices.IsSorted(nums) || strings.Join(nums[:3], ",") != "001-NEW,002-NEW,003-NEW" {
+		t.Errorf("customers not in number order: %v", nums)
+	}
+	if ids := column("id"); slices.IsSorted(ids) {
+		t.Errorf("the customers' ids are in order too, so this test proves nothing: %v", ids)
+	}
+	if o, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#order`))); o != "In the order of number, then id." {
+		t.Errorf("order note %q", o)
+	}
+
+	// The header stays at the top of the box when the table scrolls.
+	open("generalLedgerEntries")
+	gap, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`(() => {
+		const box = document.getElementById('datatable');
+		box.scrollTop = 800;
+		return document.querySelector('table.data th').getBoundingClientRect().top - box.getBoundingClientRect().top;
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scrolled, _ := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.getElementById('datatable').scrollTop`))
+	browsertest.Shoot(t, ctx, dir, "data-sticky-header")
+	if scrolled < 700 || gap < -1 || gap > 2 {
+		t.Errorf("after scrolling the box %.0f px, the header is %.1f px below its top (want 0: sticky)", scrolled, gap)
+	}
+
+	// Pick two columns in the picker.
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`#columns summary`)),
+		chromedp.WaitVisible(chromedp.CSS(`#columns-apply`)),
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error { // "none": untick every box first
+			_, err := chromedp.Evaluate[bool](`(document.querySelectorAll('#columns-form input[name=col]').forEach(c => c.checked = false), true)`)(ctx, tg)
+			return err
+		}),
+		chromedp.Click(chromedp.CSS(`#columns-form input[value="description"]`)),
+		chromedp.Click(chromedp.CSS(`#columns-form input[value="entryNumber"]`)),
+		chromedp.Click(chromedp.CSS(`#columns-apply`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitPage(t, ctx, `location.search.includes('col=entryNumber')`)
+	want := "entryNumber,description"
+	if h := strings.Join(headers(), ","); h != want {
+		t.Errorf("picked columns: %s, want %s", h, want)
+	}
+	browsertest.Shoot(t, ctx, dir, "data-columns")
+	// Remembered: the bare URL shows them again (static/data.js adds them).
+	err = chromedp.Do(ctx, chromedp.Navigate(base+"generalLedgerEntries"), chromedp.WaitVisible(chromedp.CSS(`#columns-form input[value="postingDate"]:not(:checked)`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := strings.Join(headers(), ","); h != want {
+		t.Errorf("columns after coming back: %s, want %s", h, want)
+	}
+	// Per set: customers still show all theirs.
+	open("customers")
+	if h := headers(); len(h) < 10 {
+		t.Errorf("customers show %d columns after picking G/L entries' columns", len(h))
+	}
+	// All columns: shown and forgotten.
+	err = chromedp.Do(ctx, chromedp.Navigate(base+"generalLedgerEntries"), chromedp.WaitVisible(chromedp.CSS(`#columns summary`)),
+		chromedp.Click(chromedp.CSS(`#columns summary`)), chromedp.WaitVisible(chromedp.CSS(`#columns-all`)),
+		chromedp.Click(chromedp.CSS(`#columns-all`)), chromedp.WaitReady(chromedp.CSS(`#columns-form input[value="postingDate"]:checked`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	open("generalLedgerEntries")
+	if h := headers(); len(h) < 5 || !slices.Contains(h, "postingDate") {
+		t.Errorf("after All columns and a bare URL: %v", h)
+	}
+}
+
+// waitPage waits until the page that a click navigates to is loaded and cond (a page
+// expression) holds. An evaluation that races with the navigation fails with "target
+// navigated", which says nothing about the outcome, so it is tried again.
+func waitPage(t *testing.T, ctx context.Context, cond string) {
+	t.Helper()
+	for {
+		done, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.readyState === 'complete' && !!document.querySelector('table.data') && (`+cond+`)`))
+		if err == nil && done {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("waiting for a page where %s: %v", cond, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 }

@@ -449,7 +449,22 @@ func TestDataBrowser(t *testing.T) {
 	e := setup(t)
 	id := created(t, e)
 	r := e.get("/connections/" + id + "/data/customers")
-	want(t, r, 200, "<th>id</th><th>number</th><th>displayName</th><th>balance</th>", "r000", "&lt;b&gt;Adatum &amp; Co&lt;/b&gt;", "Next page", "50 rows on this page")
+	want(t, r, 200, `<th>id</th><th class="sorted" aria-sort="ascending">number ▲</th><th>displayName</th><th>balance</th>`, "r000",
+		"&lt;b&gt;Adatum &amp; Co&lt;/b&gt;", "Next page", "50 rows on this page", "In the order of number, then id.", "Columns: 4 of 4 shown",
+		`<script src="/static/data.js" defer></script>`)
+	// Two columns picked: the table, the pager and the filter form keep them.
+	r = e.get("/connections/" + id + "/data/customers?col=displayName&col=number&col=nosuch&filter=balance+gt+1")
+	want(t, r, 200, `<th class="sorted" aria-sort="ascending">number ▲</th><th>displayName</th></tr>`, "<td>10000</td><td>&lt;b&gt;Adatum",
+		"Columns: 2 of 4 shown", `<input type="checkbox" name="col" value="balance">`, `<input type="checkbox" name="col" value="number" checked>`,
+		`<input type="hidden" name="col" value="number">`, `href="?col=%2A&amp;filter=balance&#43;gt&#43;1"`)
+	if !strings.Contains(r.Body, `id="nextpage" href="?col=number&amp;col=displayName&amp;cursor=50&amp;filter=balance&#43;gt&#43;1"`) {
+		t.Errorf("the next page forgets the columns or the filter:\n%s", r.Body)
+	}
+	if strings.Contains(r.Body, "<th>id</th>") || strings.Contains(r.Body, "<td>r000</td>") {
+		t.Error("a column not picked is shown")
+	}
+	// col=* shows them all again.
+	want(t, e.get("/connections/"+id+"/data/customers?col=*"), 200, "Columns: 4 of 4 shown", "<th>id</th>")
 	r = e.get("/connections/" + id + "/data/customers?cursor=100")
 	want(t, r, 200, "r119", "First page", "20 rows")
 	if strings.Contains(r.Body, "Next page") {
