@@ -192,6 +192,21 @@ func (s *Impl) checkSets(lists ...[]string) error {
 	return nil
 }
 
+// checkScheduleSets refuses a schedule for a set that is not one, or for a line set,
+// which is synced with its document (so its schedule would never apply).
+func (s *Impl) checkScheduleSets(sets map[string]store.Schedule) error {
+	for set := range sets {
+		ent, ok := s.schema.EntitySet(set)
+		switch {
+		case !ok:
+			return fmt.Errorf("%w: setSchedules: %q is not an entity set of API v2.0 (entity sets are camelCase plurals such as salesInvoices)", store.ErrInvalid, set)
+		case ent.Parent != nil:
+			return fmt.Errorf("%w: setSchedules: %s are synced with their documents; give the schedule to %s instead", store.ErrInvalid, set, ent.Parent.EntitySet)
+		}
+	}
+	return nil
+}
+
 // CompaniesFor implements Service.
 func (s *Impl) CompaniesFor(ctx context.Context, in ConnectionInput) ([][2]string, error) {
 	if err := s.checkEndpoints(in); err != nil {
@@ -311,6 +326,13 @@ func (s *Impl) createConnection(ctx context.Context, in ConnectionInput, mode cr
 		Name: strings.TrimSpace(in.Name), TenantID: checked.TenantID, ClientID: checked.ClientID, Environment: checked.Environment,
 		CompanyName: checked.Company, AuthorityHost: in.AuthorityHost, BCBaseURL: in.BCBaseURL, CAPEM: in.CAPEM,
 		Entities: in.Entities, WriteEntities: in.WriteEntities, Companies: companies, AllCompanies: allCompanies,
+		SetSchedules: in.SetSchedules,
+	}
+	if in.Schedule != nil {
+		cn.Schedule = *in.Schedule
+	}
+	if err := s.checkScheduleSets(cn.SetSchedules); err != nil {
+		return ConnectionView{}, nil, err
 	}
 	if guide.IsGUID(checked.Company) {
 		cn.CompanyID, cn.CompanyName = checked.Company, ""
@@ -604,6 +626,15 @@ func (s *Impl) UpdateConnection(ctx context.Context, id string, in ConnectionInp
 	}
 	if in.AllCompanies != nil {
 		c.AllCompanies = *in.AllCompanies
+	}
+	if in.Schedule != nil {
+		c.Schedule = *in.Schedule
+	}
+	if in.SetSchedules != nil {
+		c.SetSchedules = in.SetSchedules
+	}
+	if err := s.checkScheduleSets(c.SetSchedules); err != nil {
+		return ConnectionView{}, err
 	}
 	if in.Entities != nil {
 		c.Entities = in.Entities

@@ -33,11 +33,18 @@ type ConnectionInput struct {
 	// AllCompanies syncs every company of the environment, also companies added later
 	// (the scheduler lists BC's companies at each run); nil in an update keeps the stored
 	// choice.
-	AllCompanies  *bool    `json:"allCompanies,omitempty"`
-	Entities      []string `json:"entities,omitempty"`
-	WriteEntities []string `json:"writeEntities,omitempty"`
-	AuthorityHost string   `json:"authorityHost,omitempty"`
-	BCBaseURL     string   `json:"bcBaseUrl,omitempty"`
+	AllCompanies *bool `json:"allCompanies,omitempty"`
+	// Schedule is when the connection's passes run (interval, quiet window in the
+	// customer's time zone); nil keeps the stored one (serve's --interval for a new
+	// connection), a non-nil one replaces it.
+	Schedule *store.Schedule `json:"schedule,omitempty"`
+	// SetSchedules override Schedule per entity set (a document set: its lines sync with
+	// it); nil keeps the stored ones, a non-nil map replaces them.
+	SetSchedules  map[string]store.Schedule `json:"setSchedules,omitempty"`
+	Entities      []string                  `json:"entities,omitempty"`
+	WriteEntities []string                  `json:"writeEntities,omitempty"`
+	AuthorityHost string                    `json:"authorityHost,omitempty"`
+	BCBaseURL     string                    `json:"bcBaseUrl,omitempty"`
 	// CAFile is the path of a PEM file of extra CA certificates, read where the input is
 	// handled and stored as CAPEM; CAPEM is that PEM itself (it wins over CAFile).
 	CAFile string `json:"caFile,omitempty"`

@@ -44,6 +44,12 @@ type Connection struct {
 	// AllCompanies syncs every company of the environment, also companies added later:
 	// the scheduler lists BC's companies at each run and keeps Companies up to date.
 	AllCompanies bool `json:"allCompanies,omitempty"`
+	// Schedule is when the connection's passes run (interval and quiet window); its empty
+	// fields inherit serve's --interval and no quiet window.
+	Schedule Schedule `json:"schedule,omitzero"`
+	// SetSchedules overrides Schedule for some entity sets (by name: a document set, whose
+	// lines sync with it); their empty fields inherit the connection's.
+	SetSchedules map[string]Schedule `json:"setSchedules,omitempty"`
 	// AuthorityHost overrides the Entra authority host, e.g. "https://login.microsoftonline.us/"
 	// or the emulator's URL; empty means the public cloud. Must be an https URL.
 	AuthorityHost string `json:"authorityHost,omitempty"`
@@ -234,6 +240,25 @@ func (c *Connection) Normalize() error {
 	if err := c.normalizeCompanies(); err != nil {
 		return err
 	}
+	if err := c.Schedule.normalize("schedule"); err != nil {
+		return err
+	}
+	var sets map[string]Schedule // a new map: the caller's stays as it was
+	for set, sc := range c.SetSchedules {
+		if set == "" || strings.ContainsFunc(set, func(r rune) bool { return unicode.IsSpace(r) || r == '?' || r == '#' }) {
+			return invalid("setSchedules: %q is not an entity set name (e.g. customers)", set)
+		}
+		if err := sc.normalize("setSchedules." + set); err != nil {
+			return err
+		}
+		if !sc.IsZero() {
+			if sets == nil {
+				sets = map[string]Schedule{}
+			}
+			sets[set] = sc
+		}
+	}
+	c.SetSchedules = sets
 	if err := checkHTTPS("authority host", c.AuthorityHost); err != nil {
 		return err
 	}

@@ -55,6 +55,7 @@ type Enqueued struct {
 // target's sync state (a paused target is skipped; a hint sets Dirty).
 type ScheduleStore interface {
 	ListConnections(ctx context.Context) ([]store.Connection, error)
+	GetConnection(ctx context.Context, idOrName string) (store.Connection, error)
 	SyncState(ctx context.Context, key store.ReplicaKey) (store.SyncState, error)
 	UpdateSyncState(ctx context.Context, key store.ReplicaKey, fn func(*store.SyncState)) error
 }
@@ -69,7 +70,8 @@ type SchedulerOptions struct {
 	// defaults, in each of its companies; serve lists BC's companies first for a connection
 	// of "all companies", so companies added later are synced). Required.
 	TargetsFunc func(ctx context.Context, connectionID string) ([]Target, error)
-	// Interval is how often every target is synced; default 1 minute.
+	// Interval is how often a target is synced whose connection and set have no interval
+	// of their own (store.Connection.Schedule, SetSchedules); default 1 minute.
 	Interval time.Duration
 	// Ticks is how many times per Interval the scheduler runs; default 2. Each run queues
 	// every target at its next moment ([Phase]); River makes a scheduled job available
@@ -135,11 +137,59 @@ func NewScheduler(opt SchedulerOptions) (*Scheduler, error) {
 	return &Scheduler{opt: opt}, nil
 }
 
-// PeriodicJob is the River periodic job that runs the scheduler Ticks times per Interval,
-// the first time at start.
+// MaxSchedulePeriod is the longest time between two scheduler runs, whatever Interval:
+// a connection's own interval (store.MinScheduleInterval, 1 minute, at the shortest) is
+// then honoured with a default Interval of an hour, and a changed schedule applies within
+// it.
+const MaxSchedulePeriod = 30 * time.Second
+
+// Period is the time between two scheduler runs: Interval/Ticks, at most
+// MaxSchedulePeriod.
+func (s *Scheduler) Period() time.Duration {
+	return min(s.opt.Interval/time.Duration(s.opt.Ticks), MaxSchedulePeriod)
+}
+
+// PeriodicJob is the River periodic job that runs the scheduler every Period, the first
+// time at start.
 func (s *Scheduler) PeriodicJob() *river.PeriodicJob {
-	return river.NewPeriodicJob(river.PeriodicInterval(s.opt.Interval/time.Duration(s.opt.Ticks)),
+	return river.NewPeriodicJob(river.PeriodicInterval(s.Period()),
 		func() (river.JobArgs, *river.InsertOpts) { return ScheduleArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})
+}
+
+// moment is when t's next scheduled pass starts: its next phase of interval at or after
+// now ([Phase]); inside the quiet window, the first phase moment after the window's end,
+// so targets are spread after the window as they were before it. asap (a first full pass,
+// an unfinished run, a hint) is now, or outside a quiet window its end spread over the
+// default Interval. It returns the zero time for "now".
+func (s *Scheduler) moment(t Target, sc store.Schedule, now time.Time, asap bool) time.Time {
+	interval := sc.Every()
+	if interval <= 0 {
+		interval = s.opt.Interval
+	}
+	at := nextRun(t, interval, now)
+	if asap {
+		at = time.Time{}
+	}
+	if sc.Quiet == nil {
+		return at
+	}
+	// A daily window and intervals up to a week: a few steps always leave the window.
+	for range 8 {
+		probe := at
+		if probe.IsZero() {
+			probe = now
+		}
+		end := sc.Quiet.Until(probe)
+		if end.IsZero() {
+			return at
+		}
+		if asap {
+			at = nextRun(t, min(interval, s.opt.Interval), end)
+		} else {
+			at = nextRun(t, interval, end)
+		}
+	}
+	return at
 }
 
 // Phase is a target's moment in every interval: a hash of the target, the same on every
@@ -182,6 +232,9 @@ func (s *Scheduler) markQueued(t Target, at time.Time) {
 // interval and a slow one is never stacked up.
 func (s *Scheduler) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) error {
 	now := s.opt.Now()
+	// A target whose moment falls before the run after next is queued by this run (runs
+	// may start a little late); a later one by a later run.
+	horizon := s.Period() * 3 / 2
 	conns, err := s.opt.Store.ListConnections(ctx)
 	if err != nil {
 		return err
@@ -198,7 +251,9 @@ func (s *Scheduler) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) error 
 			if _, ok := sets[t.CompanyID]; !ok {
 				companies = append(companies, t.CompanyID)
 			}
-			if s.wasQueued(t, nextRun(t, s.opt.Interval, now)) {
+			sc := c.ScheduleFor(t.EntitySet)
+			next := s.moment(t, sc, now, false)
+			if s.wasQueued(t, next) {
 				sets[t.CompanyID] = append(sets[t.CompanyID], t.EntitySet) // asked already; its state need not be read
 				continue
 			}
@@ -207,11 +262,15 @@ func (s *Scheduler) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) error 
 				continue
 			}
 			sets[t.CompanyID] = append(sets[t.CompanyID], t.EntitySet)
-			args := SyncArgs{ConnectionID: t.ConnectionID, CompanyID: t.CompanyID, EntitySet: t.EntitySet}
-			at := nextRun(t, s.opt.Interval, now)
+			at := next
 			if err == nil && (!st.FullSyncDone || len(st.Checkpoints) > 0 || st.Dirty) {
-				at = time.Time{} // its first full pass, an unfinished run or a hint: now
+				at = s.moment(t, sc, now, true) // its first full pass, an unfinished run or a hint: now
+			} else if at.Sub(now) > horizon {
+				// Queued by a later run: a schedule changed meanwhile applies, and
+				// River holds no job for a long interval's whole length.
+				continue
 			}
+			args := SyncArgs{ConnectionID: t.ConnectionID, CompanyID: t.CompanyID, EntitySet: t.EntitySet}
 			res, err := s.opt.Queue.Enqueue(ctx, args, at)
 			if err != nil {
 				return err
@@ -220,7 +279,7 @@ func (s *Scheduler) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) error 
 				s.markQueued(t, at)
 			}
 		}
-		if s.opt.EnsureFunc != nil && len(companies) > 0 && nextRun(Target{ConnectionID: c.ID}, s.opt.Interval, now).Sub(now) < s.opt.Interval/time.Duration(s.opt.Ticks) {
+		if s.opt.EnsureFunc != nil && len(companies) > 0 && nextRun(Target{ConnectionID: c.ID}, s.opt.Interval, now).Sub(now) < s.Period() {
 			if cl, err := s.opt.Clients.Client(ctx, c.ID); err == nil {
 				for _, co := range companies {
 					if len(sets[co]) == 0 {
@@ -269,7 +328,12 @@ func (s *Scheduler) Hint(ctx context.Context, h Hint) {
 	if h.Reconcile {
 		args.Mode = ModeReconcile
 	}
-	if _, err := s.opt.Queue.Enqueue(ctx, args, time.Time{}); err != nil {
+	// Inside the connection's quiet window the run waits for its end (the set stays dirty).
+	var at time.Time
+	if c, err := s.opt.Store.GetConnection(ctx, t.ConnectionID); err == nil {
+		at = s.moment(t, c.ScheduleFor(t.EntitySet), s.opt.Now(), true)
+	}
+	if _, err := s.opt.Queue.Enqueue(ctx, args, at); err != nil {
 		s.opt.Logger.Warn("webhook hint: enqueue", "err", err)
 	}
 }

@@ -25,6 +25,10 @@ func (*schedStore) ListConnections(context.Context) ([]store.Connection, error) 
 	return []store.Connection{{ID: "c1", CompanyID: "co1"}, {ID: "broken"}}, nil
 }
 
+func (s *schedStore) GetConnection(ctx context.Context, id string) (store.Connection, error) {
+	return store.Connection{ID: id}, nil
+}
+
 func (s *schedStore) SyncState(_ context.Context, k store.ReplicaKey) (store.SyncState, error) {
 	return store.SyncState{Key: k, Paused: s.paused[k.EntitySet]}, nil
 }
@@ -61,7 +65,7 @@ func TestSchedulerEnqueuesUnpausedTargets(t *testing.T) {
 	q := &recQueue{}
 	var ensured []string
 	s, err := syncer.NewScheduler(syncer.SchedulerOptions{
-		Ticks: 1, // every run ensures every connection's subscriptions
+		Ticks: 1, Interval: 20 * time.Second, // every run ensures every connection's subscriptions (and queues every target)
 		Store: &schedStore{paused: map[string]bool{"vendors": true}},
 		Queue: q,
 		TargetsFunc: func(_ context.Context, id string) ([]syncer.Target, error) {
@@ -242,10 +246,136 @@ type listStore struct{ conns []store.Connection }
 
 func (l *listStore) ListConnections(context.Context) ([]store.Connection, error) { return l.conns, nil }
 
+func (l *listStore) GetConnection(_ context.Context, id string) (store.Connection, error) {
+	for _, c := range l.conns {
+		if c.ID == id {
+			return c, nil
+		}
+	}
+	return store.Connection{}, store.ErrNotFound
+}
+
 func (l *listStore) SyncState(_ context.Context, k store.ReplicaKey) (store.SyncState, error) {
 	return store.SyncState{Key: k, FullSyncDone: k.ConnectionID != "new"}, nil
 }
 
 func (l *listStore) UpdateSyncState(context.Context, store.ReplicaKey, func(*store.SyncState)) error {
 	return nil
+}
+
+// TestSchedulerPerConnectionSchedules: with a fake clock over three hours, a connection
+// without a schedule runs every --interval, one with its own interval and a set with its
+// own run at theirs, exactly that far apart; connections with a quiet window in the
+// customer's time zone (09:00–10:00 Europe/Berlin) start nothing inside it and resume
+// after it at their own moments, spread rather than all at its end; a first full pass
+// and a webhook hint due inside the window wait for its end.
+func TestSchedulerPerConnectionSchedules(t *testing.T) {
+	t.Parallel()
+	quiet := &store.QuietWindow{Start: "09:00", End: "10:00", TimeZone: "Europe/Berlin"}
+	list := []store.Connection{
+		{ID: "default", CompanyID: "co1"},
+		{ID: "slow", CompanyID: "co1", Schedule: store.Schedule{Interval: "10m"}, SetSchedules: map[string]store.Schedule{"set1": {Interval: "3m"}}},
+	}
+	const quietConns = 50
+	for i := range quietConns {
+		list = append(list, store.Connection{ID: fmt.Sprintf("quiet%02d", i), CompanyID: "co1", Schedule: store.Schedule{Interval: "5m", Quiet: quiet}})
+	}
+	start := time.Date(2026, 12, 3, 7, 0, 17, 0, time.UTC) // 08:00 in Berlin
+	windowStart, windowEnd := time.Date(2026, 12, 3, 8, 0, 0, 0, time.UTC), time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	q := &riverModel{lag: 3 * time.Second, pending: map[syncer.SyncArgs]time.Time{}, runs: map[syncer.SyncArgs][]time.Time{}}
+	now := start
+	targets := func(_ context.Context, id string) ([]syncer.Target, error) {
+		return []syncer.Target{{ConnectionID: id, CompanyID: "co1", EntitySet: "set0"}, {ConnectionID: id, CompanyID: "co1", EntitySet: "set1"}}, nil
+	}
+	st := &listStore{conns: list}
+	s, err := syncer.NewScheduler(syncer.SchedulerOptions{Store: st, Queue: q, Interval: time.Minute, Ticks: 2,
+		Now: func() time.Time { return now }, TargetsFunc: targets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Period() != 30*time.Second {
+		t.Fatalf("period %v", s.Period())
+	}
+	const ticks = 6 * 60 // three hours: one before the window, the window, one after
+	for i := range ticks {
+		now = start.Add(time.Duration(i)*s.Period() + time.Duration(i%3)*time.Second)
+		q.advance(now)
+		if err := s.Work(t.Context(), &river.Job[syncer.ScheduleArgs]{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	end := start.Add(ticks * s.Period())
+	q.advance(end)
+	every := func(a syncer.SyncArgs, runs []time.Time, d time.Duration, from, to time.Time) {
+		t.Helper()
+		if len(runs) == 0 || runs[0].Sub(from) >= d || to.Sub(runs[len(runs)-1]) > d+q.lag {
+			t.Errorf("%s/%s ran at %v, want every %v from the start to the end", a.ConnectionID, a.EntitySet, runs, d)
+			return
+		}
+		for i := 1; i < len(runs); i++ {
+			if runs[i].Sub(runs[i-1]) != d {
+				t.Errorf("%s/%s ran at %v, want exactly %v apart", a.ConnectionID, a.EntitySet, runs, d)
+				return
+			}
+		}
+	}
+	firstAfter := map[time.Time]int{}
+	for _, c := range list {
+		for _, set := range []string{"set0", "set1"} {
+			a := syncer.SyncArgs{ConnectionID: c.ID, CompanyID: "co1", EntitySet: set}
+			runs := q.runs[a]
+			switch {
+			case c.ID == "default":
+				every(a, runs, time.Minute, start, end)
+			case c.ID == "slow" && set == "set1":
+				every(a, runs, 3*time.Minute, start, end)
+			case c.ID == "slow":
+				every(a, runs, 10*time.Minute, start, end)
+			default:
+				var before, after []time.Time
+				for _, r := range runs {
+					switch {
+					case !r.Before(windowStart) && r.Before(windowEnd):
+						t.Fatalf("%s/%s ran at %v, inside its quiet window", c.ID, set, r)
+					case r.Before(windowStart):
+						before = append(before, r)
+					default:
+						after = append(after, r)
+					}
+				}
+				every(a, before, 5*time.Minute, start, windowStart)
+				every(a, after, 5*time.Minute, windowEnd, end)
+				if len(before) > 0 && len(after) > 0 && after[0].Sub(before[0])%(5*time.Minute) != 0 {
+					t.Errorf("%s/%s: after the window at %v, not at its own moment (before: %v)", c.ID, set, after[0], before[0])
+				}
+				if len(after) > 0 {
+					firstAfter[after[0].Truncate(time.Second)]++
+				}
+			}
+		}
+	}
+	if len(firstAfter) < quietConns*2*3/4 {
+		t.Errorf("after the quiet window %d targets started at only %d distinct seconds, want them spread", quietConns*2, len(firstAfter))
+	}
+
+	// Inside the window a first full pass (connection "new") and a hint wait for its end.
+	now = time.Date(2026, 12, 3, 8, 30, 0, 0, time.UTC)
+	st.conns = []store.Connection{{ID: "new", CompanyID: "co1", Schedule: store.Schedule{Quiet: quiet}}, list[2]}
+	q2 := &recQueue{}
+	s2, err := syncer.NewScheduler(syncer.SchedulerOptions{Store: st, Queue: q2, Interval: time.Minute, Now: func() time.Time { return now }, TargetsFunc: targets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.Work(t.Context(), &river.Job[syncer.ScheduleArgs]{}); err != nil {
+		t.Fatal(err)
+	}
+	s2.Hint(t.Context(), syncer.Hint{Target: syncer.Target{ConnectionID: "quiet00", CompanyID: "co1", EntitySet: "set0"}})
+	if len(q2.at) != 3 {
+		t.Fatalf("queued %+v at %v, want the new connection's two sets and the hint", q2.args, q2.at)
+	}
+	for i, at := range q2.at {
+		if at.Before(windowEnd) || !at.Before(windowEnd.Add(time.Minute)) {
+			t.Errorf("%+v queued for %v, want within a minute after the window's end %v", q2.args[i], at, windowEnd)
+		}
+	}
 }

@@ -77,11 +77,26 @@ func TestCLISeveralCompanies(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "all companies") || !strings.Contains(out, "New Co & Sons' Branch ("+added+")") {
 		t.Fatalf("update --all-companies: %d %s %s", code, out, errOut)
 	}
-	if n := len(e.srv.Companies(cr.TenantID, cr.Environment)); strings.Count(out, "; ")+1 != n {
-		t.Errorf("update --all-companies lists %d companies, the environment has %d: %s", strings.Count(out, "; ")+1, n, out)
+	if n := len(e.srv.Companies(cr.TenantID, cr.Environment)); strings.Count(out, "; ") != n {
+		t.Errorf("update --all-companies lists %d companies, the environment has %d: %s", strings.Count(out, "; "), n, out)
 	}
 	code, out, errOut = e.run("", "connection", "update", "contoso", "--no-all-companies", "--company", "company x", "--company", "Nobody Ltd")
 	if code == 0 || !strings.Contains(errOut, `no company "Nobody Ltd"`) || !strings.Contains(errOut, emulator.DemoCompanyAmpersand) {
 		t.Errorf("an unknown company: %d %s %s, want an error naming it and the environment's companies", code, out, errOut)
+	}
+
+	// The schedule: the connection's interval and quiet window, a set's own interval.
+	code, out, errOut = e.run("", "connection", "update", "contoso", "--interval", "15m", "--quiet", "22:00-6:00", "--time-zone", "Europe/Berlin",
+		"--set-interval", "customers=6h")
+	if want := "schedule every 15m, quiet 22:00–06:00 Europe/Berlin; customers every 6h."; code != 0 || !strings.Contains(out, want) {
+		t.Errorf("update the schedule: %d %s %s, want %q", code, out, errOut, want)
+	}
+	code, out, errOut = e.run("", "connection", "update", "contoso", "--quiet", "22:00-06:00", "--time-zone", "Berlin")
+	if code == 0 || !strings.Contains(errOut, "schedule.quiet.timeZone") || !strings.Contains(errOut, "Europe/Berlin") {
+		t.Errorf("a bad time zone: %d %s %s, want an error naming the field and an example", code, out, errOut)
+	}
+	code, out, _ = e.run("", "connection", "update", "contoso", "--interval", "default", "--quiet", "none", "--set-interval", "customers=default")
+	if code != 0 || !strings.Contains(out, "schedule serve's --interval.") {
+		t.Errorf("back to the default schedule: %d %s", code, out)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -50,6 +51,7 @@ type ConnectionAddCmd struct {
 	Entities      []string `sep:"," help:"Entity sets to read (default: the sync defaults)."`
 	WriteEntities []string `name:"write-entities" sep:"," help:"Entity sets the connection may write (checked without changing data)."`
 	NoCheck       bool     `name:"no-check" help:"Store without contacting Entra and BC (the company is then kept as given)."`
+	ScheduleFlags
 	SecretInput
 	CertificateOutput
 	Endpoints
@@ -87,6 +89,9 @@ func (c *ConnectionAddCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	if c.AllCompanies {
 		in.AllCompanies = &c.AllCompanies
+	}
+	if err := c.ScheduleFlags.apply(&in, store.Connection{}); err != nil {
+		return err
 	}
 	if c.Certificate != "" {
 		return c.addWithCertificate(ctx, g, a, svc, in)
@@ -291,7 +296,7 @@ func (c *ConnectionShowCmd) Run(ctx context.Context, g *Globals) error {
 	tw := tabwriter.NewWriter(g.Stdout, 0, 4, 2, ' ', 0)
 	for _, kv := range [][2]string{
 		{"Name", cn.Name}, {"ID", cn.ID}, {"Tenant", cn.TenantID}, {"Client ID", cn.ClientID},
-		{"Environment", cn.Environment}, {"Company", companyLabel(cn)},
+		{"Environment", cn.Environment}, {"Company", companyLabel(cn)}, {"Schedule", scheduleLabel(cn)},
 		{"Entities", strings.Join(cn.Entities, ", ")}, {"Write entities", strings.Join(cn.WriteEntities, ", ")},
 		{"Authority host", orDefault(cn.AuthorityHost, guide.DefaultAuthorityHost)},
 		{"BC API base URL", orDefault(cn.BCBaseURL, guide.DefaultBCBaseURL)}, {"CA certificates", caLabel(cn)},
@@ -422,6 +427,7 @@ type ConnectionUpdateCmd struct {
 	AllCompanies  *bool    `name:"all-companies" negatable:"" help:"Sync every company of the environment, also companies added later (--no-all-companies: only the listed ones)."`
 	Entities      []string `sep:"," help:"Entity sets to read, replacing the stored list."`
 	WriteEntities []string `name:"write-entities" sep:"," help:"Entity sets the connection may write, replacing the stored list."`
+	ScheduleFlags
 }
 
 // Run updates the connection and prints what it syncs now.
@@ -436,10 +442,104 @@ func (c *ConnectionUpdateCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	in := service.ConnectionInput{Name: c.Name, Companies: c.Company, AllCompanies: c.AllCompanies,
 		Entities: c.Entities, WriteEntities: c.WriteEntities}
+	if err := c.ScheduleFlags.apply(&in, cn); err != nil {
+		return err
+	}
 	v, err := svc.UpdateConnection(ctx, cn.ID, in)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(g.Stdout, "Updated connection %q (id %s): companies %s.\n", v.Name, v.ID, companyLabel(v.Connection))
+	fmt.Fprintf(g.Stdout, "Updated connection %q (id %s): companies %s; schedule %s.\n", v.Name, v.ID, companyLabel(v.Connection), scheduleLabel(v.Connection))
 	return nil
+}
+
+// ScheduleFlags set a connection's schedule (store.Schedule) on add and update.
+type ScheduleFlags struct {
+	Interval    string   `placeholder:"DURATION" help:"Time between two passes of the connection's sets, e.g. 15m or 1h (1m to 168h; default: serve's --interval; 'default' goes back to it)."`
+	Quiet       string   `placeholder:"HH:MM-HH:MM" help:"A daily window in the customer's time zone (--time-zone) in which no scheduled pass starts, e.g. 22:00-06:00 ('none' removes it)."`
+	TimeZone    string   `name:"time-zone" placeholder:"IANA" help:"The customer's time zone for --quiet, an IANA name such as Europe/Berlin or America/New_York."`
+	SetInterval []string `name:"set-interval" placeholder:"SET=DURATION" help:"An entity set's own interval, e.g. generalLedgerEntries=6h ('SET=default' removes it); repeat for several."`
+}
+
+// apply puts the flags given into in, on top of the stored connection's schedule.
+func (f ScheduleFlags) apply(in *service.ConnectionInput, stored store.Connection) error {
+	if f.Interval == "" && f.Quiet == "" && f.TimeZone == "" && len(f.SetInterval) == 0 {
+		return nil
+	}
+	sc := stored.Schedule
+	switch f.Interval {
+	case "":
+	case "default":
+		sc.Interval = ""
+	default:
+		sc.Interval = f.Interval
+	}
+	switch {
+	case f.Quiet == "none":
+		sc.Quiet = nil
+	case f.Quiet != "":
+		start, end, ok := strings.Cut(f.Quiet, "-")
+		if !ok {
+			return fmt.Errorf("--quiet %q: give the window as HH:MM-HH:MM, e.g. 22:00-06:00", f.Quiet)
+		}
+		q := store.QuietWindow{Start: start, End: end, TimeZone: f.TimeZone}
+		if q.TimeZone == "" && sc.Quiet != nil {
+			q.TimeZone = sc.Quiet.TimeZone
+		}
+		if q.TimeZone == "" {
+			return fmt.Errorf("--quiet needs --time-zone: the customer's IANA time zone, such as Europe/Berlin")
+		}
+		sc.Quiet = &q
+	case f.TimeZone != "":
+		if sc.Quiet == nil {
+			return fmt.Errorf("--time-zone is the zone of the quiet window: give --quiet HH:MM-HH:MM with it")
+		}
+		q := *sc.Quiet
+		q.TimeZone = f.TimeZone
+		sc.Quiet = &q
+	}
+	in.Schedule = &sc
+	if len(f.SetInterval) > 0 {
+		sets := map[string]store.Schedule{}
+		for k, v := range stored.SetSchedules {
+			sets[k] = v
+		}
+		for _, kv := range f.SetInterval {
+			set, d, ok := strings.Cut(kv, "=")
+			if !ok || set == "" || d == "" {
+				return fmt.Errorf("--set-interval %q: give SET=DURATION, e.g. generalLedgerEntries=6h", kv)
+			}
+			o := sets[set]
+			if o.Interval = d; d == "default" {
+				o.Interval = ""
+			}
+			sets[set] = o
+		}
+		in.SetSchedules = sets
+	}
+	return nil
+}
+
+// scheduleLabel words a connection's schedule, e.g. "every 15m, quiet 22:00–06:00
+// Europe/Berlin; generalLedgerEntries every 6h".
+func scheduleLabel(c store.Connection) string {
+	one := func(s store.Schedule) string {
+		var parts []string
+		if s.Interval != "" {
+			parts = append(parts, "every "+s.Interval)
+		}
+		if q := s.Quiet; q != nil {
+			parts = append(parts, fmt.Sprintf("quiet %s–%s %s", q.Start, q.End, q.TimeZone))
+		}
+		return strings.Join(parts, ", ")
+	}
+	out := one(c.Schedule)
+	if out == "" {
+		out = "serve's --interval"
+	}
+	sets := slices.Sorted(maps.Keys(c.SetSchedules))
+	for _, set := range sets {
+		out += "; " + set + " " + one(c.SetSchedules[set])
+	}
+	return out
 }

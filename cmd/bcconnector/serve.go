@@ -14,7 +14,7 @@ import (
 type ServeCmd struct {
 	Listen         string        `default:"127.0.0.1:8080" env:"BCC_LISTEN" help:"Address of the web UI and the JSON API (http). Port 0 picks a free port."`
 	PublicURL      string        `name:"public-url" env:"BCC_PUBLIC_URL" placeholder:"URL" help:"Public https URL of /webhooks/bc that BC can reach, e.g. https://connector.example.com/webhooks/bc. Without it only polling runs."`
-	Interval       time.Duration `default:"1m" env:"BCC_SYNC_INTERVAL" help:"How often every connection's entity sets are synced incrementally."`
+	Interval       time.Duration `default:"1m" env:"BCC_SYNC_INTERVAL" help:"How often a connection's entity sets are synced incrementally unless the connection or the set has its own schedule (connection update --interval)."`
 	Workers        int           `default:"4" env:"BCC_SYNC_WORKERS" help:"Sync jobs run at once."`
 	WebhookWorkers int           `name:"webhook-workers" default:"8" env:"BCC_WEBHOOK_WORKERS" help:"Outbound webhook deliveries attempted at once by this instance."`
 

@@ -23,6 +23,7 @@ func RunConnections(t *testing.T, open Opener) {
 		{"FieldsRoundTrip", testConnectionFieldsRoundTrip},
 		{"DeleteCascades", testDeleteCascades},
 		{"Companies", testConnectionCompanies},
+		{"Schedules", testConnectionSchedules},
 		{"ConcurrentSameName", testConnectionConcurrentSameName},
 		{"ConcurrentRenames", testConnectionConcurrentRenames},
 	})
@@ -428,5 +429,37 @@ func testConnectionCompanies(t *testing.T, open Opener) {
 	in.Name, in.Companies = "twice", []store.Company{{ID: other}, {ID: strings.ToUpper(other), Name: "Other"}}
 	if _, err := s.CreateConnection(ctx, in); !errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), "listed twice") {
 		t.Errorf("a company listed twice: %v, want ErrInvalid naming it", err)
+	}
+}
+
+// testConnectionSchedules: a connection's schedule and its sets' round-trip (the window
+// normalised to HH:MM), an update clears them, and a bad one is refused naming its field.
+func testConnectionSchedules(t *testing.T, open Opener) {
+	ctx := t.Context()
+	s := open(t, newKeyring(t))
+	in := store.Connection{Name: "scheduled", TenantID: "contoso.onmicrosoft.com", ClientID: Client, Environment: "Production", CompanyName: "Company X",
+		Schedule:     store.Schedule{Interval: "15m", Quiet: &store.QuietWindow{Start: "8:00", End: "18:00", TimeZone: "America/New_York"}},
+		SetSchedules: map[string]store.Schedule{"generalLedgerEntries": {Interval: "6h"}, "items": {Quiet: &store.QuietWindow{Start: "22:00", End: "06:00", TimeZone: "UTC"}}}}
+	c := mustCreate(t, s, in)
+	if c.Schedule.Quiet.Start != "08:00" {
+		t.Errorf("quiet start = %q, want 08:00", c.Schedule.Quiet.Start)
+	}
+	got, err := s.GetConnection(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := equalConnections(got, c); d != "" {
+		t.Errorf("round trip: %s", d)
+	}
+	got.Schedule, got.SetSchedules = store.Schedule{}, nil
+	if _, err := s.UpdateConnection(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := s.GetConnection(ctx, c.ID); !again.Schedule.IsZero() || again.SetSchedules != nil {
+		t.Errorf("schedules after clearing: %+v %+v", again.Schedule, again.SetSchedules)
+	}
+	in.Name, in.Schedule = "bad schedule", store.Schedule{Quiet: &store.QuietWindow{Start: "22:00", End: "06:00", TimeZone: "CET-ish"}}
+	if _, err := s.CreateConnection(ctx, in); !errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), "schedule.quiet.timeZone") {
+		t.Errorf("a bad time zone: %v, want ErrInvalid naming schedule.quiet.timeZone", err)
 	}
 }

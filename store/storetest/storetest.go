@@ -24,6 +24,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -181,6 +182,9 @@ func equalConnections(a, b store.Connection) string {
 	}
 	if !slices.Equal(a.Companies, b.Companies) || a.AllCompanies != b.AllCompanies {
 		add("Companies", fmt.Sprint(a.Companies, a.AllCompanies), fmt.Sprint(b.Companies, b.AllCompanies))
+	}
+	if !reflect.DeepEqual(a.Schedule, b.Schedule) || !reflect.DeepEqual(a.SetSchedules, b.SetSchedules) {
+		add("Schedule", fmt.Sprintf("%+v %+v", a.Schedule, a.SetSchedules), fmt.Sprintf("%+v %+v", b.Schedule, b.SetSchedules))
 	}
 	if !slices.Equal(a.WriteEntities, b.WriteEntities) || (a.WriteEntities == nil) != (b.WriteEntities == nil) {
 		add("WriteEntities", a.WriteEntities, b.WriteEntities)

@@ -27,6 +27,7 @@ var doneMessages = map[string]string{
 	"paused":         "Sync paused. Scheduled runs stop until you resume.",
 	"resumed":        "Sync resumed.",
 	"resync":         "Full resync started.",
+	"schedule":       "Schedule saved. The next scheduler run (within 30 seconds) follows it.",
 	"rotated":        "New secret verified with Entra ID and in use; the old one is retired.",
 	"certificate":    "New certificate generated. The current credential stays in use: upload the certificate in Entra, then activate it.",
 	"uploaded":       "The sandbox's app now has the new certificate: activate it.",
@@ -236,6 +237,8 @@ type connData struct {
 	EndDate  *field
 	// Pending is a certificate waiting for its upload and activation.
 	Pending *pendingCertificate
+	// Schedule is the schedule form.
+	Schedule scheduleForm
 }
 
 // pendingCertificate is what the connection page shows of a pending certificate.
@@ -247,7 +250,7 @@ type pendingCertificate struct {
 func (h *handler) connData(ctx context.Context, v service.ConnectionView) connData {
 	row := h.row(v)
 	h.samples.record(v.ID, h.now(), row.Rows, row.Requests, row.Throttled)
-	cd := connData{connRow: row, Chart: renderChart(h.samples.get(v.ID))}
+	cd := connData{connRow: row, Chart: renderChart(h.samples.get(v.ID)), Schedule: scheduleFormOf(v.Connection)}
 	cd.Changes = h.tail.recent(ctx, h.svc, 15, v.ID)
 	if run := h.doctors.get(v.ID); run != nil {
 		cd.Progress = progress(run, "/connections/"+url.PathEscape(v.ID)+"/doctor", "", nil)

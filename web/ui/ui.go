@@ -236,6 +236,7 @@ func (h *handler) routes() {
 	m.HandleFunc("POST /connections/{id}/pause", h.connectionPause)
 	m.HandleFunc("POST /connections/{id}/resume", h.connectionPause)
 	m.HandleFunc("POST /connections/{id}/resync", h.connectionResync)
+	m.HandleFunc("POST /connections/{id}/schedule", h.connectionSchedule)
 	m.HandleFunc("POST /connections/{id}/rotate", h.connectionRotate)
 	m.HandleFunc("POST /connections/{id}/certificate", h.connectionCertificate)
 	m.HandleFunc("GET /connections/{id}/certificates/{file}", h.connectionCertificateFile)

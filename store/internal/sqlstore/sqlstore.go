@@ -312,17 +312,19 @@ func CertificateCredential(cert secret.Certificate) (Credential, error) {
 }
 
 // plan is what the connections table keeps in its sync_plan column: the companies a
-// connection syncs. JSON, so later settings need no migration of either store.
+// connection syncs and its schedules. JSON, so later settings need no migration of either store.
 type plan struct {
-	Companies    []store.Company `json:"companies,omitempty"`
-	AllCompanies bool            `json:"allCompanies,omitempty"`
+	Companies    []store.Company           `json:"companies,omitempty"`
+	AllCompanies bool                      `json:"allCompanies,omitempty"`
+	Schedule     store.Schedule            `json:"schedule,omitzero"`
+	SetSchedules map[string]store.Schedule `json:"setSchedules,omitempty"`
 }
 
 // EncodePlan returns the sync_plan column of c: "" when it has nothing beyond the
-// defaults (one company), as every connection stored before the column.
+// defaults (one company, serve's schedule), as every connection stored before the column.
 func EncodePlan(c store.Connection) string {
-	p := plan{Companies: c.Companies, AllCompanies: c.AllCompanies}
-	if len(p.Companies) == 0 && !p.AllCompanies {
+	p := plan{Companies: c.Companies, AllCompanies: c.AllCompanies, Schedule: c.Schedule, SetSchedules: c.SetSchedules}
+	if len(p.Companies) == 0 && !p.AllCompanies && p.Schedule.IsZero() && len(p.SetSchedules) == 0 {
 		return ""
 	}
 	b, _ := json.Marshal(p) // plain strings and bools: cannot fail
@@ -338,7 +340,7 @@ func DecodePlan(s string, c *store.Connection) error {
 	if err := json.Unmarshal([]byte(s), &p); err != nil {
 		return fmt.Errorf("connection %s: sync_plan: %w", c.ID, err)
 	}
-	c.Companies, c.AllCompanies = p.Companies, p.AllCompanies
+	c.Companies, c.AllCompanies, c.Schedule, c.SetSchedules = p.Companies, p.AllCompanies, p.Schedule, p.SetSchedules
 	if len(c.Companies) == 0 {
 		c.Companies = nil
 	}
