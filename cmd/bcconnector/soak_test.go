@@ -902,13 +902,17 @@ func startSoakEmulator(t testing.TB, bin, caFile string, args ...string) *soakEm
 		<-e.exited
 	})
 	ready := make(chan struct{})
+	seen := map[string]bool{}
 	go func() {
 		defer close(e.exited)
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			line := sc.Text()
 			e.out.Write([]byte(line + "\n"))
-			if m := bannerField.FindStringSubmatch(line); m != nil {
+			// The first of each field is the scenario's customer: lines further down (the
+			// express setup's multi-tenant app) carry a "Client ID" of their own.
+			if m := bannerField.FindStringSubmatch(line); m != nil && !seen[m[1]] {
+				seen[m[1]] = true
 				switch m[1] {
 				case "Authority host":
 					e.authority = m[2]
@@ -1073,8 +1077,9 @@ func (b *bcTruth) accessToken(ctx context.Context) (string, error) {
 	var tok struct {
 		AccessToken string `json:"access_token"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != http.StatusOK || tok.AccessToken == "" {
-		return "", fmt.Errorf("token: %d %v", resp.StatusCode, err)
+	raw, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(raw, &tok); err != nil || resp.StatusCode != http.StatusOK || tok.AccessToken == "" {
+		return "", fmt.Errorf("token: %d %v %.300s", resp.StatusCode, err, raw)
 	}
 	b.token = tok.AccessToken
 	return b.token, nil
