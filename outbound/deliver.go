@@ -59,7 +59,9 @@ func NewMessageID() string {
 // Attempt makes the next attempt of a pending delivery that is due: it signs the stored
 // body with the endpoint's current secrets, POSTs it, logs the attempt and decides what
 // follows (succeeded on 2xx; dead on 410 or after the last attempt of the schedule;
-// otherwise pending until the next wait of the schedule, or Retry-After if later).
+// otherwise pending until the next wait of the schedule, or Retry-After if later). A 410
+// also disables the endpoint; a delivery to a disabled endpoint is not sent but logged as
+// a dead attempt saying so.
 func (s *Service) Attempt(ctx context.Context, id string) (Result, error) {
 	d, err := s.st.Delivery(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -83,8 +85,23 @@ func (s *Service) Attempt(ctx context.Context, id string) (Result, error) {
 		return Result{}, err
 	}
 	a := store.DeliveryAttempt{N: d.Attempts + 1, At: now}
-	retryAfter := s.post(ctx, ep, d, secrets, &a)
-	out := s.outcome(a, retryAfter, now)
+	var out store.DeliveryOutcome
+	if ep.Disabled {
+		// Not sent: the attempt log says why, and a replay after enabling sends it.
+		a.Error = "not sent: the endpoint is disabled (" + ep.DisabledReason + "); enable it and replay this delivery"
+		out = store.DeliveryOutcome{State: store.DeliveryDead}
+	} else {
+		retryAfter := s.post(ctx, ep, d, secrets, &a)
+		out = s.outcome(a, retryAfter, now)
+		if a.StatusCode == http.StatusGone {
+			// Standard Webhooks: 410 Gone means the receiver wants no more deliveries.
+			reason := fmt.Sprintf("the endpoint answered 410 Gone to delivery %s at %s", d.ID, now.Format(time.RFC3339))
+			if _, err := s.SetEndpointEnabled(ctx, ep.ID, false, reason); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return Result{}, err
+			}
+			s.log.Warn("webhook endpoint disabled: it answered 410 Gone", "endpoint", ep.ID, "delivery", d.ID)
+		}
+	}
 	next, err := s.st.RecordAttempt(ctx, d.ID, a, out)
 	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
 		return Result{Skipped: true}, nil

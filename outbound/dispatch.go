@@ -128,6 +128,7 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 		if err != nil {
 			return total, err
 		}
+		eps = enabledOnly(eps)
 		ds, err := s.recordEvents(ctx, changes, eps, false, func(ep store.Endpoint, c store.Change) string { return changeMessageID(ep.ID, c.Seq) })
 		if err != nil {
 			return total, err
@@ -166,6 +167,9 @@ const MaxReplay = 10000
 func (s *Service) ReplayChanges(ctx context.Context, endpointID string, after int64) (added int, next int64, done bool, err error) {
 	ep, err := s.st.Endpoint(ctx, endpointID)
 	if err != nil {
+		return 0, after, false, err
+	}
+	if err := checkEnabled(ep); err != nil {
 		return 0, after, false, err
 	}
 	if after < 0 {
@@ -208,6 +212,15 @@ func (s *Service) ReplayChanges(ctx context.Context, endpointID string, after in
 // ReplayDelivery sends a delivery's event again as a new message (a new webhook-id, the
 // same body), behind what is queued for the same record.
 func (s *Service) ReplayDelivery(ctx context.Context, id string) (store.Delivery, error) {
+	if d, err := s.st.Delivery(ctx, id); err == nil {
+		ep, err := s.st.Endpoint(ctx, d.EndpointID)
+		if err != nil {
+			return store.Delivery{}, err
+		}
+		if err := checkEnabled(ep); err != nil {
+			return store.Delivery{}, err
+		}
+	}
 	d, err := s.st.ReplayDelivery(ctx, id, NewMessageID())
 	if err != nil {
 		return d, err
@@ -228,6 +241,9 @@ type TestData struct {
 func (s *Service) SendTest(ctx context.Context, endpointID string) (store.Delivery, error) {
 	ep, err := s.st.Endpoint(ctx, endpointID)
 	if err != nil {
+		return store.Delivery{}, err
+	}
+	if err := checkEnabled(ep); err != nil {
 		return store.Delivery{}, err
 	}
 	body, err := json.Marshal(Event{Type: Test, Timestamp: s.now(), Data: TestData{EndpointID: ep.ID,

@@ -84,6 +84,36 @@ func (s *Service) Endpoints(ctx context.Context) ([]store.Endpoint, error) {
 	return s.st.Endpoints(ctx)
 }
 
+// enabledOnly leaves out the disabled endpoints: they get no new events.
+func enabledOnly(eps []store.Endpoint) []store.Endpoint {
+	out := eps[:0:0]
+	for _, ep := range eps {
+		if !ep.Disabled {
+			out = append(out, ep)
+		}
+	}
+	return out
+}
+
+// SetEndpointEnabled enables the endpoint or disables it (reason says by whom or why).
+// A disabled endpoint gets no new events, and its pending deliveries end dead at their
+// next attempt without being sent (replay them after enabling it). Other instances see
+// the change within endpointTTL.
+func (s *Service) SetEndpointEnabled(ctx context.Context, id string, enabled bool, reason string) (store.Endpoint, error) {
+	ep, err := s.st.SetEndpointEnabled(ctx, id, enabled, reason)
+	s.forget(id)
+	return ep, err
+}
+
+// checkEnabled refuses to send anything new to a disabled endpoint.
+func checkEnabled(ep store.Endpoint) error {
+	if ep.Disabled {
+		return fmt.Errorf("%w: webhook endpoint %s is disabled (%s); enable it first (PATCH /api/v1/webhook-endpoints/%s with {\"enabled\": true})",
+			store.ErrConflict, ep.ID, ep.DisabledReason, ep.ID)
+	}
+	return nil
+}
+
 // DeleteEndpoint deletes the endpoint and what was delivered to it; deliveries in flight
 // are dropped.
 func (s *Service) DeleteEndpoint(ctx context.Context, id string) error {

@@ -124,6 +124,7 @@ func (s *Service) CheckHealth(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	eps = enabledOnly(eps)
 	wanted := false
 	for _, ep := range eps {
 		for _, t := range []string{SecretExpiring, SecretExpired, SetupFailed, SetupRecovered, SyncFailing, SyncRecovered} {
@@ -315,6 +316,7 @@ func (s *Service) SubscriptionLost(ctx context.Context, d SubscriptionData) (int
 	if err != nil {
 		return 0, err
 	}
+	eps = enabledOnly(eps)
 	body, err := json.Marshal(Event{Type: WebhookLost, Timestamp: s.now(), Data: d})
 	if err != nil {
 		return 0, err

@@ -51,9 +51,15 @@ type Endpoint struct {
 	Description string `json:"description,omitempty"`
 	// AfterSeq is the head of the change log when the endpoint was created: it receives
 	// record events of later changes (and replays of any).
-	AfterSeq  int64     `json:"afterSeq"`
-	CreatedAt time.Time `json:"createdAt"`
-	UpdatedAt time.Time `json:"updatedAt"`
+	AfterSeq int64 `json:"afterSeq"`
+	// Disabled endpoints get no new events and their pending deliveries end dead at
+	// their next attempt (a replay after enabling sends them again). DisabledReason says
+	// who or what disabled it: the API, the UI, or the endpoint's own 410 Gone.
+	Disabled       bool      `json:"disabled"`
+	DisabledAt     time.Time `json:"disabledAt,omitzero"`
+	DisabledReason string    `json:"disabledReason,omitempty"`
+	CreatedAt      time.Time `json:"createdAt"`
+	UpdatedAt      time.Time `json:"updatedAt"`
 	// Secrets are the signing secrets deliveries are signed with now: the current one
 	// first, then a previous one until its ExpiresAt (the overlap of a rotation).
 	Secrets []SigningSecretInfo `json:"secrets"`
@@ -119,6 +125,11 @@ type OutboundStore interface {
 	// current one keeps signing until oldUntil (not at all if oldUntil is not after now)
 	// and any older one is erased. ErrNotFound, or ErrInvalid for an empty secret.
 	RotateEndpointSecret(ctx context.Context, id string, signing secret.Secret, oldUntil time.Time) (Endpoint, error)
+	// SetEndpointEnabled enables the endpoint, or disables it saying why (reason, which
+	// must not be empty then), stamping UpdatedAt (and DisabledAt when it becomes
+	// disabled; disabling a disabled endpoint keeps its first time and reason). It
+	// returns the stored endpoint; ErrNotFound if there is none.
+	SetEndpointEnabled(ctx context.Context, id string, enabled bool, reason string) (Endpoint, error)
 	// SigningSecrets opens the endpoint's secrets that sign now, the current one first.
 	// ErrNotFound if the endpoint does not exist.
 	SigningSecrets(ctx context.Context, endpointID string) ([]secret.Secret, error)

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/store"
@@ -58,13 +60,16 @@ func (db *DB) addEndpointSecret(ctx context.Context, tx pgx.Tx, endpointID strin
 	return nil
 }
 
-const endpointColumns = `id, url, event_types, connection_id, include_record, description, created_at, updated_at, after_seq`
+const endpointColumns = `id, url, event_types, connection_id, include_record, description, created_at, updated_at, after_seq, disabled_at, disabled_reason`
 
 func scanEndpoint(r pgx.Row) (store.Endpoint, error) {
 	var e store.Endpoint
-	if err := r.Scan(&e.ID, &e.URL, &e.EventTypes, &e.ConnectionID, &e.IncludeRecord, &e.Description, &e.CreatedAt, &e.UpdatedAt, &e.AfterSeq); err != nil {
+	var disabled *time.Time
+	if err := r.Scan(&e.ID, &e.URL, &e.EventTypes, &e.ConnectionID, &e.IncludeRecord, &e.Description, &e.CreatedAt, &e.UpdatedAt, &e.AfterSeq, &disabled, &e.DisabledReason); err != nil {
 		return e, err
 	}
+	e.DisabledAt = utc(disabled)
+	e.Disabled = disabled != nil
 	e.CreatedAt, e.UpdatedAt = e.CreatedAt.UTC(), e.UpdatedAt.UTC()
 	return e, nil
 }
@@ -247,4 +252,27 @@ func resealEndpointSecrets(ctx context.Context, tx pgx.Tx, kr *secret.Keyring) (
 		n++
 	}
 	return n, nil
+}
+
+// SetEndpointEnabled implements store.OutboundStore.
+func (db *DB) SetEndpointEnabled(ctx context.Context, id string, enabled bool, reason string) (store.Endpoint, error) {
+	if !enabled && strings.TrimSpace(reason) == "" {
+		return store.Endpoint{}, fmt.Errorf("%w: disabling endpoint %s needs a reason", store.ErrInvalid, id)
+	}
+	now := db.stamp()
+	var tag pgconn.CommandTag
+	var err error
+	if enabled {
+		tag, err = db.pool.Exec(ctx, `UPDATE outbound_endpoints SET disabled_at = NULL, disabled_reason = '', updated_at = $1 WHERE id = $2`, now, id)
+	} else {
+		tag, err = db.pool.Exec(ctx, `UPDATE outbound_endpoints SET disabled_at = coalesce(disabled_at, $1),
+			disabled_reason = CASE WHEN disabled_at IS NULL THEN $2 ELSE disabled_reason END, updated_at = $1 WHERE id = $3`, now, strings.TrimSpace(reason), id)
+	}
+	if err != nil {
+		return store.Endpoint{}, fmt.Errorf("postgres: enable endpoint %s: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return store.Endpoint{}, fmt.Errorf("%w: no webhook endpoint %q", store.ErrNotFound, id)
+	}
+	return db.Endpoint(ctx, id)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/secret"
@@ -59,19 +60,23 @@ func (db *DB) addEndpointSecret(ctx context.Context, tx *sql.Tx, endpointID stri
 	return nil
 }
 
-const endpointColumns = `id, url, event_types, connection_id, include_record, description, created_at, updated_at, after_seq`
+const endpointColumns = `id, url, event_types, connection_id, include_record, description, created_at, updated_at, after_seq, disabled_at, disabled_reason`
 
 func scanEndpoint(r rowScanner) (store.Endpoint, error) {
 	var e store.Endpoint
 	var types string
-	var created, updated sql.NullString
-	if err := r.Scan(&e.ID, &e.URL, &types, &e.ConnectionID, &e.IncludeRecord, &e.Description, &created, &updated, &e.AfterSeq); err != nil {
+	var created, updated, disabled sql.NullString
+	if err := r.Scan(&e.ID, &e.URL, &types, &e.ConnectionID, &e.IncludeRecord, &e.Description, &created, &updated, &e.AfterSeq, &disabled, &e.DisabledReason); err != nil {
 		return e, err
 	}
+	var err error
+	if e.DisabledAt, err = parseTime(disabled); err != nil {
+		return e, err
+	}
+	e.Disabled = !e.DisabledAt.IsZero()
 	if err := json.Unmarshal([]byte(types), &e.EventTypes); err != nil {
 		return e, fmt.Errorf("endpoint %s event types: %w", e.ID, err)
 	}
-	var err error
 	if e.CreatedAt, err = parseTime(created); err != nil {
 		return e, err
 	}
@@ -271,4 +276,27 @@ func resealEndpointSecrets(ctx context.Context, tx *sql.Tx, kr *secret.Keyring) 
 		}
 	}
 	return len(todo), nil
+}
+
+// SetEndpointEnabled implements store.OutboundStore.
+func (db *DB) SetEndpointEnabled(ctx context.Context, id string, enabled bool, reason string) (store.Endpoint, error) {
+	if !enabled && strings.TrimSpace(reason) == "" {
+		return store.Endpoint{}, fmt.Errorf("%w: disabling endpoint %s needs a reason", store.ErrInvalid, id)
+	}
+	now := fmtTime(db.stamp())
+	var res sql.Result
+	var err error
+	if enabled {
+		res, err = db.write.ExecContext(ctx, `UPDATE outbound_endpoints SET disabled_at = NULL, disabled_reason = '', updated_at = ? WHERE id = ?`, now, id)
+	} else {
+		res, err = db.write.ExecContext(ctx, `UPDATE outbound_endpoints SET disabled_at = coalesce(disabled_at, ?),
+			disabled_reason = CASE WHEN disabled_at IS NULL THEN ? ELSE disabled_reason END, updated_at = ? WHERE id = ?`, now, strings.TrimSpace(reason), now, id)
+	}
+	if err != nil {
+		return store.Endpoint{}, fmt.Errorf("sqlite: enable endpoint %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.Endpoint{}, fmt.Errorf("%w: no webhook endpoint %q", store.ErrNotFound, id)
+	}
+	return db.Endpoint(ctx, id)
 }

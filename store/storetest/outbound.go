@@ -23,6 +23,7 @@ func RunOutbound(t *testing.T, open Opener) {
 		{"EndpointRotate", testEndpointRotate},
 		{"EndpointReSeal", testEndpointReSeal},
 		{"EndpointConcurrentRotate", testEndpointConcurrentRotate},
+		{"EndpointDisable", testEndpointDisable},
 	})
 }
 
@@ -219,5 +220,36 @@ func testEndpointConcurrentRotate(t *testing.T, open Opener) {
 	ep, _ := s.Endpoint(ctx, e.ID)
 	if len(ep.Secrets) != 2 || !ep.Secrets[0].ExpiresAt.IsZero() || ep.Secrets[1].ExpiresAt.IsZero() {
 		t.Fatalf("secrets after concurrent rotations: %+v, want one current and one expiring", ep.Secrets)
+	}
+}
+
+// testEndpointDisable: an endpoint is disabled with a reason (the first reason and time
+// stay when it is disabled again), shows so in the list, and is enabled again.
+func testEndpointDisable(t *testing.T, open Opener) {
+	s := open(t, secret.GenerateKeyring())
+	ctx := t.Context()
+	e := mustEndpoint(t, s, newEndpoint("https://p.example/a", "record.created"), "whsec_x")
+	if e.Disabled || !e.DisabledAt.IsZero() || e.DisabledReason != "" {
+		t.Fatalf("a new endpoint is disabled: %+v", e)
+	}
+	_, err := s.SetEndpointEnabled(ctx, e.ID, false, " ")
+	wantErr(t, "disable without a reason", err, store.ErrInvalid)
+	_, err = s.SetEndpointEnabled(ctx, "nope", false, "x")
+	wantErr(t, "disable a missing endpoint", err, store.ErrNotFound)
+	d, err := s.SetEndpointEnabled(ctx, e.ID, false, "the endpoint answered 410 Gone")
+	if err != nil || !d.Disabled || d.DisabledAt.IsZero() || d.DisabledReason != "the endpoint answered 410 Gone" {
+		t.Fatalf("disable: %+v, %v", d, err)
+	}
+	again, err := s.SetEndpointEnabled(ctx, e.ID, false, "disabled through the API")
+	if err != nil || !again.DisabledAt.Equal(d.DisabledAt) || again.DisabledReason != d.DisabledReason {
+		t.Fatalf("disable again: %+v, %v; want the first time and reason kept", again, err)
+	}
+	list, err := s.Endpoints(ctx)
+	if err != nil || len(list) != 1 || !list[0].Disabled || list[0].DisabledReason != d.DisabledReason {
+		t.Fatalf("Endpoints = %+v, %v", list, err)
+	}
+	en, err := s.SetEndpointEnabled(ctx, e.ID, true, "")
+	if err != nil || en.Disabled || !en.DisabledAt.IsZero() || en.DisabledReason != "" {
+		t.Fatalf("enable: %+v, %v", en, err)
 	}
 }

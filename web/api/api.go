@@ -97,6 +97,7 @@ var routes = []route{
 	{"GET", "/webhook-endpoints", (*api).listEndpoints, false},
 	{"POST", "/webhook-endpoints", (*api).createEndpoint, false},
 	{"GET", "/webhook-endpoints/{eid}", (*api).getEndpoint, false},
+	{"PATCH", "/webhook-endpoints/{eid}", (*api).updateEndpoint, false},
 	{"DELETE", "/webhook-endpoints/{eid}", (*api).deleteEndpoint, false},
 	{"POST", "/webhook-endpoints/{eid}/rotate-secret", (*api).rotateEndpointSecret, false},
 	{"GET", "/webhook-endpoints/{eid}/deliveries", (*api).listDeliveries, false},

@@ -99,6 +99,31 @@ func (a *api) getEndpoint(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// updateEndpoint is PATCH /webhook-endpoints/{eid}: {"enabled": false} disables the
+// endpoint (no new events; pending deliveries end dead at their next attempt), true
+// enables it again.
+func (a *api) updateEndpoint(w http.ResponseWriter, r *http.Request) error {
+	e, err := a.endpoint(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Enabled *bool `json:"enabled"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.Enabled == nil {
+		return fmt.Errorf("%w: request body: enabled is missing; send {\"enabled\": false} to disable the endpoint or true to enable it", errBadRequest)
+	}
+	e, err = a.out.SetEndpointEnabled(r.Context(), e.ID, *in.Enabled, "disabled through the API")
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, e)
+	return nil
+}
+
 func (a *api) deleteEndpoint(w http.ResponseWriter, r *http.Request) error {
 	e, err := a.endpoint(r)
 	if err != nil {

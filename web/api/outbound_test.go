@@ -241,3 +241,38 @@ func TestWebhookEventTypesDocumented(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestEndpointEnableDisable: PATCH disables an endpoint (saying so) and enables it again;
+// a disabled endpoint refuses test events with 409; a body without enabled is a 400
+// naming the field.
+func TestEndpointEnableDisable(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	var ep struct{ ID string }
+	e.do("POST", "/webhook-endpoints", e.token, map[string]any{"url": "https://platform.example/hooks", "eventTypes": []string{"record.*"}}, 201, &ep)
+	var got struct {
+		Disabled       bool
+		DisabledReason string
+		DisabledAt     string
+	}
+	e.do("PATCH", "/webhook-endpoints/"+ep.ID, e.token, map[string]any{"enabled": false}, 200, &got)
+	if !got.Disabled || got.DisabledReason != "disabled through the API" || got.DisabledAt == "" {
+		t.Errorf("disabled: %+v", got)
+	}
+	var p problemBody
+	e.do("POST", "/webhook-endpoints/"+ep.ID+"/test", e.token, nil, 409, &p)
+	if p.Code != "conflict" || !strings.Contains(p.Detail, `{"enabled": true}`) {
+		t.Errorf("test event to a disabled endpoint: %+v", p)
+	}
+	for _, body := range []string{`{}`, `{"enabled":"yes"}`, `{"enabled":true,"url":"https://x"}`} {
+		if st, _, b := e.call("PATCH", "/webhook-endpoints/"+ep.ID, e.token, body); st != 400 || !strings.Contains(string(b), "enabled") && !strings.Contains(string(b), "url") {
+			t.Errorf("PATCH %s: %d %s", body, st, b)
+		}
+	}
+	var en map[string]any
+	e.do("PATCH", "/webhook-endpoints/"+ep.ID, e.token, map[string]any{"enabled": true}, 200, &en)
+	if en["disabled"] != false || en["disabledReason"] != nil || en["disabledAt"] != nil {
+		t.Errorf("enabled: %+v", en)
+	}
+	e.do("POST", "/webhook-endpoints/"+ep.ID+"/test", e.token, nil, 202, nil)
+}

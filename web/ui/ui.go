@@ -249,6 +249,8 @@ func (h *handler) routes() {
 
 	m.HandleFunc("GET /webhooks", h.webhooks)
 	m.HandleFunc("POST /webhooks/{eid}/test", h.webhookTest)
+	m.HandleFunc("POST /webhooks/{eid}/enable", h.webhookEnable)
+	m.HandleFunc("POST /webhooks/{eid}/disable", h.webhookDisable)
 	m.HandleFunc("POST /webhooks/deliveries/{did}/replay", h.webhookReplay)
 
 	m.HandleFunc("GET /wizard", h.wizardStart)

@@ -10,7 +10,8 @@ import (
 
 // The outbound webhooks page: the platform's endpoints (registered through the API, which
 // shows the signing secret once), each with its recent deliveries and their status, a
-// "Send test event" button and a replay button for dead deliveries.
+// "Send test event" button, a replay button for dead deliveries, and Disable / Enable
+// (an endpoint that answered 410 Gone shows disabled, with the reason).
 
 // recentDeliveries is how many deliveries the page shows per endpoint.
 const recentDeliveries = 10
@@ -55,6 +56,10 @@ func (h *handler) webhooks(w http.ResponseWriter, r *http.Request) {
 		p.Flash = "Test event queued; its delivery shows below within seconds (reload)."
 	case "replay":
 		p.Flash = "Delivery queued again under a new webhook-id."
+	case "disabled":
+		p.Flash = "Endpoint disabled: it gets no new events until it is enabled."
+	case "enabled":
+		p.Flash = "Endpoint enabled: new events go to it again; replay what it missed."
 	}
 	h.render(w, r, http.StatusOK, "webhooks", p)
 }
@@ -69,6 +74,32 @@ func (h *handler) webhookTest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/webhooks?done=test", http.StatusSeeOther)
+}
+
+func (h *handler) webhookEnable(w http.ResponseWriter, r *http.Request) {
+	h.webhookSetEnabled(w, r, true)
+}
+
+func (h *handler) webhookDisable(w http.ResponseWriter, r *http.Request) {
+	h.webhookSetEnabled(w, r, false)
+}
+
+// webhookSetEnabled enables or disables an endpoint (the API's PATCH {"enabled": …}).
+func (h *handler) webhookSetEnabled(w http.ResponseWriter, r *http.Request, enabled bool) {
+	if h.out == nil {
+		h.fail(w, r, errNoOutbound)
+		return
+	}
+	id := r.PathValue("eid")
+	if _, err := h.out.SetEndpointEnabled(r.Context(), id, enabled, "disabled in the web UI"); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	done := "disabled"
+	if enabled {
+		done = "enabled"
+	}
+	http.Redirect(w, r, "/webhooks?done="+done+"#"+url.QueryEscape(id), http.StatusSeeOther)
 }
 
 func (h *handler) webhookReplay(w http.ResponseWriter, r *http.Request) {

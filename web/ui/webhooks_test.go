@@ -64,6 +64,28 @@ func TestWebhooksPage(t *testing.T) {
 	if len(ds) != 2 || ds[0].ReplayOf != ds[1].ID {
 		t.Fatalf("deliveries after the replay: %+v", ds)
 	}
+	// Disable, then enable: the page says so and shows the right button.
+	r = e.do("POST", "/webhooks/"+ep.ID+"/disable", nil, false)
+	if r.Code != http.StatusSeeOther || r.Header.Get("Location") != "/webhooks?done=disabled#"+ep.ID {
+		t.Fatalf("disable: %d %v", r.Code, r.Header)
+	}
+	if got, _ := out.Endpoint(t.Context(), ep.ID); !got.Disabled || got.DisabledReason != "disabled in the web UI" {
+		t.Fatalf("endpoint after Disable: %+v", got)
+	}
+	r = e.do("GET", "/webhooks?done=disabled", nil, false)
+	if !strings.Contains(r.Body, "Endpoint disabled") || !strings.Contains(r.Body, "disabled in the web UI") ||
+		!strings.Contains(r.Body, `action="/webhooks/`+ep.ID+`/enable"`) || strings.Contains(r.Body, `action="/webhooks/`+ep.ID+`/test"`) {
+		t.Fatalf("webhooks page with a disabled endpoint: %s", r.Body)
+	}
+	if r := e.do("POST", "/webhooks/"+ep.ID+"/enable", nil, false); r.Code != http.StatusSeeOther {
+		t.Fatalf("enable: %d %s", r.Code, r.Body)
+	}
+	if got, _ := out.Endpoint(t.Context(), ep.ID); got.Disabled {
+		t.Fatalf("endpoint after Enable: %+v", got)
+	}
+	if r := e.do("POST", "/webhooks/nope/disable", nil, false); r.Code != 404 {
+		t.Fatalf("disable an unknown endpoint: %d", r.Code)
+	}
 	if r := e.do("POST", "/webhooks/nope/test", nil, false); r.Code != 404 {
 		t.Fatalf("test event to an unknown endpoint: %d", r.Code)
 	}
