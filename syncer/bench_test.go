@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"os"
 	"runtime"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -173,3 +175,70 @@ func BenchmarkIncremental1000(b *testing.B) {
 // parallelPageSize is the page size of the partitioned sync in BenchmarkScaledLatency200k
 // (the sequential baseline keeps the tap's 5,000).
 const parallelPageSize = 5000
+
+// BenchmarkIdleIncremental: issue 14's "incremental passes of 1,000 connections with
+// nothing changed cost ≤ 1 request per set per pass and no writes". BCC_BENCH_CONNECTIONS
+// (default 1,000) connections each replicate customers (fully synced first); then every
+// connection's incremental pass runs BCC_BENCH_PASSES (default 3) times with nothing
+// changed in BC. It reports BC's requests per set per pass (the emulator's own count)
+// and the change log entries and replica rows written (0 expected), and fails above.
+func BenchmarkIdleIncremental(b *testing.B) {
+	n := benchEnv(b, "BCC_BENCH_CONNECTIONS", 1000)
+	passes := benchEnv(b, "BCC_BENCH_PASSES", 3)
+	for range b.N {
+		b.StopTimer()
+		w := newWorld(b, emulator.Config{}, "small", syncer.Options{})
+		ctx := context.Background()
+		targets := make([]syncer.Target, n)
+		for i := range targets {
+			targets[i] = syncer.Target{ConnectionID: fmt.Sprintf("conn%04d", i), CompanyID: w.ref.CompanyID, EntitySet: "customers"}
+			if _, err := w.sync.Full(ctx, w.client, targets[i], false); err != nil {
+				b.Fatal(err)
+			}
+		}
+		mark0, err := w.db.ReadMark(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		req0 := w.emu.Stats().Requests
+		b.StartTimer()
+		start := time.Now()
+		var rows int64
+		for range passes {
+			for _, t := range targets {
+				res, err := w.sync.Incremental(ctx, w.client, t)
+				if err != nil {
+					b.Fatal(err)
+				}
+				rows += res.Inserted + res.Updated + res.Deleted
+			}
+		}
+		elapsed := time.Since(start)
+		b.StopTimer()
+		mark1, err := w.db.ReadMark(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		perSet := float64(w.emu.Stats().Requests-req0) / float64(n*passes)
+		writes := mark1.Seq - mark0.Seq
+		b.ReportMetric(perSet, "requests/set/pass")
+		b.ReportMetric(float64(writes), "change-log-entries")
+		b.ReportMetric(float64(rows), "rows-written")
+		b.ReportMetric(elapsed.Seconds()/float64(passes), "s/pass")
+		if perSet > 1 || writes != 0 || rows != 0 {
+			b.Errorf("idle passes: %.2f requests per set per pass, %d change log entries, %d rows written; want ≤ 1, 0, 0", perSet, writes, rows)
+		}
+	}
+}
+
+func benchEnv(b *testing.B, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		b.Fatalf("%s=%q: want a positive number", name, v)
+	}
+	return n
+}

@@ -96,9 +96,13 @@ func (s *Syncer) incremental(ctx context.Context, c *bc.Client, t Target, ent *b
 		}
 		b.Now = s.opt.Now()
 		b.Read = mark
-		ar, err := s.opt.Store.ApplyBatch(ctx, b)
-		if err != nil {
-			return err
+		var ar store.ApplyResult
+		// An empty last page (nothing changed, the common case of a pass) has nothing to
+		// write: no write transaction is opened for it.
+		if len(page.Records) > 0 || b.CheckpointName != "" {
+			if ar, err = s.opt.Store.ApplyBatch(ctx, b); err != nil {
+				return err
+			}
 		}
 		if err := s.refresh(ctx, c, t, ar.Stale, res); err != nil {
 			return err
