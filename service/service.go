@@ -127,6 +127,10 @@ type WriteOp struct {
 	Action string          `json:"action,omitempty"`
 	ETag   string          `json:"etag,omitempty"` // If-Match; "" = read the current one first; "*" = overwrite
 	Body   json.RawMessage `json:"body,omitempty"`
+	// Company is the connection's company to write in (its ID or name); "" is the
+	// connection's own. A company the connection does not have is not found: a write never
+	// lands in a company nobody chose.
+	Company string `json:"company,omitempty"`
 }
 
 // WriteResult is BC's answer to a write-through.

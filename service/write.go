@@ -28,7 +28,11 @@ func requestHash(entitySet string, op WriteOp) string {
 		}
 	}
 	h := sha256.New()
-	for _, p := range []string{entitySet, strings.ToUpper(op.Method), op.ID, op.Action, op.ETag, body.String()} {
+	parts := []string{entitySet, strings.ToUpper(op.Method), op.ID, op.Action, op.ETag, body.String()}
+	if op.Company != "" { // another company than the connection's own (hashes of those stay as they were)
+		parts = append(parts, op.Company)
+	}
+	for _, p := range parts {
 		h.Write([]byte(p))
 		h.Write([]byte{0})
 	}
@@ -53,6 +57,18 @@ func (s *Impl) Write(ctx context.Context, id, entitySet string, op WriteOp, idem
 	c, err := s.st.GetConnection(ctx, id)
 	if err != nil {
 		return WriteResult{}, err
+	}
+	if op.Company != "" {
+		co, err := company(c, op.Company)
+		if err != nil {
+			return WriteResult{}, err
+		}
+		// Everything below writes in c.CompanyID: the company asked for, by its ID.
+		op.Company = ""
+		if co.ID != c.CompanyID {
+			op.Company = co.ID
+		}
+		c.CompanyID, c.CompanyName = co.ID, co.Name
 	}
 	if err := s.checkWrite(c, entitySet, &op); err != nil {
 		return WriteResult{}, err

@@ -66,6 +66,26 @@ func TestConnectionCompanies(t *testing.T) {
 		t.Errorf("an unknown company does not name the connection's: %s", perr.Detail)
 	}
 
+	// A write names its company like a read: it lands there, in BC and in that replica.
+	var created map[string]any
+	e.do("POST", "/connections/"+v.ID+"/entities/currencies/records?company="+url.QueryEscape(amp.Name), e.token,
+		map[string]string{"code": "ZQX", "displayName": "O'Neil & Sons' dollar"}, 201, &created)
+	newID, _ := created["id"].(string)
+	own := emulator.CompanyRef{TenantID: e.creds.TenantID, Environment: e.creds.Environment, CompanyID: v.Companies[0].ID}
+	if _, _, ok := e.emu.Get(ref, "currencies", newID); !ok {
+		t.Errorf("the write did not land in %s", amp.Name)
+	}
+	if _, _, ok := e.emu.Get(own, "currencies", newID); ok {
+		t.Errorf("the write landed in the connection's own company")
+	}
+	e.do("GET", "/connections/"+v.ID+"/entities/currencies/records/"+newID+"?company="+amp.ID, e.token, nil, 200, nil)
+	e.do("GET", "/connections/"+v.ID+"/entities/currencies/records/"+newID, e.token, nil, 404, nil)
+	before := e.emu.Count(own, "currencies")
+	e.do("POST", "/connections/"+v.ID+"/entities/currencies/records?company=Nobody", e.token, map[string]string{"code": "ZQY"}, 404, &perr)
+	if e.emu.Count(own, "currencies") != before || !strings.Contains(perr.Detail, "Nobody") {
+		t.Errorf("a write to an unknown company: %s (own company %d → %d currencies)", perr.Detail, before, e.emu.Count(own, "currencies"))
+	}
+
 	var st struct {
 		Sets []struct {
 			CompanyID, EntitySet string
@@ -77,7 +97,7 @@ func TestConnectionCompanies(t *testing.T) {
 		t.Errorf("sync status: %+v, want currencies of each company", st.Sets)
 	}
 	for _, s := range st.Sets {
-		if s.CompanyID == amp.ID && s.Rows != int64(n) {
+		if n := e.emu.Count(ref, "currencies"); s.CompanyID == amp.ID && s.Rows != int64(n) {
 			t.Errorf("rows of %s = %d, want %d", amp.Name, s.Rows, n)
 		}
 	}

@@ -55,6 +55,7 @@ func (a *api) write(w http.ResponseWriter, r *http.Request, op service.WriteOp) 
 		op.Body = body
 	}
 	op.ETag = r.Header.Get("If-Match")
+	op.Company = r.URL.Query().Get("company")
 	res, err := a.svc.Write(r.Context(), v.ID, r.PathValue("set"), op, r.Header.Get("Idempotency-Key"))
 	if res.Replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
