@@ -308,7 +308,7 @@ func printBanner(g *Globals, srv *emulator.Server, c *EmulatorCmd) {
 	}
 	x := srv.Emulator.Express()
 	fmt.Fprintf(g.Stdout, "\nExpress setup: Bizzjoiner's multi-tenant app (in tenant %s, %s), for `bcconnector express-app set`:\n", x.VendorTenantID, emulator.VendorTenantDomain)
-	fmt.Fprintf(g.Stdout, "  Client ID %s  secret %s  (sandbox only; expires %s)\n", x.ClientID, x.ClientSecret, x.SecretEndDate.Format("2006-01-02"))
+	fmt.Fprintf(g.Stdout, "  Express app: client ID %s, secret %s (sandbox only; expires %s)\n", x.ClientID, x.ClientSecret, x.SecretEndDate.Format("2006-01-02"))
 	fmt.Fprintf(g.Stdout, "  Customer tenants: %s (consent, then Step 6 in BC), %s (user consent restricted by its admin)\n", cr.TenantDomain, emulator.RestrictedTenantDomain)
 	fmt.Fprintf(g.Stdout, "\nGet a token:\n  curl --cacert %s -d grant_type=client_credentials -d client_id=%s --data-urlencode 'client_secret=%s' --data-urlencode scope=https://api.businesscentral.dynamics.com/.default %s/%s/oauth2/v2.0/token\n",
 		srv.CAFile, cr.ClientID, cr.ClientSecret, srv.URL, cr.TenantID)
