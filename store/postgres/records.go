@@ -2,12 +2,14 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/bizzjoiner/bcconnector/bcschema"
 	"github.com/bizzjoiner/bcconnector/store"
 )
 
@@ -62,30 +64,37 @@ func (db *DB) ReplicaQueryOrdered(ctx context.Context, key store.ReplicaKey, fil
 		if !cols[orderBy] || orderBy == "raw" {
 			return nil, fmt.Errorf("%w: order field %q is not a field of %s", store.ErrInvalid, orderBy, key.EntitySet)
 		}
-		var typ string
-		if err := db.pool.QueryRow(ctx, `SELECT data_type FROM information_schema.columns
-			WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2`, view, orderBy).Scan(&typ); err != nil {
-			return nil, fmt.Errorf("postgres: column %s of %s: %w", orderBy, view, err)
-		}
-		c := quoteIdent(orderBy)
-		if typ == "text" || typ == "character varying" {
-			c += ` COLLATE "C"`
-		}
-		order, idAfter = c+" IS NOT NULL, "+c+", id", " AND $3::text IS NOT NULL"
-		if after != "" {
-			var found bool
-			if err := db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+quoteIdent(view)+` WHERE connection_id = $1 AND company_id = $2 AND id = $3)`,
-				key.ConnectionID, key.CompanyID, after).Scan(&found); err != nil {
-				return nil, fmt.Errorf("postgres: query %s rows: %w", key.EntitySet, err)
+		var f *bcschema.Field
+		if sch, err := bcschema.Load(); err == nil {
+			if ent, ok := sch.EntitySet(key.EntitySet); ok {
+				f, _ = ent.Field(orderBy)
 			}
-			if !found {
+		}
+		if f == nil {
+			return nil, fmt.Errorf("%w: order field %q is not a field of %s", store.ErrInvalid, orderBy, key.EntitySet)
+		}
+		c := naturalKeyExpr(f, quoteIdent(orderBy))
+		order, idAfter = c+" NULLS FIRST, id", " AND $3::text IS NOT NULL"
+		if after != "" {
+			// The position is the previous page's last row: its value, bound as a
+			// parameter.
+			var v any
+			err := db.pool.QueryRow(ctx, `SELECT `+quoteIdent(orderBy)+` FROM `+quoteIdent(view)+` WHERE connection_id = $1 AND company_id = $2 AND id = $3`,
+				key.ConnectionID, key.CompanyID, after).Scan(&v)
+			if errors.Is(err, pgx.ErrNoRows) {
 				return nil, fmt.Errorf("%w: the record %s, where the previous page ended, is no longer in the replica of %s; start again from the first page", store.ErrInvalid, after, key.EntitySet)
 			}
-			// The position is the previous page's last row, read again in the same
-			// statement: rows after it in (NULLs first, value, id) order.
-			pos := `(SELECT ` + c + ` FROM ` + quoteIdent(view) + ` WHERE connection_id = $1 AND company_id = $2 AND id = $3)`
-			where.WriteString(` AND ((` + pos + ` IS NULL AND (` + c + ` IS NOT NULL OR id > $3)) OR (` + pos + ` IS NOT NULL AND ` + c + ` IS NOT NULL AND (` +
-				c + ` > ` + pos + ` OR (` + c + ` = ` + pos + ` AND id > $3))))`)
+			if err != nil {
+				return nil, fmt.Errorf("postgres: query %s rows: %w", key.EntitySet, err)
+			}
+			if v == nil {
+				where.WriteString(` AND ((` + c + ` IS NULL AND id > $3) OR ` + c + ` IS NOT NULL)`)
+			} else {
+				// NULL values (they come first) are left out.
+				args = append(args, v)
+				n := "$" + strconv.Itoa(len(args))
+				where.WriteString(` AND ` + c + ` >= ` + n + ` AND (` + c + ` > ` + n + ` OR id > $3)`)
+			}
 		}
 	}
 	args = append(args, limit)

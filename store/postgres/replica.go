@@ -101,6 +101,19 @@ func fieldExpr(f *bcschema.Field) string {
 	return text
 }
 
+// naturalKeyExpr is the ORDER BY expression of the view's column col of field f: text
+// in byte order (COLLATE "C"), as SQLite compares it.
+//
+// There is no index on it: PostgreSQL plans a page through the view's join with scopes as
+// a scan and a sort whatever the order (the API's id order too; docs/BENCHMARKS.md).
+func naturalKeyExpr(f *bcschema.Field, col string) string {
+	switch f.Type {
+	case bcschema.TypeDecimal, "Edm.Double", "Edm.Single", bcschema.TypeInt32, bcschema.TypeInt64, "Edm.Int16", "Edm.Byte", "Edm.SByte", bcschema.TypeBoolean:
+		return col
+	}
+	return col + ` COLLATE "C"`
+}
+
 func createViewSQL(entitySet string, cols []string) string {
 	var b strings.Builder
 	b.WriteString("CREATE VIEW " + quoteIdent("replica_"+entitySet) + " AS SELECT s.connection_id, s.company_id, t.id, t.etag, t.last_modified, t.parent_id, t.raw")

@@ -100,3 +100,30 @@ func BenchmarkFullSyncVsCopy(b *testing.B) {
 	b.ReportMetric(copyTime.Seconds()/applyTime.Seconds(), "apply/copy")
 	b.ReportMetric(0, "ns/op")
 }
+
+// BenchmarkBrowsePage reads one page of 50 G/L entries the way the data browser does
+// (ReplicaQueryOrdered by entryNumber, the set's natural key, from its index) next to the
+// API's id order, from the first page and from the middle (benchrows.BrowsePages);
+// BCC_BENCH_ROWS rows (default 100,000):
+//
+//	BCC_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable \
+//	  go test ./store/postgres/ -run '^$' -bench BrowsePage
+func BenchmarkBrowsePage(b *testing.B) {
+	ctx := context.Background()
+	url := pgtest.URL(b)
+	db, err := Open(ctx, url, secret.GenerateKeyring(), Options{Schema: pgtest.Schema(b, url)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	if err := db.EnsureReplica(ctx, storetest.Entity(b, "generalLedgerEntries")); err != nil {
+		b.Fatal(err)
+	}
+	key := store.ReplicaKey{ConnectionID: storetest.Conn, CompanyID: benchrows.Company, EntitySet: "generalLedgerEntries"}
+	// Statistics as autovacuum would gather them after a first full sync.
+	benchrows.BrowsePages(b, db, key, benchrows.Rows(b, 100_000), func() {
+		if _, err := db.pool.Exec(ctx, `ANALYZE`); err != nil {
+			b.Fatal(err)
+		}
+	})
+}

@@ -160,39 +160,15 @@ func BenchmarkApplyBatch(b *testing.B) {
 }
 
 // BenchmarkBrowsePage reads one page of 50 G/L entries the way the data browser does
-// (ReplicaQueryOrdered by entryNumber, the set's natural key, which has no index: SQLite
-// reads the whole set's JSON for every page) next to the API's id order (the primary key),
-// from the first page and from the middle of the set:
+// (ReplicaQueryOrdered by entryNumber, the set's natural key, from its index) next to the
+// API's id order, from the first page and from the middle (benchrows.BrowsePages):
 //
 //	go test ./store/sqlite/ -run '^$' -bench BrowsePage
 func BenchmarkBrowsePage(b *testing.B) {
-	n := benchRows(b)
-	ctx := context.Background()
 	key := store.ReplicaKey{ConnectionID: storetest.Conn, CompanyID: benchCompany, EntitySet: "generalLedgerEntries"}
 	db := benchDB(b)
-	if err := db.EnsureReplica(ctx, storetest.Entity(b, "generalLedgerEntries")); err != nil {
+	if err := db.EnsureReplica(context.Background(), storetest.Entity(b, "generalLedgerEntries")); err != nil {
 		b.Fatal(err)
 	}
-	src := benchrows.NewGL(n)
-	var rows []store.ReplicaRow
-	for lo := 0; lo < n; lo += benchBatch {
-		rows = src.Batch(rows, lo)
-		if _, err := db.ApplyBatch(ctx, store.ReplicaBatch{Key: key, Upserts: rows, AssumeNew: true}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	middle := src.Row(n / 2).ID
-	for _, c := range []struct{ name, orderBy, after string }{
-		{"entryNumber/first", "entryNumber", ""}, {"entryNumber/middle", "entryNumber", middle},
-		{"id/first", "", ""}, {"id/middle", "", middle},
-	} {
-		b.Run(c.name, func(b *testing.B) {
-			for b.Loop() {
-				page, err := db.ReplicaQueryOrdered(ctx, key, nil, c.orderBy, c.after, 50)
-				if err != nil || len(page) != 50 {
-					b.Fatalf("%d rows, %v", len(page), err)
-				}
-			}
-		})
-	}
+	benchrows.BrowsePages(b, db, key, benchRows(b), nil)
 }

@@ -299,6 +299,10 @@ func TestQueryPlans(t *testing.T) {
 		t.Fatal(err)
 	}
 	tbl := quoteIdent(rowsTable("salesInvoiceLines"))
+	// The data browser's first page in the order of a field makes its index.
+	if err := db.orderIndex(ctx, rowsTable("salesInvoiceLines"), "sequence"); err != nil {
+		t.Fatal(err)
+	}
 	for _, q := range []string{
 		`SELECT id FROM ` + tbl + ` WHERE scope = 1 ORDER BY id DESC LIMIT 1`,
 		`SELECT id, etag FROM ` + tbl + ` WHERE scope = 1 AND id IN (SELECT value FROM json_each('["x","y"]'))`,
@@ -307,6 +311,9 @@ func TestQueryPlans(t *testing.T) {
 		`SELECT count(*) FROM ` + tbl + ` WHERE scope = 1 AND last_modified > 5`,
 		`SELECT id, etag FROM ` + tbl + ` WHERE scope = 1 AND id > '' ORDER BY id LIMIT 10`,
 		`SELECT "description" FROM "replica_salesInvoiceLines" WHERE connection_id = 'a' AND company_id = 'b' AND parent_id = 'p'`,
+		// The data browser's pages in the natural key's order (ReplicaQueryOrdered).
+		`SELECT id FROM "replica_salesInvoiceLines" WHERE connection_id = 'a' AND company_id = 'b' ORDER BY "sequence", id LIMIT 50`,
+		`SELECT id FROM "replica_salesInvoiceLines" WHERE connection_id = 'a' AND company_id = 'b' AND "sequence" >= 20000 AND ("sequence" > 20000 OR id > 'x') ORDER BY "sequence", id LIMIT 50`,
 		`SELECT b.first_seq FROM change_batches AS b JOIN scopes AS s ON s.scope = b.scope
 			WHERE b.first_seq >= coalesce((SELECT max(first_seq) FROM change_batches WHERE first_seq <= 5), 5) ORDER BY b.first_seq`,
 	} {

@@ -62,8 +62,9 @@ type DB struct {
 	krMu sync.RWMutex // held for reading while sealing, for writing while re-sealing
 	kr   *secret.Keyring
 
-	tables sync.Map // entity set -> table of rows, for tables known to exist
-	scopes sync.Map // store.ReplicaKey -> committed scope number
+	tables  sync.Map // entity set -> table of rows, for tables known to exist
+	indexes sync.Map // the order indexes made (orderIndex), by name
+	scopes  sync.Map // store.ReplicaKey -> committed scope number
 
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt // prepared on the writer, by query
