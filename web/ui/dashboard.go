@@ -52,8 +52,9 @@ type connRow struct {
 	Throttled                   int64
 	Requests                    int64
 	// Multi is set when the connection syncs several companies: the tables then name the
-	// company of each row.
-	Multi bool
+	// company of each row, CompanyNames (by ID) in the recent changes.
+	Multi        bool
+	CompanyNames map[string]string
 }
 
 // setRow is the sync state of one entity set.
@@ -120,6 +121,12 @@ func (h *handler) row(v service.ConnectionView) connRow {
 	now := h.now()
 	cos := v.SyncCompanies()
 	c.Multi = len(cos) > 1 || len(v.CompanyStatus) > 1
+	if c.Multi {
+		c.CompanyNames = map[string]string{}
+		for _, co := range cos {
+			c.CompanyNames[co.ID] = co.Label()
+		}
+	}
 	label := func(id string) (string, string) {
 		for _, co := range cos {
 			if co.ID == id {

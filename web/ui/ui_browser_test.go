@@ -312,6 +312,7 @@ func TestBrowserWizard(t *testing.T) {
 				chromedp.WaitVisible(chromedp.CSS(`tr[data-set="customers"] td.rows`)),
 				chromedp.WaitVisible(chromedp.CSS(`tr[data-set="customers"][data-company="`+emulator.DemoCompanyAmpersand+`"]`)),
 				chromedp.WaitVisible(chromedp.CSS(`tr[data-set="customers"][data-company="`+cr.Company+`"]`)),
+				chromedp.WaitVisible(chromedp.CSS(`table.changes td.company`)), // recent changes name their company
 				chromedp.WaitVisible(chromedp.CSS(`#companies`)),
 				// The live fragment polls every 2s: once it has, the chart has two points.
 				chromedp.WaitVisible(chromedp.CSS(`#live svg.chart polyline.rows`)),
