@@ -9,8 +9,8 @@ import (
 func TestNamedDirectory(t *testing.T) {
 	t.Parallel()
 	for desc, want := range map[string]string{
-		"AADSTS700016: Application with identifier 'x' was not found in the directory 'Contoso'. This can happen…": "Contoso",
-		"AADSTS700016: Application with identifier 'x' was not found in the directory '72f988bf-86f1-41af-91ab-2d7cd011db47'.": "72f988bf-86f1-41af-91ab-2d7cd011db47",
+		"AADSTS700016: Application with identifier 'x' was not found in the directory 'Contoso'. This can happen…":                                                  "Contoso",
+		"AADSTS700016: Application with identifier 'x' was not found in the directory '72f988bf-86f1-41af-91ab-2d7cd011db47'.":                                      "72f988bf-86f1-41af-91ab-2d7cd011db47",
 		"AADSTS500011: The resource principal named https://api.businesscentral.dynamics.com was not found in the tenant named Northwind Traders. This can happen…": "Northwind Traders",
 		"AADSTS7000215: Invalid client secret provided.": "",
 		"": "",
