@@ -48,6 +48,7 @@ type Store interface {
 	DeliveryStore
 	HealthStore
 	ExpressStore
+	AuditStore
 	Notifier
 	// Close releases the database. The Store must not be used afterwards.
 	Close() error

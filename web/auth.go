@@ -151,7 +151,9 @@ func User(r *http.Request) (string, bool) {
 func (a *Auth) Protect(next http.Handler) http.Handler {
 	return a.csrf.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if user, ok := a.session(r); ok {
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, user)))
+			// What the admin changes, the audit log attributes to the admin's name.
+			ctx := store.WithActor(context.WithValue(r.Context(), userKey{}, user), store.Actor{Kind: store.ActorAdmin, Name: user})
+			next.ServeHTTP(w, r.WithContext(ctx))
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -375,7 +377,8 @@ func (a *Auth) SetupHandler() http.Handler {
 			err = errors.New("give the admin a name")
 		}
 		if err == nil {
-			err = a.opt.Users.CreateUser(r.Context(), name, hash)
+			// The holder of the setup token becomes this admin: the audit log names them.
+			err = a.opt.Users.CreateUser(store.WithActor(r.Context(), store.Actor{Kind: store.ActorAdmin, Name: name}), name, hash)
 		}
 		if err != nil {
 			p.Error = err.Error()

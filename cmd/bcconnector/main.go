@@ -9,10 +9,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"os/user"
 	"strings"
 	"syscall"
 
 	"github.com/alecthomas/kong"
+	"github.com/bizzjoiner/bcconnector/store"
 )
 
 // CLI is the command line. Every flag can also be set through the environment variable
@@ -84,6 +86,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func runWithStdin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cli := CLI{Globals: Globals{Stdout: stdout, Stderr: stderr, Stdin: stdin}}
 	defer cli.Globals.close()
+	// What a command changes, the audit log attributes to the CLI (serve says otherwise).
+	ctx = store.WithActor(ctx, store.Actor{Kind: store.ActorCLI, Name: osUser()})
 	exit := -1
 	parser, err := kong.New(&cli,
 		kong.Name("bcconnector"),
@@ -113,4 +117,13 @@ func runWithStdin(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		return 1
 	}
 	return 0
+}
+
+// osUser is the operating system's user name for the audit log's "cli" entries; "" when
+// unknown.
+func osUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return os.Getenv("USER")
 }

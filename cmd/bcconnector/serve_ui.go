@@ -12,13 +12,14 @@ import (
 	"github.com/bizzjoiner/bcconnector/outbound"
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/service"
+	"github.com/bizzjoiner/bcconnector/store"
 	"github.com/bizzjoiner/bcconnector/web/ui"
 )
 
 // uiHandler builds the web UI (mounted at "/" behind the admin sign-in); emu is the
 // sandbox, or nil.
-func uiHandler(svc service.Service, out *outbound.Service, log *slog.Logger, emu *emulator.Server) (http.Handler, error) {
-	opt := ui.Options{Service: svc, Outbound: out, Logger: log}
+func uiHandler(svc service.Service, out *outbound.Service, audit store.AuditStore, log *slog.Logger, emu *emulator.Server) (http.Handler, error) {
+	opt := ui.Options{Service: svc, Outbound: out, Audit: audit, Logger: log}
 	if emu != nil {
 		cr := emu.Credentials()
 		opt.SandboxNote = "Sandbox: an emulated Business Central (" + cr.TenantDomain + ", " + cr.Environment + ", " + cr.Company + ") whose data changes by itself. Nothing here reaches Microsoft."

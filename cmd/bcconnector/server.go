@@ -72,6 +72,9 @@ func (s *Server) onClose(f func() error) { s.closers = append(s.closers, f) }
 // Open builds and starts everything but the HTTP serving loop. On error, what was opened
 // is closed again.
 func (s *Server) Open(ctx context.Context) (err error) {
+	// What serve changes on its own (jobs, start-up) is the system's in the audit log; a
+	// call names its admin or API token.
+	ctx = store.WithActor(ctx, store.Actor{Kind: store.ActorSystem})
 	defer func() {
 		if err != nil {
 			_ = s.Close()
@@ -260,7 +263,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 		return fmt.Errorf("--trusted-proxy: %w", err)
 	}
 	auth := web.NewAuth(web.AuthOptions{Users: a.db, Attempts: a.db, Logger: log, SecureCookies: c.SecureCookies, TrustedProxies: proxies})
-	uiH, err := uiHandler(s.svc, s.out, log, s.emu)
+	uiH, err := uiHandler(s.svc, s.out, a.db, log, s.emu)
 	if err != nil {
 		return err
 	}
@@ -269,7 +272,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 		return err
 	}
 	s.web = web.New(web.Options{
-		API:      api.New(api.Options{Service: s.svc, Tokens: a.db, Logger: log, Outbound: s.out}),
+		API:      api.New(api.Options{Service: s.svc, Tokens: a.db, Logger: log, Outbound: s.out, Audit: a.db}),
 		UI:       uiH,
 		Webhooks: webhookHandler(hooks),
 		Consent:  consentH,
@@ -330,6 +333,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.ln == nil {
 		return errors.New("server: Run before Open")
 	}
+	ctx = store.WithActor(ctx, store.Actor{Kind: store.ActorSystem})
 	s.app.log.Info("serving", "addr", s.ln.Addr().String())
 	metricsDone := make(chan error, 1)
 	if s.metLn != nil {

@@ -34,8 +34,13 @@ func (db *DB) CreateToken(ctx context.Context, name string, connections []string
 	if connections != nil {
 		t.Connections = append([]string{}, connections...)
 	}
-	_, err := db.pool.Exec(ctx, `INSERT INTO api_tokens (id, name, hash, connections, created_at) VALUES ($1, $2, $3, $4, $5)`,
-		t.ID, t.Name, hash, t.Connections, t.CreatedAt)
+	err := db.withTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO api_tokens (id, name, hash, connections, created_at) VALUES ($1, $2, $3, $4, $5)`,
+			t.ID, t.Name, hash, t.Connections, t.CreatedAt); err != nil {
+			return err
+		}
+		return db.audit(ctx, tx, store.AuditTokenCreated, "", t.Name, store.TokenDetail(t.Connections))
+	})
 	if isUnique(err) {
 		if constraintOf(err) == "api_tokens_hash_key" {
 			return store.Token{}, fmt.Errorf("%w: a token with this value exists; create a new token", store.ErrConflict)
@@ -94,19 +99,25 @@ func (db *DB) ListTokens(ctx context.Context) ([]store.Token, error) {
 
 // RevokeToken implements store.TokenStore.
 func (db *DB) RevokeToken(ctx context.Context, idOrName string) error {
-	var id string
-	err := db.pool.QueryRow(ctx, `SELECT id FROM api_tokens WHERE id = $1
-		UNION ALL (SELECT id FROM api_tokens WHERE name = $1 AND revoked_at IS NULL) LIMIT 1`, idOrName).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("%w: no token %q; `bcconnector token list` shows them", store.ErrNotFound, idOrName)
-	}
-	if err != nil {
-		return fmt.Errorf("postgres: revoke token: %w", err)
-	}
-	if _, err := db.pool.Exec(ctx, `UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, db.stamp(), id); err != nil {
-		return fmt.Errorf("postgres: revoke token: %w", err)
-	}
-	return nil
+	return db.withTx(ctx, func(tx pgx.Tx) error {
+		var id, name string
+		err := tx.QueryRow(ctx, `SELECT id, name FROM api_tokens WHERE id = $1
+			UNION ALL (SELECT id, name FROM api_tokens WHERE name = $1 AND revoked_at IS NULL) LIMIT 1`, idOrName).Scan(&id, &name)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("%w: no token %q; `bcconnector token list` shows them", store.ErrNotFound, idOrName)
+		}
+		if err != nil {
+			return fmt.Errorf("postgres: revoke token: %w", err)
+		}
+		tag, err := tx.Exec(ctx, `UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, db.stamp(), id)
+		if err != nil {
+			return fmt.Errorf("postgres: revoke token: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return nil // revoked before: nothing changed
+		}
+		return db.audit(ctx, tx, store.AuditTokenRevoked, "", name, "")
+	})
 }
 
 // CreateUser implements store.UserStore.
@@ -114,8 +125,13 @@ func (db *DB) CreateUser(ctx context.Context, name, passwordHash string) error {
 	if strings.TrimSpace(name) == "" || passwordHash == "" {
 		return fmt.Errorf("%w: an admin needs a name and a password", store.ErrInvalid)
 	}
-	_, err := db.pool.Exec(ctx, `INSERT INTO admin_users (name, password_hash, created_at) VALUES ($1, $2, $3)`,
-		name, passwordHash, db.stamp())
+	err := db.withTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO admin_users (name, password_hash, created_at) VALUES ($1, $2, $3)`,
+			name, passwordHash, db.stamp()); err != nil {
+			return err
+		}
+		return db.audit(ctx, tx, store.AuditAdminCreated, "", name, "")
+	})
 	if isUnique(err) {
 		return fmt.Errorf("%w: an admin named %q exists", store.ErrConflict, name)
 	}
@@ -161,7 +177,7 @@ func (db *DB) CreateSession(ctx context.Context, s store.Session) error {
 			s.Hash, s.User, s.CreatedAt.UTC(), s.ExpiresAt.UTC()); err != nil {
 			return fmt.Errorf("postgres: create session: %w", err)
 		}
-		return nil
+		return db.auditAs(ctx, tx, store.Actor{Kind: store.ActorAdmin, Name: s.User}, store.AuditAdminSignedIn, "", s.User, "")
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -89,7 +90,7 @@ func (db *DB) CreateConnection(ctx context.Context, c store.Connection) (store.C
 		if err != nil {
 			return fmt.Errorf("postgres: create connection: %w", err)
 		}
-		return nil
+		return db.audit(ctx, tx, store.AuditConnectionCreated, c.ID, "", c.Name)
 	})
 	if err != nil {
 		return store.Connection{}, err
@@ -133,14 +134,14 @@ func (db *DB) UpdateConnection(ctx context.Context, c store.Connection) (store.C
 	}
 	c.UpdatedAt = db.stamp()
 	err := db.withTx(ctx, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `SELECT created_at FROM connections WHERE id = $1 FOR UPDATE`, c.ID).Scan(&c.CreatedAt)
+		old, err := scanConnection(tx.QueryRow(ctx, `SELECT `+connectionColumns+` FROM connections WHERE id = $1 FOR UPDATE`, c.ID))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("%w: no connection with ID %q", store.ErrNotFound, c.ID)
 		}
 		if err != nil {
 			return fmt.Errorf("postgres: update connection %s: %w", c.ID, err)
 		}
-		c.CreatedAt = c.CreatedAt.UTC()
+		c.CreatedAt = old.CreatedAt
 		if err := nameTaken(ctx, tx, c.Name, c.ID); err != nil {
 			return err
 		}
@@ -155,6 +156,11 @@ func (db *DB) UpdateConnection(ctx context.Context, c store.Connection) (store.C
 		}
 		if err != nil {
 			return fmt.Errorf("postgres: update connection %s: %w", c.ID, err)
+		}
+		if changed := store.ConnectionChanges(old, c); len(changed) > 0 {
+			if err := db.audit(ctx, tx, store.AuditConnectionUpdated, c.ID, "", "changed "+strings.Join(changed, ", ")); err != nil {
+				return err
+			}
 		}
 		return db.notifyTx(ctx, tx, store.ChannelConnection, c.ID)
 	})
@@ -171,12 +177,16 @@ func (db *DB) UpdateConnection(ctx context.Context, c store.Connection) (store.C
 // no data) so that followers see no gap in the sequence.
 func (db *DB) DeleteConnection(ctx context.Context, id string) error {
 	return db.withTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `DELETE FROM connections WHERE id = $1`, id)
+		var name string
+		err := tx.QueryRow(ctx, `DELETE FROM connections WHERE id = $1 RETURNING name`, id).Scan(&name)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("%w: no connection with ID %q", store.ErrNotFound, id)
+		}
 		if err != nil {
 			return fmt.Errorf("postgres: delete connection %s: %w", id, err)
 		}
-		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("%w: no connection with ID %q", store.ErrNotFound, id)
+		if err := db.audit(ctx, tx, store.AuditConnectionDeleted, id, "", name); err != nil {
+			return err
 		}
 		rows, err := tx.Query(ctx, `SELECT table_name FROM replicas ORDER BY table_name`)
 		if err != nil {

@@ -37,6 +37,9 @@ func (db *DB) CreateEndpoint(ctx context.Context, e store.Endpoint, signing secr
 			e.ID, e.URL, e.EventTypes, e.ConnectionID, e.IncludeRecord, e.Description, e.CreatedAt, e.UpdatedAt); err != nil {
 			return fmt.Errorf("postgres: create endpoint: %w", err)
 		}
+		if err := db.audit(ctx, tx, store.AuditEndpointCreated, e.ConnectionID, e.ID, e.URL+" ("+strings.Join(e.EventTypes, ", ")+")"); err != nil {
+			return err
+		}
 		return db.addEndpointSecret(ctx, tx, e.ID, signing, e.CreatedAt)
 	})
 	if err != nil {
@@ -137,14 +140,17 @@ func (db *DB) Endpoints(ctx context.Context) ([]store.Endpoint, error) {
 
 // DeleteEndpoint implements store.OutboundStore.
 func (db *DB) DeleteEndpoint(ctx context.Context, id string) error {
-	tag, err := db.pool.Exec(ctx, `DELETE FROM outbound_endpoints WHERE id = $1`, id)
-	if err != nil {
-		return fmt.Errorf("postgres: delete endpoint %s: %w", id, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("%w: no webhook endpoint %q", store.ErrNotFound, id)
-	}
-	return nil
+	return db.withTx(ctx, func(tx pgx.Tx) error {
+		var url, connID string
+		err := tx.QueryRow(ctx, `DELETE FROM outbound_endpoints WHERE id = $1 RETURNING url, connection_id`, id).Scan(&url, &connID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("%w: no webhook endpoint %q", store.ErrNotFound, id)
+		}
+		if err != nil {
+			return fmt.Errorf("postgres: delete endpoint %s: %w", id, err)
+		}
+		return db.audit(ctx, tx, store.AuditEndpointDeleted, connID, id, url)
+	})
 }
 
 // RotateEndpointSecret implements store.OutboundStore. The endpoint's row is locked for
@@ -157,12 +163,20 @@ func (db *DB) RotateEndpointSecret(ctx context.Context, id string, signing secre
 	db.krMu.RLock()
 	defer db.krMu.RUnlock()
 	err := db.withTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE outbound_endpoints SET updated_at = $1 WHERE id = $2`, now, id)
+		var url, connID string
+		err := tx.QueryRow(ctx, `UPDATE outbound_endpoints SET updated_at = $1 WHERE id = $2 RETURNING url, connection_id`, now, id).Scan(&url, &connID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("%w: no webhook endpoint %q", store.ErrNotFound, id)
+		}
 		if err != nil {
 			return fmt.Errorf("postgres: rotate endpoint secret: %w", err)
 		}
-		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("%w: no webhook endpoint %q", store.ErrNotFound, id)
+		detail := url + ", the previous secret no longer signs"
+		if oldUntil.After(now) {
+			detail = url + ", the previous secret signs until " + oldUntil.UTC().Format(time.RFC3339)
+		}
+		if err := db.audit(ctx, tx, store.AuditEndpointSecretRot, connID, id, detail); err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM outbound_secrets WHERE endpoint_id = $1 AND expires_at IS NOT NULL`, id); err != nil {
 			return fmt.Errorf("postgres: rotate endpoint secret: %w", err)

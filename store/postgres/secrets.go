@@ -95,7 +95,7 @@ func (db *DB) addCredential(ctx context.Context, connID string, cr sqlstore.Cred
 			rec.ID, connID, string(cr.Kind), cr.DER, rec.KeyID, sealed, nullTime(rec.EndDate), now); err != nil {
 			return fmt.Errorf("postgres: add secret to %s: %w", connID, err)
 		}
-		return nil
+		return db.audit(ctx, tx, store.AuditCredentialAdded, connID, rec.ID, store.CredentialDetail(rec)+", pending until verified")
 	})
 	if err != nil {
 		return store.SecretRecord{}, err
@@ -220,6 +220,9 @@ func (db *DB) PromoteSecret(ctx context.Context, connID, secretID string) (store
 			return fmt.Errorf("postgres: promote secret %s: %w", secretID, err)
 		}
 		rec.State = store.SecretActive
+		if err := db.audit(ctx, tx, store.AuditCredentialActive, connID, secretID, store.CredentialDetail(rec)); err != nil {
+			return err
+		}
 		return db.notifyTx(ctx, tx, store.ChannelConnection, connID)
 	})
 	return rec, err
@@ -240,6 +243,9 @@ func (db *DB) RetireSecret(ctx context.Context, connID, secretID string) (store.
 		if _, err := tx.Exec(ctx, `UPDATE client_secrets SET state = 'retired', sealed = NULL, key_id = '', retired_at = $1
 			WHERE id = $2`, rec.RetiredAt, secretID); err != nil {
 			return fmt.Errorf("postgres: retire secret %s: %w", secretID, err)
+		}
+		if err := db.audit(ctx, tx, store.AuditCredentialRetired, connID, secretID, store.CredentialDetail(rec)); err != nil {
+			return err
 		}
 		return db.notifyTx(ctx, tx, store.ChannelConnection, connID)
 	})

@@ -37,8 +37,13 @@ func (db *DB) CreateToken(ctx context.Context, name string, connections []string
 		b, _ := json.Marshal(t.Connections)
 		conns = sql.NullString{String: string(b), Valid: true}
 	}
-	_, err := db.write.ExecContext(ctx, `INSERT INTO api_tokens (id, name, hash, connections, created_at) VALUES (?, ?, ?, ?, ?)`,
-		t.ID, t.Name, hash, conns, fmtTime(t.CreatedAt))
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO api_tokens (id, name, hash, connections, created_at) VALUES (?, ?, ?, ?, ?)`,
+			t.ID, t.Name, hash, conns, fmtTime(t.CreatedAt)); err != nil {
+			return err
+		}
+		return db.audit(ctx, tx, store.AuditTokenCreated, "", t.Name, store.TokenDetail(t.Connections))
+	})
 	if isUnique(err) {
 		return store.Token{}, fmt.Errorf("%w: a token named %q exists; revoke it first or pick another name", store.ErrConflict, name)
 	}
@@ -113,10 +118,10 @@ func (db *DB) ListTokens(ctx context.Context) ([]store.Token, error) {
 // RevokeToken implements store.TokenStore.
 func (db *DB) RevokeToken(ctx context.Context, idOrName string) error {
 	return db.withTx(ctx, func(tx *sql.Tx) error {
-		var id string
-		err := tx.QueryRowContext(ctx, `SELECT id FROM api_tokens WHERE id = ?`, idOrName).Scan(&id)
+		var id, name string
+		err := tx.QueryRowContext(ctx, `SELECT id, name FROM api_tokens WHERE id = ?`, idOrName).Scan(&id, &name)
 		if errors.Is(err, sql.ErrNoRows) {
-			err = tx.QueryRowContext(ctx, `SELECT id FROM api_tokens WHERE name = ? AND revoked_at IS NULL`, idOrName).Scan(&id)
+			err = tx.QueryRowContext(ctx, `SELECT id, name FROM api_tokens WHERE name = ? AND revoked_at IS NULL`, idOrName).Scan(&id, &name)
 		}
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: no token %q; `bcconnector token list` shows them", store.ErrNotFound, idOrName)
@@ -124,8 +129,14 @@ func (db *DB) RevokeToken(ctx context.Context, idOrName string) error {
 		if err != nil {
 			return fmt.Errorf("sqlite: revoke token: %w", err)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, fmtTime(db.stamp()), id)
-		return err
+		res, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, fmtTime(db.stamp()), id)
+		if err != nil {
+			return fmt.Errorf("sqlite: revoke token: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil // revoked before: nothing changed
+		}
+		return db.audit(ctx, tx, store.AuditTokenRevoked, "", name, "")
 	})
 }
 
@@ -134,8 +145,13 @@ func (db *DB) CreateUser(ctx context.Context, name, passwordHash string) error {
 	if strings.TrimSpace(name) == "" || passwordHash == "" {
 		return fmt.Errorf("%w: an admin needs a name and a password", store.ErrInvalid)
 	}
-	_, err := db.write.ExecContext(ctx, `INSERT INTO admin_users (name, password_hash, created_at) VALUES (?, ?, ?)`,
-		name, passwordHash, fmtTime(db.stamp()))
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO admin_users (name, password_hash, created_at) VALUES (?, ?, ?)`,
+			name, passwordHash, fmtTime(db.stamp())); err != nil {
+			return err
+		}
+		return db.audit(ctx, tx, store.AuditAdminCreated, "", name, "")
+	})
 	if isUnique(err) {
 		return fmt.Errorf("%w: an admin named %q exists", store.ErrConflict, name)
 	}
@@ -181,7 +197,7 @@ func (db *DB) CreateSession(ctx context.Context, s store.Session) error {
 			s.Hash, s.User, fmtTime(s.CreatedAt), fmtTime(s.ExpiresAt)); err != nil {
 			return fmt.Errorf("sqlite: create session: %w", err)
 		}
-		return nil
+		return db.auditAs(ctx, tx, store.Actor{Kind: store.ActorAdmin, Name: s.User}, store.AuditAdminSignedIn, "", s.User, "")
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/bizzjoiner/bcconnector/store"
 	"github.com/bizzjoiner/bcconnector/store/internal/sqlstore"
@@ -114,7 +115,7 @@ func (db *DB) CreateConnection(ctx context.Context, c store.Connection) (store.C
 		if err != nil {
 			return fmt.Errorf("sqlite: create connection: %w", err)
 		}
-		return nil
+		return db.audit(ctx, tx, store.AuditConnectionCreated, c.ID, "", c.Name)
 	})
 	if err != nil {
 		return store.Connection{}, err
@@ -167,17 +168,14 @@ func (db *DB) UpdateConnection(ctx context.Context, c store.Connection) (store.C
 	}
 	c.UpdatedAt = db.stamp()
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
-		var created sql.NullString
-		err := tx.QueryRowContext(ctx, `SELECT created_at FROM connections WHERE id = ?`, c.ID).Scan(&created)
+		old, err := scanConnection(tx.QueryRowContext(ctx, `SELECT `+connectionColumns+` FROM connections WHERE id = ?`, c.ID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: no connection with ID %q", store.ErrNotFound, c.ID)
 		}
 		if err != nil {
 			return fmt.Errorf("sqlite: update connection %s: %w", c.ID, err)
 		}
-		if c.CreatedAt, err = parseTime(created); err != nil {
-			return err
-		}
+		c.CreatedAt = old.CreatedAt
 		if err := nameTaken(ctx, tx, c.Name, c.ID); err != nil {
 			return err
 		}
@@ -192,6 +190,9 @@ func (db *DB) UpdateConnection(ctx context.Context, c store.Connection) (store.C
 		}
 		if err != nil {
 			return fmt.Errorf("sqlite: update connection %s: %w", c.ID, err)
+		}
+		if changed := store.ConnectionChanges(old, c); len(changed) > 0 {
+			return db.audit(ctx, tx, store.AuditConnectionUpdated, c.ID, "", "changed "+strings.Join(changed, ", "))
 		}
 		return nil
 	})
@@ -209,12 +210,19 @@ func (db *DB) UpdateConnection(ctx context.Context, c store.Connection) (store.C
 // no data) so that followers see no gap in the sequence.
 func (db *DB) DeleteConnection(ctx context.Context, id string) error {
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM connections WHERE id = ?`, id)
+		var name string
+		err := tx.QueryRowContext(ctx, `SELECT name FROM connections WHERE id = ?`, id).Scan(&name)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: no connection with ID %q", store.ErrNotFound, id)
+		}
 		if err != nil {
 			return fmt.Errorf("sqlite: delete connection %s: %w", id, err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("%w: no connection with ID %q", store.ErrNotFound, id)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM connections WHERE id = ?`, id); err != nil {
+			return fmt.Errorf("sqlite: delete connection %s: %w", id, err)
+		}
+		if err := db.audit(ctx, tx, store.AuditConnectionDeleted, id, "", name); err != nil {
+			return err
 		}
 		tables, err := replicaTables(ctx, tx)
 		if err != nil {

@@ -37,6 +37,9 @@ func (db *DB) CreateEndpoint(ctx context.Context, e store.Endpoint, signing secr
 			e.ID, e.URL, string(types), e.ConnectionID, e.IncludeRecord, e.Description, fmtTime(e.CreatedAt), fmtTime(e.UpdatedAt)); err != nil {
 			return fmt.Errorf("sqlite: create endpoint: %w", err)
 		}
+		if err := db.audit(ctx, tx, store.AuditEndpointCreated, e.ConnectionID, e.ID, e.URL+" ("+strings.Join(e.EventTypes, ", ")+")"); err != nil {
+			return err
+		}
 		return db.addEndpointSecret(ctx, tx, e.ID, signing, e.CreatedAt)
 	})
 	if err != nil {
@@ -160,14 +163,20 @@ func (db *DB) Endpoints(ctx context.Context) ([]store.Endpoint, error) {
 
 // DeleteEndpoint implements store.OutboundStore.
 func (db *DB) DeleteEndpoint(ctx context.Context, id string) error {
-	res, err := db.write.ExecContext(ctx, `DELETE FROM outbound_endpoints WHERE id = ?`, id)
-	if err != nil {
-		return fmt.Errorf("sqlite: delete endpoint %s: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("%w: no webhook endpoint %q", store.ErrNotFound, id)
-	}
-	return nil
+	return db.withTx(ctx, func(tx *sql.Tx) error {
+		var url, connID string
+		err := tx.QueryRowContext(ctx, `SELECT url, connection_id FROM outbound_endpoints WHERE id = ?`, id).Scan(&url, &connID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: no webhook endpoint %q", store.ErrNotFound, id)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: delete endpoint %s: %w", id, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM outbound_endpoints WHERE id = ?`, id); err != nil {
+			return fmt.Errorf("sqlite: delete endpoint %s: %w", id, err)
+		}
+		return db.audit(ctx, tx, store.AuditEndpointDeleted, connID, id, url)
+	})
 }
 
 // RotateEndpointSecret implements store.OutboundStore.
@@ -179,12 +188,20 @@ func (db *DB) RotateEndpointSecret(ctx context.Context, id string, signing secre
 	db.krMu.RLock()
 	defer db.krMu.RUnlock()
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE outbound_endpoints SET updated_at = ? WHERE id = ?`, fmtTime(now), id)
+		var url, connID string
+		err := tx.QueryRowContext(ctx, `UPDATE outbound_endpoints SET updated_at = ? WHERE id = ? RETURNING url, connection_id`, fmtTime(now), id).Scan(&url, &connID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: no webhook endpoint %q", store.ErrNotFound, id)
+		}
 		if err != nil {
 			return fmt.Errorf("sqlite: rotate endpoint secret: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("%w: no webhook endpoint %q", store.ErrNotFound, id)
+		detail := url + ", the previous secret no longer signs"
+		if oldUntil.After(now) {
+			detail = url + ", the previous secret signs until " + oldUntil.UTC().Format(time.RFC3339)
+		}
+		if err := db.audit(ctx, tx, store.AuditEndpointSecretRot, connID, id, detail); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM outbound_secrets WHERE endpoint_id = ? AND expires_at IS NOT NULL`, id); err != nil {
 			return fmt.Errorf("sqlite: rotate endpoint secret: %w", err)

@@ -109,7 +109,7 @@ func (db *DB) addCredential(ctx context.Context, connID string, cr sqlstore.Cred
 			rec.ID, connID, string(cr.Kind), cr.DER, rec.KeyID, sealed, nullTime(rec.EndDate), fmtTime(now)); err != nil {
 			return fmt.Errorf("sqlite: add secret to %s: %w", connID, err)
 		}
-		return nil
+		return db.audit(ctx, tx, store.AuditCredentialAdded, connID, rec.ID, store.CredentialDetail(rec)+", pending until verified")
 	})
 	if err != nil {
 		return store.SecretRecord{}, err
@@ -235,7 +235,7 @@ func (db *DB) PromoteSecret(ctx context.Context, connID, secretID string) (store
 			return fmt.Errorf("sqlite: promote secret %s: %w", secretID, err)
 		}
 		rec.State = store.SecretActive
-		return nil
+		return db.audit(ctx, tx, store.AuditCredentialActive, connID, secretID, store.CredentialDetail(rec))
 	})
 	if err == nil {
 		db.connectionChanged(connID)
@@ -259,7 +259,7 @@ func (db *DB) RetireSecret(ctx context.Context, connID, secretID string) (store.
 			WHERE id = ?`, fmtTime(rec.RetiredAt), secretID); err != nil {
 			return fmt.Errorf("sqlite: retire secret %s: %w", secretID, err)
 		}
-		return nil
+		return db.audit(ctx, tx, store.AuditCredentialRetired, connID, secretID, store.CredentialDetail(rec))
 	})
 	if err == nil {
 		db.connectionChanged(connID)

@@ -70,6 +70,7 @@ func Run(t *testing.T, open Opener) {
 		{"Deliveries", func(t *testing.T) { RunDeliveries(t, one) }},
 		{"Health", func(t *testing.T) { RunHealth(t, one) }},
 		{"Express", func(t *testing.T) { RunExpress(t, open) }},
+		{"Audit", func(t *testing.T) { RunAudit(t, open) }},
 	}
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) {

@@ -49,6 +49,8 @@ type Options struct {
 	// Outbound serves the outbound webhook routes; nil answers them with 404 saying
 	// the feature is off.
 	Outbound *outbound.Service
+	// Audit serves GET /audit; nil answers it with 404.
+	Audit store.AuditStore
 }
 
 type api struct {
@@ -57,6 +59,8 @@ type api struct {
 	log     *slog.Logger
 	maxWait time.Duration
 	out     *outbound.Service
+	// auditLog serves GET /audit.
+	auditLog store.AuditStore
 }
 
 // route is one operation: method, path pattern below Prefix, handler.
@@ -105,6 +109,7 @@ var routes = []route{
 	{"POST", "/webhook-endpoints/{eid}/test", (*api).sendTestEvent, false},
 	{"GET", "/webhook-deliveries/{did}", (*api).getDelivery, false},
 	{"POST", "/webhook-deliveries/{did}/replay", (*api).replayDelivery, false},
+	{"GET", "/audit", (*api).audit, false},
 }
 
 // Routes returns "METHOD /api/v1/path" for every route, for documentation and tests.
@@ -118,7 +123,7 @@ func Routes() []string {
 
 // New returns the API handler; mount it at Prefix + "/".
 func New(opt Options) http.Handler {
-	a := &api{svc: opt.Service, tokens: opt.Tokens, log: opt.Logger, maxWait: opt.MaxWait, out: opt.Outbound}
+	a := &api{svc: opt.Service, tokens: opt.Tokens, log: opt.Logger, maxWait: opt.MaxWait, out: opt.Outbound, auditLog: opt.Audit}
 	if a.log == nil {
 		a.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}

@@ -43,7 +43,9 @@ func (a *api) auth(next http.Handler) http.Handler {
 			writeError(w, http.StatusUnauthorized, apiError{Code: "unauthorized", Message: "the token is unknown or revoked"})
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, t)))
+		// What the call changes, the audit log attributes to the token's name.
+		ctx := store.WithActor(context.WithValue(r.Context(), tokenKey{}, t), store.Actor{Kind: store.ActorToken, Name: t.Name})
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

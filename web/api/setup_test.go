@@ -94,7 +94,7 @@ func setup(t testing.TB) *env {
 	e.jobs.svc = e.svc
 	t.Cleanup(e.jobs.wg.Wait)
 	e.out = outbound.New(outbound.Options{Store: db, Logger: logger})
-	h := api.New(api.Options{Service: e.svc, Tokens: db, Logger: logger, MaxWait: 2 * time.Second, Outbound: e.out})
+	h := api.New(api.Options{Service: e.svc, Tokens: db, Logger: logger, MaxWait: 2 * time.Second, Outbound: e.out, Audit: db})
 	e.srv = httptest.NewServer(h)
 	t.Cleanup(e.srv.Close)
 	e.token = e.newToken("all", nil)

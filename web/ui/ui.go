@@ -71,6 +71,8 @@ type Options struct {
 	// Outbound shows the platform's webhook endpoints and deliveries; nil shows the page
 	// as not enabled.
 	Outbound *outbound.Service
+	// Audit shows the audit log; nil shows the page as not served.
+	Audit store.AuditStore
 }
 
 // Endpoints override where a new connection's Entra and BC live.
@@ -97,6 +99,7 @@ type handler struct {
 	endpoints       Endpoints
 	svc             service.Service
 	out             *outbound.Service
+	audit           store.AuditStore
 	log             *slog.Logger
 	now             func() time.Time
 	sandbox         string
@@ -124,6 +127,7 @@ func New(opt Options) (http.Handler, error) {
 	h := &handler{
 		svc:             opt.Service,
 		out:             opt.Outbound,
+		audit:           opt.Audit,
 		log:             opt.Logger,
 		now:             opt.Now,
 		sandbox:         opt.SandboxNote,
@@ -248,6 +252,7 @@ func (h *handler) routes() {
 	m.HandleFunc("POST /connections/{id}/remove", h.connectionRemovePost)
 
 	m.HandleFunc("GET /webhooks", h.webhooks)
+	m.HandleFunc("GET /audit", h.auditLog)
 	m.HandleFunc("POST /webhooks/{eid}/test", h.webhookTest)
 	m.HandleFunc("POST /webhooks/{eid}/enable", h.webhookEnable)
 	m.HandleFunc("POST /webhooks/{eid}/disable", h.webhookDisable)
@@ -365,7 +370,7 @@ var funcs = template.FuncMap{
 // page is what the layout renders.
 type page struct {
 	Title   string
-	Nav     string // "connections" or "wizard"
+	Nav     string // "connections", "wizard", "webhooks" or "audit"
 	Sandbox string
 	Flash   string
 	Error   string
