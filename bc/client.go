@@ -264,7 +264,7 @@ func (c *Client) do(ctx context.Context, cl *call, consume func(*http.Response) 
 			// and try once more with a fresh one.
 			e := c.readError(resp, cl)
 			c.log.LogAttrs(ctx, slog.LevelInfo, "bc token rejected; retrying once with a fresh token",
-				slog.String("op", cl.op), slog.String("client_request_id", cl.requestID), slog.String("code", string(e.Code)))
+				slog.String("op", cl.op), slog.String("clientRequestId", cl.requestID), slog.String("code", string(e.Code)))
 			reauthed = true
 			c.inval.Invalidate()
 			resp, err = c.send(ctx, cl, attempt)
@@ -323,8 +323,8 @@ func (c *Client) do(ctx context.Context, cl *call, consume func(*http.Response) 
 			if e.RetryAfter > 0 {
 				if e.RetryAfter > c.retry.MaxRetryAfter {
 					c.log.LogAttrs(ctx, slog.LevelWarn, "bc Retry-After above the cap; giving up",
-						slog.String("op", cl.op), slog.String("client_request_id", cl.requestID),
-						slog.Duration("retry_after", e.RetryAfter), slog.Duration("cap", c.retry.MaxRetryAfter))
+						slog.String("op", cl.op), slog.String("clientRequestId", cl.requestID),
+						slog.Int64("retryAfterMs", e.RetryAfter.Milliseconds()), slog.Int64("capMs", c.retry.MaxRetryAfter.Milliseconds()))
 					return e
 				}
 				// Honour Retry-After, plus a little jitter so that waiting callers do not
@@ -343,8 +343,8 @@ func (c *Client) do(ctx context.Context, cl *call, consume func(*http.Response) 
 		c.stats.retries.Add(1)
 		c.log.LogAttrs(ctx, slog.LevelWarn, "bc request failed; retrying",
 			slog.String("op", cl.op), slog.String("method", cl.method), slog.String("path", pathOf(cl.url)),
-			slog.Int("attempt", attempt), slog.Duration("delay", delay),
-			slog.String("client_request_id", cl.requestID), slog.String("error", final.Error()))
+			slog.Int("attempt", attempt), slog.Int64("delayMs", delay.Milliseconds()),
+			slog.String("clientRequestId", cl.requestID), slog.String("err", final.Error()))
 		if err := c.sleep(ctx, delay); err != nil {
 			return fmt.Errorf("bc: %s %s: %w (while waiting to retry after: %v)", cl.method, pathOf(cl.url), err, final)
 		}
@@ -407,8 +407,8 @@ func (c *Client) send(ctx context.Context, cl *call, attempt int) (*http.Respons
 		release()
 		c.log.LogAttrs(ctx, slog.LevelDebug, "bc request",
 			slog.String("op", cl.op), slog.String("method", cl.method), slog.String("path", req.URL.Path),
-			slog.Int("attempt", attempt), slog.String("client_request_id", cl.requestID),
-			slog.Duration("elapsed", elapsed), slog.String("error", stripURL(err).Error()))
+			slog.Int("attempt", attempt), slog.String("clientRequestId", cl.requestID),
+			slog.Int64("elapsedMs", elapsed.Milliseconds()), slog.String("err", stripURL(err).Error()))
 		return nil, err
 	}
 	switch {
@@ -421,9 +421,9 @@ func (c *Client) send(ctx context.Context, cl *call, attempt int) (*http.Respons
 	c.log.LogAttrs(ctx, slog.LevelDebug, "bc request",
 		slog.String("op", cl.op), slog.String("method", cl.method), slog.String("path", req.URL.Path),
 		slog.Int("status", resp.StatusCode), slog.Int("attempt", attempt),
-		slog.String("client_request_id", cl.requestID),
-		slog.String("correlation_id", resp.Header.Get("ms-correlation-x")),
-		slog.Duration("elapsed", elapsed))
+		slog.String("clientRequestId", cl.requestID),
+		slog.String("correlationId", resp.Header.Get("ms-correlation-x")),
+		slog.Int64("elapsedMs", elapsed.Milliseconds()))
 	return resp, nil
 }
 

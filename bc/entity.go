@@ -106,8 +106,8 @@ func (c *Client) CreateWithID(ctx context.Context, ref Ref, id string, body any)
 		return Record{}, fmt.Errorf("%w (reading the record with id %s failed: %v)", err, id, gerr)
 	}
 	c.log.LogAttrs(ctx, slog.LevelInfo, "bc create resolved: the entity with this id already exists",
-		slog.String("path", ref.Path), slog.String("id", id), slog.String("client_request_id", cl.requestID),
-		slog.Bool("after_retry", cl.maybeApplied))
+		slog.String("path", ref.Path), slog.String("id", id), slog.String("clientRequestId", cl.requestID),
+		slog.Bool("afterRetry", cl.maybeApplied))
 	return got, nil
 }
 
@@ -159,7 +159,7 @@ func (c *Client) Update(ctx context.Context, ref Ref, id, etag string, body any)
 		cur, gerr := c.Get(ctx, ref, id, &Query{Primary: true})
 		if gerr == nil && holdsValues(cur, data) {
 			c.log.LogAttrs(ctx, slog.LevelInfo, "bc update resolved: an earlier try was applied",
-				slog.String("path", ref.Path), slog.String("id", id), slog.String("client_request_id", cl.requestID))
+				slog.String("path", ref.Path), slog.String("id", id), slog.String("clientRequestId", cl.requestID))
 			return cur, nil
 		}
 	}

@@ -131,7 +131,7 @@ func (c *Client) crawl(ctx context.Context, u string, q *Query, yield func(*Page
 		if errors.As(err, &e) && (e.StatusCode == http.StatusRequestTimeout || e.StatusCode == http.StatusGatewayTimeout) && effective > minShrinkPageSize {
 			size = max(effective/2, minShrinkPageSize)
 			c.log.LogAttrs(ctx, slog.LevelWarn, "bc page hit the time limit; asking for smaller pages",
-				slog.Int("status", e.StatusCode), slog.Int("page_size", size), slog.String("client_request_id", e.ClientRequestID))
+				slog.Int("status", e.StatusCode), slog.Int("pageSize", size), slog.String("clientRequestId", e.ClientRequestID))
 			continue
 		}
 		if err != nil {

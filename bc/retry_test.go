@@ -166,7 +166,7 @@ func TestRetriesKeepTheClientRequestID(t *testing.T) {
 			t.Errorf("client-request-id = %q", got)
 		}
 	}
-	if n := countLines(logs.String(), `"client_request_id":"sync-run-42"`); n < 5 {
+	if n := countLines(logs.String(), `"clientRequestId":"sync-run-42"`); n < 5 {
 		t.Errorf("the client request id is in %d log lines, want every attempt and retry logged:\n%s", n, logs.String())
 	}
 	// Without a context id every call gets its own UUID, kept across its retries.

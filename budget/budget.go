@@ -459,14 +459,14 @@ func (b *Budget) giveBack(at time.Time, n int) {
 	defer cancel()
 	if err := b.st.ReturnRequests(ctx, b.key, at, n); err != nil {
 		// Harmless: the requests count until they leave the window.
-		b.opt.Logger.Warn("BC budget: could not give back unsent requests", slog.Int("requests", n), slog.String("error", err.Error()))
+		b.opt.Logger.Warn("BC budget: could not give back unsent requests", slog.Int("requests", n), slog.String("err", err.Error()))
 	}
 }
 
 // fail records a failed store call: waiters that cannot go on fail with it, and the call
 // is tried again after Poll. Called with mu held.
 func (b *Budget) fail(now time.Time, what string, err error) {
-	b.opt.Logger.Warn("BC budget: "+what+" failed", slog.String("budget", b.key.String()), slog.String("error", err.Error()))
+	b.opt.Logger.Warn("BC budget: "+what+" failed", slog.String("budget", b.key.String()), slog.String("err", err.Error()))
 	b.errGen++
 	b.err = err
 	b.pollAt = now.Add(b.opt.Poll)

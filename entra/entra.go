@@ -88,11 +88,11 @@ func (c Config) GoString() string { return c.String() }
 // LogValue logs the configuration with the secret redacted.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
-		slog.String("tenant_id", c.TenantID),
-		slog.String("client_id", c.ClientID),
+		slog.String("tenantId", c.TenantID),
+		slog.String("clientId", c.ClientID),
 		slog.String("secret", redactedOrEmpty(string(c.Secret))),
 		slog.String("certificate", thumbprint(c.Certificate)),
-		slog.String("authority_host", c.AuthorityHost),
+		slog.String("authorityHost", c.AuthorityHost),
 	)
 }
 
@@ -139,7 +139,7 @@ func (t AccessToken) GoString() string { return t.String() }
 func (t AccessToken) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("token", redactedOrEmpty(t.Token)),
-		slog.Time("expires_on", t.ExpiresOn),
+		slog.Time("expiresOn", t.ExpiresOn),
 	)
 }
 

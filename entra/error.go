@@ -199,7 +199,7 @@ func (e *Error) LogValue() slog.Value {
 		attrs = append(attrs, slog.Int("status", e.StatusCode))
 	}
 	if e.ErrorCode != "" {
-		attrs = append(attrs, slog.String("error", e.ErrorCode))
+		attrs = append(attrs, slog.String("errorCode", e.ErrorCode))
 	}
 	if len(e.Codes) > 0 {
 		attrs = append(attrs, slog.Any("codes", e.Codes))

@@ -107,7 +107,7 @@ func NewSource(cfg Config) (*Source, error) {
 	if s.timeout <= 0 {
 		s.timeout = defaultTimeout
 	}
-	s.log = s.log.With(slog.String("tenant_id", s.tenantID), slog.String("client_id", s.clientID))
+	s.log = s.log.With(slog.String("tenantId", s.tenantID), slog.String("clientId", s.clientID))
 	if s.cred, err = s.newCredential(); err != nil {
 		return nil, err
 	}
@@ -238,7 +238,7 @@ func (s *Source) run(ctx context.Context, f *flight) {
 		case s.tok.Token != "" && now.Add(minValidity).Before(s.tok.ExpiresOn):
 			s.refreshAt = now.Add(retryAfterFailure)
 			s.log.LogAttrs(ctx, slog.LevelWarn, "entra token refresh failed; using the cached token until it expires",
-				slog.Time("expires_on", s.tok.ExpiresOn), slog.Any("error", err))
+				slog.Time("expiresOn", s.tok.ExpiresOn), slog.Any("err", err))
 		}
 	}
 	s.mu.Unlock()
@@ -254,7 +254,7 @@ func (s *Source) fetch(ctx context.Context, cred azcore.TokenCredential) (Access
 	at, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{Scope}})
 	if err != nil {
 		e := s.toError(ctx, err, a)
-		s.log.LogAttrs(ctx, slog.LevelWarn, "entra token request failed", slog.Any("error", e))
+		s.log.LogAttrs(ctx, slog.LevelWarn, "entra token request failed", slog.Any("err", e))
 		return AccessToken{}, time.Time{}, e
 	}
 	if at.Token == "" {
@@ -267,7 +267,7 @@ func (s *Source) fetch(ctx context.Context, cred azcore.TokenCredential) (Access
 	sent := a.tokenRq
 	a.mu.Unlock()
 	s.log.LogAttrs(ctx, slog.LevelDebug, "entra token acquired",
-		slog.Time("expires_on", tok.ExpiresOn), slog.Bool("from_msal_cache", sent == 0))
+		slog.Time("expiresOn", tok.ExpiresOn), slog.Bool("fromMsalCache", sent == 0))
 	return tok, refreshTime(now, at.ExpiresOn, at.RefreshOn), nil
 }
 
@@ -362,8 +362,8 @@ func (s *Source) GoString() string { return s.String() }
 
 // LogValue logs the connection's identifiers, never the secret.
 func (s *Source) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("tenant_id", s.tenantID), slog.String("client_id", s.clientID),
-		slog.String("authority_host", s.authority))
+	return slog.GroupValue(slog.String("tenantId", s.tenantID), slog.String("clientId", s.clientID),
+		slog.String("authorityHost", s.authority))
 }
 
 // validateCredentials checks the three values the admin hands over, as given, with the

@@ -56,7 +56,7 @@ func (t *transport) Do(r *http.Request) (*http.Response, error) {
 		slog.String("method", r.Method),
 		slog.String("host", r.URL.Host),
 		slog.String("path", r.URL.Path),
-		slog.Duration("duration", time.Since(start)),
+		slog.Int64("durationMs", time.Since(start).Milliseconds()),
 	}
 	if err != nil {
 		if a != nil {
@@ -64,7 +64,7 @@ func (t *transport) Do(r *http.Request) (*http.Response, error) {
 			a.err = err
 			a.mu.Unlock()
 		}
-		t.log.LogAttrs(r.Context(), slog.LevelDebug, "entra request failed", append(attrs, slog.String("error", err.Error()))...)
+		t.log.LogAttrs(r.Context(), slog.LevelDebug, "entra request failed", append(attrs, slog.String("err", err.Error()))...)
 		return resp, err
 	}
 	if a != nil {

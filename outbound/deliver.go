@@ -112,12 +112,15 @@ func (s *Service) Attempt(ctx context.Context, id string) (Result, error) {
 	// Successes are routine (debug); a failure is worth a line, a delivery given up a warning.
 	lvl := slog.LevelDebug
 	attrs := []any{"delivery", d.ID, "endpoint", ep.ID, "event", d.EventType, "attempt", a.N, "status", a.StatusCode,
-		"outcome", string(out.State), "duration_ms", a.Duration.Milliseconds()}
+		"outcome", string(out.State), "durationMs", a.Duration.Milliseconds()}
+	if a.Error != "" {
+		attrs = append(attrs, "err", a.Error)
+	}
 	switch out.State {
 	case store.DeliveryPending:
-		lvl, attrs = slog.LevelInfo, append(attrs, "error", a.Error, "next_attempt_at", out.NextAttemptAt)
+		lvl, attrs = slog.LevelInfo, append(attrs, "nextAttemptAt", out.NextAttemptAt)
 	case store.DeliveryDead:
-		lvl, attrs = slog.LevelWarn, append(attrs, "error", a.Error)
+		lvl = slog.LevelWarn
 	}
 	s.log.Log(ctx, lvl, "webhook delivery attempt", attrs...)
 	d.State, d.Attempts, d.NextAttemptAt, d.LastAttemptAt, d.LastStatus, d.LastError =

@@ -334,7 +334,7 @@ func (s *Service) Run(ctx context.Context, interval time.Duration) {
 			if n, err := s.Prune(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("outbound webhooks: prune deliveries", "err", err)
 			} else if n > 0 {
-				s.log.Info("outbound webhooks: pruned finished deliveries", "count", n, "older_than_days", int(DeliveryRetention.Hours()/24))
+				s.log.Info("outbound webhooks: pruned finished deliveries", "count", n, "olderThanDays", int(DeliveryRetention.Hours()/24))
 			}
 			lastPrune = time.Now()
 		}

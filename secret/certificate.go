@@ -191,7 +191,7 @@ func (c Certificate) GoString() string { return c.String() }
 
 // LogValue logs the thumbprint and end date only.
 func (c Certificate) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("thumbprint", c.Thumbprint()), slog.Time("not_after", c.NotAfter()),
+	return slog.GroupValue(slog.String("thumbprint", c.Thumbprint()), slog.Time("notAfter", c.NotAfter()),
 		slog.String("key", Redacted))
 }
 

@@ -142,7 +142,7 @@ func (s *Impl) AdoptCAFiles(ctx context.Context) error {
 		in := ConnectionInput{CAFile: c.CAFile}
 		if err := readCA(&in); err != nil {
 			s.log.Warn("the connection's CA file stays a path: it cannot be read here; update the connection with --ca-file on a machine that has it",
-				"connection", c.ID, "ca_file", c.CAFile, "err", err)
+				"connection", c.ID, "caFile", c.CAFile, "err", err)
 			continue
 		}
 		path := c.CAFile

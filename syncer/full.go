@@ -68,7 +68,7 @@ func (s *Syncer) Full(ctx context.Context, c *bc.Client, t Target, restart bool)
 				parts[name] = pt
 			}
 		}
-		s.opt.Logger.Info("resuming full sync", "entity_set", t.EntitySet, "partitions", len(parts))
+		s.opt.Logger.Info("resuming full sync", append(targetAttrs(t), "partitions", len(parts))...)
 	} else {
 		p, parts, err = s.plan(ctx, c, t, ent)
 		if err != nil {
@@ -101,7 +101,7 @@ func (s *Syncer) Full(ctx context.Context, c *bc.Client, t Target, restart bool)
 			}
 		}
 	})
-	s.opt.Logger.Info("full sync", "entity_set", t.EntitySet, "rows", res.Rows, "pages", res.Pages, "elapsed", res.Duration, "error", err)
+	s.logRun(t, "full sync", err, "rows", res.Rows, "pages", res.Pages, "elapsedMs", res.Duration.Milliseconds())
 	return res, err
 }
 

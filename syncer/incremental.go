@@ -50,6 +50,12 @@ func (s *Syncer) Incremental(ctx context.Context, c *bc.Client, t Target) (Resul
 	}
 	err = s.incremental(ctx, c, t, ent, children, &cp, &res)
 	res.Duration = time.Since(start)
+	if err != nil || res.Inserted+res.Updated+res.Deleted > 0 {
+		s.logRun(t, "incremental sync", err, "rows", res.Rows, "inserted", res.Inserted, "updated", res.Updated, "pages", res.Pages,
+			"elapsedMs", res.Duration.Milliseconds())
+	} else {
+		s.opt.Logger.Debug("incremental sync", append(targetAttrs(t), "rows", res.Rows, "pages", res.Pages, "elapsedMs", res.Duration.Milliseconds())...)
+	}
 	if err == nil && s.opt.Observed != nil && res.Inserted+res.Updated > 0 {
 		s.opt.Observed(t, cp.MaxSeen)
 	}

@@ -206,7 +206,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 			return river.JobSnooze(0) // continue at once, from the checkpoints
 		}
 		if err != nil {
-			return w.jobError(err)
+			return w.jobError(t, err)
 		}
 		again, err := w.takeDirty(ctx, t)
 		if err != nil {
@@ -250,7 +250,7 @@ func Outcome(err error) string {
 }
 
 // jobError turns throttling into a snooze (it does not count as an attempt).
-func (w *Worker) jobError(err error) error {
+func (w *Worker) jobError(t Target, err error) error {
 	var be *bc.Error
 	if errors.As(err, &be) && bc.IsThrottled(err) {
 		d := be.RetryAfter
@@ -261,7 +261,7 @@ func (w *Worker) jobError(err error) error {
 		w.snoozes++
 		w.mu.Unlock()
 		if w.Logger != nil {
-			w.Logger.Warn("BC throttled the sync; snoozing the job", "retry_after", d)
+			w.Logger.Warn("BC throttled the sync; snoozing the job", append(targetAttrs(t), "retryAfterMs", d.Milliseconds())...)
 		}
 		if w.Snooze != nil {
 			d = w.Snooze(d)

@@ -50,7 +50,7 @@ func (s *Syncer) Reconcile(ctx context.Context, c *bc.Client, t Target) (Result,
 	if err == nil {
 		s.resetPasses(t)
 	}
-	s.opt.Logger.Info("reconcile", "entity_set", t.EntitySet, "pages", res.Pages, "deleted", res.Deleted, "elapsed", res.Duration, "error", err)
+	s.logRun(t, "reconcile", err, "pages", res.Pages, "deleted", res.Deleted, "elapsedMs", res.Duration.Milliseconds())
 	return res, s.finish(ctx, t, c, before, err, func(st *store.SyncState) { st.LastReconcileAt = s.opt.Now().UTC() })
 }
 

@@ -317,12 +317,12 @@ func (s *Scheduler) Hint(ctx context.Context, h Hint) {
 			return
 		}
 		if _, err := s.opt.Syncer.Delete(ctx, t, h.DeletedID); err != nil {
-			s.opt.Logger.Warn("webhook hint: delete from the replica", "entity_set", t.EntitySet, "err", err)
+			s.opt.Logger.Warn("webhook hint: delete from the replica", append(targetAttrs(t), "err", err)...)
 		}
 		return
 	}
 	if err := s.opt.Store.UpdateSyncState(ctx, t.key(), func(st *store.SyncState) { st.Dirty = true }); err != nil {
-		s.opt.Logger.Warn("webhook hint: mark the target dirty", "entity_set", t.EntitySet, "err", err)
+		s.opt.Logger.Warn("webhook hint: mark the target dirty", append(targetAttrs(t), "err", err)...)
 	}
 	args := SyncArgs{ConnectionID: t.ConnectionID, CompanyID: t.CompanyID, EntitySet: t.EntitySet}
 	if h.Reconcile {
@@ -334,6 +334,6 @@ func (s *Scheduler) Hint(ctx context.Context, h Hint) {
 		at = s.moment(t, c.ScheduleFor(t.EntitySet), s.opt.Now(), true)
 	}
 	if _, err := s.opt.Queue.Enqueue(ctx, args, at); err != nil {
-		s.opt.Logger.Warn("webhook hint: enqueue", "err", err)
+		s.opt.Logger.Warn("webhook hint: enqueue", append(targetAttrs(t), "err", err)...)
 	}
 }

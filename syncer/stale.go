@@ -31,7 +31,7 @@ func (s *Syncer) refresh(ctx context.Context, c *bc.Client, t Target, ids []stri
 	for round := 0; len(ids) > 0; round++ {
 		if round == refreshRounds {
 			s.opt.Logger.Info("records still written by others while re-read; left to them and the next pass",
-				"entity_set", t.EntitySet, "ids", len(ids))
+				append(targetAttrs(t), "ids", len(ids))...)
 			return nil
 		}
 		var again []string

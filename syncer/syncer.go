@@ -303,6 +303,26 @@ func (s *Syncer) finish(ctx context.Context, t Target, c *bc.Client, before bc.S
 	return err
 }
 
+// targetAttrs names a target in a log line: every sync line says which connection,
+// company and entity set it is about.
+func targetAttrs(t Target) []any {
+	return []any{"connection", t.ConnectionID, "company", t.CompanyID, "entitySet", t.EntitySet}
+}
+
+// logRun writes the one line of a finished run of t: info with its figures (durations in
+// milliseconds), or a warning with err when it failed; a run that yielded its time slice
+// did not fail and carries no err.
+func (s *Syncer) logRun(t Target, msg string, err error, attrs ...any) {
+	lvl := slog.LevelInfo
+	attrs = append(targetAttrs(t), attrs...)
+	if err != nil && !errors.Is(err, ErrYielded) {
+		lvl, attrs = slog.LevelWarn, append(attrs, "err", err)
+	} else if errors.Is(err, ErrYielded) {
+		attrs = append(attrs, "yielded", true)
+	}
+	s.opt.Logger.Log(context.Background(), lvl, msg, attrs...)
+}
+
 // isLedger reports sets whose entries BC never deletes (posted ledger entries), which
 // reconciliation can skip.
 func isLedger(ent *bcschema.Entity) bool {

@@ -247,7 +247,7 @@ func (a *Auth) LoginHandler() http.Handler {
 		}
 		if wait > 0 {
 			secs := int((wait + time.Second - 1) / time.Second)
-			a.opt.Logger.Warn("login throttled", "user", name, "source", src, "wait", wait)
+			a.opt.Logger.Warn("login throttled", "user", name, "source", src, "waitMs", wait.Milliseconds())
 			w.Header().Set("Retry-After", strconv.Itoa(secs))
 			p.Error, p.Name = fmt.Sprintf("Too many failed sign-ins from your address. Try again in %d seconds.", secs), name
 			render(w, http.StatusTooManyRequests, p)

@@ -221,9 +221,9 @@ func requestLog(log *slog.Logger, next http.Handler) http.Handler {
 		start := time.Now()
 		sw := statusOf(w)
 		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), ridKey{}, id)))
-		log.LogAttrs(r.Context(), slog.LevelInfo, "http", slog.String("request_id", id), slog.String("method", r.Method),
+		log.LogAttrs(r.Context(), slog.LevelInfo, "http", slog.String("requestId", id), slog.String("method", r.Method),
 			slog.String("path", r.URL.Path), slog.Int("status", sw.code()), slog.Int64("bytes", sw.n),
-			slog.Duration("duration", time.Since(start)), slog.String("remote", r.RemoteAddr))
+			slog.Int64("durationMs", time.Since(start).Milliseconds()), slog.String("remote", r.RemoteAddr))
 	})
 }
 
@@ -234,7 +234,7 @@ func recoverer(log *slog.Logger, next http.Handler) http.Handler {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				log.Error("panic serving a request", "path", r.URL.Path, "panic", p, "request_id", w.Header().Get(RequestIDHeader))
+				log.Error("panic serving a request", "path", r.URL.Path, "panic", p, "requestId", w.Header().Get(RequestIDHeader))
 				http.Error(w, "internal error", http.StatusInternalServerError)
 			}
 		}()

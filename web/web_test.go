@@ -196,7 +196,7 @@ func TestOpsRequestIDRecoverMetrics(t *testing.T) {
 	req, _ := http.NewRequest("GET", srv.URL+"/healthz", nil)
 	req.Header.Set("X-Request-ID", "abc-123")
 	resp, _ := http.DefaultClient.Do(req)
-	if resp.Header.Get("X-Request-ID") != "abc-123" || !strings.Contains(logBuf.String(), `"request_id":"abc-123"`) {
+	if resp.Header.Get("X-Request-ID") != "abc-123" || !strings.Contains(logBuf.String(), `"requestId":"abc-123"`) {
 		t.Errorf("request id not kept/logged")
 	}
 	// A panic in the UI answers 500 and is logged.

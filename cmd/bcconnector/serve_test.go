@@ -137,6 +137,11 @@ func testServeSandbox(t *testing.T, g *Globals) {
 	if err := s.Close(); err != nil {
 		t.Errorf("close: %v", err)
 	}
+	// One key style, durations in one unit, no empty errors, River quiet at info, and
+	// every sync line names its connection, company and entity set.
+	if n := checkLogLines(t, errb.String()); n == 0 {
+		t.Errorf("no sync line in the log: %.3000s", errb.String())
+	}
 	// The sandbox secret and the printed token never reach the log.
 	logText := errb.String()
 	if strings.Contains(logText, tok.Reveal()) || regexp.MustCompile(`bcc_[A-Za-z0-9_-]{43}`).MatchString(logText) {

@@ -229,7 +229,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 		// (its rescuer runs every 30 s), instead of after River's default of an hour.
 		JobTimeout:           worker.RescueAfter(),
 		RescueStuckJobsAfter: worker.RescueAfter(),
-		Logger:               log.With("component", "river"),
+		Logger:               riverLogger(log),
 	}, s.onClose)
 	if err != nil {
 		return err
