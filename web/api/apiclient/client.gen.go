@@ -18,6 +18,30 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for AuditEntryActorKind.
+const (
+	Admin  AuditEntryActorKind = "admin"
+	Cli    AuditEntryActorKind = "cli"
+	System AuditEntryActorKind = "system"
+	Token  AuditEntryActorKind = "token"
+)
+
+// Valid indicates whether the value is a known member of the AuditEntryActorKind enum.
+func (e AuditEntryActorKind) Valid() bool {
+	switch e {
+	case Admin:
+		return true
+	case Cli:
+		return true
+	case System:
+		return true
+	case Token:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ChangeOp.
 const (
 	Delete ChangeOp = "delete"
@@ -441,6 +465,57 @@ func (e WebhookEventType) Valid() bool {
 	}
 }
 
+// Defines values for ListAuditParamsAction.
+const (
+	AdminCreated          ListAuditParamsAction = "admin.created"
+	AdminSignedIn         ListAuditParamsAction = "admin.signed_in"
+	ConnectionCreated     ListAuditParamsAction = "connection.created"
+	ConnectionDeleted     ListAuditParamsAction = "connection.deleted"
+	ConnectionUpdated     ListAuditParamsAction = "connection.updated"
+	CredentialActivated   ListAuditParamsAction = "credential.activated"
+	CredentialAdded       ListAuditParamsAction = "credential.added"
+	CredentialRetired     ListAuditParamsAction = "credential.retired"
+	EndpointCreated       ListAuditParamsAction = "endpoint.created"
+	EndpointDeleted       ListAuditParamsAction = "endpoint.deleted"
+	EndpointSecretRotated ListAuditParamsAction = "endpoint.secret_rotated"
+	TokenCreated          ListAuditParamsAction = "token.created"
+	TokenRevoked          ListAuditParamsAction = "token.revoked"
+)
+
+// Valid indicates whether the value is a known member of the ListAuditParamsAction enum.
+func (e ListAuditParamsAction) Valid() bool {
+	switch e {
+	case AdminCreated:
+		return true
+	case AdminSignedIn:
+		return true
+	case ConnectionCreated:
+		return true
+	case ConnectionDeleted:
+		return true
+	case ConnectionUpdated:
+		return true
+	case CredentialActivated:
+		return true
+	case CredentialAdded:
+		return true
+	case CredentialRetired:
+		return true
+	case EndpointCreated:
+		return true
+	case EndpointDeleted:
+		return true
+	case EndpointSecretRotated:
+		return true
+	case TokenCreated:
+		return true
+	case TokenRevoked:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for BatchParamsIsolation.
 const (
 	Snapshot BatchParamsIsolation = "snapshot"
@@ -566,6 +641,29 @@ func (e ListWebhookDeliveriesParamsState) Valid() bool {
 		return false
 	}
 }
+
+// AuditEntry defines model for AuditEntry.
+type AuditEntry struct {
+	Action string `json:"action"`
+	Actor  struct {
+		Kind AuditEntryActorKind `json:"kind"`
+
+		// Name The admin's name, the API token's name or the operating system's user; absent for the system.
+		Name *string `json:"name,omitempty"`
+	} `json:"actor"`
+	At           time.Time `json:"at"`
+	ConnectionId *string   `json:"connectionId,omitempty"`
+
+	// Detail What changed, in words; never a secret.
+	Detail *string `json:"detail,omitempty"`
+	Id     int64   `json:"id"`
+
+	// Target What the action was on when not the connection itself: a credential's or endpoint's ID, a token's or admin's name.
+	Target *string `json:"target,omitempty"`
+}
+
+// AuditEntryActorKind defines model for AuditEntry.Actor.Kind.
+type AuditEntryActorKind string
 
 // Change defines model for Change.
 type Change struct {
@@ -1125,6 +1223,25 @@ type DeliveryID = string
 // EndpointID defines model for EndpointID.
 type EndpointID = string
 
+// ListAuditParams defines parameters for ListAudit.
+type ListAuditParams struct {
+	// Connection A connection's ID or name; the ID of a deleted connection also works.
+	Connection *string                `form:"connection,omitempty" json:"connection,omitempty"`
+	Action     *ListAuditParamsAction `form:"action,omitempty" json:"action,omitempty"`
+
+	// Actor admin, token, cli or system, optionally with a name: token:platform-prod, admin:alice.
+	Actor *string `form:"actor,omitempty" json:"actor,omitempty"`
+
+	// Before An entry ID (nextBefore of the previous page): continue with older entries.
+	Before *int64 `form:"before,omitempty" json:"before,omitempty"`
+
+	// Limit Entries per page; above 500 answers 400.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListAuditParamsAction defines parameters for ListAudit.
+type ListAuditParamsAction string
+
 // ChangesParams defines parameters for Changes.
 type ChangesParams struct {
 	After *int `form:"after,omitempty" json:"after,omitempty"`
@@ -1218,12 +1335,18 @@ type CreateRecordJSONBody map[string]interface{}
 
 // CreateRecordParams defines parameters for CreateRecord.
 type CreateRecordParams struct {
+	// Company The connection's company to write in: its ID, or its name as BC lists it (URL-encoded); default the connection's own. A company the connection does not have answers 404 naming its companies, and nothing is written.
+	Company *string `form:"company,omitempty" json:"company,omitempty"`
+
 	// IdempotencyKey A retried call with the same key and the same request returns the first result instead of writing again; the same key with another request answers 422.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // DeleteRecordParams defines parameters for DeleteRecord.
 type DeleteRecordParams struct {
+	// Company The connection's company to write in: its ID, or its name as BC lists it (URL-encoded); default the connection's own. A company the connection does not have answers 404 naming its companies, and nothing is written.
+	Company *string `form:"company,omitempty" json:"company,omitempty"`
+
 	// IdempotencyKey A retried call with the same key and the same request returns the first result instead of writing again; the same key with another request answers 422.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 
@@ -1242,6 +1365,9 @@ type UpdateRecordJSONBody map[string]interface{}
 
 // UpdateRecordParams defines parameters for UpdateRecord.
 type UpdateRecordParams struct {
+	// Company The connection's company to write in: its ID, or its name as BC lists it (URL-encoded); default the connection's own. A company the connection does not have answers 404 naming its companies, and nothing is written.
+	Company *string `form:"company,omitempty" json:"company,omitempty"`
+
 	// IdempotencyKey A retried call with the same key and the same request returns the first result instead of writing again; the same key with another request answers 422.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 
@@ -1251,6 +1377,9 @@ type UpdateRecordParams struct {
 
 // RunActionParams defines parameters for RunAction.
 type RunActionParams struct {
+	// Company The connection's company to write in: its ID, or its name as BC lists it (URL-encoded); default the connection's own. A company the connection does not have answers 404 naming its companies, and nothing is written.
+	Company *string `form:"company,omitempty" json:"company,omitempty"`
+
 	// IdempotencyKey A retried call with the same key and the same request returns the first result instead of writing again; the same key with another request answers 422.
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
@@ -1716,6 +1845,13 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// ListAudit The audit log: who created, changed or deleted a connection, added, activated or retired its credentials, created, rotated or deleted an outbound endpoint, created or revoked an API token, created an admin or signed in; newest first.
+	//
+	// Every entry is written in the transaction of its change. The actor is an admin (by name), an API token (by its name, never the token), the CLI (with the operating system's user name) or the system (serve on its own). A token for some connections only must give connection= (one of them) and sees that connection's entries; a token for all connections sees every entry.
+	//
+	// Corresponds with GET /api/v1/audit (the `ListAudit` operationId).
+	ListAudit(ctx context.Context, params *ListAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// Changes The change log after a sequence number, as pages (long-poll with wait).
 	//
 	// Only the query parameters below are accepted: any other (say since) answers 400 naming it and the accepted ones, rather than being ignored. A cursor past the end of the change log, which no change will ever follow (it is from another database, or one that was reset), answers 400 cursor_beyond_end with field after at once, instead of empty pages; read again from after=0. The end itself (the last next) is a valid cursor. A cursor older than the change log keeps (its retention prunes changes older than serve --change-retention, 30 days by default, and beyond the newest --change-retention-entries, 10 million; never one outbound webhooks have not yet turned into deliveries) answers 410 cursor_expired with prunedThrough: read the records again, then follow from after=prunedThrough. For server-sent events use GET /changes/stream (this path still streams for a request with Accept: text/event-stream, as it did before the stream had an operation of its own).
@@ -2064,6 +2200,23 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/v1/webhook-endpoints/{eid}/test (the `SendWebhookTestEvent` operationId).
 	SendWebhookTestEvent(ctx context.Context, eid EndpointID, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// ListAudit The audit log: who created, changed or deleted a connection, added, activated or retired its credentials, created, rotated or deleted an outbound endpoint, created or revoked an API token, created an admin or signed in; newest first.
+//
+// Every entry is written in the transaction of its change. The actor is an admin (by name), an API token (by its name, never the token), the CLI (with the operating system's user name) or the system (serve on its own). A token for some connections only must give connection= (one of them) and sees that connection's entries; a token for all connections sees every entry.
+//
+// Corresponds with GET /api/v1/audit (the `ListAudit` operationId).
+func (c *Client) ListAudit(ctx context.Context, params *ListAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAuditRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // Changes The change log after a sequence number, as pages (long-poll with wait).
@@ -2923,6 +3076,108 @@ func (c *Client) SendWebhookTestEvent(ctx context.Context, eid EndpointID, reqEd
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewListAuditRequest constructs an http.Request for the ListAudit method
+func NewListAuditRequest(server string, params *ListAuditParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/audit")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Connection != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "connection", *params.Connection, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Action != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "action", *params.Action, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Actor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "actor", *params.Actor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Before != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "before", *params.Before, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
 }
 
 // NewChangesRequest constructs an http.Request for the Changes method
@@ -3839,6 +4094,33 @@ func NewCreateRecordRequestWithBody(server string, id ConnectionID, set string, 
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Company != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "company", *params.Company, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
@@ -3902,6 +4184,33 @@ func NewDeleteRecordRequest(server string, id ConnectionID, set string, rid open
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Company != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "company", *params.Company, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
@@ -4064,6 +4373,33 @@ func NewUpdateRecordRequestWithBody(server string, id ConnectionID, set string, 
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Company != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "company", *params.Company, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
 	if err != nil {
 		return nil, err
@@ -4145,6 +4481,33 @@ func NewRunActionRequest(server string, id ConnectionID, set string, rid openapi
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Company != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "company", *params.Company, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
@@ -4893,6 +5256,15 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// ListAuditWithResponse The audit log: who created, changed or deleted a connection, added, activated or retired its credentials, created, rotated or deleted an outbound endpoint, created or revoked an API token, created an admin or signed in; newest first.
+	//
+	// Every entry is written in the transaction of its change. The actor is an admin (by name), an API token (by its name, never the token), the CLI (with the operating system's user name) or the system (serve on its own). A token for some connections only must give connection= (one of them) and sees that connection's entries; a token for all connections sees every entry.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/audit (the `ListAudit` operationId).
+	ListAuditWithResponse(ctx context.Context, params *ListAuditParams, reqEditors ...RequestEditorFn) (*ListAuditResponse, error)
+
 	// ChangesWithResponse The change log after a sequence number, as pages (long-poll with wait).
 	//
 	// Only the query parameters below are accepted: any other (say since) answers 400 naming it and the accepted ones, rather than being ignored. A cursor past the end of the change log, which no change will ever follow (it is from another database, or one that was reset), answers 400 cursor_beyond_end with field after at once, instead of empty pages; read again from after=0. The end itself (the last next) is a valid cursor. A cursor older than the change log keeps (its retention prunes changes older than serve --change-retention, 30 days by default, and beyond the newest --change-retention-entries, 10 million; never one outbound webhooks have not yet turned into deliveries) answers 410 cursor_expired with prunedThrough: read the records again, then follow from after=prunedThrough. For server-sent events use GET /changes/stream (this path still streams for a request with Accept: text/event-stream, as it did before the stream had an operation of its own).
@@ -5291,6 +5663,78 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/v1/webhook-endpoints/{eid}/test (the `SendWebhookTestEvent` operationId).
 	SendWebhookTestEventWithResponse(ctx context.Context, eid EndpointID, reqEditors ...RequestEditorFn) (*SendWebhookTestEventResponse, error)
+}
+
+type ListAuditResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Entries []AuditEntry `json:"entries"`
+
+		// NextBefore Present when the page is full: before= of the next page.
+		NextBefore *int64 `json:"nextBefore,omitempty"`
+	}
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Error
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Error
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListAuditResponse) GetJSON200() *struct {
+	Entries []AuditEntry `json:"entries"`
+
+	// NextBefore Present when the page is full: before= of the next page.
+	NextBefore *int64 `json:"nextBefore,omitempty"`
+} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListAuditResponse) GetApplicationproblemJSON400() *Error {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListAuditResponse) GetApplicationproblemJSON401() *Error {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListAuditResponse) GetApplicationproblemJSON404() *Error {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r ListAuditResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListAuditResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListAuditResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListAuditResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 type ChangesResponse struct {
@@ -7764,6 +8208,21 @@ func (r SendWebhookTestEventResponse) ContentType() string {
 	return ""
 }
 
+// ListAuditWithResponse The audit log: who created, changed or deleted a connection, added, activated or retired its credentials, created, rotated or deleted an outbound endpoint, created or revoked an API token, created an admin or signed in; newest first.
+//
+// Every entry is written in the transaction of its change. The actor is an admin (by name), an API token (by its name, never the token), the CLI (with the operating system's user name) or the system (serve on its own). A token for some connections only must give connection= (one of them) and sees that connection's entries; a token for all connections sees every entry.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/audit (the `ListAudit` operationId).
+func (c *ClientWithResponses) ListAuditWithResponse(ctx context.Context, params *ListAuditParams, reqEditors ...RequestEditorFn) (*ListAuditResponse, error) {
+	rsp, err := c.ListAudit(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAuditResponse(rsp)
+}
+
 // ChangesWithResponse The change log after a sequence number, as pages (long-poll with wait).
 //
 // Only the query parameters below are accepted: any other (say since) answers 400 naming it and the accepted ones, rather than being ignored. A cursor past the end of the change log, which no change will ever follow (it is from another database, or one that was reset), answers 400 cursor_beyond_end with field after at once, instead of empty pages; read again from after=0. The end itself (the last next) is a valid cursor. A cursor older than the change log keeps (its retention prunes changes older than serve --change-retention, 30 days by default, and beyond the newest --change-retention-entries, 10 million; never one outbound webhooks have not yet turned into deliveries) answers 410 cursor_expired with prunedThrough: read the records again, then follow from after=prunedThrough. For server-sent events use GET /changes/stream (this path still streams for a request with Accept: text/event-stream, as it did before the stream had an operation of its own).
@@ -8467,6 +8926,58 @@ func (c *ClientWithResponses) SendWebhookTestEventWithResponse(ctx context.Conte
 		return nil, err
 	}
 	return ParseSendWebhookTestEventResponse(rsp)
+}
+
+// ParseListAuditResponse parses an HTTP response from a ListAuditWithResponse call
+func ParseListAuditResponse(rsp *http.Response) (*ListAuditResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListAuditResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Entries []AuditEntry `json:"entries"`
+
+			// NextBefore Present when the page is full: before= of the next page.
+			NextBefore *int64 `json:"nextBefore,omitempty"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	return response, nil
 }
 
 // ParseChangesResponse parses an HTTP response from a ChangesWithResponse call
