@@ -37,7 +37,9 @@ func (a API) path() string {
 
 func (a API) validate() error {
 	segs := strings.Split(a.path(), "/")
-	if len(segs) != 4 && !(len(segs) == 2 && a.path() == string(StandardAPI)) {
+	// api/{version} is a Microsoft route (v2.0, beta); the others are
+	// api/{publisher}/{group}/{version} (bc-entra-facts §4.1).
+	if len(segs) != 4 && len(segs) != 2 {
 		return fmt.Errorf("bc: API %q: want api/v2.0 or api/{publisher}/{group}/{version} (use bc.CustomAPI)", string(a))
 	}
 	if segs[0] != "api" {
@@ -131,7 +133,7 @@ func isIdent(s string) bool {
 }
 
 // rootSets are the entity sets that live outside companies.
-var rootSets = map[string]bool{"companies": true, "subscriptions": true, "automationCompanies": true, "entityDefinitions": true}
+var rootSets = map[string]bool{"companies": true, "subscriptions": true, "automationCompanies": true, "entityDefinitions": true, "apicategoryroutes": true}
 
 // pathSegment is one parsed segment of Ref.Path.
 type pathSegment struct {

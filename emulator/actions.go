@@ -85,7 +85,7 @@ func (w *writer) action(ent *bcschema.Entity, id, name string) *apiError {
 // markLinesPosted flags the lines of a document that was just posted, so permission
 // filtering treats them as posted lines.
 func (w *writer) markLinesPosted(ent *bcschema.Entity, id string) {
-	for _, child := range w.e.schema.Children(ent) {
+	for _, child := range w.e.sch().Children(ent) {
 		ctab := w.e.tableOf(w.c, child)
 		link := map[string]any{child.Parent.ChildField: id}
 		rng := planRange(ctab, child, nil, link)

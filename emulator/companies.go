@@ -56,7 +56,7 @@ func (e *Emulator) companiesEntity(rc *requestContext) *bcschema.Entity {
 	if rc.kind == apiAutomation {
 		return automationCompaniesEntity
 	}
-	ent, _ := e.schema.EntitySet("companies")
+	ent, _ := e.sch().EntitySet("companies")
 	return ent
 }
 

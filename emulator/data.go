@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
-	"slices"
 	"strings"
 	"time"
 
@@ -94,20 +93,18 @@ func (e *Emulator) resolveRef(ref CompanyRef, set string) (*requestContext, *com
 	if c == nil {
 		return nil, nil, nil, fmt.Errorf("emulator: environment %q has no company %q", ref.Environment, ref.CompanyID)
 	}
-	ent, ok := e.schema.EntitySet(set)
+	ent, ok := e.sch().EntitySet(set)
+	var api *customAPI
 	if !ok {
-		for _, ce := range sampleCustomAPI.entities {
-			if ce.EntitySet == set {
-				ent, ok = ce, true
-			}
-		}
+		ent, api = customEntity(set)
+		ok = ent != nil
 	}
 	if !ok {
 		return nil, nil, nil, fmt.Errorf("emulator: unknown entity set %q", set)
 	}
 	rc := &requestContext{tenant: t, env: env, now: e.cfg.Now().UTC(), prefix: "api/v2.0"}
-	if slices.Contains(sampleCustomAPI.entities, ent) {
-		rc.prefix = sampleCustomAPI.prefix()
+	if api != nil {
+		rc.prefix = api.prefix()
 	}
 	return rc, c, ent, nil
 }

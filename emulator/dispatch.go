@@ -33,6 +33,12 @@ func (e *Emulator) serveOData(w http.ResponseWriter, r *http.Request, rc *reques
 	switch first := segs[0]; {
 	case first.name == "$metadata":
 		e.serveMetadata(w, rc)
+	case first.name == "apicategoryroutes" && rc.kind == apiStandard:
+		if r.Method != http.MethodGet {
+			writeError(w, methodNotAllowed(r.Method, "apicategoryroutes", "Collection"))
+			return
+		}
+		e.serveRoutes(w, rc)
 	case first.name == "$batch":
 		if r.Method != http.MethodPost {
 			writeError(w, methodNotAllowed(r.Method, "$batch", "Collection"))
@@ -185,7 +191,7 @@ func (e *Emulator) entitySet(rc *requestContext, name string) (*bcschema.Entity,
 		}
 		return nil, false
 	}
-	return e.schema.EntitySet(name)
+	return e.sch().EntitySet(name)
 }
 
 // tableOf returns the table of an entity set in a company.
@@ -205,7 +211,7 @@ func (e *Emulator) apiEntities(rc *requestContext) []*bcschema.Entity {
 	case apiAutomation:
 		return []*bcschema.Entity{automationCompaniesEntity}
 	}
-	return e.schema.Entities
+	return e.sch().Entities
 }
 
 func (e *Emulator) serveServiceDocument(w http.ResponseWriter, rc *requestContext) {
@@ -220,17 +226,21 @@ func (e *Emulator) serveServiceDocument(w http.ResponseWriter, rc *requestContex
 
 func (e *Emulator) serveMetadata(w http.ResponseWriter, rc *requestContext) {
 	var body []byte
+	sch := e.sch()
 	if rc.kind == apiStandard {
-		e.metadataOnce.Do(func() {
+		// Rendered once per schema: AddExtensionField makes a new one.
+		e.metadataMu.Lock()
+		if e.metadataFor != sch {
 			var buf bytes.Buffer
-			if err := csdl.Metadata(&buf, e.schema, e.schema.Entities, csdl.Options{}); err == nil {
-				e.metadata = buf.Bytes()
+			if err := csdl.Metadata(&buf, sch, sch.Entities, csdl.Options{}); err == nil {
+				e.metadata, e.metadataFor = buf.Bytes(), sch
 			}
-		})
+		}
 		body = e.metadata
+		e.metadataMu.Unlock()
 	} else {
 		var buf bytes.Buffer
-		if err := csdl.Metadata(&buf, e.schema, e.apiEntities(rc), csdl.Options{}); err != nil {
+		if err := csdl.Metadata(&buf, sch, e.apiEntities(rc), csdl.Options{}); err != nil {
 			writeError(w, errf(http.StatusInternalServerError, codeServerError, "%v", err))
 			return
 		}

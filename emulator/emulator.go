@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/bcschema"
@@ -29,7 +30,7 @@ import (
 // Emulator serves Entra ID and Business Central. It is safe for concurrent use.
 type Emulator struct {
 	cfg     Config
-	schema  *bcschema.Schema
+	schemaP atomic.Pointer[bcschema.Schema] // API v2.0, with extension fields (AddExtensionField)
 	gen     *datagen.Generator
 	idp     *idp.Server
 	dir     *idp.Directory
@@ -55,9 +56,11 @@ type Emulator struct {
 	tokenMu    sync.Mutex
 	tokenCache map[string]*idp.Claims
 
-	metadataOnce sync.Once
-	metadata     []byte
-	stats        requestStats
+	metadataMu  sync.Mutex
+	metadata    []byte           // API v2.0's $metadata, rendered for metadataFor
+	metadataFor *bcschema.Schema // the schema metadata was rendered from
+	extMu       sync.Mutex       // serialises AddExtensionField
+	stats       requestStats
 }
 
 // Credentials are the values a customer's admin hands over at the end of the setup guide
@@ -84,13 +87,13 @@ func New(cfg Config) (*Emulator, error) {
 	}
 	e := &Emulator{
 		cfg:     c,
-		schema:  schema,
 		gen:     datagen.New(c.Seed, c.Sizes),
 		dir:     idp.NewDirectory(),
 		tenants: make(map[string]*bcTenant),
 
 		tokenCache: make(map[string]*idp.Claims),
 	}
+	e.schemaP.Store(schema)
 	e.idp, err = idp.NewServer(idp.Config{
 		Directory:     e.dir,
 		Now:           c.Now,

@@ -184,7 +184,7 @@ func (m *mutator) step(cfg MutatorConfig) error {
 
 // lineSet returns the document lines of ent ("" if ent is not a document set).
 func (m *mutator) lineSet(ent *bcschema.Entity) string {
-	for _, ch := range m.e.schema.Children(ent) {
+	for _, ch := range m.e.sch().Children(ent) {
 		if ch.Parent.ChildField == "documentId" {
 			return ch.EntitySet
 		}
@@ -210,7 +210,7 @@ func (m *mutator) add(ref CompanyRef, c *company, set string) error {
 	row, _ := e.gen.Added(c.ID, set, c.nextNumber("mutator/"+set, 0))
 	fields := wireFields(row)
 	delete(fields, "lastModifiedDateTime")
-	ent, _ := e.schema.EntitySet(set)
+	ent, _ := e.sch().EntitySet(set)
 	if _, taken := findBy(e.tableOf(c, ent), "number", fields["number"]); taken {
 		delete(fields, "number")
 	}
@@ -366,7 +366,7 @@ var commentTexts = []string{
 // nothing.
 func (m *mutator) document(ref CompanyRef, ent *bcschema.Entity, lineSet string, roll float64) error {
 	e, cnt, set := m.e, &m.e.mutations, ent.EntitySet
-	lineEnt, _ := e.schema.EntitySet(lineSet)
+	lineEnt, _ := e.sch().EntitySet(lineSet)
 	today := e.cfg.Now().UTC()
 	switch {
 	case roll < 0.15:
@@ -504,7 +504,7 @@ func (m *mutator) headerEdit(ent *bcschema.Entity, today time.Time, all bool) ma
 // post appends a G/L entry: the next entry number, posted now, against an existing account.
 func (m *mutator) post(ref CompanyRef, c *company) error {
 	e := m.e
-	ent, _ := e.schema.EntitySet("generalLedgerEntries")
+	ent, _ := e.sch().EntitySet("generalLedgerEntries")
 	tab := e.tableOf(c, ent)
 	base := tab.src.Count()
 	if base == 0 {

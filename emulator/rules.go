@@ -67,7 +67,7 @@ func (e *Emulator) resolveParty(w *writer, row, body map[string]any, creating bo
 		}
 		return nil
 	}
-	ent, _ := e.schema.EntitySet(set)
+	ent, _ := e.sch().EntitySet(set)
 	tab := e.tableOf(w.c, ent)
 	var party rowRef
 	var ok bool
@@ -149,7 +149,7 @@ const blankDate = "0001-01-01"
 
 // dueDays reads a party's payment terms' due date formula ("14D", "1M"; 30 days otherwise).
 func (e *Emulator) dueDays(w *writer, party map[string]any) int {
-	ent, _ := e.schema.EntitySet("paymentTerms")
+	ent, _ := e.sch().EntitySet("paymentTerms")
 	id, _ := party["paymentTermsId"].(string)
 	terms, ok := e.tableOf(w.c, ent).get(strings.ToLower(id))
 	if !ok {
@@ -177,7 +177,7 @@ func (e *Emulator) dueDays(w *writer, party map[string]any) int {
 
 // lineRules resolves a document line's document, item or account, sequence and amounts.
 func (e *Emulator) lineRules(w *writer, ent *bcschema.Entity, row, body map[string]any, creating bool) *apiError {
-	parent, _ := e.schema.EntitySet(ent.Parent.EntitySet)
+	parent, _ := e.sch().EntitySet(ent.Parent.EntitySet)
 	docID, _ := row[ent.Parent.ChildField].(string)
 	doc, ok := e.tableOf(w.c, parent).get(docID)
 	if !ok {
@@ -199,7 +199,7 @@ func (e *Emulator) lineRules(w *writer, ent *bcschema.Entity, row, body map[stri
 	_, hasItem := body["itemId"]
 	_, hasObj := body["lineObjectNumber"]
 	if lt, _ := row["lineType"].(string); lt == "Item" && (hasItem || hasObj) {
-		items, _ := e.schema.EntitySet("items")
+		items, _ := e.sch().EntitySet("items")
 		tab := e.tableOf(w.c, items)
 		var item rowRef
 		var found bool

@@ -318,7 +318,7 @@ func (e *Emulator) validateSubscriptionResource(env *environment) func(resource 
 		}
 		prefix := r[:i]
 		if prefix == "api/v2.0" {
-			ent, ok := e.schema.EntitySet(set)
+			ent, ok := e.sch().EntitySet(set)
 			if !ok {
 				return fmt.Errorf("the entity set '%s' does not exist", set)
 			}
@@ -327,10 +327,8 @@ func (e *Emulator) validateSubscriptionResource(env *environment) func(resource 
 			}
 			return nil
 		}
-		for _, ent := range sampleCustomAPI.entities {
-			if prefix == sampleCustomAPI.prefix() && ent.EntitySet == set && ent.Webhooks {
-				return nil
-			}
+		if ent, api := customEntity(set); ent != nil && prefix == api.prefix() && ent.Webhooks {
+			return nil
 		}
 		return fmt.Errorf("the resource '%s' does not support webhooks", resource)
 	}

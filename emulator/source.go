@@ -51,10 +51,10 @@ func (e *Emulator) newSource(c *company, ent *bcschema.Entity) baseSource {
 	if ent.Scope == "root" {
 		return emptySource{}
 	}
-	s := &genSource{gen: e.gen, company: c.ID, ent: ent, schema: e.schema}
+	s := &genSource{gen: e.gen, company: c.ID, ent: ent, schema: e.sch()}
 	if ent.Parent != nil {
 		if _, ok := aggregateTables[ent.Parent.EntitySet]; ok {
-			s.postedParent, _ = e.schema.EntitySet(ent.Parent.EntitySet)
+			s.postedParent, _ = e.sch().EntitySet(ent.Parent.EntitySet)
 		}
 	}
 	return s

@@ -261,7 +261,7 @@ func (w *writer) remove(ent *bcschema.Entity, id, ifMatch string) *apiError {
 }
 
 func (w *writer) removeLocked(tab *table, ent *bcschema.Entity, id string, row map[string]any) {
-	for _, child := range w.e.schema.Children(ent) {
+	for _, child := range w.e.sch().Children(ent) {
 		ctab := w.e.tableOf(w.c, child)
 		link := map[string]any{child.Parent.ChildField: id}
 		rng := planRange(ctab, child, nil, link)
@@ -289,7 +289,7 @@ func (w *writer) removeLocked(tab *table, ent *bcschema.Entity, id string, row m
 // configured off, the header's lastModifiedDateTime moves (§8, UNCONFIRMED); the webhook
 // notification goes to the header (§7.3).
 func (w *writer) touchParent(child *bcschema.Entity, line map[string]any) {
-	parent, ok := w.e.schema.EntitySet(child.Parent.EntitySet)
+	parent, ok := w.e.sch().EntitySet(child.Parent.EntitySet)
 	if !ok {
 		return
 	}

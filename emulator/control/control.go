@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bizzjoiner/bcconnector/bcschema"
 	"github.com/bizzjoiner/bcconnector/emulator"
 	"github.com/bizzjoiner/bcconnector/emulator/idp"
 )
@@ -32,6 +33,11 @@ const maxBody = 64 << 10
 //	POST /_emulator/tenants/{tenant}/apps/{client}/secrets/expire
 //	POST /_emulator/tenants/{tenant}/apps/{client}/certificates   (body: PEM certificate)
 //	POST /_emulator/tenants/{tenant}/environments/{env}/apps/{client}/disable
+//	POST /_emulator/entitysets/{set}/fields          (body: {"name": "loyaltyTier", "type": "Edm.String"})
+//	DELETE /_emulator/entitysets/{set}/fields/{name}
+//
+// (the last two add a table extension's field to a standard API v2.0 entity set, in every
+// environment: $metadata and records carry it; and remove it again)
 //
 // and for express setup (another directory's multi-tenant app, auth-jobs-delivery-facts §2):
 //
@@ -178,6 +184,30 @@ func Handler(emu *emulator.Emulator, now func() time.Time) http.Handler {
 				status = http.StatusBadRequest
 			}
 			fail(w, status, err.Error())
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	m.HandleFunc("POST "+Prefix+"entitysets/{set}/fields", func(w http.ResponseWriter, r *http.Request) {
+		var f struct {
+			Name string `json:"name"`
+			Type string `json:"type"`
+		}
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&f); err != nil {
+			fail(w, http.StatusBadRequest, `the body must be {"name": "...", "type": "Edm.String"}: `+err.Error())
+			return
+		}
+		if err := emu.AddExtensionField(r.PathValue("set"), bcschema.Field{Name: f.Name, Type: f.Type}); err != nil {
+			fail(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	m.HandleFunc("DELETE "+Prefix+"entitysets/{set}/fields/{name}", func(w http.ResponseWriter, r *http.Request) {
+		if err := emu.RemoveExtensionField(r.PathValue("set"), r.PathValue("name")); err != nil {
+			fail(w, http.StatusNotFound, err.Error())
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)

@@ -212,3 +212,67 @@ func TestControlExpress(t *testing.T) {
 		t.Errorf("token after the new grant: %s", body)
 	}
 }
+
+// TestControlExtensionField adds a field to customers through the admin surface and sees
+// it in records; removing it takes it away again, and bad requests name what is wrong.
+func TestControlExtensionField(t *testing.T) {
+	t.Parallel()
+	emu, err := emulator.New(emulator.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewTLSServer(control.Handler(emu, nil))
+	t.Cleanup(srv.Close)
+	cr := emu.Credentials()
+	ref := emulator.CompanyRef{TenantID: cr.TenantID, Environment: cr.Environment, CompanyID: cr.CompanyID}
+	var id string
+	for row := range emu.Rows(ref, "customers") {
+		id = row["id"].(string)
+		break
+	}
+	has := func() bool {
+		_, err := emu.Update(ref, "customers", id, map[string]any{"loyaltyTier": "Gold"})
+		if err != nil {
+			return false
+		}
+		row, _, _ := emu.Get(ref, "customers", id)
+		return row["loyaltyTier"] == "Gold"
+	}
+	if has() {
+		t.Fatal("loyaltyTier before it was added")
+	}
+	if code, body := post(t, srv, "/_emulator/entitysets/customers/fields", `{"name":"loyaltyTier","type":"Edm.String"}`); code != http.StatusNoContent {
+		t.Fatalf("add: %d %s", code, body)
+	}
+	if !has() {
+		t.Fatal("loyaltyTier not in records after it was added")
+	}
+	for _, tc := range []struct{ path, body, want string }{
+		{"/_emulator/entitysets/customers/fields", `{"name":"loyaltyTier","type":"Edm.String"}`, "already has a field"},
+		{"/_emulator/entitysets/customers/fields", `{"name":"x","type":"Edm.Stream"}`, "is not one of"},
+		{"/_emulator/entitysets/nope/fields", `{"name":"x","type":"Edm.String"}`, "no entity set"},
+		{"/_emulator/entitysets/customers/fields", `{"nam":"x"}`, "the body must be"},
+	} {
+		if code, body := post(t, srv, tc.path, tc.body); code != http.StatusBadRequest || !strings.Contains(body, tc.want) {
+			t.Errorf("POST %s %s: %d %s, want 400 with %q", tc.path, tc.body, code, body, tc.want)
+		}
+	}
+	del := func(path string) int {
+		req, _ := http.NewRequest(http.MethodDelete, srv.URL+path, nil)
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := del("/_emulator/entitysets/customers/fields/displayName"); code != http.StatusNotFound {
+		t.Errorf("removing a standard field: %d, want 404", code)
+	}
+	if code := del("/_emulator/entitysets/customers/fields/loyaltyTier"); code != http.StatusNoContent {
+		t.Fatalf("remove: %d", code)
+	}
+	if has() {
+		t.Fatal("loyaltyTier still in records after it was removed")
+	}
+}
