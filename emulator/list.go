@@ -35,6 +35,7 @@ func (e *Emulator) serveList(w http.ResponseWriter, r *http.Request, rc *request
 	tab := e.tableOf(t.company, ent)
 	keep := rowPredicate(q.filter, t.link, permFilter)
 	rng := planRange(tab, ent, q.filter, t.link)
+	q.ent = ent // the schema now: a table keeps the entity it was made with
 
 	writeJSONHeaders(w)
 	if q.pageSize < e.cfg.MaxPageSize {
@@ -90,7 +91,7 @@ func (e *Emulator) pageByID(out *rowWriter, tab *table, rng scanRange, keep func
 				skip--
 				continue
 			}
-			out.row(tab.ent, ref, q)
+			out.row(q.entity(tab), ref, q)
 			sent++
 			last = ref.row["id"].(string)
 		}
@@ -165,7 +166,7 @@ func (e *Emulator) pageSorted(out *rowWriter, tab *table, rng scanRange, keep fu
 		if !ok {
 			continue
 		}
-		out.row(tab.ent, ref, q)
+		out.row(q.entity(tab), ref, q)
 		if (i-start+1)%chunkRows == 0 {
 			out.chunkDone(chunkRows)
 		}
@@ -423,7 +424,7 @@ func (e *Emulator) pageMonotonic(out *rowWriter, tab *table, rng scanRange, keep
 			skip--
 			continue
 		}
-		out.row(tab.ent, pick, q)
+		out.row(q.entity(tab), pick, q)
 		sent++
 		last = pick
 		if sent%chunkRows == 0 {

@@ -28,6 +28,16 @@ type listQuery struct {
 	token         *skipToken
 	pageSize      int
 	schemaVersion string
+	ent           *bcschema.Entity // the entity rendered; nil: the table's
+}
+
+// entity is the entity rows are rendered with: the request's (with extension fields added
+// since the table was made, Emulator.AddExtensionField), else the table's.
+func (q *listQuery) entity(tab *table) *bcschema.Entity {
+	if q.ent != nil {
+		return q.ent
+	}
+	return tab.ent
 }
 
 // supportedOptions are the system query options BC's API pages accept; others (e.g.

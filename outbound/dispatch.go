@@ -44,7 +44,19 @@ const MaxRecordBytes = 64 << 10
 // pageSize is how many changes one dispatch step turns into deliveries.
 const pageSize = 500
 
-var opTypes = map[store.Op]string{store.OpInsert: RecordCreated, store.OpUpdate: RecordUpdated, store.OpDelete: RecordDeleted}
+var opTypes = map[store.Op]string{store.OpInsert: RecordCreated, store.OpUpdate: RecordUpdated, store.OpDelete: RecordDeleted,
+	store.OpSchema: SchemaChanged}
+
+// SchemaData is the data of a schema.changed event.
+type SchemaData struct {
+	ConnectionID string `json:"connectionId"`
+	CompanyID    string `json:"companyId"`
+	EntitySet    string `json:"entitySet"`
+	// Version is the set's new schema version.
+	Version int `json:"version"`
+	// Seq is the change's sequence number in the change log (GET /changes).
+	Seq int64 `json:"seq"`
+}
 
 // recordKey is the order key of a record's events.
 func recordKey(c store.Change) string {
@@ -71,8 +83,12 @@ func (s *Service) recordEvents(ctx context.Context, changes []store.Change, eps 
 			if !Wants(ep.EventTypes, typ) || (ep.ConnectionID != "" && ep.ConnectionID != c.ConnectionID) || (!replay && c.Seq <= ep.AfterSeq) {
 				continue
 			}
+			var payload any
 			data := RecordData{ConnectionID: c.ConnectionID, CompanyID: c.CompanyID, EntitySet: c.EntitySet, ID: c.ID, ETag: c.ETag, Seq: c.Seq}
-			if ep.IncludeRecord && c.Op != store.OpDelete {
+			if c.Op == store.OpSchema {
+				v, _ := strconv.Atoi(c.ETag) // OpSchema's ETag is the version (store.OpSchema)
+				payload = SchemaData{ConnectionID: c.ConnectionID, CompanyID: c.CompanyID, EntitySet: c.EntitySet, Version: v, Seq: c.Seq}
+			} else if ep.IncludeRecord && c.Op != store.OpDelete {
 				if !fetched {
 					row, err := s.st.ReplicaGet(ctx, store.ReplicaKey{ConnectionID: c.ConnectionID, CompanyID: c.CompanyID, EntitySet: c.EntitySet}, c.ID)
 					switch {
@@ -86,7 +102,10 @@ func (s *Service) recordEvents(ctx context.Context, changes []store.Change, eps 
 				}
 				data.Record = record
 			}
-			body, err := json.Marshal(Event{Type: typ, Timestamp: c.At, Data: data})
+			if payload == nil {
+				payload = data
+			}
+			body, err := json.Marshal(Event{Type: typ, Timestamp: c.At, Data: payload})
 			if err != nil {
 				return nil, err
 			}

@@ -14,6 +14,10 @@ const (
 	RecordCreated = "record.created"
 	RecordUpdated = "record.updated"
 	RecordDeleted = "record.deleted"
+	// SchemaChanged comes from the change log too: a replicated set's schema changed (a
+	// field added or removed by an extension update); the data names the set and its new
+	// version (GET /api/v1/connections/{id}/schema has the fields).
+	SchemaChanged = "schema.changed"
 	// SecretExpiring is sent once per level as the active client secret's end date comes
 	// near (30, 14, 7 and 1 days left); SecretExpired once it has passed.
 	SecretExpiring = "connection.secret.expiring"
@@ -36,6 +40,7 @@ const (
 // EventTypes lists every event type an endpoint can subscribe to.
 var EventTypes = []string{
 	RecordCreated, RecordUpdated, RecordDeleted,
+	SchemaChanged,
 	SecretExpiring, SecretExpired,
 	SetupFailed, SetupRecovered,
 	SyncFailing, SyncRecovered,

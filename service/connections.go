@@ -14,6 +14,7 @@ import (
 	"github.com/bizzjoiner/bcconnector/guide"
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/store"
+	"github.com/bizzjoiner/bcconnector/syncer"
 )
 
 // endpointField is one endpoint a connection may override.
@@ -184,8 +185,14 @@ func (s *Impl) Validate(in ConnectionInput) ([]guide.Notice, error) {
 func (s *Impl) checkSets(lists ...[]string) error {
 	for _, l := range lists {
 		for _, set := range l {
+			if _, custom, err := syncer.ParseCustomEntry(set); custom {
+				if err != nil {
+					return fmt.Errorf("%w: %v", store.ErrInvalid, err)
+				}
+				continue
+			}
 			if _, ok := s.schema.EntitySet(set); !ok {
-				return fmt.Errorf("%w: %q is not an entity set of API v2.0 (check the spelling: entity sets are camelCase plurals such as salesInvoices)", store.ErrInvalid, set)
+				return fmt.Errorf("%w: %q is not an entity set of API v2.0 (check the spelling: entity sets are camelCase plurals such as salesInvoices; a custom API's set is publisher/group/version/entitySet, see GET /api/v1/connections/{id}/schema)", store.ErrInvalid, set)
 			}
 		}
 	}

@@ -74,6 +74,11 @@ type ReplicaBatch struct {
 	// out are returned in ApplyResult.Stale for the caller to read again. The zero mark
 	// checks nothing (writes that read nothing, tests). Deletes are always applied.
 	Read ReadMark
+	// Schema, when set, is the set's schema as just read from BC's $metadata. The store
+	// keeps it with a version per set: the first one is version 1; one that differs from
+	// the stored one becomes the next version, and the change log gets an OpSchema entry
+	// for Key in the same transaction (ApplyResult.SchemaVersion, SchemaChanged).
+	Schema *SetSchema
 	// AssumeNew tells the store the upserts are most likely not stored yet (a full sync
 	// into an empty replica), so it may insert without reading stored ETags first. If a
 	// row exists after all, the store must still classify it correctly (it retries the
@@ -96,6 +101,10 @@ type ApplyResult struct {
 	// after the batch's Read mark (or the mark is older than MarkRetention), in batch
 	// order: read them again to apply them.
 	Stale []string
+	// SchemaVersion is the set's schema version after a batch with a Schema (0 without);
+	// SchemaChanged says the batch made a new version other than the first.
+	SchemaVersion int
+	SchemaChanged bool
 }
 
 // ReadMark is a position in the change log, taken before data is read from BC. Every

@@ -35,6 +35,7 @@ type Store interface {
 	ConnectionStore
 	SecretStore
 	ReplicaStore
+	SchemaStore
 	RecordQuerier
 	WebhookStore
 	TokenStore

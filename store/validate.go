@@ -117,6 +117,11 @@ func (b *ReplicaBatch) Validate() error {
 			return err
 		}
 	}
+	if b.Schema != nil {
+		if err := b.Schema.Validate(); err != nil {
+			return err
+		}
+	}
 	if b.Checkpoint != nil && !b.CheckpointDone && !json.Valid(b.Checkpoint) {
 		return fmt.Errorf("%w: %s: Checkpoint %q is not valid JSON", ErrInvalid, b.Key.EntitySet, b.CheckpointName)
 	}

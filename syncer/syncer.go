@@ -75,6 +75,14 @@ type Options struct {
 	// With webhooks off, this and ReconcileEvery bound how long a delete in BC takes to
 	// reach the replica and the change log. Ledgers (append-only) are never reconciled.
 	ReconcileInterval time.Duration
+	// ExtensionFields makes every pass of a standard set read the standard API's $metadata
+	// (at most every SchemaMaxAge per connection) so fields table extensions added become
+	// typed columns of the replica and schema changes are versioned (schema.changed);
+	// default off. Custom API sets always read their $metadata.
+	ExtensionFields bool
+	// SchemaMaxAge is how long a connection's standard $metadata is reused; default 10
+	// minutes, negative: read at every pass.
+	SchemaMaxAge time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Logger receives one line per run and page errors; default discard.
@@ -104,8 +112,10 @@ type Result struct {
 type Syncer struct {
 	opt Options
 
-	mu     sync.Mutex
-	passes map[Target]int // incremental passes since the last reconciliation
+	mu       sync.Mutex
+	passes   map[Target]int // incremental passes since the last reconciliation
+	metadata map[string]*metadataCache
+	extended map[Target]*bcschema.Entity // standard sets with extension fields
 }
 
 // New returns a Syncer.
@@ -138,6 +148,9 @@ func New(opt Options) (*Syncer, error) {
 	if opt.ReconcileInterval == 0 {
 		opt.ReconcileInterval = DefaultReconcileInterval
 	}
+	if opt.SchemaMaxAge == 0 {
+		opt.SchemaMaxAge = 10 * time.Minute
+	}
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
@@ -153,6 +166,16 @@ func (s *Syncer) Targets(connectionID, companyID string, sets []string) ([]Targe
 	var out []Target
 	seen := map[string]bool{}
 	for _, name := range sets {
+		if custom, ok, err := ParseCustomEntry(name); ok || err != nil {
+			if err != nil {
+				return nil, err
+			}
+			if !seen[custom] {
+				seen[custom] = true
+				out = append(out, Target{ConnectionID: connectionID, CompanyID: companyID, EntitySet: custom})
+			}
+			continue
+		}
 		ent, ok := s.opt.Schema.EntitySet(name)
 		if !ok {
 			return nil, fmt.Errorf("unknown entity set %q (see `bcconnector get --help` for the names)", name)
@@ -175,6 +198,14 @@ func (s *Syncer) Targets(connectionID, companyID string, sets []string) ([]Targe
 // one completed (a re-sync with Full(restart) that was interrupted), so an interrupted
 // full pass is never silently replaced by an incremental one.
 func (s *Syncer) Sync(ctx context.Context, c *bc.Client, t Target) (Result, error) {
+	if api, set, ok := CustomSet(t.EntitySet); ok {
+		return s.syncCustom(ctx, c, t, api, set)
+	}
+	if s.opt.ExtensionFields {
+		if err := s.extend(ctx, c, t); err != nil {
+			return Result{Target: t}, s.finish(ctx, t, c, c.Stats(), err, nil)
+		}
+	}
 	st, err := s.opt.Store.SyncState(ctx, t.key())
 	if err != nil {
 		return Result{Target: t}, err
@@ -220,6 +251,12 @@ func yieldDue(ctx context.Context) bool {
 
 // entity returns the schema entity of a target and its line sets.
 func (s *Syncer) entity(t Target) (*bcschema.Entity, []*bcschema.Entity, error) {
+	s.mu.Lock()
+	ext := s.extended[t]
+	s.mu.Unlock()
+	if ext != nil {
+		return ext, s.opt.Schema.Children(ext), nil
+	}
 	ent, ok := s.opt.Schema.EntitySet(t.EntitySet)
 	if !ok {
 		return nil, nil, fmt.Errorf("unknown entity set %q", t.EntitySet)

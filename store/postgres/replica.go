@@ -351,7 +351,7 @@ func (db *DB) applyBatch(ctx context.Context, b store.ReplicaBatch) (store.Apply
 		// parallel, and a duplicate id fails it (then it runs again the careful way). Every
 		// other batch classifies against what is stored and needs the set to itself.
 		mode := "UPDATE"
-		if b.AssumeNew && len(b.Deletes) == 0 && len(b.Children) == 0 {
+		if b.AssumeNew && len(b.Deletes) == 0 && len(b.Children) == 0 && b.Schema == nil {
 			mode = "SHARE"
 		}
 		if _, err := tx.Exec(ctx, `SELECT scope FROM scopes WHERE scope = ANY($1) ORDER BY scope FOR `+mode, lock); err != nil {
@@ -378,6 +378,11 @@ func (db *DB) applyBatch(ctx context.Context, b store.ReplicaBatch) (store.Apply
 		}
 		if err := w.checkpoint(b, at); err != nil {
 			return err
+		}
+		if b.Schema != nil {
+			if err := w.putSchema(b.Key, scopes[0], b.Schema, at); err != nil {
+				return err
+			}
 		}
 		if err := w.logChanges(at); err != nil {
 			return err

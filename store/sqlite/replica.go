@@ -405,6 +405,11 @@ func (db *DB) applyBatch(ctx context.Context, b store.ReplicaBatch) (store.Apply
 		if err := w.checkpoint(b); err != nil {
 			return err
 		}
+		if b.Schema != nil {
+			if err := w.putSchema(b.Key, scopes[0], b.Schema); err != nil {
+				return err
+			}
+		}
 		if err := w.writeChanges(); err != nil {
 			return err
 		}

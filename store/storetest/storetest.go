@@ -41,7 +41,7 @@ type Opener func(t *testing.T, kr *secret.Keyring) store.Store
 // Run runs the conformance suite of every store interface against the stores open
 // returns: RunConnections, RunSecrets, RunReplica, RunChangeLog, RunSyncState,
 // RunWebhooks, RunTokens, RunUsers, RunAttempts, RunLeases, RunIdempotency, RunDoctorReports, RunRecords, RunBudget, RunNotifier,
-// RunOutbound, RunDeliveries and RunHealth, and RunChangeRetention.
+// RunOutbound, RunDeliveries, RunHealth, RunChangeRetention, RunExpress and RunSchemas.
 // Subtests run in parallel, each on its own store.
 func Run(t *testing.T, open Opener) {
 	t.Helper()
@@ -71,6 +71,7 @@ func Run(t *testing.T, open Opener) {
 		{"Health", func(t *testing.T) { RunHealth(t, one) }},
 		{"Express", func(t *testing.T) { RunExpress(t, open) }},
 		{"Audit", func(t *testing.T) { RunAudit(t, open) }},
+		{"Schemas", func(t *testing.T) { RunSchemas(t, one) }},
 	}
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) {

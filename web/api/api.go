@@ -87,6 +87,7 @@ var routes = []route{
 	{"POST", "/connections/{id}/doctor", (*api).runDoctor, false},
 	{"GET", "/connections/{id}/doctor", (*api).lastDoctor, false},
 	{"GET", "/connections/{id}/companies", (*api).companies, false},
+	{"GET", "/connections/{id}/schema", (*api).schema, false},
 	{"POST", "/connections/{id}/sync", (*api).startSync, false},
 	{"GET", "/connections/{id}/sync", (*api).syncStatus, false},
 	{"GET", "/connections/{id}/entities/{set}/records", (*api).records, false},

@@ -382,3 +382,25 @@ func SealOperatorApp(kr *secret.Keyring, app store.OperatorApp, value secret.Sec
 	app.KeyID = kr.PrimaryID()
 	return app, sealed, nil
 }
+
+// NextSchema compares a batch's schema with the stored one (stored is nil when there is
+// none): the version to store (0: keep the stored one) and the fields added and removed.
+func NextSchema(stored *store.SetSchema, storedVersion int, next *store.SetSchema) (version int, added, removed []string) {
+	if stored == nil {
+		return 1, nil, nil
+	}
+	added, removed, other := stored.Diff(next)
+	if len(added) == 0 && len(removed) == 0 && !other {
+		return 0, nil, nil
+	}
+	return storedVersion + 1, added, removed
+}
+
+// JSONList encodes names as a JSON array ("[]" for none).
+func JSONList(names []string) string {
+	if len(names) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(names)
+	return string(b)
+}
