@@ -51,6 +51,12 @@ type Options struct {
 	// UNCONFIRMED. Referencing the pages requires the extension to depend on Microsoft's
 	// _Exclude_APIV2_ app (APIV2AppID).
 	PageExecute bool
+	// Custom names the table behind a custom API page, keyed by the connection's entry
+	// for its set ("publisher/group/version/entitySet"): $metadata does not say which
+	// table a page reads (its AL SourceTable), so only the caller can know it (from the
+	// extension's source). A custom set listed without a table is named in the header
+	// comment as not covered, with what to add.
+	Custom map[string]Table
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -148,6 +154,86 @@ func Permissions(read, write []string) ([]Table, error) {
 type resolution struct {
 	read, write []string // validated, deduplicated, sorted; read excludes sets also in write
 	tables      []Table
+	// customKnown and customUnknown are the custom API sets with and without a table.
+	customKnown, customUnknown []string
+}
+
+// isCustomEntry reports a custom API set as a connection lists it:
+// "publisher/group/version/entitySet".
+func isCustomEntry(name string) bool { return strings.Count(name, "/") == 3 }
+
+// resolveWith is resolve with custom API sets: those with a table in custom grant it (R,
+// RIMD for writes); the others are listed as not covered.
+func resolveWith(read, write []string, custom map[string]Table) (*resolution, error) {
+	var stdRead, stdWrite []string
+	var extra []Table
+	var known, unknown []string
+	seen := map[string]bool{}
+	split := func(names []string, w bool, std *[]string) error {
+		for _, raw := range names {
+			name := strings.TrimSpace(raw)
+			if !isCustomEntry(name) {
+				*std = append(*std, raw)
+				continue
+			}
+			t, ok := custom[name]
+			if ok {
+				if err := checkTableName(t.Name); err != nil {
+					return fmt.Errorf("permset: the table of custom API set %s: %w", name, err)
+				}
+				t.Perms = "R"
+				if w {
+					t.Perms = "RIMD"
+				}
+				extra = append(extra, t)
+			}
+			if !seen[name] {
+				seen[name] = true
+				if ok {
+					known = append(known, name)
+				} else {
+					unknown = append(unknown, name)
+				}
+			}
+		}
+		return nil
+	}
+	if err := split(read, false, &stdRead); err != nil {
+		return nil, err
+	}
+	if err := split(write, true, &stdWrite); err != nil {
+		return nil, err
+	}
+	res := &resolution{}
+	if len(stdRead) > 0 || len(stdWrite) > 0 || len(seen) == 0 {
+		var err error
+		if res, err = resolve(stdRead, stdWrite); err != nil {
+			return nil, err
+		}
+	}
+	if len(extra) > 0 {
+		perms := map[string]Table{}
+		for _, t := range res.tables {
+			perms[t.Name] = t
+		}
+		for _, t := range extra {
+			cur := perms[t.Name]
+			cur.Name, cur.Perms = t.Name, mergePerms(cur.Perms, t.Perms)
+			if cur.ID == 0 {
+				cur.ID = t.ID
+			}
+			perms[t.Name] = cur
+		}
+		res.tables = res.tables[:0]
+		for _, t := range perms {
+			res.tables = append(res.tables, t)
+		}
+		sort.Slice(res.tables, func(i, j int) bool { return lessName(res.tables[i].Name, res.tables[j].Name) })
+	}
+	sort.Strings(known)
+	sort.Strings(unknown)
+	res.customKnown, res.customUnknown = known, unknown
+	return res, nil
 }
 
 func resolve(read, write []string) (*resolution, error) {
@@ -307,7 +393,7 @@ func Generate(w io.Writer, read, write []string, opt Options) error {
 	if err != nil {
 		return err
 	}
-	res, err := resolve(read, write)
+	res, err := resolveWith(read, write, opt.Custom)
 	if err != nil {
 		return err
 	}
@@ -390,6 +476,13 @@ func writeHeader(w *bufio.Writer, res *resolution, m *mapping, schema *bcschema.
 	if len(actions) > 0 {
 		wrapList(c, "Not covered (bound actions that post or send): ", actions)
 	}
+	if len(res.customKnown) > 0 {
+		wrapList(c, "Custom API pages, with the tables given for them: ", res.customKnown)
+	}
+	if len(res.customUnknown) > 0 {
+		wrapList(c, "Not covered (custom API pages; $metadata does not name the table behind a page): ", res.customUnknown)
+		c("Add tabledata \"<the page's SourceTable>\" = R (RIMD to write) for each, from the extension's source.")
+	}
 	if opt.PageExecute {
 		c("Page and query execute permissions reference Microsoft's API v2.0 extension: add a")
 		c("dependency on _Exclude_APIV2_ (id %s, publisher Microsoft) in app.json.", APIV2AppID)
@@ -397,7 +490,7 @@ func writeHeader(w *bufio.Writer, res *resolution, m *mapping, schema *bcschema.
 		c("Table data only; if BC reports a missing Execute permission on an APIV2 page,")
 		c("regenerate with page execute permissions.")
 	}
-	if len(res.tables) == 0 {
+	if len(res.tables) == 0 && len(res.customUnknown) == 0 {
 		c("The entity sets above need no table data permissions.")
 	}
 }
