@@ -44,19 +44,22 @@ func (e AuditEntryActorKind) Valid() bool {
 
 // Defines values for ChangeOp.
 const (
-	Delete ChangeOp = "delete"
-	Insert ChangeOp = "insert"
-	Update ChangeOp = "update"
+	ChangeOpDelete ChangeOp = "delete"
+	ChangeOpInsert ChangeOp = "insert"
+	ChangeOpSchema ChangeOp = "schema"
+	ChangeOpUpdate ChangeOp = "update"
 )
 
 // Valid indicates whether the value is a known member of the ChangeOp enum.
 func (e ChangeOp) Valid() bool {
 	switch e {
-	case Delete:
+	case ChangeOpDelete:
 		return true
-	case Insert:
+	case ChangeOpInsert:
 		return true
-	case Update:
+	case ChangeOpSchema:
+		return true
+	case ChangeOpUpdate:
 		return true
 	default:
 		return false
@@ -252,6 +255,7 @@ const (
 	EndpointInputEventTypesRecordCreated            EndpointInputEventTypes = "record.created"
 	EndpointInputEventTypesRecordDeleted            EndpointInputEventTypes = "record.deleted"
 	EndpointInputEventTypesRecordUpdated            EndpointInputEventTypes = "record.updated"
+	EndpointInputEventTypesSchemaChanged            EndpointInputEventTypes = "schema.changed"
 )
 
 // Valid indicates whether the value is a known member of the EndpointInputEventTypes enum.
@@ -282,6 +286,8 @@ func (e EndpointInputEventTypes) Valid() bool {
 	case EndpointInputEventTypesRecordDeleted:
 		return true
 	case EndpointInputEventTypesRecordUpdated:
+		return true
+	case EndpointInputEventTypesSchemaChanged:
 		return true
 	default:
 		return false
@@ -432,6 +438,7 @@ const (
 	WebhookEventTypeRecordCreated            WebhookEventType = "record.created"
 	WebhookEventTypeRecordDeleted            WebhookEventType = "record.deleted"
 	WebhookEventTypeRecordUpdated            WebhookEventType = "record.updated"
+	WebhookEventTypeSchemaChanged            WebhookEventType = "schema.changed"
 	WebhookEventTypeWebhookTest              WebhookEventType = "webhook.test"
 )
 
@@ -457,6 +464,8 @@ func (e WebhookEventType) Valid() bool {
 	case WebhookEventTypeRecordDeleted:
 		return true
 	case WebhookEventTypeRecordUpdated:
+		return true
+	case WebhookEventTypeSchemaChanged:
 		return true
 	case WebhookEventTypeWebhookTest:
 		return true
@@ -673,11 +682,13 @@ type Change struct {
 	EntitySet    string    `json:"entitySet"`
 	Etag         *string   `json:"etag,omitempty"`
 	Id           string    `json:"id"`
-	Op           ChangeOp  `json:"op"`
-	Seq          int       `json:"seq"`
+
+	// Op schema: the set's schema changed (a field added or removed); id is empty and etag carries the new schema version.
+	Op  ChangeOp `json:"op"`
+	Seq int      `json:"seq"`
 }
 
-// ChangeOp defines model for Change.Op.
+// ChangeOp schema: the set's schema changed (a field added or removed); id is empty and etag carries the new schema version.
 type ChangeOp string
 
 // Company defines model for Company.
@@ -1161,6 +1172,70 @@ type Schedule struct {
 
 	// Quiet A daily window in the customer's time zone in which the scheduler starts no pass; a pass due inside it starts after its end, at the set's own moment (spread). Start after end spans midnight. Syncs asked for through the API, the UI or the CLI are not held back.
 	Quiet *QuietWindow `json:"quiet,omitempty"`
+}
+
+// Schema defines model for Schema.
+type Schema struct {
+	Apis []struct {
+		EntitySets []struct {
+			EntityType string `json:"entityType"`
+			Fields     []struct {
+				EnumValues *[]string `json:"enumValues,omitempty"`
+
+				// Extension A field a table extension added to a standard set.
+				Extension *bool  `json:"extension,omitempty"`
+				MaxLength *int   `json:"maxLength,omitempty"`
+				Name      string `json:"name"`
+				Nullable  bool   `json:"nullable"`
+				ReadOnly  *bool  `json:"readOnly,omitempty"`
+
+				// Type EDM type (Edm.String, Edm.Guid, Edm.Decimal, …); an enum's qualified type name, its values in enumValues (they travel as strings).
+				Type string `json:"type"`
+			} `json:"fields"`
+
+			// Key Key fields in order; several for a composite key; empty for an API query.
+			Key []string `json:"key"`
+
+			// LastModified Has lastModifiedDateTime: synced incrementally; otherwise compared whole by id and ETag at each pass.
+			LastModified bool      `json:"lastModified"`
+			Name         string    `json:"name"`
+			Navigation   *[]string `json:"navigation,omitempty"`
+
+			// Pick The name to list in the connection's entities to replicate the set (publisher/group/version/entitySet for a custom API); absent when it cannot be replicated.
+			Pick     *string `json:"pick,omitempty"`
+			Replicas *[]struct {
+				Added     *[]string  `json:"added,omitempty"`
+				ChangedAt *time.Time `json:"changedAt,omitempty"`
+				CompanyId *string    `json:"companyId,omitempty"`
+				Removed   *[]string  `json:"removed,omitempty"`
+
+				// Replica The replica's and change feed's entity set name.
+				Replica *string `json:"replica,omitempty"`
+				Schema  *struct {
+					Api       *string `json:"api,omitempty"`
+					EntitySet *string `json:"entitySet,omitempty"`
+					Fields    *[]struct {
+						Extension *bool   `json:"extension,omitempty"`
+						MaxLength *int    `json:"maxLength,omitempty"`
+						Name      *string `json:"name,omitempty"`
+						ReadOnly  *bool   `json:"readOnly,omitempty"`
+						Type      *string `json:"type,omitempty"`
+					} `json:"fields,omitempty"`
+					Key          *[]string `json:"key,omitempty"`
+					LastModified *bool     `json:"lastModified,omitempty"`
+				} `json:"schema,omitempty"`
+
+				// Version Starts at 1; grows by one with every field added or removed (schema.changed).
+				Version *int `json:"version,omitempty"`
+			} `json:"replicas,omitempty"`
+		} `json:"entitySets"`
+
+		// Route The API's route below api/: v2.0, contoso/inventory/v1.0.
+		Route string `json:"route"`
+	} `json:"apis"`
+
+	// Failed APIs whose $metadata could not be used, with why.
+	Failed *map[string]string `json:"failed,omitempty"`
 }
 
 // SigningSecretInfo defines model for SigningSecretInfo.
@@ -2056,6 +2131,11 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/connections/{id}/rotate-secret (the `RotateSecret` operationId).
 	RotateSecret(ctx context.Context, id ConnectionID, body RotateSecretJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// Schema The connection's discovered schema: every API the app can see (the standard API v2.0, with the fields table extensions added marked extension, and each custom API), its entity sets with their keys (composite too), fields and EDM types, read live from BC's route listing and $metadata; and the stored schema version of each replicated set. List a set's pick in the connection's entities to replicate it.
+	//
+	// Corresponds with GET /api/v1/connections/{id}/schema (the `Schema` operationId).
+	Schema(ctx context.Context, id ConnectionID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// SyncStatus Sync state per entity set.
 	//
 	// Corresponds with GET /api/v1/connections/{id}/sync (the `SyncStatus` operationId).
@@ -2713,6 +2793,21 @@ func (c *Client) RotateSecretWithBody(ctx context.Context, id ConnectionID, cont
 // Corresponds with POST /api/v1/connections/{id}/rotate-secret (the `RotateSecret` operationId).
 func (c *Client) RotateSecret(ctx context.Context, id ConnectionID, body RotateSecretJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRotateSecretRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Schema The connection's discovered schema: every API the app can see (the standard API v2.0, with the fields table extensions added marked extension, and each custom API), its entity sets with their keys (composite too), fields and EDM types, read live from BC's route listing and $metadata; and the stored schema version of each replicated set. List a set's pick in the connection's entities to replicate it.
+//
+// Corresponds with GET /api/v1/connections/{id}/schema (the `Schema` operationId).
+func (c *Client) Schema(ctx context.Context, id ConnectionID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSchemaRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -4580,6 +4675,40 @@ func NewRotateSecretRequestWithBody(server string, id ConnectionID, contentType 
 	return req, nil
 }
 
+// NewSchemaRequest constructs an http.Request for the Schema method
+func NewSchemaRequest(server string, id ConnectionID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/connections/%s/schema", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewSyncStatusRequest constructs an http.Request for the SyncStatus method
 func NewSyncStatusRequest(server string, id ConnectionID) (*http.Request, error) {
 	var err error
@@ -5496,6 +5625,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/v1/connections/{id}/rotate-secret (the `RotateSecret` operationId).
 	RotateSecretWithResponse(ctx context.Context, id ConnectionID, body RotateSecretJSONRequestBody, reqEditors ...RequestEditorFn) (*RotateSecretResponse, error)
+
+	// SchemaWithResponse The connection's discovered schema: every API the app can see (the standard API v2.0, with the fields table extensions added marked extension, and each custom API), its entity sets with their keys (composite too), fields and EDM types, read live from BC's route listing and $metadata; and the stored schema version of each replicated set. List a set's pick in the connection's entities to replicate it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/connections/{id}/schema (the `Schema` operationId).
+	SchemaWithResponse(ctx context.Context, id ConnectionID, reqEditors ...RequestEditorFn) (*SchemaResponse, error)
 
 	// SyncStatusWithResponse Sync state per entity set.
 	//
@@ -7251,6 +7387,68 @@ func (r RotateSecretResponse) ContentType() string {
 	return ""
 }
 
+type SchemaResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Schema
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Error
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Error
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SchemaResponse) GetJSON200() *Schema {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SchemaResponse) GetApplicationproblemJSON401() *Error {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SchemaResponse) GetApplicationproblemJSON404() *Error {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r SchemaResponse) GetApplicationproblemJSON502() *Error {
+	return r.ApplicationproblemJSON502
+}
+
+// GetBody returns the raw response body bytes
+func (r SchemaResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SchemaResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SchemaResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SchemaResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type SyncStatusResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -8633,6 +8831,19 @@ func (c *ClientWithResponses) RotateSecretWithResponse(ctx context.Context, id C
 		return nil, err
 	}
 	return ParseRotateSecretResponse(rsp)
+}
+
+// SchemaWithResponse The connection's discovered schema: every API the app can see (the standard API v2.0, with the fields table extensions added marked extension, and each custom API), its entity sets with their keys (composite too), fields and EDM types, read live from BC's route listing and $metadata; and the stored schema version of each replicated set. List a set's pick in the connection's entities to replicate it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/connections/{id}/schema (the `Schema` operationId).
+func (c *ClientWithResponses) SchemaWithResponse(ctx context.Context, id ConnectionID, reqEditors ...RequestEditorFn) (*SchemaResponse, error) {
+	rsp, err := c.Schema(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSchemaResponse(rsp)
 }
 
 // SyncStatusWithResponse Sync state per entity set.
@@ -10148,6 +10359,53 @@ func ParseRotateSecretResponse(rsp *http.Response) (*RotateSecretResponse, error
 			return nil, err
 		}
 		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSchemaResponse parses an HTTP response from a SchemaWithResponse call
+func ParseSchemaResponse(rsp *http.Response) (*SchemaResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SchemaResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Schema
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
 
 	}
 
