@@ -75,6 +75,8 @@ const (
 	AuditEndpointCreated   AuditAction = "endpoint.created"
 	AuditEndpointDeleted   AuditAction = "endpoint.deleted"
 	AuditEndpointSecretRot AuditAction = "endpoint.secret_rotated"
+	AuditEndpointDisabled  AuditAction = "endpoint.disabled" // by the API, the UI, or the endpoint's 410 Gone (actor system)
+	AuditEndpointEnabled   AuditAction = "endpoint.enabled"
 	AuditTokenCreated      AuditAction = "token.created"
 	AuditTokenRevoked      AuditAction = "token.revoked"
 	AuditAdminCreated      AuditAction = "admin.created"
@@ -84,7 +86,7 @@ const (
 // AuditActions lists every action, for filters and their errors.
 var AuditActions = []AuditAction{AuditConnectionCreated, AuditConnectionUpdated, AuditConnectionDeleted,
 	AuditCredentialAdded, AuditCredentialActive, AuditCredentialRetired, AuditEndpointCreated, AuditEndpointDeleted,
-	AuditEndpointSecretRot, AuditTokenCreated, AuditTokenRevoked, AuditAdminCreated, AuditAdminSignedIn}
+	AuditEndpointSecretRot, AuditEndpointDisabled, AuditEndpointEnabled, AuditTokenCreated, AuditTokenRevoked, AuditAdminCreated, AuditAdminSignedIn}
 
 // AuditEntry is one change and who made it. Detail names what changed in words (a
 // connection's name, a credential's kind and thumbprint, an endpoint's URL, a token's

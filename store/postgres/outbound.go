@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/store"
@@ -274,19 +273,33 @@ func (db *DB) SetEndpointEnabled(ctx context.Context, id string, enabled bool, r
 		return store.Endpoint{}, fmt.Errorf("%w: disabling endpoint %s needs a reason", store.ErrInvalid, id)
 	}
 	now := db.stamp()
-	var tag pgconn.CommandTag
-	var err error
-	if enabled {
-		tag, err = db.pool.Exec(ctx, `UPDATE outbound_endpoints SET disabled_at = NULL, disabled_reason = '', updated_at = $1 WHERE id = $2`, now, id)
-	} else {
-		tag, err = db.pool.Exec(ctx, `UPDATE outbound_endpoints SET disabled_at = coalesce(disabled_at, $1),
-			disabled_reason = CASE WHEN disabled_at IS NULL THEN $2 ELSE disabled_reason END, updated_at = $1 WHERE id = $3`, now, strings.TrimSpace(reason), id)
-	}
+	err := db.withTx(ctx, func(tx pgx.Tx) error {
+		var connID, url string
+		var was *time.Time
+		if err := tx.QueryRow(ctx, `SELECT connection_id, url, disabled_at FROM outbound_endpoints WHERE id = $1 FOR UPDATE`, id).Scan(&connID, &url, &was); errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("%w: no webhook endpoint %q", store.ErrNotFound, id)
+		} else if err != nil {
+			return fmt.Errorf("postgres: enable endpoint %s: %w", id, err)
+		}
+		if (was != nil) != enabled {
+			return nil // already so: nothing changes, nothing to audit
+		}
+		var err error
+		if enabled {
+			_, err = tx.Exec(ctx, `UPDATE outbound_endpoints SET disabled_at = NULL, disabled_reason = '', updated_at = $1 WHERE id = $2`, now, id)
+		} else {
+			_, err = tx.Exec(ctx, `UPDATE outbound_endpoints SET disabled_at = $1, disabled_reason = $2, updated_at = $1 WHERE id = $3`, now, strings.TrimSpace(reason), id)
+		}
+		if err != nil {
+			return fmt.Errorf("postgres: enable endpoint %s: %w", id, err)
+		}
+		if enabled {
+			return db.audit(ctx, tx, store.AuditEndpointEnabled, connID, id, url)
+		}
+		return db.audit(ctx, tx, store.AuditEndpointDisabled, connID, id, url+": "+strings.TrimSpace(reason))
+	})
 	if err != nil {
-		return store.Endpoint{}, fmt.Errorf("postgres: enable endpoint %s: %w", id, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return store.Endpoint{}, fmt.Errorf("%w: no webhook endpoint %q", store.ErrNotFound, id)
+		return store.Endpoint{}, err
 	}
 	return db.Endpoint(ctx, id)
 }

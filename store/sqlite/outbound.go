@@ -301,19 +301,33 @@ func (db *DB) SetEndpointEnabled(ctx context.Context, id string, enabled bool, r
 		return store.Endpoint{}, fmt.Errorf("%w: disabling endpoint %s needs a reason", store.ErrInvalid, id)
 	}
 	now := fmtTime(db.stamp())
-	var res sql.Result
-	var err error
-	if enabled {
-		res, err = db.write.ExecContext(ctx, `UPDATE outbound_endpoints SET disabled_at = NULL, disabled_reason = '', updated_at = ? WHERE id = ?`, now, id)
-	} else {
-		res, err = db.write.ExecContext(ctx, `UPDATE outbound_endpoints SET disabled_at = coalesce(disabled_at, ?),
-			disabled_reason = CASE WHEN disabled_at IS NULL THEN ? ELSE disabled_reason END, updated_at = ? WHERE id = ?`, now, strings.TrimSpace(reason), now, id)
-	}
+	err := db.withTx(ctx, func(tx *sql.Tx) error {
+		var connID, url string
+		var was sql.NullString
+		if err := tx.QueryRowContext(ctx, `SELECT connection_id, url, disabled_at FROM outbound_endpoints WHERE id = ?`, id).Scan(&connID, &url, &was); errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: no webhook endpoint %q", store.ErrNotFound, id)
+		} else if err != nil {
+			return fmt.Errorf("sqlite: enable endpoint %s: %w", id, err)
+		}
+		if was.Valid != enabled {
+			return nil // already so: nothing changes, nothing to audit
+		}
+		var err error
+		if enabled {
+			_, err = tx.ExecContext(ctx, `UPDATE outbound_endpoints SET disabled_at = NULL, disabled_reason = '', updated_at = ? WHERE id = ?`, now, id)
+		} else {
+			_, err = tx.ExecContext(ctx, `UPDATE outbound_endpoints SET disabled_at = ?, disabled_reason = ?, updated_at = ? WHERE id = ?`, now, strings.TrimSpace(reason), now, id)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: enable endpoint %s: %w", id, err)
+		}
+		if enabled {
+			return db.audit(ctx, tx, store.AuditEndpointEnabled, connID, id, url)
+		}
+		return db.audit(ctx, tx, store.AuditEndpointDisabled, connID, id, url+": "+strings.TrimSpace(reason))
+	})
 	if err != nil {
-		return store.Endpoint{}, fmt.Errorf("sqlite: enable endpoint %s: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return store.Endpoint{}, fmt.Errorf("%w: no webhook endpoint %q", store.ErrNotFound, id)
+		return store.Endpoint{}, err
 	}
 	return db.Endpoint(ctx, id)
 }

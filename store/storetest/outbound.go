@@ -252,4 +252,11 @@ func testEndpointDisable(t *testing.T, open Opener) {
 	if err != nil || en.Disabled || !en.DisabledAt.IsZero() || en.DisabledReason != "" {
 		t.Fatalf("enable: %+v, %v", en, err)
 	}
+	// The audit log has one entry per change, none for disabling a disabled endpoint.
+	for _, a := range []store.AuditAction{store.AuditEndpointDisabled, store.AuditEndpointEnabled} {
+		got, err := s.Audit(ctx, store.AuditFilter{Action: a})
+		if err != nil || len(got) != 1 || got[0].Target != e.ID || !strings.Contains(got[0].Detail, e.URL) {
+			t.Fatalf("audit of %s: %+v, %v", a, got, err)
+		}
+	}
 }

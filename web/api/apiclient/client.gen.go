@@ -486,6 +486,8 @@ const (
 	CredentialRetired     ListAuditParamsAction = "credential.retired"
 	EndpointCreated       ListAuditParamsAction = "endpoint.created"
 	EndpointDeleted       ListAuditParamsAction = "endpoint.deleted"
+	EndpointDisabled      ListAuditParamsAction = "endpoint.disabled"
+	EndpointEnabled       ListAuditParamsAction = "endpoint.enabled"
 	EndpointSecretRotated ListAuditParamsAction = "endpoint.secret_rotated"
 	TokenCreated          ListAuditParamsAction = "token.created"
 	TokenRevoked          ListAuditParamsAction = "token.revoked"
@@ -513,6 +515,10 @@ func (e ListAuditParamsAction) Valid() bool {
 	case EndpointCreated:
 		return true
 	case EndpointDeleted:
+		return true
+	case EndpointDisabled:
+		return true
+	case EndpointEnabled:
 		return true
 	case EndpointSecretRotated:
 		return true
