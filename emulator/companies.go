@@ -71,7 +71,7 @@ func (e *Emulator) listCompanies(w http.ResponseWriter, r *http.Request, rc *req
 	}
 	var rows []map[string]any
 	for _, c := range rc.env.companyList() {
-		row := c.row()
+		row := rc.env.companyRow(c)
 		if q.filter == nil || q.filter.Match(row) {
 			rows = append(rows, row)
 		}
@@ -115,7 +115,7 @@ func (e *Emulator) getCompany(w http.ResponseWriter, r *http.Request, rc *reques
 		writeError(w, aerr)
 		return
 	}
-	row := c.row()
+	row := rc.env.companyRow(c)
 	writeJSONHeaders(w)
 	b := []byte(`{"@odata.context":`)
 	b = appendString(b, rc.baseURL+"/$metadata#"+ent.EntitySet+"/$entity")

@@ -42,11 +42,7 @@ func (e *Emulator) Companies(tenantID, environment string) [][2]string {
 	if env == nil {
 		return nil
 	}
-	var out [][2]string
-	for _, c := range env.companyList() {
-		out = append(out, [2]string{c.ID, c.Name})
-	}
-	return out
+	return env.companyNames()
 }
 
 // AddCompany adds a company to a tenant's environment while the emulator serves, as an

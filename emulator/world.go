@@ -132,6 +132,25 @@ func (e *environment) companyByName(name string, anyCase bool) *company {
 	return nil
 }
 
+// companyRow renders c under the environment's lock, which RenameCompany holds while it
+// changes a company's name.
+func (e *environment) companyRow(c *company) map[string]any {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return c.row()
+}
+
+// companyNames lists the environment's companies as (id, name) pairs, read under its lock.
+func (e *environment) companyNames() [][2]string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	out := make([][2]string, 0, len(e.companies))
+	for _, c := range e.companies {
+		out = append(out, [2]string{c.ID, c.Name})
+	}
+	return out
+}
+
 func (e *environment) companyList() []*company {
 	e.mu.RLock()
 	defer e.mu.RUnlock()

@@ -58,3 +58,35 @@ func TestControlRenameCompany(t *testing.T) {
 		t.Errorf("rename to a taken name: %d %s", st, body)
 	}
 }
+
+// TestRenameWhileListing renames a company over and over while another goroutine lists the
+// companies: every name read is one of the two (whole, never torn), and under -race the
+// reads and the renames do not race.
+func TestRenameWhileListing(t *testing.T) {
+	t.Parallel()
+	emu, _ := setup(t)
+	cr := emu.Credentials()
+	names := []string{"Fabrikam & O'Brien", emulator.DemoCompany}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 200 {
+			if err := emu.RenameCompany(cr.TenantID, cr.Environment, cr.CompanyID, names[i%2]); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for reading := true; reading; {
+		select {
+		case <-done:
+			reading = false
+		default:
+		}
+		for _, c := range emu.Companies(cr.TenantID, cr.Environment) {
+			if c[0] == cr.CompanyID && c[1] != names[0] && c[1] != names[1] {
+				t.Fatalf("company %s read as %q", c[0], c[1])
+			}
+		}
+	}
+}
