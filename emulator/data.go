@@ -6,6 +6,7 @@ import (
 	"iter"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bizzjoiner/bcconnector/bcschema"
 )
@@ -49,6 +50,9 @@ func (e *Emulator) Companies(tenantID, environment string) [][2]string {
 // admin creating one in BC would (it has the generated seed data of any company), and
 // returns its id. Names are free text: spaces, & and ' included.
 func (e *Emulator) AddCompany(tenantID, environment, name string) (string, error) {
+	if strings.TrimSpace(name) == "" || utf8.RuneCountInString(name) > maxCompanyName {
+		return "", fmt.Errorf("emulator: a company name must be 1 to %d characters, got %q", maxCompanyName, name)
+	}
 	t := e.tenant(tenantID)
 	if t == nil {
 		return "", fmt.Errorf("emulator: tenant %q has no Business Central", tenantID)

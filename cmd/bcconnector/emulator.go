@@ -44,7 +44,7 @@ type EmulatorCmd struct {
 	CaseSensitiveEnvs   bool          `name:"case-sensitive-environments" env:"BCC_EMULATOR_CASE_SENSITIVE_ENVIRONMENTS" help:"Environment names in URLs match only in their exact case (UNCONFIRMED; default: any case)."`
 	AnyCaseCompanies    bool          `name:"case-insensitive-company-names" env:"BCC_EMULATOR_CASE_INSENSITIVE_COMPANY_NAMES" help:"?company= and the Company header find a company by its name in any case (UNCONFIRMED; default: the exact name)."`
 	ExpressRedirectURIs []string      `name:"express-redirect-uri" sep:"," env:"BCC_EMULATOR_EXPRESS_REDIRECT_URIS" placeholder:"URL,..." help:"Redirect URIs registered on Bizzjoiner's multi-tenant app (express setup): admin consent returns only to one of them, e.g. the --public-base-url of serve + /consent/callback. With --admin, POST /_emulator/tenants/{vendor}/apps/{client}/redirect-uris adds more while it runs."`
-	Admin               bool          `env:"BCC_EMULATOR_ADMIN" help:"Serve the admin surface for test harnesses under /_emulator/ (revoke consent, disable the BC app, expire secrets, upload a certificate, rename a company; see package emulator/control). It has no authentication: off unless given."`
+	Admin               bool          `env:"BCC_EMULATOR_ADMIN" help:"Serve the admin surface for test harnesses under /_emulator/ (revoke consent, disable the BC app, expire secrets, upload a certificate, rename or add a company, read BC's request counters; see package emulator/control). It has no authentication: off unless given."`
 }
 
 // Run starts the emulator and serves until the context ends.

@@ -47,7 +47,12 @@ const maxBody = 64 << 10
 //	POST   /_emulator/tenants/{tenant}/environments/{env}/apps/{client}   (Step 6: body {"permissionSets": [...]}, default D365 BUS FULL ACCESS)
 //	POST   /_emulator/tenants/{tenant}/environments/{env}/companies/{company}/rename   (body {"name": "…"}; company: id or current name, URL-escaped)
 //
-// Each answers 204, or 400/404 with {"error": "..."} naming what is wrong.
+// and for BC's companies and what BC saw:
+//
+//	POST /_emulator/tenants/{tenant}/environments/{env}/companies   (body {"name": "…"}: a company created in BC; 201 {"id", "name"})
+//	GET  /_emulator/stats   (200 [Stats]: BC requests and token requests so far, per app too)
+//
+// Each other answers 204, or 400/404 with {"error": "..."} naming what is wrong.
 func Handler(emu *emulator.Emulator, now func() time.Time) http.Handler {
 	if now == nil {
 		now = time.Now
@@ -163,30 +168,61 @@ func Handler(emu *emulator.Emulator, now func() time.Time) http.Handler {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
-	m.HandleFunc("POST "+Prefix+"tenants/{tenant}/environments/{env}/companies/{company}/rename", func(w http.ResponseWriter, r *http.Request) {
-		var body struct {
-			Name string `json:"name"`
-		}
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&body); err != nil || body.Name == "" {
-			fail(w, http.StatusBadRequest, `the body must be {"name": "the new company name"}`)
-			return
-		}
-		t, ok := emu.Directory().LookupTenant(r.PathValue("tenant"))
-		if !ok {
-			fail(w, http.StatusNotFound, "no tenant "+r.PathValue("tenant"))
-			return
-		}
-		if err := emu.RenameCompany(t.ID, r.PathValue("env"), r.PathValue("company"), body.Name); err != nil {
-			status := http.StatusNotFound
-			if strings.Contains(err.Error(), "must be") || strings.Contains(err.Error(), "already") {
-				status = http.StatusBadRequest
+	// company reads a body {"name": …} and the tenant of the path, and hands them to fn;
+	// fn's error is 400 for a bad or taken name, 404 otherwise.
+	company := func(what string, fn func(w http.ResponseWriter, r *http.Request, tenantID, name string) error) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			var body struct {
+				Name string `json:"name"`
 			}
-			fail(w, status, err.Error())
-			return
+			dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&body); err != nil || body.Name == "" {
+				fail(w, http.StatusBadRequest, `the body must be {"name": "`+what+`"}`)
+				return
+			}
+			t, ok := emu.Directory().LookupTenant(r.PathValue("tenant"))
+			if !ok {
+				fail(w, http.StatusNotFound, "no tenant "+r.PathValue("tenant"))
+				return
+			}
+			if err := fn(w, r, t.ID, body.Name); err != nil {
+				status := http.StatusNotFound
+				if strings.Contains(err.Error(), "must be") || strings.Contains(err.Error(), "already") {
+					status = http.StatusBadRequest
+				}
+				fail(w, status, err.Error())
+			}
 		}
-		w.WriteHeader(http.StatusNoContent)
+	}
+	m.HandleFunc("POST "+Prefix+"tenants/{tenant}/environments/{env}/companies/{company}/rename", company("the new company name",
+		func(w http.ResponseWriter, r *http.Request, tenantID, name string) error {
+			if err := emu.RenameCompany(tenantID, r.PathValue("env"), r.PathValue("company"), name); err != nil {
+				return err
+			}
+			w.WriteHeader(http.StatusNoContent)
+			return nil
+		}))
+	m.HandleFunc("POST "+Prefix+"tenants/{tenant}/environments/{env}/companies", company("the new company's name",
+		func(w http.ResponseWriter, r *http.Request, tenantID, name string) error {
+			id, err := emu.AddCompany(tenantID, r.PathValue("env"), name)
+			if err != nil {
+				return err
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusCreated)
+			_ = json.NewEncoder(w).Encode(map[string]string{"id": id, "name": name})
+			return nil
+		}))
+	m.HandleFunc("GET "+Prefix+"stats", func(w http.ResponseWriter, _ *http.Request) {
+		st := emu.Stats()
+		out := Stats{Requests: st.Requests, Throttled: st.Throttled, Rows: st.Rows, TokenRequests: emu.TokenRequests(), Apps: map[string]AppStats{}}
+		for _, k := range emu.Limiter().Keys() {
+			ls := emu.Limiter().Stats(k)
+			out.Apps[strings.ToLower(k)] = AppStats{Requests: ls.Admitted + int64(ls.Queued), MaxInProcess: ls.MaxOpen, Throttled: ls.Rejected429}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(out)
 	})
 	m.HandleFunc("POST "+Prefix+"entitysets/{set}/fields", func(w http.ResponseWriter, r *http.Request) {
 		var f struct {
@@ -216,6 +252,30 @@ func Handler(emu *emulator.Emulator, now func() time.Time) http.Handler {
 		fail(w, http.StatusNotFound, "no admin route "+r.Method+" "+r.URL.Path+"; see package emulator/control")
 	})
 	return m
+}
+
+// Stats is what GET /_emulator/stats answers: BC's counters since the emulator started.
+type Stats struct {
+	// Requests counts BC API requests received; Throttled those the limiter answered
+	// 429/503; Rows the entities written into responses.
+	Requests  int64 `json:"requests"`
+	Throttled int64 `json:"throttled"`
+	Rows      int64 `json:"rows"`
+	// TokenRequests counts Entra token requests.
+	TokenRequests int64 `json:"tokenRequests"`
+	// Apps holds BC's per-app counters by client ID (lower case): each app has its own
+	// limits (bc-entra-facts §5), so a harness tells connections of different apps apart.
+	Apps map[string]AppStats `json:"apps"`
+}
+
+// AppStats is what BC's limits saw of one app.
+type AppStats struct {
+	// Requests counts the app's requests admitted (processing or queued).
+	Requests int64 `json:"requests"`
+	// MaxInProcess is the most requests of the app BC held at once.
+	MaxInProcess int `json:"maxInProcess"`
+	// Throttled counts the 429s BC's limits sent the app.
+	Throttled int64 `json:"throttled"`
 }
 
 func fail(w http.ResponseWriter, status int, msg string) {
