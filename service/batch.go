@@ -14,7 +14,7 @@ import (
 )
 
 // BatchRequest is one operation of a JSON $batch as the API accepts it; URLs are relative
-// to the connection's company: "customers", "customers(GUID)",
+// to the batch's company (the connection's own, or one the company parameter names): "customers", "customers(GUID)",
 // "salesInvoices(GUID)/Microsoft.NAV.post".
 type BatchRequest struct {
 	ID      string            `json:"id"`
@@ -42,18 +42,28 @@ func parseBatchURL(u string) (set, rid, action string, err error) {
 		return "", "", "", errors.New("must be entitySet, entitySet(id) or entitySet(id)/action, relative to the connection's company")
 	}
 	if strings.EqualFold(m[1], "companies") {
-		return "", "", "", errors.New("names a company: $batch URLs are relative to the connection's company (write customers, not companies(…)/customers), and a batch cannot reach another company")
+		return "", "", "", errors.New("names a company: $batch URLs are relative to one company of the connection (write customers, not companies(…)/customers); choose another of its companies with the company parameter (?company=NAME)")
 	}
 	return m[1], m[2], m[3], nil
 }
 
 // Batch implements Service: body is {"requests":[{id, method, url, headers, body}]} with
-// URLs relative to the connection's company (it can address no other company); the
-// answer is {"responses":[{id, status, headers, body}]} in request order.
-func (s *Impl) Batch(ctx context.Context, id string, body json.RawMessage, atomic bool) (json.RawMessage, error) {
+// URLs relative to one company of the connection (companyName: its ID or name; "" its own),
+// so a batch can address no company the connection does not cover; the answer is
+// {"responses":[{id, status, headers, body}]} in request order. Its writes are applied to
+// that company's replica and change log.
+func (s *Impl) Batch(ctx context.Context, id, companyName string, body json.RawMessage, atomic bool) (json.RawMessage, error) {
 	c, err := s.st.GetConnection(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	if companyName != "" {
+		co, err := company(c, companyName)
+		if err != nil {
+			return nil, err
+		}
+		// Everything below reads and writes in c.CompanyID: the company asked for.
+		c.CompanyID, c.CompanyName = co.ID, co.Name
 	}
 	if c.CompanyID == "" {
 		return nil, fmt.Errorf("%w: connection %q has no resolved company; run the doctor", store.ErrConflict, c.Name)

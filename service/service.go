@@ -203,6 +203,7 @@ type Service interface {
 	Changes(ctx context.Context, since int64, limit int, wait time.Duration, keep func(store.Change) bool) (changes []store.Change, next int64, err error)
 	// Write sends a write-through to BC; a repeated idempotencyKey returns the first result.
 	Write(ctx context.Context, id, entitySet string, op WriteOp, idempotencyKey string) (WriteResult, error)
-	// Batch passes a JSON $batch through to BC.
-	Batch(ctx context.Context, id string, body json.RawMessage, atomic bool) (json.RawMessage, error)
+	// Batch passes a JSON $batch through to BC, in the connection's company that company
+	// names ("": its own; one it does not cover is not found).
+	Batch(ctx context.Context, id, company string, body json.RawMessage, atomic bool) (json.RawMessage, error)
 }

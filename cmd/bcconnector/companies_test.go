@@ -100,3 +100,107 @@ func TestCLISeveralCompanies(t *testing.T) {
 		t.Errorf("back to the default schedule: %d %s", code, out)
 	}
 }
+
+// TestCLIDataCommandsCompany: `get`, `create`, `update`, `delete` and `action` take
+// --company with a name of & ' and spaces: the write lands in that company in BC, its
+// replica and change log (not the connection's own company's), and a company the
+// connection does not cover is refused naming the flag, the companies it covers and the
+// fix.
+func TestCLIDataCommandsCompany(t *testing.T) {
+	e := newCLIEnv(t, emulator.ScenarioOK)
+	if code, out, errOut := e.add("contoso", "--company", emulator.DemoCompanyAmpersand, "--write-entities", "customers,salesInvoices"); code != 0 {
+		t.Fatalf("add: %s %s", out, errOut)
+	}
+	cr := e.srv.Credentials()
+	ids := map[string]string{}
+	for _, c := range e.srv.Companies(cr.TenantID, cr.Environment) {
+		ids[c[1]] = c[0]
+	}
+	own := emulator.CompanyRef{TenantID: cr.TenantID, Environment: cr.Environment, CompanyID: ids[emulator.DemoCompany]}
+	other := emulator.CompanyRef{TenantID: cr.TenantID, Environment: cr.Environment, CompanyID: ids[emulator.DemoCompanyAmpersand]}
+	if code, out, errOut := e.run("", "sync", "contoso", "--entities", "customers"); code != 0 {
+		t.Fatalf("sync: %s %s", out, errOut)
+	}
+	changes := func(id string) []store.Change {
+		t.Helper()
+		_, out, _ := e.run("", "changes", "--after", "0", "--limit", "100000")
+		var got []store.Change
+		for line := range strings.SplitSeq(strings.TrimSpace(out), "\n") {
+			var ch store.Change
+			if json.Unmarshal([]byte(line), &ch) == nil && ch.ID == id {
+				got = append(got, ch)
+			}
+		}
+		return got
+	}
+	ownBefore, otherBefore := e.srv.Count(own, "customers"), e.srv.Count(other, "customers")
+	co := "--company=" + emulator.DemoCompanyAmpersand
+	code, out, errOut := e.run("", "create", "contoso", "customers", co, "--data", `{"displayName":"O'Neil & Co"}`)
+	var rec struct{ ID string }
+	if code != 0 || json.Unmarshal([]byte(out), &rec) != nil || rec.ID == "" {
+		t.Fatalf("create --company: %d %s %s", code, out, errOut)
+	}
+	if _, _, ok := e.srv.Get(other, "customers", rec.ID); !ok || e.srv.Count(other, "customers") != otherBefore+1 || e.srv.Count(own, "customers") != ownBefore {
+		t.Fatalf("create --company %q: the record is not in that company alone (own %d→%d, other %d→%d)", emulator.DemoCompanyAmpersand,
+			ownBefore, e.srv.Count(own, "customers"), otherBefore, e.srv.Count(other, "customers"))
+	}
+	if got := changes(rec.ID); len(got) != 1 || got[0].Op != store.OpInsert || got[0].CompanyID != other.CompanyID {
+		t.Fatalf("after create the change log has %+v, want one insert in company %s", got, other.CompanyID)
+	}
+	// By ID, in another case, the same company.
+	if code, out, errOut = e.run("", "get", "contoso", "customers", "--company", strings.ToUpper(other.CompanyID), "--id", rec.ID); code != 0 || !strings.Contains(out, `O'Neil & Co`) {
+		t.Fatalf("get --company ID: %d %s %s", code, out, errOut)
+	}
+	if code, out, _ = e.run("", "get", "contoso", "customers", "--id", rec.ID); code == 0 {
+		t.Fatalf("get without --company found the other company's record: %s", out)
+	}
+	if code, out, errOut = e.run("", "update", "contoso", "customers", rec.ID, co, "--data", `{"displayName":"O'Neil & Sons"}`); code != 0 {
+		t.Fatalf("update --company: %s %s", out, errOut)
+	}
+	if row, _, _ := e.srv.Get(other, "customers", rec.ID); row["displayName"] != "O'Neil & Sons" {
+		t.Fatalf("after update BC has %v", row["displayName"])
+	}
+	if code, out, errOut = e.run("", "delete", "contoso", "customers", rec.ID, co); code != 0 {
+		t.Fatalf("delete --company: %s %s", out, errOut)
+	}
+	var ops []string
+	for _, ch := range changes(rec.ID) {
+		if ch.CompanyID != other.CompanyID {
+			t.Errorf("change %+v is not in company %s", ch, other.CompanyID)
+		}
+		ops = append(ops, string(ch.Op))
+	}
+	if strings.Join(ops, ",") != "insert,update,delete" {
+		t.Errorf("the change log of the record: %v, want insert,update,delete", ops)
+	}
+	if _, _, ok := e.srv.Get(other, "customers", rec.ID); ok {
+		t.Error("delete --company: BC still has the record")
+	}
+
+	// A bound action in the other company: post one of its draft invoices.
+	var draft string
+	for row := range e.srv.Rows(other, "salesInvoices") {
+		if row["status"] == "Draft" {
+			draft, _ = row["id"].(string)
+			break
+		}
+	}
+	if draft == "" {
+		t.Fatal("the other company has no draft invoice to post")
+	}
+	if code, out, errOut = e.run("", "action", "contoso", "salesInvoices", draft, "post", co); code != 0 {
+		t.Fatalf("action --company: %s %s", out, errOut)
+	}
+	if row, _, _ := e.srv.Get(other, "salesInvoices", draft); row["status"] == "Draft" {
+		t.Errorf("action --company: the invoice is still a draft: %v", row["status"])
+	}
+
+	// A company the connection does not cover.
+	code, out, errOut = e.run("", "get", "contoso", "customers", "--company", "Nobody & Sons' Ltd")
+	for _, want := range []string{`--company "Nobody & Sons' Ltd"`, "does not cover", fmt.Sprintf("%q", emulator.DemoCompany), fmt.Sprintf("%q", emulator.DemoCompanyAmpersand),
+		"bcconnector connection update contoso", `--company 'Nobody & Sons'\'' Ltd'`} {
+		if code == 0 || !strings.Contains(errOut, want) {
+			t.Errorf("an uncovered company: %d %s %s, want %q in the error", code, out, errOut, want)
+		}
+	}
+}

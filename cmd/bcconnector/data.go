@@ -62,9 +62,14 @@ type EntityArgs struct {
 	Connection string `arg:"" help:"Connection name or ID."`
 	EntitySet  string `arg:"" name:"entity-set" help:"Entity set, e.g. customers, or a path such as salesInvoices(<id>)/salesInvoiceLines."`
 	API        string `name:"api" placeholder:"PUBLISHER/GROUP/VERSION" help:"A custom API instead of the standard v2.0 API, e.g. contoso/inventory/v1.0."`
+	Company    string `name:"company" placeholder:"NAME" help:"The company of a connection of several: its name exactly as BC lists it (quote names with spaces, & or '), or its ID; default the connection's own."`
+
+	// companyID is the company addressed, set by open.
+	companyID string
 }
 
-// open opens the connection and addresses the entity set in its pinned company.
+// open opens the connection and addresses the entity set in the company --company names
+// (default the connection's own).
 func (e *EntityArgs) open(ctx context.Context, g *Globals) (*conn.Conn, bc.Ref, error) {
 	a, err := g.open(ctx)
 	if err != nil {
@@ -74,8 +79,68 @@ func (e *EntityArgs) open(ctx context.Context, g *Globals) (*conn.Conn, bc.Ref, 
 	if err != nil {
 		return nil, bc.Ref{}, err
 	}
-	ref, err := e.ref(cn.Connection.CompanyID)
+	co, err := e.company(ctx, a, cn.Connection)
+	if err != nil {
+		return nil, bc.Ref{}, err
+	}
+	e.companyID = co.ID
+	ref, err := e.ref(co.ID)
 	return cn, ref, err
+}
+
+// company returns the company --company names among the connection's. A connection of
+// "all companies" first reads BC's list again, so a company added since is found.
+func (e *EntityArgs) company(ctx context.Context, a *app, c store.Connection) (store.Company, error) {
+	co, ok := c.FindCompany(e.Company)
+	if !ok && e.Company != "" && c.AllCompanies {
+		if svc, err := a.service(); err == nil {
+			if fresh, err := svc.RefreshCompanies(ctx, c.ID); err == nil {
+				c = fresh
+				co, ok = c.FindCompany(e.Company)
+			}
+		}
+	}
+	return companyOf(c, e.Company, co, ok)
+}
+
+// companyOf words what FindCompany found for --company: the company, or an error naming
+// the flag, the companies the connection covers and the fix.
+func companyOf(c store.Connection, want string, co store.Company, ok bool) (store.Company, error) {
+	switch {
+	case !ok && want == "":
+		return co, fmt.Errorf("connection %q has no company yet; set one with `bcconnector connection update %s --company NAME`", c.Name, shellQuote(c.Name))
+	case !ok && c.AllCompanies:
+		return co, fmt.Errorf("--company %q: connection %q covers every company of the environment, and BC lists no such company; it has %s. Give one of those names exactly as BC lists it (or its ID), or leave --company out for %q",
+			want, c.Name, quoteList(c.CompanyLabels()), c.CompanyLabels()[0])
+	case !ok:
+		return co, fmt.Errorf("--company %q: connection %q does not cover that company; it covers %s. Give one of those names exactly as BC lists it (or its ID), leave --company out for %q, or add the company with `bcconnector connection update %s %s`",
+			want, c.Name, quoteList(c.CompanyLabels()), c.CompanyLabels()[0], shellQuote(c.Name), companyFlags(c, want))
+	case co.ID == "":
+		return co, fmt.Errorf("--company %q: the company of connection %q is not resolved to its ID yet; run `bcconnector doctor %s` (or a sync) first", co.Label(), c.Name, shellQuote(c.Name))
+	}
+	return co, nil
+}
+
+// companyFlags is the --company list of `connection update` that adds want to the
+// connection's companies.
+func companyFlags(c store.Connection, want string) string {
+	var b strings.Builder
+	for i, l := range append(c.CompanyLabels(), want) {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString("--company " + shellQuote(l))
+	}
+	return b.String()
+}
+
+// quoteList quotes each name and joins them with ", ".
+func quoteList(l []string) string {
+	q := make([]string, len(l))
+	for i, s := range l {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return strings.Join(q, ", ")
 }
 
 // replicated returns the replica target of the addressed set (a line set's document),
@@ -92,7 +157,7 @@ func (e *EntityArgs) replicated(ctx context.Context, g *Globals, cn *conn.Conn) 
 	if err != nil {
 		return nil, nil, syncer.Target{}, false
 	}
-	ts, err := sy.Targets(cn.Connection.ID, cn.Connection.CompanyID, []string{e.EntitySet})
+	ts, err := sy.Targets(cn.Connection.ID, e.companyID, []string{e.EntitySet})
 	if err != nil || len(ts) != 1 {
 		return nil, nil, syncer.Target{}, false
 	}

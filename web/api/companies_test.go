@@ -1,11 +1,14 @@
 package api_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/bizzjoiner/bcconnector/emulator"
+	"github.com/bizzjoiner/bcconnector/service"
 	"github.com/bizzjoiner/bcconnector/store"
 )
 
@@ -16,20 +19,8 @@ import (
 func TestConnectionCompanies(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	in := e.input()
-	in.Name, in.Companies, in.Entities = "Multi", []string{emulator.DemoCompany, emulator.DemoCompanyAmpersand}, []string{"currencies"}
-	var v struct {
-		ID        string
-		Companies []store.Company
-	}
-	e.do("POST", "/connections", e.token, in, 201, &v)
-	if len(v.Companies) != 2 || v.Companies[1].Name != emulator.DemoCompanyAmpersand || v.Companies[1].ID == "" {
-		t.Fatalf("companies = %+v", v.Companies)
-	}
+	in, v := e.twoCompanies("Multi")
 	amp := v.Companies[1]
-	e.do("POST", "/connections/"+v.ID+"/sync", e.token, nil, 202, nil)
-	e.waitRows(v.ID, "currencies")
-	e.jobs.wg.Wait()
 
 	type page struct {
 		Changes []struct{ CompanyID, EntitySet string }
@@ -107,4 +98,99 @@ func TestConnectionCompanies(t *testing.T) {
 	if !strings.Contains(perr.Detail, "companies") || !strings.Contains(perr.Detail, "Nobody Ltd") {
 		t.Errorf("an unknown company at create: %s", perr.Detail)
 	}
+}
+
+// TestBatchCompany: a $batch names one of the connection's companies with the company
+// parameter (a name of & ' and spaces): its URLs are relative to that company, its
+// writes land there in BC and in that company's replica and change feed at once; a
+// company the connection does not cover answers 404 naming its companies, and nothing
+// reaches BC.
+func TestBatchCompany(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	_, v := e.twoCompanies("MultiBatch")
+	amp := v.Companies[1]
+	ref := emulator.CompanyRef{TenantID: e.creds.TenantID, Environment: e.creds.Environment, CompanyID: amp.ID}
+	own := emulator.CompanyRef{TenantID: e.creds.TenantID, Environment: e.creds.Environment, CompanyID: v.Companies[0].ID}
+	var last struct{ Next int64 }
+	e.do("GET", "/changes?after=0&limit=5000", e.token, nil, 200, &last)
+
+	batch := map[string]any{"requests": []map[string]any{
+		{"id": "a", "method": "POST", "url": "currencies", "body": map[string]string{"code": "ZQB", "displayName": "O'Neil & Sons' batch"}},
+		{"id": "b", "method": "GET", "url": "currencies"},
+	}}
+	var out struct {
+		Responses []struct {
+			ID     string
+			Status int
+			Body   json.RawMessage
+		}
+	}
+	ownBefore := e.emu.Count(own, "currencies")
+	e.do("POST", "/connections/"+v.ID+"/$batch?company="+url.QueryEscape(amp.Name), e.token, batch, 200, &out)
+	if len(out.Responses) != 2 || out.Responses[0].Status != 201 || out.Responses[1].Status != 200 {
+		t.Fatalf("batch responses: %+v", out.Responses)
+	}
+	var created struct{ ID string }
+	if err := json.Unmarshal(out.Responses[0].Body, &created); err != nil || created.ID == "" {
+		t.Fatalf("created: %s %v", out.Responses[0].Body, err)
+	}
+	var listed struct{ Value []map[string]any }
+	_ = json.Unmarshal(out.Responses[1].Body, &listed)
+	if len(listed.Value) != e.emu.Count(ref, "currencies") {
+		t.Errorf("the batch's GET read %d currencies, %s has %d", len(listed.Value), amp.Name, e.emu.Count(ref, "currencies"))
+	}
+	if _, _, ok := e.emu.Get(ref, "currencies", created.ID); !ok || e.emu.Count(own, "currencies") != ownBefore {
+		t.Fatalf("the batch's create did not land in %s alone", amp.Name)
+	}
+	// Applied at once: the record is in that company's replica and the change feed.
+	e.do("GET", "/connections/"+v.ID+"/entities/currencies/records/"+created.ID+"?company="+url.QueryEscape(amp.Name), e.token, nil, 200, nil)
+	var feed struct {
+		Changes []struct{ CompanyID, EntitySet, ID, Op string }
+	}
+	e.do("GET", fmt.Sprintf("/changes?after=%d&limit=5000", last.Next), e.token, nil, 200, &feed)
+	found := false
+	for _, c := range feed.Changes {
+		if c.ID == created.ID {
+			found = c.CompanyID == amp.ID && c.Op == "insert"
+		}
+	}
+	if !found {
+		t.Errorf("the change feed has no insert of %s in %s: %+v", created.ID, amp.ID, feed.Changes)
+	}
+
+	// A company the connection does not cover: 404 naming its companies, nothing sent.
+	var perr problemBody
+	before := e.emu.Count(ref, "currencies") + e.emu.Count(own, "currencies")
+	batch["requests"] = []map[string]any{{"id": "a", "method": "POST", "url": "currencies", "body": map[string]string{"code": "ZQC"}}}
+	e.do("POST", "/connections/"+v.ID+"/$batch?company="+url.QueryEscape("Nobody & Sons' Ltd"), e.token, batch, 404, &perr)
+	if !strings.Contains(perr.Detail, "Nobody & Sons' Ltd") || !strings.Contains(perr.Detail, emulator.DemoCompanyAmpersand) {
+		t.Errorf("an uncovered company: %s", perr.Detail)
+	}
+	if after := e.emu.Count(ref, "currencies") + e.emu.Count(own, "currencies"); after != before {
+		t.Errorf("a batch to an uncovered company reached BC: %d → %d currencies", before, after)
+	}
+}
+
+// multiConn is a connection of several companies as the API shows it.
+type multiConn struct {
+	ID        string
+	Companies []store.Company
+}
+
+// twoCompanies creates a connection of the demo company and the one named with & ' and
+// spaces, syncing currencies, and waits for its first sync.
+func (e *env) twoCompanies(name string) (service.ConnectionInput, multiConn) {
+	e.t.Helper()
+	in := e.input()
+	in.Name, in.Companies, in.Entities = name, []string{emulator.DemoCompany, emulator.DemoCompanyAmpersand}, []string{"currencies"}
+	var v multiConn
+	e.do("POST", "/connections", e.token, in, 201, &v)
+	if len(v.Companies) != 2 || v.Companies[1].Name != emulator.DemoCompanyAmpersand || v.Companies[1].ID == "" {
+		e.t.Fatalf("companies = %+v", v.Companies)
+	}
+	e.do("POST", "/connections/"+v.ID+"/sync", e.token, nil, 202, nil)
+	e.waitRows(v.ID, "currencies")
+	e.jobs.wg.Wait()
+	return in, v
 }

@@ -99,7 +99,7 @@ func (a *api) batch(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	atomic := strings.EqualFold(r.Header.Get("Isolation"), "snapshot") || r.URL.Query().Get("atomic") == "true"
-	out, err := a.svc.Batch(r.Context(), v.ID, body, atomic)
+	out, err := a.svc.Batch(r.Context(), v.ID, r.URL.Query().Get("company"), body, atomic)
 	if err != nil {
 		return err
 	}

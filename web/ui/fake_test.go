@@ -303,7 +303,7 @@ func (f *fakeService) Write(ctx context.Context, id, entitySet string, op servic
 	return service.WriteResult{}, fmt.Errorf("not used")
 }
 
-func (f *fakeService) Batch(ctx context.Context, id string, body json.RawMessage, atomic bool) (json.RawMessage, error) {
+func (f *fakeService) Batch(ctx context.Context, id, company string, body json.RawMessage, atomic bool) (json.RawMessage, error) {
 	return nil, fmt.Errorf("not used")
 }
 

@@ -1376,6 +1376,9 @@ type BatchJSONBody struct {
 
 // BatchParams defines parameters for Batch.
 type BatchParams struct {
+	// Company The connection's company the batch reads and writes in: its ID, or its name as BC lists it (spaces, & and ' as they are, URL-encoded); default the connection's own. Every url of the batch is relative to it, and its writes reach that company's replica and change feed. A company the connection does not have answers 404 naming its companies, and nothing is sent to BC.
+	Company *string `form:"company,omitempty" json:"company,omitempty"`
+
 	// Isolation snapshot = atomic (all or nothing).
 	Isolation *BatchParamsIsolation `json:"Isolation,omitempty"`
 }
@@ -2008,18 +2011,18 @@ type ClientInterface interface {
 	// Corresponds with PATCH /api/v1/connections/{id} (the `UpdateConnection` operationId).
 	UpdateConnection(ctx context.Context, id ConnectionID, body UpdateConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// BatchWithBody JSON $batch pass-through; URLs are relative to the connection's company.
+	// BatchWithBody JSON $batch pass-through; URLs are relative to one company of the connection.
 	//
-	// Each url is entitySet, entitySet(id) or entitySet(id)/action relative to the connection's company; a url that names a company (companies(…)/…) or anything else is refused with 400 naming the request and the url.
+	// Each url is entitySet, entitySet(id) or entitySet(id)/action relative to the company the company parameter names (default the connection's own); a url that names a company (companies(…)/…) or anything else is refused with 400 naming the request and the url.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/v1/connections/{id}/$batch (the `Batch` operationId).
 	BatchWithBody(ctx context.Context, id ConnectionID, params *BatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// Batch JSON $batch pass-through; URLs are relative to the connection's company.
+	// Batch JSON $batch pass-through; URLs are relative to one company of the connection.
 	//
-	// Each url is entitySet, entitySet(id) or entitySet(id)/action relative to the connection's company; a url that names a company (companies(…)/…) or anything else is refused with 400 naming the request and the url.
+	// Each url is entitySet, entitySet(id) or entitySet(id)/action relative to the company the company parameter names (default the connection's own); a url that names a company (companies(…)/…) or anything else is refused with 400 naming the request and the url.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2490,9 +2493,9 @@ func (c *Client) UpdateConnection(ctx context.Context, id ConnectionID, body Upd
 	return c.Client.Do(req)
 }
 
-// BatchWithBody JSON $batch pass-through; URLs are relative to the connection's company.
+// BatchWithBody JSON $batch pass-through; URLs are relative to one company of the connection.
 //
-// Each url is entitySet, entitySet(id) or entitySet(id)/action relative to the connection's company; a url that names a company (companies(…)/…) or anything else is refused with 400 naming the request and the url.
+// Each url is entitySet, entitySet(id) or entitySet(id)/action relative to the company the company parameter names (default the connection's own); a url that names a company (companies(…)/…) or anything else is refused with 400 naming the request and the url.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2509,9 +2512,9 @@ func (c *Client) BatchWithBody(ctx context.Context, id ConnectionID, params *Bat
 	return c.Client.Do(req)
 }
 
-// Batch JSON $batch pass-through; URLs are relative to the connection's company.
+// Batch JSON $batch pass-through; URLs are relative to one company of the connection.
 //
-// Each url is entitySet, entitySet(id) or entitySet(id)/action relative to the connection's company; a url that names a company (companies(…)/…) or anything else is refused with 400 naming the request and the url.
+// Each url is entitySet, entitySet(id) or entitySet(id)/action relative to the company the company parameter names (default the connection's own); a url that names a company (companies(…)/…) or anything else is refused with 400 naming the request and the url.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3769,6 +3772,33 @@ func NewBatchRequestWithBody(server string, id ConnectionID, params *BatchParams
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Company != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "company", *params.Company, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
@@ -5485,18 +5515,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /api/v1/connections/{id} (the `UpdateConnection` operationId).
 	UpdateConnectionWithResponse(ctx context.Context, id ConnectionID, body UpdateConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateConnectionResponse, error)
 
-	// BatchWithBodyWithResponse JSON $batch pass-through; URLs are relative to the connection's company.
+	// BatchWithBodyWithResponse JSON $batch pass-through; URLs are relative to one company of the connection.
 	//
-	// Each url is entitySet, entitySet(id) or entitySet(id)/action relative to the connection's company; a url that names a company (companies(…)/…) or anything else is refused with 400 naming the request and the url.
+	// Each url is entitySet, entitySet(id) or entitySet(id)/action relative to the company the company parameter names (default the connection's own); a url that names a company (companies(…)/…) or anything else is refused with 400 naming the request and the url.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/connections/{id}/$batch (the `Batch` operationId).
 	BatchWithBodyWithResponse(ctx context.Context, id ConnectionID, params *BatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BatchResponse, error)
 
-	// BatchWithResponse JSON $batch pass-through; URLs are relative to the connection's company.
+	// BatchWithResponse JSON $batch pass-through; URLs are relative to one company of the connection.
 	//
-	// Each url is entitySet, entitySet(id) or entitySet(id)/action relative to the connection's company; a url that names a company (companies(…)/…) or anything else is refused with 400 naming the request and the url.
+	// Each url is entitySet, entitySet(id) or entitySet(id)/action relative to the company the company parameter names (default the connection's own); a url that names a company (companies(…)/…) or anything else is refused with 400 naming the request and the url.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -8578,9 +8608,9 @@ func (c *ClientWithResponses) UpdateConnectionWithResponse(ctx context.Context, 
 	return ParseUpdateConnectionResponse(rsp)
 }
 
-// BatchWithBodyWithResponse JSON $batch pass-through; URLs are relative to the connection's company.
+// BatchWithBodyWithResponse JSON $batch pass-through; URLs are relative to one company of the connection.
 //
-// Each url is entitySet, entitySet(id) or entitySet(id)/action relative to the connection's company; a url that names a company (companies(…)/…) or anything else is refused with 400 naming the request and the url.
+// Each url is entitySet, entitySet(id) or entitySet(id)/action relative to the company the company parameter names (default the connection's own); a url that names a company (companies(…)/…) or anything else is refused with 400 naming the request and the url.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8593,9 +8623,9 @@ func (c *ClientWithResponses) BatchWithBodyWithResponse(ctx context.Context, id 
 	return ParseBatchResponse(rsp)
 }
 
-// BatchWithResponse JSON $batch pass-through; URLs are relative to the connection's company.
+// BatchWithResponse JSON $batch pass-through; URLs are relative to one company of the connection.
 //
-// Each url is entitySet, entitySet(id) or entitySet(id)/action relative to the connection's company; a url that names a company (companies(…)/…) or anything else is refused with 400 naming the request and the url.
+// Each url is entitySet, entitySet(id) or entitySet(id)/action relative to the company the company parameter names (default the connection's own); a url that names a company (companies(…)/…) or anything else is refused with 400 naming the request and the url.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
