@@ -705,24 +705,6 @@ func keep(field, stored string, check func(string) (string, *guide.FieldError)) 
 	}
 }
 
-// DeleteConnection implements Service.
-func (s *Impl) DeleteConnection(ctx context.Context, id string) error {
-	c, err := s.st.GetConnection(ctx, id)
-	if err != nil {
-		return err
-	}
-	if s.beforeDelete != nil {
-		client, _ := s.Client(ctx, c.ID)
-		s.beforeDelete(ctx, c.ID, client)
-	}
-	s.forget(c.ID)
-	if err := s.st.DeleteConnection(ctx, c.ID); err != nil {
-		return err
-	}
-	s.log.Info("connection deleted", "connection", c.ID)
-	return nil
-}
-
 // RotateSecret implements Service: the new secret is added as pending, proven with a
 // token request and only then promoted; the old one keeps working until that moment.
 func (s *Impl) RotateSecret(ctx context.Context, id string, newSecret secret.Secret, endDate string) error {

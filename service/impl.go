@@ -16,6 +16,7 @@ import (
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/store"
 	"github.com/bizzjoiner/bcconnector/syncer"
+	"github.com/bizzjoiner/bcconnector/webhook"
 )
 
 // Errors the service returns besides the store's (store.ErrNotFound, store.ErrConflict,
@@ -82,9 +83,13 @@ type Options struct {
 	// host of their choosing or make the server read any file. The sandbox and operators
 	// who need other clouds or a TLS-inspecting proxy turn it on.
 	AllowEndpointOverrides bool
-	// BeforeDelete, when set, is called before a connection is deleted, with its BC client
-	// (nil if it cannot be opened), e.g. to remove its webhook subscriptions in BC.
-	BeforeDelete func(ctx context.Context, connID string, client *bc.Client)
+	// RemoveWebhooksFunc deletes a removed connection's BC webhook subscriptions at BC and
+	// from the store; default webhook.Remove on Store. serve with --public-url passes its
+	// webhook.Manager's Remove, which also stops tracking them.
+	RemoveWebhooksFunc RemoveWebhooksFunc
+	// RemoveTimeout bounds the BC part of a connection's removal; default
+	// DefaultRemoveTimeout (30 s).
+	RemoveTimeout time.Duration
 	// ChangesRecheck is how often a waiting Changes call reads the change log without
 	// being woken; default DefaultChangesRecheck. Waiters are woken when the store
 	// announces that the log grew (store.ChannelChanges, from any instance); the recheck is
@@ -103,7 +108,8 @@ type Impl struct {
 	wrap func(http.RoundTripper) http.RoundTripper
 	// allowOverrides permits endpoint overrides (Options.AllowEndpointOverrides).
 	allowOverrides bool
-	beforeDelete   func(ctx context.Context, connID string, client *bc.Client)
+	removeHooks    RemoveWebhooksFunc
+	removeTimeout  time.Duration
 	now            func() time.Time
 	log            *slog.Logger
 	schema         *bcschema.Schema
@@ -129,9 +135,12 @@ func New(opt Options) (*Impl, error) {
 	}
 	s := &Impl{st: opt.Store, sync: opt.Syncer, jobs: opt.Jobs, hc: opt.HTTPClient, wrap: opt.WrapTransport, now: opt.Now, log: opt.Logger,
 		conns: map[string]*conn.Conn{}, limiters: opt.Limiters, allowOverrides: opt.AllowEndpointOverrides,
-		beforeDelete: opt.BeforeDelete, recheck: opt.ChangesRecheck, grew: make(chan struct{})}
+		removeHooks: opt.RemoveWebhooksFunc, removeTimeout: opt.RemoveTimeout, recheck: opt.ChangesRecheck, grew: make(chan struct{})}
 	if s.recheck <= 0 {
 		s.recheck = DefaultChangesRecheck
+	}
+	if s.removeTimeout <= 0 {
+		s.removeTimeout = DefaultRemoveTimeout
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -141,6 +150,11 @@ func New(opt Options) (*Impl, error) {
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if s.removeHooks == nil {
+		s.removeHooks = func(ctx context.Context, c *bc.Client, id string) (webhook.RemoveResult, error) {
+			return webhook.Remove(ctx, s.st, c, id, s.log)
+		}
 	}
 	var err error
 	if s.schema, err = bcschema.Load(); err != nil {

@@ -158,7 +158,10 @@ type Service interface {
 	ListConnections(ctx context.Context, allowed func(connID string) bool) ([]ConnectionView, error)
 	GetConnection(ctx context.Context, idOrName string) (ConnectionView, error)
 	UpdateConnection(ctx context.Context, id string, in ConnectionInput) (ConnectionView, error) // not the secret
-	DeleteConnection(ctx context.Context, id string) error
+	// DeleteConnection removes a connection: its BC webhook subscriptions at BC (within a
+	// bounded time), then the connection, its sealed credentials, replica and sync state;
+	// the Removal says what was left at BC.
+	DeleteConnection(ctx context.Context, id string) (Removal, error)
 	// RotateSecret adds the new secret, verifies it with Entra, then retires the old one.
 	RotateSecret(ctx context.Context, id string, newSecret secret.Secret, endDate string) error
 	// RunDoctor diagnoses a stored connection and keeps the report as its last result. A

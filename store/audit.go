@@ -60,6 +60,27 @@ func ActorFrom(ctx context.Context) Actor {
 	return Actor{Kind: ActorSystem}
 }
 
+type auditNoteKey struct{}
+
+// WithAuditNote returns ctx with a note the stores append to the detail of the audit
+// entries written under it, for what the change's caller knows and the store does not
+// (a removed connection's BC webhook subscriptions left at BC). Never a secret.
+func WithAuditNote(ctx context.Context, note string) context.Context {
+	return context.WithValue(ctx, auditNoteKey{}, note)
+}
+
+// AuditDetail is detail with the note of ctx (WithAuditNote) appended; stores write it.
+func AuditDetail(ctx context.Context, detail string) string {
+	note, _ := ctx.Value(auditNoteKey{}).(string)
+	switch {
+	case note == "":
+		return detail
+	case detail == "":
+		return note
+	}
+	return detail + "; " + note
+}
+
 // AuditAction names what was done.
 type AuditAction string
 

@@ -483,24 +483,91 @@ func (m *Manager) lost(s Subscription) {
 }
 
 // Remove deletes every subscription of a connection from BC and from the store, for a
-// connection that is deleted or has webhooks turned off. Subscriptions whose deletion fails
-// stay stored in StateRemoving, and the failures are returned joined; call Remove again.
-func (m *Manager) Remove(ctx context.Context, c BCClient, connectionID string) error {
+// connection that is deleted or has webhooks turned off, and stops tracking them.
+// Subscriptions whose deletion fails stay stored in StateRemoving (Left), and the failures
+// are returned joined; call Remove again.
+func (m *Manager) Remove(ctx context.Context, c BCClient, connectionID string) (RemoveResult, error) {
 	if c == nil || connectionID == "" {
-		return errors.New("webhook: Remove needs a BC client and a connectionID")
+		return RemoveResult{}, errors.New("webhook: Remove needs a BC client and a connectionID")
 	}
 	defer m.lockConn(connectionID)()
-	subs, err := m.store.Subscriptions(ctx, connectionID)
-	if err != nil {
-		return fmt.Errorf("webhook: reading stored subscriptions of connection %s: %w", connectionID, err)
+	res, err := removeAll(ctx, m.store, c, connectionID, m.log)
+	for _, s := range res.Deleted {
+		m.untrack(s.ID, true)
 	}
+	for _, s := range res.Left {
+		m.untrack(s.ID, false)
+	}
+	m.count(func(st *Stats) { st.Deleted += int64(len(res.Deleted)) })
+	return res, err
+}
+
+// RemoveResult is what Remove did: the subscriptions deleted at BC (and from the store),
+// and those left at BC because their deletion failed (stored in StateRemoving with
+// LastError).
+type RemoveResult struct {
+	Deleted, Left []Subscription
+}
+
+// Remove deletes every stored subscription of a connection at BC and from st, without a
+// Manager: removing a subscription is a DELETE of it at BC (bc-entra-facts §7.1), which
+// needs neither the public URL nor the receiver, so the CLI and a serve without
+// --public-url can do it. A subscription BC no longer has counts as deleted. One whose
+// deletion fails stays stored in StateRemoving with LastError and is returned in Left with
+// the failures joined; ctx bounds the whole removal (BC's client retries each call).
+// A running Manager of the same store keeps tracking what this removes until it restarts:
+// serve calls Manager.Remove instead.
+func Remove(ctx context.Context, st SubscriptionStore, c BCClient, connectionID string, log *slog.Logger) (RemoveResult, error) {
+	if st == nil || c == nil || connectionID == "" {
+		return RemoveResult{}, errors.New("webhook: Remove needs a store, a BC client and a connectionID")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return removeAll(ctx, st, c, connectionID, log)
+}
+
+func removeAll(ctx context.Context, st SubscriptionStore, c BCClient, connectionID string, log *slog.Logger) (RemoveResult, error) {
+	subs, err := st.Subscriptions(ctx, connectionID)
+	if err != nil {
+		return RemoveResult{}, fmt.Errorf("webhook: reading stored subscriptions of connection %s: %w", connectionID, err)
+	}
+	var res RemoveResult
 	var errs []error
 	for _, s := range subs {
-		if err := m.deleteRemote(ctx, c, s, remoteSub{}, false); err != nil {
+		if err := deleteAt(ctx, st, c, s, bc.AnyETag, log); err != nil {
 			errs = append(errs, err)
+			s.State, s.LastError = StateRemoving, err.Error()
+			res.Left = append(res.Left, s)
+			continue
 		}
+		res.Deleted = append(res.Deleted, s)
 	}
-	return errors.Join(errs...)
+	return res, errors.Join(errs...)
+}
+
+// deleteAt deletes one subscription at BC (a 404 means BC has it no more) and then from
+// st. When BC's deletion fails the subscription is stored again in StateRemoving with the
+// error, so the next Ensure or Remove tries again.
+func deleteAt(ctx context.Context, st SubscriptionStore, c BCClient, s Subscription, etag string, log *slog.Logger) error {
+	if err := c.Delete(ctx, subscriptionsRef, s.ID, etag); err != nil && !bc.IsNotFound(err) {
+		derr := fmt.Errorf("webhook: deleting the subscription to %s of company %s: %w", s.EntitySet, s.CompanyID, err)
+		s.State = StateRemoving
+		s.LastError = err.Error()
+		// ctx may be what ended the deletion: the store write gets a moment of its own.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if perr := st.PutSubscription(wctx, s); perr != nil {
+			return errors.Join(derr, perr)
+		}
+		return derr
+	}
+	if err := st.DeleteSubscription(context.WithoutCancel(ctx), s.ID); err != nil {
+		return fmt.Errorf("webhook: forgetting deleted subscription %s (%s): %w", s.ID, s.EntitySet, err)
+	}
+	log.Info("webhook subscription deleted", "subscriptionId", s.ID, "connection", s.ConnectionID,
+		"company", s.CompanyID, "entitySet", s.EntitySet)
+	return nil
 }
 
 // create subscribes one entity set (bc-entra-facts §7.1) with a fresh clientState and stores
@@ -608,22 +675,12 @@ func (m *Manager) deleteRemote(ctx context.Context, c BCClient, s Subscription, 
 	if listed && rs.etag != "" {
 		etag = rs.etag
 	}
-	if err := c.Delete(ctx, subscriptionsRef, s.ID, etag); err != nil && !bc.IsNotFound(err) {
-		s.State = StateRemoving
-		s.LastError = err.Error()
-		if perr := m.store.PutSubscription(ctx, s); perr != nil {
-			return errors.Join(fmt.Errorf("webhook: deleting the subscription to %s of company %s: %w", s.EntitySet, s.CompanyID, err), perr)
-		}
+	if err := deleteAt(ctx, m.store, c, s, etag, m.log); err != nil {
 		m.untrack(s.ID, false)
-		return fmt.Errorf("webhook: deleting the subscription to %s of company %s: %w", s.EntitySet, s.CompanyID, err)
-	}
-	if err := m.store.DeleteSubscription(ctx, s.ID); err != nil {
-		return fmt.Errorf("webhook: forgetting deleted subscription %s (%s): %w", s.ID, s.EntitySet, err)
+		return err
 	}
 	m.untrack(s.ID, true)
 	m.count(func(st *Stats) { st.Deleted++ })
-	m.log.Info("webhook subscription deleted", "subscriptionId", s.ID, "connection", s.ConnectionID,
-		"company", s.CompanyID, "entitySet", s.EntitySet)
 	return nil
 }
 

@@ -278,8 +278,8 @@ func TestRemoveAndUnwanted(t *testing.T) {
 	if n := len(e.remote()); n != 2 {
 		t.Errorf("BC holds %d subscriptions, want 2", n)
 	}
-	if err := e.m.Remove(context.Background(), e.client, connID); err != nil {
-		t.Fatal(err)
+	if res, err := e.m.Remove(context.Background(), e.client, connID); err != nil || len(res.Deleted) != 2 || len(res.Left) != 0 {
+		t.Fatalf("Remove = %d deleted, %d left, %v; want 2, 0, nil", len(res.Deleted), len(res.Left), err)
 	}
 	if n := len(e.remote()); n != 0 {
 		t.Errorf("after Remove BC holds %d subscriptions", n)
@@ -289,6 +289,36 @@ func TestRemoveAndUnwanted(t *testing.T) {
 	}
 	if st := e.m.Stats(); st.Deleted != 3 || len(st.Subscriptions) != 0 {
 		t.Errorf("Deleted %d, tracked %d; want 3, 0", st.Deleted, len(st.Subscriptions))
+	}
+}
+
+// TestRemoveWithoutManager: removing a connection's subscriptions is a DELETE of each at BC
+// and needs no public URL, so the CLI does it with webhook.Remove; when BC cannot be
+// reached, removal ends with the context and says what it left, stored as removing.
+func TestRemoveWithoutManager(t *testing.T) {
+	t.Parallel()
+	e := setup(t, envConfig{})
+	e.ensure("customers", "vendors")
+	ctx := context.Background()
+	res, err := webhook.Remove(ctx, e.store, e.client, connID, nil)
+	if err != nil || len(res.Deleted) != 2 || len(res.Left) != 0 {
+		t.Fatalf("Remove = %d deleted, %d left, %v; want 2, 0, nil", len(res.Deleted), len(res.Left), err)
+	}
+	if n := len(e.remote()); n != 0 {
+		t.Errorf("after Remove BC holds %d subscriptions", n)
+	}
+
+	e.ensure("items")
+	e.sb.AddFaults("503:bc")
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	res, err = webhook.Remove(short, e.store, e.client, connID, nil)
+	if err == nil || len(res.Left) != 1 || res.Left[0].EntitySet != "items" || res.Left[0].State != webhook.StateRemoving {
+		t.Fatalf("Remove with BC down = %+v, %v; want items left, removing, and an error", res, err)
+	}
+	stored, _ := e.store.Subscriptions(ctx, connID)
+	if len(stored) != 1 || stored[0].State != webhook.StateRemoving || stored[0].LastError == "" {
+		t.Errorf("stored after a failed Remove: %+v; want one, removing, with its error", stored)
 	}
 }
 

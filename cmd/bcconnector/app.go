@@ -166,9 +166,14 @@ func (a *app) openConn(ctx context.Context, nameOrID string) (*conn.Conn, error)
 }
 
 // service returns the service over the store, as the wizard and the API use it. The CLI
-// is an operator's tool, so it may set endpoint overrides.
-func (a *app) service() (*service.Impl, error) {
-	return service.New(service.Options{Store: a.db, Limiters: a.limits, Logger: a.log, AllowEndpointOverrides: true})
+// is an operator's tool, so it may set endpoint overrides. set, when given, changes the
+// options first.
+func (a *app) service(set ...func(*service.Options)) (*service.Impl, error) {
+	opt := service.Options{Store: a.db, Limiters: a.limits, Logger: a.log, AllowEndpointOverrides: true}
+	for _, f := range set {
+		f(&opt)
+	}
+	return service.New(opt)
 }
 
 // SecretInput is how a command reads a client secret: never from a flag, because flags

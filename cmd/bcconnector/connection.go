@@ -337,19 +337,39 @@ func dateOrDash(t time.Time) string {
 
 // ConnectionRemoveCmd removes a connection.
 type ConnectionRemoveCmd struct {
-	Connection string `arg:"" help:"Connection name or ID."`
+	Connection string        `arg:"" help:"Connection name or ID."`
+	BCTimeout  time.Duration `name:"bc-timeout" default:"30s" help:"How long BC gets to delete the connection's webhook subscriptions; the connection is removed anyway, and what BC still has is named."`
 }
 
-// Run deletes the connection and its secrets.
+// Run removes the connection through the service: its BC webhook subscriptions at BC
+// first, then it and its secrets, replica and sync state.
 func (c *ConnectionRemoveCmd) Run(ctx context.Context, g *Globals) error {
 	a, cn, err := g.connection(ctx, c.Connection)
 	if err != nil {
 		return err
 	}
-	if err := a.db.DeleteConnection(ctx, cn.ID); err != nil {
+	if c.BCTimeout <= 0 {
+		return fmt.Errorf("--bc-timeout must be positive, got %s", c.BCTimeout)
+	}
+	svc, err := a.service(func(o *service.Options) { o.RemoveTimeout = c.BCTimeout })
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	rm, err := svc.DeleteConnection(ctx, cn.ID)
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(g.Stdout, "Removed connection %q and its sealed secrets. Delete the client secret in Entra too if it is no longer used.\n", cn.Name)
+	if rm.WebhooksDeleted > 0 {
+		fmt.Fprintf(g.Stdout, "Deleted its %d webhook subscriptions in Business Central.\n", rm.WebhooksDeleted)
+	}
+	if left := rm.LeftBehind(); left != "" {
+		fmt.Fprintf(g.Stdout, "warning: %s.\n", left)
+		for _, l := range rm.WebhooksLeft {
+			fmt.Fprintf(g.Stdout, "  left at BC: %s of company %s (subscription %s), expires %s\n", l.EntitySet, l.CompanyID, l.ID, l.ExpiresAt.UTC().Format(time.RFC3339))
+		}
+	}
 	return nil
 }
 

@@ -151,13 +151,14 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	wrap := func(rt http.RoundTripper) http.RoundTripper { return logHosts(metrics.Transport(rt)) }
 	s.svc, err = service.New(service.Options{Store: a.db, Syncer: sy, Jobs: jobs, WrapTransport: wrap, Limiters: a.limits, Logger: log,
 		AllowEndpointOverrides: c.AllowEndpointOverrides || c.Sandbox,
-		BeforeDelete: func(ctx context.Context, id string, client *bc.Client) {
-			// A deleted connection's subscriptions must not keep BC calling us.
-			if hooks != nil && client != nil {
-				if err := hooks.Remove(ctx, client, id); err != nil {
-					log.Warn("remove the webhook subscriptions of a deleted connection", "connection", id, "err", err)
-				}
+		RemoveWebhooksFunc: func(ctx context.Context, client *bc.Client, id string) (webhook.RemoveResult, error) {
+			// A deleted connection's subscriptions must not keep BC calling us; the manager
+			// also stops tracking them. Without --public-url there is none, and the service
+			// deletes what the store holds (an earlier serve's) itself.
+			if hooks != nil {
+				return hooks.Remove(ctx, client, id)
 			}
+			return webhook.Remove(ctx, a.db, client, id, log)
 		}})
 	if err != nil {
 		return err

@@ -22,7 +22,7 @@ func (db *DB) audit(ctx context.Context, tx pgx.Tx, action store.AuditAction, co
 // auditAs is audit with an explicit actor (a sign-in names the admin signing in).
 func (db *DB) auditAs(ctx context.Context, tx pgx.Tx, a store.Actor, action store.AuditAction, connID, target, detail string) error {
 	if _, err := tx.Exec(ctx, `INSERT INTO audit_log (at, actor_kind, actor_name, action, connection_id, target, detail)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, db.stamp(), string(a.Kind), a.Name, string(action), connID, target, detail); err != nil {
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, db.stamp(), string(a.Kind), a.Name, string(action), connID, target, store.AuditDetail(ctx, detail)); err != nil {
 		return fmt.Errorf("postgres: write the audit log: %w", err)
 	}
 	return nil

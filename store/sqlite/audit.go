@@ -20,7 +20,7 @@ func (db *DB) audit(ctx context.Context, tx *sql.Tx, action store.AuditAction, c
 // auditAs is audit with an explicit actor (a sign-in names the admin signing in).
 func (db *DB) auditAs(ctx context.Context, tx *sql.Tx, a store.Actor, action store.AuditAction, connID, target, detail string) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (at, actor_kind, actor_name, action, connection_id, target, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, fmtTime(db.stamp()), string(a.Kind), a.Name, string(action), connID, target, detail); err != nil {
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, fmtTime(db.stamp()), string(a.Kind), a.Name, string(action), connID, target, store.AuditDetail(ctx, detail)); err != nil {
 		return fmt.Errorf("sqlite: write the audit log: %w", err)
 	}
 	return nil

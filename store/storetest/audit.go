@@ -97,7 +97,8 @@ func testAuditEveryChange(t *testing.T, open Opener) {
 	if err := s.CreateSession(t.Context(), store.Session{Hash: store.HashToken("session"), User: "alice", ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteConnection(ctx, c.ID); err != nil {
+	// What the caller knows of a change and the store does not rides on the context.
+	if err := s.DeleteConnection(store.WithAuditNote(ctx, "1 BC webhook subscription left at BC"), c.ID); err != nil {
 		t.Fatal(err)
 	}
 
@@ -145,7 +146,7 @@ func testAuditEveryChange(t *testing.T, open Opener) {
 		details[e.Action] = e.Detail
 	}
 	for action, want := range map[store.AuditAction]string{
-		store.AuditConnectionCreated: "audited", store.AuditConnectionDeleted: "audited-2",
+		store.AuditConnectionCreated: "audited", store.AuditConnectionDeleted: "audited-2; 1 BC webhook subscription left at BC",
 		store.AuditConnectionUpdated: "changed name, entities",
 		store.AuditCredentialAdded:   "client secret, expires 2027-06-30, pending until verified",
 		store.AuditEndpointCreated:   "https://platform.example/hooks (record.created)",

@@ -197,7 +197,7 @@ func TestRoutes(t *testing.T) {
 
 	e.do("GET", "/openapi.json", "", nil, 200, nil)
 	e.do("GET", "/nope", e.token, nil, 404, nil)
-	e.do("DELETE", "/connections/"+id, e.token, nil, 204, nil)
+	e.do("DELETE", "/connections/"+id, e.token, nil, 200, nil)
 	e.do("GET", "/connections/"+id, e.token, nil, 404, nil)
 	e.jobs.wg.Wait()
 	e.scanSecrets()

@@ -89,10 +89,11 @@ func (a *api) deleteConnection(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := a.svc.DeleteConnection(r.Context(), v.ID); err != nil {
+	rm, err := a.svc.DeleteConnection(r.Context(), v.ID)
+	if err != nil {
 		return err
 	}
-	w.WriteHeader(http.StatusNoContent)
+	writeJSON(w, http.StatusOK, rm)
 	return nil
 }
 

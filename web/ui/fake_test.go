@@ -24,6 +24,8 @@ type fakeService struct {
 	diagnoseFunc func(ctx context.Context, in service.ConnectionInput, onCheck func(doctor.Check)) *doctor.Report
 	companies    [][2]string
 	rowsPerSet   int64
+	// leftBehind is what DeleteConnection says it left at BC.
+	leftBehind []service.LeftSubscription
 
 	mu      sync.Mutex
 	conns   map[string]*service.ConnectionView
@@ -153,16 +155,21 @@ func (f *fakeService) UpdateConnection(ctx context.Context, id string, in servic
 	return service.ConnectionView{}, fmt.Errorf("not used")
 }
 
-func (f *fakeService) DeleteConnection(ctx context.Context, id string) error {
+func (f *fakeService) DeleteConnection(ctx context.Context, id string) (service.Removal, error) {
 	f.call("DeleteConnection " + id)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if _, ok := f.conns[id]; !ok {
-		return fmt.Errorf("connection %q: %w", id, store.ErrNotFound)
+	c, ok := f.conns[id]
+	if !ok {
+		return service.Removal{}, fmt.Errorf("connection %q: %w", id, store.ErrNotFound)
 	}
 	delete(f.conns, id)
 	delete(f.secrets, id)
-	return nil
+	rm := service.Removal{ID: id, Name: c.Name, WebhooksLeft: f.leftBehind}
+	if len(rm.WebhooksLeft) > 0 {
+		rm.Problem = "BC did not answer within 30s"
+	}
+	return rm, nil
 }
 
 func (f *fakeService) RotateSecret(ctx context.Context, id string, newSecret secret.Secret, endDate string) error {

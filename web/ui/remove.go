@@ -16,6 +16,9 @@ type removeData struct {
 	// Typed is what was typed into the confirmation field; Problem says why it was not
 	// accepted.
 	Typed, Problem string
+	// Removed is set once the connection was removed but left webhook subscriptions at
+	// BC: the page then says so instead of asking again.
+	Removed *service.Removal
 }
 
 func (h *handler) removeData(r *http.Request) (removeData, error) {
@@ -65,11 +68,18 @@ func (h *handler) connectionRemovePost(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusUnprocessableEntity, "remove", page{Title: "Remove " + rd.Name, Nav: "connections", Data: rd})
 		return
 	}
-	if err := h.svc.DeleteConnection(r.Context(), rd.ID); err != nil {
+	rm, err := h.svc.DeleteConnection(r.Context(), rd.ID)
+	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	h.log.Info("ui: connection removed", "connection", rd.ID)
+	if len(rm.WebhooksLeft) > 0 {
+		// Said once, here: the dashboard's confirmation cannot carry it.
+		rd.Removed = &rm
+		h.render(w, r, http.StatusOK, "remove", page{Title: "Removed " + rd.Name, Nav: "connections", Data: rd})
+		return
+	}
 	http.Redirect(w, r, "/?done=removed", http.StatusSeeOther)
 }
 

@@ -610,6 +610,22 @@ func TestRemoveConnection(t *testing.T) {
 	want(t, e.post("/connections/"+id+"/remove", url.Values{"confirm": {"Conn A"}}), http.StatusNotFound)
 }
 
+// TestRemoveConnectionLeavesWebhooks: a removal that could not delete the connection's
+// webhook subscriptions at BC says so, naming them and when they expire, instead of the
+// plain confirmation.
+func TestRemoveConnectionLeavesWebhooks(t *testing.T) {
+	e := setup(t)
+	id := created(t, e)
+	e.fake.leftBehind = []service.LeftSubscription{{ID: "sub-1", CompanyID: "11111111-2222-3333-4444-555555555555", EntitySet: "customers",
+		ExpiresAt: time.Date(2026, 9, 4, 12, 0, 0, 0, time.UTC)}}
+	r := e.post("/connections/"+id+"/remove", url.Values{"confirm": {"Conn A"}})
+	want(t, r, http.StatusOK, "Conn A removed", "Business Central still has 1 webhook subscription", "BC did not answer within 30s",
+		"customers (company 11111111-2222-3333-4444-555555555555), expires 2026-09-04 12:00 UTC", "until they expire")
+	if !e.fake.called("DeleteConnection " + id) {
+		t.Fatal("DeleteConnection not called")
+	}
+}
+
 func TestSameName(t *testing.T) {
 	for _, c := range []struct {
 		typed, name string

@@ -822,6 +822,21 @@ type ConnectionInput struct {
 // ConnectionInputCredential secret: give the client secret's Value in secret. certificate: bcconnector generates a key pair and a self-signed certificate (the private key never leaves it); the connection is stored with the certificate pending, to be uploaded in Step 3 (GET .../certificates/{credentialId}) and activated (POST .../activate).
 type ConnectionInputCredential string
 
+// ConnectionRemoval defines model for ConnectionRemoval.
+type ConnectionRemoval struct {
+	Id   string `json:"id"`
+	Name string `json:"name"`
+
+	// Problem Why subscriptions were left at BC.
+	Problem *string `json:"problem,omitempty"`
+
+	// WebhookSubscriptionsDeleted The connection's BC webhook subscriptions deleted at BC.
+	WebhookSubscriptionsDeleted int `json:"webhookSubscriptionsDeleted"`
+
+	// WebhookSubscriptionsLeft Subscriptions BC still has because deleting them failed; they expire at expiresAt (at most 3 days).
+	WebhookSubscriptionsLeft *[]LeftSubscription `json:"webhookSubscriptionsLeft,omitempty"`
+}
+
 // Credential A client secret or a certificate of a connection; never its value or private key.
 type Credential struct {
 	CreatedAt time.Time       `json:"createdAt"`
@@ -1134,6 +1149,14 @@ type FieldProblem struct {
 	Field  *string `json:"field,omitempty"`
 	Fix    *string `json:"fix,omitempty"`
 	Step   *string `json:"step,omitempty"`
+}
+
+// LeftSubscription defines model for LeftSubscription.
+type LeftSubscription struct {
+	CompanyId string    `json:"companyId"`
+	EntitySet string    `json:"entitySet"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	Id        string    `json:"id"`
 }
 
 // QuietWindow A daily window in the customer's time zone in which the scheduler starts no pass; a pass due inside it starts after its end, at the set's own moment (spread). Start after end spans midnight. Syncs asked for through the API, the UI or the CLI are not held back.
@@ -1983,7 +2006,9 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/connections/express (the `CreateExpressConnection` operationId).
 	CreateExpressConnection(ctx context.Context, body CreateExpressConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DeleteConnection Remove a connection and its sealed secrets.
+	// DeleteConnection Remove a connection: its BC webhook subscriptions at BC, then it and its sealed secrets, replica and sync state.
+	//
+	// BC is given at most 30 seconds to delete the connection's webhook subscriptions (a DELETE of each). A BC that cannot be reached does not block the removal: the connection is removed anyway, and the answer (and the audit log's connection.deleted entry) names the subscriptions left at BC and why. They expire at BC within 3 days; their notifications are acknowledged and ignored meanwhile.
 	//
 	// Corresponds with DELETE /api/v1/connections/{id} (the `DeleteConnection` operationId).
 	DeleteConnection(ctx context.Context, id ConnectionID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2425,7 +2450,9 @@ func (c *Client) CreateExpressConnection(ctx context.Context, body CreateExpress
 	return c.Client.Do(req)
 }
 
-// DeleteConnection Remove a connection and its sealed secrets.
+// DeleteConnection Remove a connection: its BC webhook subscriptions at BC, then it and its sealed secrets, replica and sync state.
+//
+// BC is given at most 30 seconds to delete the connection's webhook subscriptions (a DELETE of each). A BC that cannot be reached does not block the removal: the connection is removed anyway, and the answer (and the audit log's connection.deleted entry) names the subscriptions left at BC and why. They expire at BC within 3 days; their notifications are acknowledged and ignored meanwhile.
 //
 // Corresponds with DELETE /api/v1/connections/{id} (the `DeleteConnection` operationId).
 func (c *Client) DeleteConnection(ctx context.Context, id ConnectionID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5483,7 +5510,9 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/connections/express (the `CreateExpressConnection` operationId).
 	CreateExpressConnectionWithResponse(ctx context.Context, body CreateExpressConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateExpressConnectionResponse, error)
 
-	// DeleteConnectionWithResponse Remove a connection and its sealed secrets.
+	// DeleteConnectionWithResponse Remove a connection: its BC webhook subscriptions at BC, then it and its sealed secrets, replica and sync state.
+	//
+	// BC is given at most 30 seconds to delete the connection's webhook subscriptions (a DELETE of each). A BC that cannot be reached does not block the removal: the connection is removed anyway, and the answer (and the audit log's connection.deleted entry) names the subscriptions left at BC and why. They expire at BC within 3 days; their notifications are acknowledged and ignored meanwhile.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6257,10 +6286,17 @@ func (r CreateExpressConnectionResponse) ContentType() string {
 type DeleteConnectionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConnectionRemoval
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Error
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteConnectionResponse) GetJSON200() *ConnectionRemoval {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -8552,7 +8588,9 @@ func (c *ClientWithResponses) CreateExpressConnectionWithResponse(ctx context.Co
 	return ParseCreateExpressConnectionResponse(rsp)
 }
 
-// DeleteConnectionWithResponse Remove a connection and its sealed secrets.
+// DeleteConnectionWithResponse Remove a connection: its BC webhook subscriptions at BC, then it and its sealed secrets, replica and sync state.
+//
+// BC is given at most 30 seconds to delete the connection's webhook subscriptions (a DELETE of each). A BC that cannot be reached does not block the removal: the connection is removed anyway, and the answer (and the audit log's connection.deleted entry) names the subscriptions left at BC and why. They expire at BC within 3 days; their notifications are acknowledged and ignored meanwhile.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -9504,8 +9542,12 @@ func ParseDeleteConnectionResponse(rsp *http.Response) (*DeleteConnectionRespons
 	}
 
 	switch {
-	case rsp.StatusCode == 204:
-		break // No content-type
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConnectionRemoval
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Error
