@@ -33,6 +33,7 @@ import (
 
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/store"
+	"github.com/bizzjoiner/bcconnector/store/internal/sqlstore"
 )
 
 // EnvURL is the environment variable that holds the database URL, as --database-url does.
@@ -69,6 +70,9 @@ type DB struct {
 
 	listen listener // the Notifier's LISTEN side
 
+	sq                *sqlstore.Store // what the two SQL stores share, on driver{db}
+	sqlstore.AuditLog                 // store.AuditStore
+
 	marksPruned atomic.Int64 // when this process last pruned replica_marks, Unix milliseconds
 }
 
@@ -104,6 +108,8 @@ func Open(ctx context.Context, url string, kr *secret.Keyring, opt Options) (*DB
 	if db.log == nil {
 		db.log = slog.New(slog.DiscardHandler)
 	}
+	db.sq = sqlstore.New(driver{db}, db.now)
+	db.AuditLog = db.sq.AuditLog()
 	if db.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("postgres: connect: %s", redact(err))
 	}

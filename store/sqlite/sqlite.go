@@ -73,6 +73,9 @@ type DB struct {
 
 	hub sqlstore.Hub // subscribers of Publish (in-process)
 
+	sq                *sqlstore.Store // what the two SQL stores share, on driver{db}
+	sqlstore.AuditLog                 // store.AuditStore
+
 	marksPruned atomic.Int64 // when replica_marks was last pruned, Unix milliseconds
 }
 
@@ -133,6 +136,8 @@ func Open(ctx context.Context, path string, kr *secret.Keyring, opt Options) (*D
 	if db.log == nil {
 		db.log = slog.New(slog.DiscardHandler)
 	}
+	db.sq = sqlstore.New(driver{db}, db.now)
+	db.AuditLog = db.sq.AuditLog()
 	busy := opt.BusyTimeout
 	if busy <= 0 {
 		busy = 5 * time.Second
