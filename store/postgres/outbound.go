@@ -27,8 +27,8 @@ func (db *DB) CreateEndpoint(ctx context.Context, e store.Endpoint, signing secr
 	e.ID = store.NewID()
 	e.CreatedAt = db.stamp()
 	e.UpdatedAt = e.CreatedAt
-	db.krMu.RLock()
-	defer db.krMu.RUnlock()
+	kr, done := db.sq.Sealing()
+	defer done()
 	err := db.withTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO outbound_endpoints
 			(id, url, event_types, connection_id, include_record, description, created_at, updated_at, after_seq)
@@ -39,7 +39,7 @@ func (db *DB) CreateEndpoint(ctx context.Context, e store.Endpoint, signing secr
 		if err := db.audit(ctx, tx, store.AuditEndpointCreated, e.ConnectionID, e.ID, e.URL+" ("+strings.Join(e.EventTypes, ", ")+")"); err != nil {
 			return err
 		}
-		return db.addEndpointSecret(ctx, tx, e.ID, signing, e.CreatedAt)
+		return db.addEndpointSecret(ctx, tx, kr, e.ID, signing, e.CreatedAt)
 	})
 	if err != nil {
 		return store.Endpoint{}, err
@@ -47,16 +47,16 @@ func (db *DB) CreateEndpoint(ctx context.Context, e store.Endpoint, signing secr
 	return db.Endpoint(ctx, e.ID)
 }
 
-// addEndpointSecret seals signing and stores it as the endpoint's current secret. The
-// caller holds db.krMu for reading.
-func (db *DB) addEndpointSecret(ctx context.Context, tx pgx.Tx, endpointID string, signing secret.Secret, now time.Time) error {
+// addEndpointSecret seals signing with kr and stores it as the endpoint's current
+// secret. The caller holds kr from db.sq.Sealing.
+func (db *DB) addEndpointSecret(ctx context.Context, tx pgx.Tx, kr *secret.Keyring, endpointID string, signing secret.Secret, now time.Time) error {
 	id := store.NewID()
-	sealed, err := db.kr.Seal([]byte(signing.Reveal()), sqlstore.EndpointSecretAAD(endpointID, id))
+	sealed, err := kr.Seal([]byte(signing.Reveal()), sqlstore.EndpointSecretAAD(endpointID, id))
 	if err != nil {
 		return err
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO outbound_secrets (id, endpoint_id, key_id, sealed, created_at)
-		VALUES ($1, $2, $3, $4, $5)`, id, endpointID, db.kr.PrimaryID(), sealed, now); err != nil {
+		VALUES ($1, $2, $3, $4, $5)`, id, endpointID, kr.PrimaryID(), sealed, now); err != nil {
 		return fmt.Errorf("postgres: add secret to endpoint %s: %w", endpointID, err)
 	}
 	return nil
@@ -159,8 +159,8 @@ func (db *DB) RotateEndpointSecret(ctx context.Context, id string, signing secre
 		return store.Endpoint{}, fmt.Errorf("%w: the endpoint's new signing secret is empty", store.ErrInvalid)
 	}
 	now := db.stamp()
-	db.krMu.RLock()
-	defer db.krMu.RUnlock()
+	kr, done := db.sq.Sealing()
+	defer done()
 	err := db.withTx(ctx, func(tx pgx.Tx) error {
 		var url, connID string
 		err := tx.QueryRow(ctx, `UPDATE outbound_endpoints SET updated_at = $1 WHERE id = $2 RETURNING url, connection_id`, now, id).Scan(&url, &connID)
@@ -188,7 +188,7 @@ func (db *DB) RotateEndpointSecret(ctx context.Context, id string, signing secre
 		if err != nil {
 			return fmt.Errorf("postgres: rotate endpoint secret: %w", err)
 		}
-		return db.addEndpointSecret(ctx, tx, id, signing, now)
+		return db.addEndpointSecret(ctx, tx, kr, id, signing, now)
 	})
 	if err != nil {
 		return store.Endpoint{}, err
@@ -230,41 +230,6 @@ func (db *DB) SigningSecrets(ctx context.Context, endpointID string) ([]secret.S
 		out = append(out, secret.Secret(pt))
 	}
 	return out, nil
-}
-
-// resealEndpointSecrets re-seals, inside ReSealAll's transaction, every signing secret not
-// sealed with kr's primary key (locking them all), and returns how many it re-sealed.
-func resealEndpointSecrets(ctx context.Context, tx pgx.Tx, kr *secret.Keyring) (int, error) {
-	type item struct {
-		id, ep string
-		sealed []byte
-	}
-	rows, err := tx.Query(ctx, `SELECT id, endpoint_id, sealed FROM outbound_secrets ORDER BY id FOR UPDATE`)
-	if err != nil {
-		return 0, fmt.Errorf("postgres: re-seal endpoint secrets: %w", err)
-	}
-	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (item, error) {
-		var it item
-		return it, r.Scan(&it.id, &it.ep, &it.sealed)
-	})
-	if err != nil {
-		return 0, fmt.Errorf("postgres: re-seal endpoint secrets: %w", err)
-	}
-	n := 0
-	for _, it := range all {
-		resealed, ok, err := sqlstore.ResealAAD(kr, sqlstore.EndpointSecretAAD(it.ep, it.id), it.sealed)
-		if err != nil {
-			return 0, fmt.Errorf("postgres: re-seal signing secret %s of endpoint %s: %w", it.id, it.ep, err)
-		}
-		if !ok {
-			continue
-		}
-		if _, err := tx.Exec(ctx, `UPDATE outbound_secrets SET sealed = $1, key_id = $2 WHERE id = $3`, resealed, kr.PrimaryID(), it.id); err != nil {
-			return 0, fmt.Errorf("postgres: re-seal signing secret %s: %w", it.id, err)
-		}
-		n++
-	}
-	return n, nil
 }
 
 // SetEndpointEnabled implements store.OutboundStore.

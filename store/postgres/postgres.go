@@ -62,9 +62,6 @@ type DB struct {
 	now    func() time.Time
 	log    *slog.Logger
 
-	krMu sync.RWMutex // held for reading while sealing, for writing while re-sealing
-	kr   *secret.Keyring
-
 	tables sync.Map // entity set -> table of rows, for tables known to exist
 	scopes sync.Map // store.ReplicaKey -> scope number
 
@@ -72,6 +69,7 @@ type DB struct {
 
 	sq                *sqlstore.Store // what the two SQL stores share, on driver{db}
 	sqlstore.AuditLog                 // store.AuditStore
+	sqlstore.Express                  // store.ExpressStore
 
 	marksPruned atomic.Int64 // when this process last pruned replica_marks, Unix milliseconds
 }
@@ -101,15 +99,15 @@ func Open(ctx context.Context, url string, kr *secret.Keyring, opt Options) (*DB
 	if opt.MaxConns > 0 && !strings.Contains(url, "pool_max_conns") {
 		cfg.MaxConns = opt.MaxConns
 	}
-	db := &DB{schema: opt.Schema, now: opt.Now, log: opt.Logger, kr: kr}
+	db := &DB{schema: opt.Schema, now: opt.Now, log: opt.Logger}
 	if db.now == nil {
 		db.now = time.Now
 	}
 	if db.log == nil {
 		db.log = slog.New(slog.DiscardHandler)
 	}
-	db.sq = sqlstore.New(driver{db}, db.now)
-	db.AuditLog = db.sq.AuditLog()
+	db.sq = sqlstore.New(driver{db}, kr, db.now, db.log)
+	db.AuditLog, db.Express = db.sq.AuditLog(), db.sq.Express()
 	if db.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("postgres: connect: %s", redact(err))
 	}
@@ -169,14 +167,7 @@ func (db *DB) Close() error {
 
 // SetKeyring makes the store use kr from now on, for example after another process
 // rotated the master key. It does not re-seal anything; see ReSealAll.
-func (db *DB) SetKeyring(kr *secret.Keyring) {
-	if kr == nil {
-		return
-	}
-	db.krMu.Lock()
-	db.kr = kr
-	db.krMu.Unlock()
-}
+func (db *DB) SetKeyring(kr *secret.Keyring) { db.sq.SetKeyring(kr) }
 
 // withTx runs fn in a transaction (read committed) and commits if it returns nil.
 func (db *DB) withTx(ctx context.Context, fn func(pgx.Tx) error) error {

@@ -29,11 +29,7 @@ func scanSecret(r pgx.Row, extra ...any) (store.SecretRecord, error) {
 	return rec, nil
 }
 
-func (db *DB) keyring() *secret.Keyring {
-	db.krMu.RLock()
-	defer db.krMu.RUnlock()
-	return db.kr
-}
+func (db *DB) keyring() *secret.Keyring { return db.sq.Keyring() }
 
 // lockConnection locks the connection's row for the transaction, so that the secret
 // changes of one connection take turns (on every instance), or returns ErrNotFound.
@@ -75,13 +71,13 @@ func (db *DB) addCredential(ctx context.Context, connID string, cr sqlstore.Cred
 		rec.EndDate = cr.EndDate.UTC().Truncate(time.Microsecond)
 	}
 	// The read lock keeps ReSealAll from swapping keyrings between Seal and commit.
-	db.krMu.RLock()
-	defer db.krMu.RUnlock()
-	sealed, err := db.kr.Seal([]byte(cr.Value.Reveal()), sqlstore.SecretAAD(connID, rec.ID))
+	kr, done := db.sq.Sealing()
+	defer done()
+	sealed, err := kr.Seal([]byte(cr.Value.Reveal()), sqlstore.SecretAAD(connID, rec.ID))
 	if err != nil {
 		return store.SecretRecord{}, err
 	}
-	rec.KeyID = db.kr.PrimaryID()
+	rec.KeyID = kr.PrimaryID()
 	err = db.withTx(ctx, func(tx pgx.Tx) error {
 		if err := lockConnection(ctx, tx, connID); err != nil {
 			return err
@@ -252,59 +248,9 @@ func (db *DB) RetireSecret(ctx context.Context, connID, secretID string) (store.
 	return rec, err
 }
 
-// ReSealAll implements store.SecretStore. The sealed secrets are locked for the
-// transaction, so a concurrent AddSecret of another instance waits or is re-sealed too.
+// ReSealAll implements store.SecretStore (sqlstore.Store.ReSealAll).
 func (db *DB) ReSealAll(ctx context.Context, kr *secret.Keyring) (int, error) {
-	if kr == nil {
-		return 0, errors.New("postgres: ReSealAll needs a keyring")
-	}
-	db.krMu.Lock()
-	defer db.krMu.Unlock()
-	n := 0
-	err := db.withTx(ctx, func(tx pgx.Tx) error {
-		type item struct {
-			id, conn string
-			sealed   []byte
-		}
-		rows, err := tx.Query(ctx, `SELECT id, connection_id, sealed FROM client_secrets WHERE sealed IS NOT NULL ORDER BY id FOR UPDATE`)
-		if err != nil {
-			return fmt.Errorf("postgres: re-seal: %w", err)
-		}
-		all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (item, error) {
-			var it item
-			return it, r.Scan(&it.id, &it.conn, &it.sealed)
-		})
-		if err != nil {
-			return fmt.Errorf("postgres: re-seal: %w", err)
-		}
-		for _, it := range all {
-			resealed, ok, err := sqlstore.Reseal(kr, it.conn, it.id, it.sealed)
-			if err != nil {
-				return fmt.Errorf("postgres: %w", err)
-			}
-			if !ok {
-				continue
-			}
-			if _, err := tx.Exec(ctx, `UPDATE client_secrets SET sealed = $1, key_id = $2 WHERE id = $3`, resealed, kr.PrimaryID(), it.id); err != nil {
-				return fmt.Errorf("postgres: re-seal client secret %s: %w", it.id, err)
-			}
-			n++
-		}
-		m, err := resealEndpointSecrets(ctx, tx, kr)
-		n += m
-		if err != nil {
-			return err
-		}
-		m, err = resealOperatorApp(ctx, tx, kr)
-		n += m
-		return err
-	})
-	if err != nil {
-		return 0, err
-	}
-	db.kr = kr
-	db.log.Info("client secrets re-sealed", "count", n, "primary", kr.PrimaryID())
-	return n, nil
+	return db.sq.ReSealAll(ctx, kr)
 }
 
 // SealedKeyIDs implements store.SecretStore.

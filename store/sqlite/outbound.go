@@ -28,8 +28,8 @@ func (db *DB) CreateEndpoint(ctx context.Context, e store.Endpoint, signing secr
 	e.CreatedAt = db.stamp()
 	e.UpdatedAt = e.CreatedAt
 	types, _ := json.Marshal(e.EventTypes)
-	db.krMu.RLock()
-	defer db.krMu.RUnlock()
+	kr, done := db.sq.Sealing()
+	defer done()
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO outbound_endpoints
 			(id, url, event_types, connection_id, include_record, description, created_at, updated_at, after_seq)
@@ -40,7 +40,7 @@ func (db *DB) CreateEndpoint(ctx context.Context, e store.Endpoint, signing secr
 		if err := db.audit(ctx, tx, store.AuditEndpointCreated, e.ConnectionID, e.ID, e.URL+" ("+strings.Join(e.EventTypes, ", ")+")"); err != nil {
 			return err
 		}
-		return db.addEndpointSecret(ctx, tx, e.ID, signing, e.CreatedAt)
+		return db.addEndpointSecret(ctx, tx, kr, e.ID, signing, e.CreatedAt)
 	})
 	if err != nil {
 		return store.Endpoint{}, err
@@ -48,16 +48,16 @@ func (db *DB) CreateEndpoint(ctx context.Context, e store.Endpoint, signing secr
 	return db.Endpoint(ctx, e.ID)
 }
 
-// addEndpointSecret seals signing and stores it as the endpoint's current secret. The
-// caller holds db.krMu for reading.
-func (db *DB) addEndpointSecret(ctx context.Context, tx *sql.Tx, endpointID string, signing secret.Secret, now time.Time) error {
+// addEndpointSecret seals signing with kr and stores it as the endpoint's current
+// secret. The caller holds kr from db.sq.Sealing.
+func (db *DB) addEndpointSecret(ctx context.Context, tx *sql.Tx, kr *secret.Keyring, endpointID string, signing secret.Secret, now time.Time) error {
 	id := store.NewID()
-	sealed, err := db.kr.Seal([]byte(signing.Reveal()), sqlstore.EndpointSecretAAD(endpointID, id))
+	sealed, err := kr.Seal([]byte(signing.Reveal()), sqlstore.EndpointSecretAAD(endpointID, id))
 	if err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO outbound_secrets (id, endpoint_id, key_id, sealed, created_at)
-		VALUES (?, ?, ?, ?, ?)`, id, endpointID, db.kr.PrimaryID(), sealed, fmtTime(now)); err != nil {
+		VALUES (?, ?, ?, ?, ?)`, id, endpointID, kr.PrimaryID(), sealed, fmtTime(now)); err != nil {
 		return fmt.Errorf("sqlite: add secret to endpoint %s: %w", endpointID, err)
 	}
 	return nil
@@ -185,8 +185,8 @@ func (db *DB) RotateEndpointSecret(ctx context.Context, id string, signing secre
 		return store.Endpoint{}, fmt.Errorf("%w: the endpoint's new signing secret is empty", store.ErrInvalid)
 	}
 	now := db.stamp()
-	db.krMu.RLock()
-	defer db.krMu.RUnlock()
+	kr, done := db.sq.Sealing()
+	defer done()
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
 		var url, connID string
 		err := tx.QueryRowContext(ctx, `UPDATE outbound_endpoints SET updated_at = ? WHERE id = ? RETURNING url, connection_id`, fmtTime(now), id).Scan(&url, &connID)
@@ -214,7 +214,7 @@ func (db *DB) RotateEndpointSecret(ctx context.Context, id string, signing secre
 		if err != nil {
 			return fmt.Errorf("sqlite: rotate endpoint secret: %w", err)
 		}
-		return db.addEndpointSecret(ctx, tx, id, signing, now)
+		return db.addEndpointSecret(ctx, tx, kr, id, signing, now)
 	})
 	if err != nil {
 		return store.Endpoint{}, err
@@ -254,45 +254,6 @@ func (db *DB) SigningSecrets(ctx context.Context, endpointID string) ([]secret.S
 		}
 	}
 	return out, nil
-}
-
-// resealEndpointSecrets re-seals, inside ReSealAll's transaction, every signing secret not
-// sealed with kr's primary key, and returns how many it re-sealed.
-func resealEndpointSecrets(ctx context.Context, tx *sql.Tx, kr *secret.Keyring) (int, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id, endpoint_id, sealed FROM outbound_secrets`)
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: re-seal endpoint secrets: %w", err)
-	}
-	type item struct {
-		id, ep string
-		sealed []byte
-	}
-	var todo []item
-	for rows.Next() {
-		var it item
-		if err := rows.Scan(&it.id, &it.ep, &it.sealed); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("sqlite: re-seal endpoint secrets: %w", err)
-		}
-		if kr.NeedsReseal(it.sealed) {
-			todo = append(todo, it)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("sqlite: re-seal endpoint secrets: %w", err)
-	}
-	for _, it := range todo {
-		resealed, _, err := sqlstore.ResealAAD(kr, sqlstore.EndpointSecretAAD(it.ep, it.id), it.sealed)
-		if err != nil {
-			return 0, fmt.Errorf("sqlite: re-seal signing secret %s of endpoint %s: %w", it.id, it.ep, err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE outbound_secrets SET sealed = ?, key_id = ? WHERE id = ?`,
-			resealed, kr.PrimaryID(), it.id); err != nil {
-			return 0, fmt.Errorf("sqlite: re-seal signing secret %s: %w", it.id, err)
-		}
-	}
-	return len(todo), nil
 }
 
 // SetEndpointEnabled implements store.OutboundStore.

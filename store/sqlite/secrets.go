@@ -36,11 +36,7 @@ func scanSecret(r rowScanner, extra ...any) (store.SecretRecord, error) {
 	return rec, nil
 }
 
-func (db *DB) keyring() *secret.Keyring {
-	db.krMu.RLock()
-	defer db.krMu.RUnlock()
-	return db.kr
-}
+func (db *DB) keyring() *secret.Keyring { return db.sq.Keyring() }
 
 func connectionExists(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
@@ -89,13 +85,13 @@ func (db *DB) addCredential(ctx context.Context, connID string, cr sqlstore.Cred
 		rec.EndDate = cr.EndDate.UTC().Truncate(time.Microsecond)
 	}
 	// The read lock keeps ReSealAll from swapping keyrings between Seal and commit.
-	db.krMu.RLock()
-	defer db.krMu.RUnlock()
-	sealed, err := db.kr.Seal([]byte(cr.Value.Reveal()), sqlstore.SecretAAD(connID, rec.ID))
+	kr, done := db.sq.Sealing()
+	defer done()
+	sealed, err := kr.Seal([]byte(cr.Value.Reveal()), sqlstore.SecretAAD(connID, rec.ID))
 	if err != nil {
 		return store.SecretRecord{}, err
 	}
-	rec.KeyID = db.kr.PrimaryID()
+	rec.KeyID = kr.PrimaryID()
 	err = db.withTx(ctx, func(tx *sql.Tx) error {
 		if err := connectionExists(ctx, tx, connID); err != nil {
 			return err
@@ -267,64 +263,9 @@ func (db *DB) RetireSecret(ctx context.Context, connID, secretID string) (store.
 	return rec, err
 }
 
-// ReSealAll implements store.SecretStore.
+// ReSealAll implements store.SecretStore (sqlstore.Store.ReSealAll).
 func (db *DB) ReSealAll(ctx context.Context, kr *secret.Keyring) (int, error) {
-	if kr == nil {
-		return 0, errors.New("sqlite: ReSealAll needs a keyring")
-	}
-	db.krMu.Lock()
-	defer db.krMu.Unlock()
-	n := 0
-	err := db.withTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, connection_id, sealed FROM client_secrets WHERE sealed IS NOT NULL`)
-		if err != nil {
-			return fmt.Errorf("sqlite: re-seal: %w", err)
-		}
-		type item struct {
-			id, conn string
-			sealed   []byte
-		}
-		var todo []item
-		for rows.Next() {
-			var it item
-			if err := rows.Scan(&it.id, &it.conn, &it.sealed); err != nil {
-				rows.Close()
-				return fmt.Errorf("sqlite: re-seal: %w", err)
-			}
-			if kr.NeedsReseal(it.sealed) {
-				todo = append(todo, it)
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("sqlite: re-seal: %w", err)
-		}
-		for _, it := range todo {
-			resealed, _, err := sqlstore.Reseal(kr, it.conn, it.id, it.sealed)
-			if err != nil {
-				return fmt.Errorf("sqlite: %w", err)
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE client_secrets SET sealed = ?, key_id = ? WHERE id = ?`,
-				resealed, kr.PrimaryID(), it.id); err != nil {
-				return fmt.Errorf("sqlite: re-seal client secret %s: %w", it.id, err)
-			}
-			n++
-		}
-		m, err := resealEndpointSecrets(ctx, tx, kr)
-		n += m
-		if err != nil {
-			return err
-		}
-		m, err = resealOperatorApp(ctx, tx, kr)
-		n += m
-		return err
-	})
-	if err != nil {
-		return 0, err
-	}
-	db.kr = kr
-	db.log.Info("client secrets re-sealed", "count", n, "primary", kr.PrimaryID())
-	return n, nil
+	return db.sq.ReSealAll(ctx, kr)
 }
 
 // SealedKeyIDs implements store.SecretStore.

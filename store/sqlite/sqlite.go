@@ -59,9 +59,6 @@ type DB struct {
 	now   func() time.Time
 	log   *slog.Logger
 
-	krMu sync.RWMutex // held for reading while sealing, for writing while re-sealing
-	kr   *secret.Keyring
-
 	tables  sync.Map // entity set -> table of rows, for tables known to exist
 	indexes sync.Map // the order indexes made (orderIndex), by name
 	scopes  sync.Map // store.ReplicaKey -> committed scope number
@@ -75,6 +72,7 @@ type DB struct {
 
 	sq                *sqlstore.Store // what the two SQL stores share, on driver{db}
 	sqlstore.AuditLog                 // store.AuditStore
+	sqlstore.Express                  // store.ExpressStore
 
 	marksPruned atomic.Int64 // when replica_marks was last pruned, Unix milliseconds
 }
@@ -129,15 +127,15 @@ func Open(ctx context.Context, path string, kr *secret.Keyring, opt Options) (*D
 	case kr == nil:
 		return nil, errors.New("sqlite: Open needs a keyring to seal client secrets; load one with secret.LoadKeyring")
 	}
-	db := &DB{path: path, now: opt.Now, log: opt.Logger, kr: kr}
+	db := &DB{path: path, now: opt.Now, log: opt.Logger}
 	if db.now == nil {
 		db.now = time.Now
 	}
 	if db.log == nil {
 		db.log = slog.New(slog.DiscardHandler)
 	}
-	db.sq = sqlstore.New(driver{db}, db.now)
-	db.AuditLog = db.sq.AuditLog()
+	db.sq = sqlstore.New(driver{db}, kr, db.now, db.log)
+	db.AuditLog, db.Express = db.sq.AuditLog(), db.sq.Express()
 	busy := opt.BusyTimeout
 	if busy <= 0 {
 		busy = 5 * time.Second
@@ -273,14 +271,7 @@ func (db *DB) Checkpoint(ctx context.Context) error {
 // SetKeyring makes the store use kr from now on, for example after another process
 // rotated the master key (opening a secret then fails with secret.ErrUnknownKey until the
 // new keyring is loaded). It does not re-seal anything; see ReSealAll.
-func (db *DB) SetKeyring(kr *secret.Keyring) {
-	if kr == nil {
-		return
-	}
-	db.krMu.Lock()
-	db.kr = kr
-	db.krMu.Unlock()
-}
+func (db *DB) SetKeyring(kr *secret.Keyring) { db.sq.SetKeyring(kr) }
 
 // withTx runs fn in a write transaction (BEGIN IMMEDIATE) and commits if it returns nil.
 func (db *DB) withTx(ctx context.Context, fn func(*sql.Tx) error) error {

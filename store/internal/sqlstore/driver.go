@@ -2,8 +2,14 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"log/slog"
+	"sync"
 	"time"
+
+	"github.com/bizzjoiner/bcconnector/secret"
 )
 
 // The shared implementations (AuditLog, ...) run one SQL text on both stores through the
@@ -78,17 +84,47 @@ type Driver interface {
 	WithTx(ctx context.Context, fn func(Tx) error) error
 }
 
-// Store is the core the shared implementations are made of: the store's driver and
-// clock. Its methods are what the stores call from transactions of their own (an audit
-// entry written with the change it records).
+// Store is the core the shared implementations are made of: the store's driver, clock,
+// logger and keyring. Its methods are what the stores call from transactions of their
+// own (an audit entry written with the change it records).
 type Store struct {
 	drv Driver
 	now func() time.Time
+	log *slog.Logger
+
+	krMu sync.RWMutex // held for reading while sealing, for writing while re-sealing
+	kr   *secret.Keyring
 }
 
-// New returns the shared core of a store that runs on drv and takes the time from now.
-func New(drv Driver, now func() time.Time) *Store {
-	return &Store{drv: drv, now: now}
+// New returns the shared core of a store that runs on drv, seals with kr, takes the time
+// from now and logs key rotation to log.
+func New(drv Driver, kr *secret.Keyring, now func() time.Time, log *slog.Logger) *Store {
+	return &Store{drv: drv, kr: kr, now: now, log: log}
+}
+
+// Keyring returns the keyring secrets are opened with.
+func (s *Store) Keyring() *secret.Keyring {
+	s.krMu.RLock()
+	defer s.krMu.RUnlock()
+	return s.kr
+}
+
+// Sealing returns the keyring to seal with and holds it until done is called, after the
+// sealed value is committed, so that ReSealAll cannot swap keyrings in between.
+func (s *Store) Sealing() (kr *secret.Keyring, done func()) {
+	s.krMu.RLock()
+	return s.kr, s.krMu.RUnlock
+}
+
+// SetKeyring makes the store use kr from now on (nil is ignored). It re-seals nothing;
+// see ReSealAll.
+func (s *Store) SetKeyring(kr *secret.Keyring) {
+	if kr == nil {
+		return
+	}
+	s.krMu.Lock()
+	s.kr = kr
+	s.krMu.Unlock()
 }
 
 // stamp is the time a change is stored with, in microseconds as both databases keep it.
@@ -98,6 +134,9 @@ func (s *Store) stamp() time.Time { return s.now().UTC().Truncate(time.Microseco
 func (s *Store) errorf(format string, args ...any) error {
 	return fmt.Errorf(s.drv.Name()+": "+format, args...)
 }
+
+// isNoRows reports whether err says that QueryRow found no row.
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
 // collect reads all rows with scan and closes them.
 func collect[T any](rows Rows, scan func(Row) (T, error)) ([]T, error) {
