@@ -362,7 +362,7 @@ func (c *Client) consume(resp *http.Response, fn func(*http.Response) error) err
 }
 
 // send makes one HTTP exchange: token, limiter slot, headers, transport. The slot is held
-// until the response body is closed.
+// until the response body is read to its end or closed.
 func (c *Client) send(ctx context.Context, cl *call, attempt int) (*http.Response, error) {
 	token, err := c.tokens.Token(ctx)
 	if err != nil {
@@ -427,16 +427,21 @@ func (c *Client) send(ctx context.Context, cl *call, attempt int) (*http.Respons
 	return resp, nil
 }
 
-// releaseBody frees the limiter slot when the body is closed and marks read failures as
-// *bodyError.
+// releaseBody frees the limiter slot when the body is read to its end or closed, and
+// marks read failures as *bodyError.
 type releaseBody struct {
 	rc      io.ReadCloser
 	release func()
 }
 
+// Read reads the body; at its end the limiter's slot is given back at once: BC has
+// finished the request, and a caller waiting for a slot need not wait until this one
+// has decoded what it read and closed the body.
 func (b *releaseBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
-	if err != nil && err != io.EOF {
+	if err == io.EOF {
+		b.release()
+	} else if err != nil {
 		err = &bodyError{err}
 	}
 	return n, err

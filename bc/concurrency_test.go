@@ -1,6 +1,7 @@
 package bc
 
 import (
+	"io"
 	"sync"
 	"testing"
 	"time"
@@ -39,5 +40,29 @@ func TestTheSixthConcurrentCallWaits(t *testing.T) {
 	}
 	if s := e.emu.Limiter().Stats(e.creds.ClientID); s.Rejected429 != 0 || s.Canceled != 0 {
 		t.Errorf("BC's limiter: %+v", s)
+	}
+}
+
+// TestSlotFreedAtEndOfBody: a request's limiter slot comes back when its body has been
+// read to the end, before the caller closes it (BC has finished the request; a caller
+// waiting for a slot need not wait for this one to decode what it read).
+func TestSlotFreedAtEndOfBody(t *testing.T) {
+	t.Parallel()
+	e := setup(t, emulator.Config{})
+	c := e.client(Options{MaxInFlight: 1})
+	u := c.root.JoinPath("api/v2.0/companies").String()
+	resp, err := c.send(t.Context(), &call{op: "list", method: "GET", url: u, requestID: "end-of-body"}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if got := c.limiter.Stats().InFlight; got != 1 {
+		t.Fatalf("%d slots in use while the body is unread, want 1", got)
+	}
+	if _, err := io.ReadAll(resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.limiter.Stats().InFlight; got != 0 {
+		t.Errorf("%d slots in use after the body was read to its end, want 0", got)
 	}
 }

@@ -21,7 +21,7 @@ const (
 // LimiterOptions configures a Limiter; zero fields take the defaults.
 type LimiterOptions struct {
 	// MaxInFlight is how many requests may be in flight at once, from sending the request
-	// until its response body is closed. Default 5 (DefaultMaxInFlight).
+	// until its response body is read to its end or closed. Default 5 (DefaultMaxInFlight).
 	MaxInFlight int
 	// RateLimit is how many requests may start within any Window. Default 5,400
 	// (DefaultRateLimit).

@@ -224,6 +224,30 @@ func (t *table) count() int {
 	return n
 }
 
+// countRange is what next returns for r (from its start, without a predicate) counted
+// without generating rows: the base rows of [lo, hi) the overlay does not shadow, plus
+// every live overlay row (next always merges them all in). ok is false when the base
+// cannot say whether an overlay row shadows one of its rows (no id index).
+func (t *table) countRange(r scanRange) (n int, ok bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	lo, hi := r.lo, min(r.hi, t.src.Count())
+	if hi < lo {
+		hi = lo
+	}
+	n = hi - lo
+	for id := range t.overlay {
+		i, j, ok := t.src.IndexRange("id", "eq", id)
+		if !ok {
+			return 0, false
+		}
+		if i < j && i >= lo && i < hi {
+			n-- // a base row the overlay shadows (changed or deleted)
+		}
+	}
+	return n + len(t.live), true
+}
+
 // baseRun reads up to max live base rows (not shadowed by the overlay) that match keep,
 // walking indexes from i towards end (exclusive) in steps of step (+1 or -1). It returns
 // the rows and the index to continue from.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -22,6 +23,10 @@ type partition struct {
 	Next   string `json:"next,omitempty"`
 	Done   bool   `json:"done,omitempty"`
 	Rows   int64  `json:"rows"`
+	// Size is the page size of the partition's requests; 0: Options.PageSize. A ledger's
+	// ranges of one page each ask for a little more (pageRanges), so a range never ends
+	// with a request for an empty page.
+	Size int `json:"size,omitempty"`
 }
 
 // plan is the checkpoint that marks a full sync in progress.
@@ -70,10 +75,12 @@ func (s *Syncer) Full(ctx context.Context, c *bc.Client, t Target, restart bool)
 		}
 		s.opt.Logger.Info("resuming full sync", append(targetAttrs(t), "partitions", len(parts))...)
 	} else {
+		planStart := time.Now()
 		p, parts, err = s.plan(ctx, c, t, ent)
 		if err != nil {
 			return res, s.finish(ctx, t, c, before, err, nil)
 		}
+		s.debug(t, "full sync planned", "total", p.Total, "partitions", p.Parts, "elapsedMs", time.Since(planStart).Milliseconds())
 		if n, err := s.opt.Store.ReplicaCount(ctx, t.key()); err == nil && n == 0 {
 			p.Fresh = true
 		}
@@ -105,8 +112,9 @@ func (s *Syncer) Full(ctx context.Context, c *bc.Client, t Target, restart bool)
 	return res, err
 }
 
-// plan probes the set and splits it into partitions: entryNumber ranges for ledgers,
-// lastModifiedDateTime ranges otherwise; small sets are one partition. The count comes
+// plan probes the set and splits it into partitions: entryNumber ranges of one page each
+// for ledgers (pageRanges), lastModifiedDateTime ranges otherwise; small sets are one
+// partition. The count comes
 // with the lowest key ($count=true on the $top=1 probe); a ledger's highest key is asked
 // for at the same time (two of BC's five slots, one round trip instead of three in a row:
 // the pages cannot start before the plan is made), other sets' only when they are big
@@ -145,6 +153,17 @@ func (s *Syncer) plan(ctx context.Context, c *bc.Client, t Target, ent *bcschema
 		return p, nil, err
 	}
 	p.Total = total
+	if ledger && okLo && okHi && total > int64(s.opt.PageSize) {
+		if filters := pageRanges(field, lo, hi, total, s.opt.PageSize, s.pageRangeCap); len(filters) > 1 {
+			size := min(bc.MaxPageSize, s.opt.PageSize+s.opt.PageSize/8)
+			parts := make(map[string]partition, len(filters))
+			for i, f := range filters {
+				parts[partName(i)] = partition{Filter: f, Size: size}
+			}
+			p.Parts = len(parts)
+			return p, parts, nil
+		}
+	}
 	n := int((total + int64(s.opt.PageSize)*2 - 1) / (int64(s.opt.PageSize) * 2))
 	n = max(1, min(n, s.opt.Partitions))
 	if n == 1 || !okLo {
@@ -198,6 +217,41 @@ func probe(ctx context.Context, c *bc.Client, ref bc.Ref, field string, desc, co
 	}
 	v, ok := page.Records[0].Lookup(field)
 	return v, ok, page.Count, nil
+}
+
+// maxPageRanges caps a ledger's ranges of one page each (10 million rows at 5,000-row
+// pages); beyond it ranges grow to several pages.
+const maxPageRanges = 2000
+
+// pageRanges splits [lo, hi] of a ledger's entry number (an integer key, unique: BC's
+// Entry No.) into ranges of about one page each: pageSize numbers wide when the numbers
+// are dense (count = hi − lo + 1), wider in proportion to the gaps otherwise, at most max
+// ranges. pageSize consecutive numbers hold at most pageSize rows, so on dense numbers
+// each range is one request and no partition waits for its own previous page: BC's slots
+// stay busy to the last round. (With ranges of several pages, the partitions that started
+// last ended with pages read one after the other while the other slots stood idle.) The
+// last range is open-ended, so rows added during the sync are read too. Nothing to split
+// gives none.
+func pageRanges(field string, lo, hi json.RawMessage, count int64, pageSize, max int) []string {
+	var a, b int64
+	if json.Unmarshal(lo, &a) != nil || json.Unmarshal(hi, &b) != nil || b <= a || count <= 0 || pageSize <= 0 || max < 1 {
+		return nil
+	}
+	span := float64(b) - float64(a) + 1
+	width := int64(pageSize)
+	if float64(count) < span {
+		width = int64(math.Ceil(span / float64(count) * float64(pageSize)))
+	}
+	if n := math.Ceil(span / float64(width)); n > float64(max) {
+		width = int64(math.Ceil(span / float64(max)))
+	}
+	var out []string
+	for from := a; ; from += width {
+		if from > b-width || len(out) == max-1 {
+			return append(out, bc.Ge(field, from).String())
+		}
+		out = append(out, bc.And(bc.Ge(field, from), bc.Lt(field, from+width)).String())
+	}
 }
 
 // intRanges splits [lo, hi] of an integer key into n ranges; the last is open-ended so
@@ -395,10 +449,12 @@ func (cm *committer) run(ctx context.Context, pages <-chan pageWork) {
 func (cm *committer) commit(ctx context.Context, pw pageWork) error {
 	s := cm.s
 	pw.batch.Now = s.opt.Now()
+	start := time.Now()
 	ar, err := s.opt.Store.ApplyBatch(ctx, pw.batch)
 	if err != nil {
 		return err
 	}
+	s.debug(cm.t, "full sync page committed", "partition", pw.name, "rows", pw.rows, "elapsedMs", time.Since(start).Milliseconds())
 	var fixed Result
 	if err := s.refresh(ctx, cm.c, cm.t, ar.Stale, &fixed); err != nil {
 		return err
@@ -431,7 +487,11 @@ func (s *Syncer) readPartition(ctx context.Context, c *bc.Client, t Target, chil
 	if pt.Filter != "" {
 		filter = bc.Raw(pt.Filter)
 	}
-	q := s.query(children, s.opt.PageSize, filter)
+	size := s.opt.PageSize
+	if pt.Size > 0 {
+		size = min(pt.Size, bc.MaxPageSize)
+	}
+	q := s.query(children, size, filter)
 	for {
 		// Pages of a first full sync need no read mark: nothing else writes the set before
 		// it is done (write-throughs wait for FullSyncDone). A full sync over a replica does.
@@ -443,6 +503,7 @@ func (s *Syncer) readPartition(ctx context.Context, c *bc.Client, t Target, chil
 			}
 		}
 		var page *bc.Page
+		start := time.Now()
 		if pt.Next == "" {
 			page, err = c.ListPage(ctx, ref, q)
 		} else {
@@ -451,6 +512,7 @@ func (s *Syncer) readPartition(ctx context.Context, c *bc.Client, t Target, chil
 		if err != nil {
 			return err
 		}
+		read := time.Now()
 		b, err := batchFromPage(t, children, page.Records)
 		if err != nil {
 			return err
@@ -466,6 +528,10 @@ func (s *Syncer) readPartition(ctx context.Context, c *bc.Client, t Target, chil
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+		// readMs: the request until the page was decoded; handOffMs: until the committer
+		// took it (it was still applying this partition's page before).
+		s.debug(t, "full sync page read", "partition", name, "rows", len(page.Records),
+			"readMs", read.Sub(start).Milliseconds(), "handOffMs", time.Since(read).Milliseconds())
 		if pt.Done {
 			return nil
 		}

@@ -53,9 +53,15 @@ type Options struct {
 	Schema *bcschema.Schema
 	// PageSize is the page size of full syncs (Prefer: odata.maxpagesize); default 5,000.
 	PageSize int
-	// Workers is how many partitions are read at once; default 5 (BC's per-app slots).
+	// Workers is how many partitions are read at once; default 6, one more than BC's 5
+	// per-app slots (bc.DefaultMaxInFlight): the extra worker's request waits for the
+	// client's limiter, not in BC's queue, and goes out the moment one of the others
+	// has its page's last byte, so a slot BC frees is not left idle while that worker
+	// decodes its page and hands it to its committer.
 	Workers int
-	// Partitions caps how many partitions a full sync is split into; default 4 × Workers.
+	// Partitions caps how many partitions a full sync is split into; default 4 × Workers
+	// for lastModifiedDateTime ranges, and for a ledger's entryNumber ranges of one page
+	// each (see pageRanges) at most 2,000.
 	Partitions int
 	// Overlap is how far behind the watermark incremental runs start, so records committed
 	// late (with an earlier timestamp) are not missed; default 2 minutes (bc-entra-facts §8).
@@ -111,6 +117,9 @@ type Result struct {
 // runs of one target must not overlap (the job queue makes them unique).
 type Syncer struct {
 	opt Options
+	// pageRangeCap caps a ledger's partitions of one page each: Options.Partitions when
+	// set, else maxPageRanges.
+	pageRangeCap int
 
 	mu       sync.Mutex
 	passes   map[Target]int // incremental passes since the last reconciliation
@@ -134,10 +143,12 @@ func New(opt Options) (*Syncer, error) {
 	}
 	opt.PageSize = min(opt.PageSize, bc.MaxPageSize)
 	if opt.Workers <= 0 {
-		opt.Workers = bc.DefaultMaxInFlight
+		opt.Workers = bc.DefaultMaxInFlight + 1
 	}
+	pageRangeCap := opt.Partitions
 	if opt.Partitions <= 0 {
 		opt.Partitions = 4 * opt.Workers
+		pageRangeCap = maxPageRanges
 	}
 	if opt.Overlap <= 0 {
 		opt.Overlap = 2 * time.Minute
@@ -157,7 +168,7 @@ func New(opt Options) (*Syncer, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Syncer{opt: opt}, nil
+	return &Syncer{opt: opt, pageRangeCap: pageRangeCap}, nil
 }
 
 // Targets expands entity sets into sync targets: a line set is replicated through its
@@ -344,6 +355,14 @@ func (s *Syncer) finish(ctx context.Context, t Target, c *bc.Client, before bc.S
 // company and entity set it is about.
 func targetAttrs(t Target) []any {
 	return []any{"connection", t.ConnectionID, "company", t.CompanyID, "entitySet", t.EntitySet}
+}
+
+// debug writes a debug line about t: the steps of a run, whose times show where a run's
+// time goes (a full sync's plan, each page's read and commit).
+func (s *Syncer) debug(t Target, msg string, attrs ...any) {
+	if ctx := context.Background(); s.opt.Logger.Enabled(ctx, slog.LevelDebug) {
+		s.opt.Logger.Log(ctx, slog.LevelDebug, msg, append(targetAttrs(t), attrs...)...)
+	}
 }
 
 // logRun writes the one line of a finished run of t: info with its figures (durations in

@@ -10,6 +10,7 @@ import (
 	"github.com/bizzjoiner/bcconnector/emulator"
 	"github.com/bizzjoiner/bcconnector/emulator/emulatortest"
 	"github.com/bizzjoiner/bcconnector/emulator/fault"
+	"github.com/bizzjoiner/bcconnector/emulator/throttle"
 	"github.com/bizzjoiner/bcconnector/store"
 	"github.com/bizzjoiner/bcconnector/syncer"
 )
@@ -220,4 +221,28 @@ func firstNumber(w *world, set string) string {
 		return row["number"].(string)
 	}
 	return ""
+}
+
+// TestLedgerPagePerRange: a ledger's full sync reads each entryNumber range in one
+// request (2 probes and one request per page, no nextLink), keeps all of BC's 5 slots
+// busy with its 6 workers, and never has more than 5 requests at BC: the sixth waits in
+// the client's limiter, not in BC's queue.
+func TestLedgerPagePerRange(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, emulator.Config{Latency: throttle.Latency{Overhead: 20 * time.Millisecond, PerRow: 250 * time.Microsecond}},
+		"small,generalLedgerEntries=2100", syncer.Options{PageSize: 200})
+	before := w.emu.Limiter().Stats(w.sb.Creds.ClientID)
+	res, err := w.sync.Full(context.Background(), w.client, w.target("generalLedgerEntries"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.assertEqual("generalLedgerEntries")
+	after := w.emu.Limiter().Stats(w.sb.Creds.ClientID)
+	// 10 ranges of 200 and the last of 100 (ranges of two pages each would be 12 pages).
+	if got := after.Admitted - before.Admitted; res.Pages != 11 || got != 2+11 {
+		t.Errorf("%d pages in %d requests, want 11 pages in 13 (2 probes, one request per range)", res.Pages, got)
+	}
+	if after.MaxOpen != 5 {
+		t.Errorf("BC held at most %d requests of the app at once, want 5 (all its slots, none queued)", after.MaxOpen)
+	}
 }

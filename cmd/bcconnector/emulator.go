@@ -130,6 +130,10 @@ type QuietApp struct {
 	// Throttled counts the 429s BC's limits sent the app (queue full or the 6,000 per 5
 	// minutes used up); injected faults are not among them.
 	Throttled int64 `json:"throttled"`
+	// BusyMs is the processing-slot time the app's requests held, summed over its slots
+	// (BC's server time of the app: the latency model's time per request, plus any of
+	// the emulator's own work beyond it).
+	BusyMs int64 `json:"busyMs"`
 }
 
 // tokenOutageRule is the fault rule in force during a --token-outage window.
@@ -204,7 +208,7 @@ func goQuiet(e *emulator.Emulator) QuietReport {
 	apps := map[string]QuietApp{}
 	for _, k := range e.Limiter().Keys() {
 		ls := e.Limiter().Stats(k)
-		apps[strings.ToLower(k)] = QuietApp{Requests: ls.Admitted + int64(ls.Queued), MaxInProcess: ls.MaxOpen, Throttled: ls.Rejected429}
+		apps[strings.ToLower(k)] = QuietApp{Requests: ls.Admitted + int64(ls.Queued), MaxInProcess: ls.MaxOpen, Throttled: ls.Rejected429, BusyMs: ls.Busy.Milliseconds()}
 	}
 	return QuietReport{MutationStats: st, Changes: st.Changes(), Faults: faults, Requests: e.Stats().Requests, TokenRequests: e.TokenRequests(), Apps: apps}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,6 +32,11 @@ type SyncCmd struct {
 
 // Run syncs each target, showing progress on a terminal and log lines otherwise.
 func (c *SyncCmd) Run(ctx context.Context, g *Globals) error {
+	// What the first request to BC needs anyway is made ready while the store opens: the
+	// system's root certificates (parsed once per process; tens of milliseconds) and the
+	// API schema.
+	go func() { _, _ = x509.SystemCertPool() }()
+	go func() { _, _ = bcschema.Load() }()
 	a, err := g.open(ctx)
 	if err != nil {
 		return err
@@ -48,6 +54,10 @@ func (c *SyncCmd) Run(ctx context.Context, g *Globals) error {
 	if len(companies) == 0 {
 		return fmt.Errorf("connection %q has no resolved company; run `bcconnector doctor %s`", cn.Connection.Name, cn.Connection.Name)
 	}
+	// The token is fetched while the replica's tables and the sync state are read: the
+	// first request to BC need not wait for Entra after them (one fetch either way: the
+	// token source shares it with the syncer's first request).
+	go func() { _, _ = cn.Tokens.Token(ctx) }()
 	sets := firstNonEmpty(c.Entities, firstNonEmpty(cn.Connection.Entities, doctor.DefaultEntities))
 	bars := newBars(g)
 	if len(companies) > 1 {
@@ -69,6 +79,7 @@ func (c *SyncCmd) Run(ctx context.Context, g *Globals) error {
 		}
 		targets = append(targets, ts...)
 	}
+	a.log.Debug("sync ready", "connection", cn.Connection.ID, "targets", len(targets))
 	var failed []string
 	for _, t := range targets {
 		start := time.Now()

@@ -155,6 +155,10 @@ type Stats struct {
 	// ever: how many requests of the app BC held at one moment (what a client that keeps
 	// within BC's limits holds at 5).
 	MaxOpen int
+	// Busy is the processing-slot time the key's requests held, ever, summed over its
+	// slots: BC's server time of the app (a run that kept all 5 slots busy for 10 s used
+	// 50 s).
+	Busy time.Duration
 }
 
 // Limiter enforces the limits of its Config per key (the Entra client ID). It is safe for
@@ -179,6 +183,18 @@ type keyState struct {
 
 	admitted, rejected429, rejected503, canceled int64
 	maxOpen                                      int
+
+	// busy is the slot time held up to busySince (Unix nanoseconds), when inFlight last
+	// changed.
+	busy, busySince int64
+}
+
+// setInFlight changes inFlight by d at now, adding the slot time held since its last
+// change to busy.
+func (ks *keyState) setInFlight(d int, now int64) {
+	ks.busy += int64(ks.inFlight) * (now - ks.busySince)
+	ks.busySince = now
+	ks.inFlight += d
 }
 
 type waiter struct {
@@ -273,7 +289,7 @@ func (l *Limiter) Acquire(ctx context.Context, key string) (release func(), rej 
 	l.record(ks, now)
 	ks.maxOpen = max(ks.maxOpen, ks.inFlight+ks.queue.Len()+1)
 	if ks.inFlight < l.cfg.MaxConcurrent && ks.queue.Len() == 0 {
-		ks.inFlight++
+		ks.setInFlight(1, now)
 		ks.admitted++
 		l.mu.Unlock()
 		return l.releaser(ks), nil
@@ -330,10 +346,12 @@ func (l *Limiter) Stats(key string) Stats {
 	if !ok {
 		return Stats{}
 	}
+	now := l.now().UnixNano()
 	return Stats{
+		Busy:        time.Duration(ks.busy + int64(ks.inFlight)*(now-ks.busySince)),
 		InFlight:    ks.inFlight,
 		Queued:      ks.queue.Len(),
-		InWindow:    l.inWindow(ks, l.now().UnixNano()),
+		InWindow:    l.inWindow(ks, now),
 		Admitted:    ks.admitted,
 		Rejected429: ks.rejected429,
 		Rejected503: ks.rejected503,
@@ -422,7 +440,7 @@ func (l *Limiter) releaseLocked(ks *keyState) {
 		close(w.ready)
 		return
 	}
-	ks.inFlight--
+	ks.setInFlight(-1, l.now().UnixNano())
 }
 
 func canceled(err error) *Rejection {

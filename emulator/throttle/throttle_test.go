@@ -566,3 +566,32 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("defaults = %+v", c)
 	}
 }
+
+// TestBusy: Busy sums the slot time held, over all slots, including a slot handed from a
+// released request to a queued one, and the time of the slots still held.
+func TestBusy(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		l := New(Config{MaxConcurrent: 2})
+		a := mustAcquire(t, l, key)
+		time.Sleep(time.Second) // synctest's clock
+		b := mustAcquire(t, l, key)
+		queued := acquireAsync(t.Context(), l, key)
+		synctest.Wait()
+		time.Sleep(2 * time.Second)
+		a() // its slot goes to the queued request: still two held
+		synctest.Wait()
+		c := <-queued
+		time.Sleep(3 * time.Second)
+		b()
+		time.Sleep(4 * time.Second)
+		if got, want := l.Stats(key).Busy, (1+2*2+2*3+4)*time.Second; got != want {
+			t.Errorf("Busy = %v with one slot still held, want %v", got, want)
+		}
+		c.release()
+		time.Sleep(time.Hour)
+		if got, want := l.Stats(key).Busy, 15*time.Second; got != want {
+			t.Errorf("Busy = %v after every release, want %v", got, want)
+		}
+	})
+}
