@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"os"
 	"os/exec"
@@ -55,6 +56,22 @@ func buildBinary(t testing.TB) string {
 		t.Fatalf("build the binary: %v\n%s", binaryErr, binaryPath)
 	}
 	return binaryPath
+}
+
+// runBinary runs the binary once with args (global flags first) and stdin, without a master
+// key in the environment (the key file is used), and returns what it printed on standard
+// output and standard error, failing the test when it exits with an error.
+func runBinary(t testing.TB, bin, stdin string, args ...string) (stdout, stderr []byte) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "BCC_MASTER_KEY=")
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("bcconnector %s: %v\n%s%s", strings.Join(args, " "), err, out.String(), errb.String())
+	}
+	return out.Bytes(), errb.Bytes()
 }
 
 // serveProcess is a `bcconnector serve` process.

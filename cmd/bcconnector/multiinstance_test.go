@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -152,15 +150,8 @@ func (h *multi) addConnections() {
 // cli runs the binary on the test's database and key and returns its standard output.
 func (h *multi) cli(stdin string, args ...string) string {
 	h.t.Helper()
-	cmd := exec.Command(h.bin, append([]string{"--database-url", h.db, "--key-file", h.key}, args...)...)
-	cmd.Env = append(os.Environ(), "BCC_MASTER_KEY=")
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		h.t.Fatalf("bcconnector %s: %v\n%s%s", strings.Join(args, " "), err, out.String(), errb.String())
-	}
-	return out.String()
+	out, _ := runBinary(h.t, h.bin, stdin, append([]string{"--database-url", h.db, "--key-file", h.key}, args...)...)
+	return string(out)
 }
 
 // live returns a serve that was not killed.

@@ -245,18 +245,10 @@ func (h *soak) setUp() {
 // cli runs the binary with the test's database and key and returns its standard output.
 func (h *soak) cli(stdin string, args ...string) string {
 	h.t.Helper()
-	cmd := exec.Command(h.bin, append([]string{"--db", h.db, "--key-file", h.key}, args...)...)
-	cmd.Env = append(os.Environ(), "BCC_MASTER_KEY=")
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	h.seen.Write(out.Bytes())
-	h.seen.Write(errb.Bytes())
-	if err != nil {
-		h.t.Fatalf("bcconnector %s: %v\n%s%s", strings.Join(args, " "), err, out.String(), errb.String())
-	}
-	return out.String()
+	out, errb := runBinary(h.t, h.bin, stdin, append([]string{"--db", h.db, "--key-file", h.key}, args...)...)
+	h.seen.Write(out)
+	h.seen.Write(errb)
+	return string(out)
 }
 
 // start starts serve on the database and key and makes it the current one.
