@@ -14,6 +14,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/bizzjoiner/bcconnector/internal/browsertest"
 )
 
 // e2e is a harness for the product as it runs: the real binary's `serve` on a SQLite
@@ -31,6 +35,8 @@ type e2e struct {
 	emu   *soakEmulator
 	admin string // the emulator's admin surface, ending in /_emulator/
 	bc    *bcTruth
+	// customers are the emulator's --customers tenants (readCustomers).
+	customers []*multiCustomer
 
 	serveArgs []string
 	serves    []*serveProcess
@@ -385,7 +391,83 @@ func TestServeAllCompanies(t *testing.T) {
 	if status, body := h.call("GET", "/connections/"+url.PathEscape(conn)+"/entities/customers/records?company="+url.QueryEscape("Müller Bäckerei GmbH"), nil); status != http.StatusNotFound {
 		t.Errorf("records by the old company name: %d %s, want 404 naming the companies", status, body)
 	}
+	h.checkUI(conn, companies)
 	h.serve().stop(t)
+}
+
+// checkUI signs in to serve's UI in headless Chromium and checks that the dashboard and
+// the connection's page show each company with its sync status by name (screenshots
+// under $BCC_ARTIFACTS/companies-e2e).
+func (h *e2e) checkUI(conn string, companies map[string]string) {
+	t := h.t
+	const password = "correct horse battery staple"
+	h.cli(password+"\n", "admin", "create", "--name", "admin")
+	ctx := browsertest.Start(t, 1280, 900)
+	browsertest.WatchConsole(t, ctx)
+	shots := browsertest.Artifacts(t, "companies-e2e")
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := signIn(ctx, h.serve().URL, password); err != nil {
+		t.Fatalf("sign in: %v", err)
+	}
+	dash, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`table.conns`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Shoot(t, ctx, shots, "dashboard")
+	if !strings.Contains(dash, conn) {
+		t.Errorf("the dashboard does not list connection %q:\n%s", conn, dash)
+	}
+	// Each company's sets under its name, and the company of each recent change.
+	groups, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]int](`Object.fromEntries([...document.querySelectorAll("table.conns .sets[data-company]")].map(d => [d.dataset.company, d.querySelectorAll(".badge").length]))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	changeCos, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("table.changes td.company")].map(td => td.textContent)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range companies {
+		if groups[name] != len(e2eCompanySets) {
+			t.Errorf("the dashboard shows %d sets under company %q, want %d: %v", groups[name], name, len(e2eCompanySets), groups)
+		}
+	}
+	if len(changeCos) == 0 || slices.ContainsFunc(changeCos, func(n string) bool { return !slices.Contains(mapValues(companies), n) }) {
+		t.Errorf("the dashboard's recent changes name the companies %v, want names of %v", changeCos, mapValues(companies))
+	}
+	var v struct{ ID string }
+	if err := h.getJSON("/connections/"+url.PathEscape(conn), &v); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(h.serve().URL+"/connections/"+v.ID),
+		chromedp.WaitVisible(chromedp.CSS(`#companies`)),
+		chromedp.WaitVisible(chromedp.CSS(`td.company`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	listed, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#companies`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("tr[data-company]")].map(r => r.dataset.company + "|" + r.dataset.set)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	browsertest.Shoot(t, ctx, shots, "connection")
+	per := map[string]int{}
+	for _, r := range rows {
+		name, _, _ := strings.Cut(r, "|")
+		per[name]++
+	}
+	for id, name := range companies {
+		if !strings.Contains(listed, name) || !strings.Contains(listed, id) {
+			t.Errorf("the connection page's companies lack %q (%s):\n%s", name, id, listed)
+		}
+		if per[name] != len(e2eCompanySets) {
+			t.Errorf("the connection page's sync table has %d rows of company %q, want %d: %v", per[name], name, len(e2eCompanySets), rows)
+		}
+	}
 }
 
 // converged waits until the connection's sync status has every company of companies

@@ -55,6 +55,15 @@ type connRow struct {
 	// company of each row, CompanyNames (by ID) in the recent changes.
 	Multi        bool
 	CompanyNames map[string]string
+	// SetGroups are Sets by company, in the connection's order, when Multi: the dashboard
+	// shows each company's sets under its name.
+	SetGroups []setGroup
+}
+
+// setGroup is one company's sets of a connection of several companies.
+type setGroup struct {
+	Company string
+	Sets    []setRow
 }
 
 // setRow is the sync state of one entity set.
@@ -190,6 +199,15 @@ func (h *handler) row(v service.ConnectionView) connRow {
 		}
 		return c.Sets[i].EntitySet < c.Sets[j].EntitySet
 	})
+	if c.Multi {
+		for _, r := range c.Sets {
+			if n := len(c.SetGroups); n == 0 || c.SetGroups[n-1].Company != r.Company {
+				c.SetGroups = append(c.SetGroups, setGroup{Company: r.Company})
+			}
+			g := &c.SetGroups[len(c.SetGroups)-1]
+			g.Sets = append(g.Sets, r)
+		}
+	}
 	return c
 }
 
@@ -213,6 +231,9 @@ type listData struct {
 	Conns          []connRow
 	Changes        []store.Change
 	Names          map[string]string
+	// Companies names every company of every connection by ID when a connection has
+	// several (the recent changes then say whose company each change is of); else nil.
+	Companies map[string]string
 }
 
 // connections is the dashboard: every connection with its health, secret expiry and sync.
@@ -228,6 +249,16 @@ func (h *handler) connections(w http.ResponseWriter, r *http.Request) {
 		h.samples.record(v.ID, h.now(), row.Rows, row.Requests, row.Throttled)
 		ld.Conns = append(ld.Conns, row)
 		ld.Names[v.ID] = v.Name
+		if row.Multi && ld.Companies == nil {
+			ld.Companies = map[string]string{}
+		}
+	}
+	if ld.Companies != nil {
+		for _, v := range views {
+			for _, co := range v.SyncCompanies() {
+				ld.Companies[co.ID] = co.Label()
+			}
+		}
 	}
 	ld.Changes = h.tail.recent(r.Context(), h.svc, 15, "")
 	ld.ExpressWarning = h.expressWarning(r.Context())
