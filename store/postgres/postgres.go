@@ -70,6 +70,7 @@ type DB struct {
 	sq                *sqlstore.Store // what the two SQL stores share, on driver{db}
 	sqlstore.AuditLog                 // store.AuditStore
 	sqlstore.Express                  // store.ExpressStore
+	sqlstore.Outbound                 // store.OutboundStore
 
 	marksPruned atomic.Int64 // when this process last pruned replica_marks, Unix milliseconds
 }
@@ -107,7 +108,7 @@ func Open(ctx context.Context, url string, kr *secret.Keyring, opt Options) (*DB
 		db.log = slog.New(slog.DiscardHandler)
 	}
 	db.sq = sqlstore.New(driver{db}, kr, db.now, db.log)
-	db.AuditLog, db.Express = db.sq.AuditLog(), db.sq.Express()
+	db.AuditLog, db.Express, db.Outbound = db.sq.AuditLog(), db.sq.Express(), db.sq.Outbound()
 	if db.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("postgres: connect: %s", redact(err))
 	}

@@ -73,6 +73,7 @@ type DB struct {
 	sq                *sqlstore.Store // what the two SQL stores share, on driver{db}
 	sqlstore.AuditLog                 // store.AuditStore
 	sqlstore.Express                  // store.ExpressStore
+	sqlstore.Outbound                 // store.OutboundStore
 
 	marksPruned atomic.Int64 // when replica_marks was last pruned, Unix milliseconds
 }
@@ -135,7 +136,7 @@ func Open(ctx context.Context, path string, kr *secret.Keyring, opt Options) (*D
 		db.log = slog.New(slog.DiscardHandler)
 	}
 	db.sq = sqlstore.New(driver{db}, kr, db.now, db.log)
-	db.AuditLog, db.Express = db.sq.AuditLog(), db.sq.Express()
+	db.AuditLog, db.Express, db.Outbound = db.sq.AuditLog(), db.sq.Express(), db.sq.Outbound()
 	busy := opt.BusyTimeout
 	if busy <= 0 {
 		busy = 5 * time.Second
