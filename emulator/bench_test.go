@@ -5,6 +5,7 @@ import (
 
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"runtime"
 	"strings"
 	"syscall"
@@ -117,4 +118,24 @@ func (t *tailRecorder) nextLink() string {
 	}
 	s = s[i+len(`"@odata.nextLink":"`):]
 	return s[:strings.IndexByte(s, '"')]
+}
+
+// BenchmarkGLRangePage5000 serves the page a full sync of a ledger asks for (issue 14): one
+// entryNumber range of 5,000 rows, latency off, so the emulator's own CPU per row shows.
+func BenchmarkGLRangePage5000(b *testing.B) {
+	emu, tok, u := benchEmulator(b, 200000)
+	b.ReportAllocs()
+	b.ResetTimer()
+	var bytes int64
+	for i := 0; i < b.N; i++ {
+		from := 1 + 5000*(i%40)
+		req := httptest.NewRequest(http.MethodGet, u+"?$filter="+url.QueryEscape("entryNumber ge "+itoa(from)+" and entryNumber lt "+itoa(from+5000)), nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Prefer", "odata.maxpagesize=5625")
+		w := &discard{h: http.Header{}}
+		emu.ServeHTTP(w, req)
+		bytes = w.n
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/1e3/float64(5000*b.N), "µs/row")
+	b.ReportMetric(float64(bytes)/float64(5000), "bytes/row")
 }

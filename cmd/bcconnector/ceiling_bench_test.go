@@ -14,8 +14,10 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -37,7 +39,14 @@ import (
 // 0.025 ms/row); and with the latency off, our CPU per row: the sync process's CPU time
 // (user + system, all of it: start-up, token, decode, SQLite, change log) over the rows.
 // Failed requests and 429s are the sync's own counts (its last output line) and the
-// emulator's count of 429s sent to the app (its quiet report). Run it as
+// emulator's count of 429s sent to the app (its quiet report).
+//
+// So that a figure can be explained, each run also reports where the sync's time went,
+// from its debug log (timelineOf: start-up until the first target, the plan's probes,
+// the pages, the commits after the last page, the end), how busy it kept BC's 5 slots
+// (the emulator's slot time over 5 × our wall time), and the CPU seconds of each process:
+// ours (user + system), the emulator's while it served us and while it served the
+// crawler, and the crawler's (this process). Run it as
 //
 //	go test -run '^$' -bench SyncCeiling -benchtime 1x -count 3 -timeout 30m ./cmd/bcconnector
 //
@@ -127,7 +136,7 @@ func runCeiling(b *testing.B, profile string, rows, pageSize int) {
 	emuCPU0 := procCPU(b, emu.cmd.Process.Pid)
 
 	// Ours, as a user runs it.
-	args := []string{"--db", db, "--key-file", key, "sync", "bench", "--full", "--entities", "generalLedgerEntries",
+	args := []string{"--db", db, "--key-file", key, "--log-level", "debug", "sync", "bench", "--full", "--entities", "generalLedgerEntries",
 		"--page-size", strconv.Itoa(pageSize)}
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(os.Environ(), "BCC_MASTER_KEY=")
@@ -139,6 +148,7 @@ func runCeiling(b *testing.B, profile string, rows, pageSize int) {
 	}
 	ours := syncOutcome{wall: time.Since(start), cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
 	emuCPU := procCPU(b, emu.cmd.Process.Pid) - emuCPU0
+	tl := timelineOf(b, stderr.String(), start, ours.wall)
 	m := syncCounts.FindStringSubmatch(stdout.String())
 	if m == nil {
 		b.Fatalf("no request counts in the sync's output:\n%s", stdout.String())
@@ -154,12 +164,14 @@ func runCeiling(b *testing.B, profile string, rows, pageSize int) {
 	}
 
 	// The sequential crawler on the same emulator.
+	emuCPU1, selfCPU0 := procCPU(b, emu.cmd.Process.Pid), selfCPU(b)
 	cstart := time.Now()
 	crawled, pages, err := crawlSequential(ctx, bt, crawlPageSize)
 	if err != nil {
 		b.Fatal(err)
 	}
 	seq := time.Since(cstart)
+	crawlEmuCPU, crawlerCPU := procCPU(b, emu.cmd.Process.Pid)-emuCPU1, selfCPU(b)-selfCPU0
 	if crawled != rows {
 		b.Fatalf("the crawler read %d rows, want %d", crawled, rows)
 	}
@@ -180,14 +192,99 @@ func runCeiling(b *testing.B, profile string, rows, pageSize int) {
 	b.ReportMetric(float64(ours.failed), "failed")
 	b.ReportMetric(float64(max(ours.throttled, bc429)), "429s")
 	b.ReportMetric(load0, "load1")
+	busy := time.Duration(q1.Apps[app].BusyMs-q0.Apps[app].BusyMs) * time.Millisecond
+	slotUse := busy.Seconds() / (float64(bc.DefaultMaxInFlight) * ours.wall.Seconds())
+	b.ReportMetric(100*slotUse, "%-bc-slots-busy")
+	b.ReportMetric(ours.cpu.Seconds(), "our-cpu-s")
+	b.ReportMetric(emuCPU.Seconds(), "emulator-cpu-s")
+	b.ReportMetric(crawlEmuCPU.Seconds(), "crawl-emulator-cpu-s")
+	b.ReportMetric(tl.startup.Seconds()*1e3, "startup-ms")
+	b.ReportMetric((tl.planned-tl.startup).Seconds()*1e3, "plan-ms")
+	b.ReportMetric((tl.lastRead - tl.planned).Seconds(), "pages-s")
+	b.ReportMetric((tl.lastCommit-tl.lastRead).Seconds()*1e3, "last-commits-ms")
+	b.ReportMetric((ours.wall-tl.lastCommit).Seconds()*1e3, "end-ms")
 	ceil := "no ceiling (latency off)"
 	if lat != (throttle.Latency{}) {
 		ceil = fmt.Sprintf("ceiling %.2fs = max((%d pages × %s + %d rows × %s) / 5, one page) → %.2f×",
 			ceiling.Seconds(), (rows+pageSize-1)/pageSize, lat.Overhead, rows, lat.PerRow, ours.wall.Seconds()/ceiling.Seconds())
 	}
-	b.Logf("latency %s (%s), %d rows: ours %.2fs (%d requests, %d failed, %d 429s by our count, %d by BC's; CPU %.2fs = %.2f µs/row; page size %d); %s; sequential crawler %.2fs (%d pages of %d) → ours %.2f× faster; emulator CPU %.2fs; load average %.1f → %.1f",
-		profile, lat, rows, ours.wall.Seconds(), ours.requests, ours.failed, ours.throttled, bc429, ours.cpu.Seconds(), cpuPerRow, pageSize,
-		ceil, seq.Seconds(), pages, crawlPageSize, seq.Seconds()/ours.wall.Seconds(), emuCPU.Seconds(), load0, load1)
+	b.Logf("latency %s (%s), %d rows: ours %.2fs (%d requests, %d failed, %d 429s by our count, %d by BC's; CPU %.2fs (user %.2fs, system %.2fs) = %.2f µs/row; page size %d); %s; sequential crawler %.2fs (%d pages of %d) → ours %.2f× faster; load average %.1f → %.1f",
+		profile, lat, rows, ours.wall.Seconds(), ours.requests, ours.failed, ours.throttled, bc429, ours.cpu.Seconds(),
+		cmd.ProcessState.UserTime().Seconds(), cmd.ProcessState.SystemTime().Seconds(), cpuPerRow, pageSize,
+		ceil, seq.Seconds(), pages, crawlPageSize, seq.Seconds()/ours.wall.Seconds(), load0, load1)
+	b.Logf("  ours, from the start: %s; the sync's debug log: %s", tl, tl.counts)
+	b.Logf("  BC's 5 slots busy %.1fs of %.1fs (%.0f%%); CPU: ours %.2fs, the emulator's serving us %.2fs, serving the crawler %.2fs, the crawler's %.2fs (on %d cores)",
+		busy.Seconds(), float64(bc.DefaultMaxInFlight)*ours.wall.Seconds(), 100*slotUse, ours.cpu.Seconds(), emuCPU.Seconds(),
+		crawlEmuCPU.Seconds(), crawlerCPU.Seconds(), runtime.NumCPU())
+}
+
+// syncTimeline is when the steps of `sync --full` happened, from its debug log, as
+// offsets from the process's start.
+type syncTimeline struct {
+	startup    time.Duration // "sync ready": store, connection, syncer made
+	planned    time.Duration // "full sync planned": the probes answered, partitions made
+	firstRead  time.Duration // the first page read
+	lastRead   time.Duration // the last page read
+	lastCommit time.Duration // the last page committed
+	done       time.Duration // "full sync": the sync state recorded
+	wall       time.Duration // the process's exit
+	counts     string        // pages read and committed, as a check on the log
+}
+
+func (tl syncTimeline) String() string {
+	ms := func(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) + " ms" }
+	return fmt.Sprintf("ready %s, planned %s (+%s), first page %s, last page %s (pages %.2fs), last commit %s (+%s), done %s (+%s), exit %s (+%s)",
+		ms(tl.startup), ms(tl.planned), ms(tl.planned-tl.startup), ms(tl.firstRead), ms(tl.lastRead), (tl.lastRead - tl.planned).Seconds(),
+		ms(tl.lastCommit), ms(tl.lastCommit-tl.lastRead), ms(tl.done), ms(tl.done-tl.lastCommit), ms(tl.wall), ms(tl.wall-tl.done))
+}
+
+// timelineOf reads the sync's debug log (JSON lines on stderr) into its timeline; start is
+// when the process was started.
+func timelineOf(b *testing.B, stderr string, start time.Time, wall time.Duration) syncTimeline {
+	tl := syncTimeline{wall: wall}
+	var reads, commits int
+	for _, line := range strings.Split(stderr, "\n") {
+		var l struct {
+			Time time.Time `json:"time"`
+			Msg  string    `json:"msg"`
+		}
+		if !strings.HasPrefix(line, "{") || json.Unmarshal([]byte(line), &l) != nil {
+			continue
+		}
+		at := l.Time.Sub(start)
+		switch l.Msg {
+		case "sync ready":
+			tl.startup = at
+		case "full sync planned":
+			tl.planned = at
+		case "full sync page read":
+			if reads == 0 {
+				tl.firstRead = at
+			}
+			reads++
+			tl.lastRead = at
+		case "full sync page committed":
+			commits++
+			tl.lastCommit = at
+		case "full sync":
+			tl.done = at
+		}
+	}
+	if tl.startup == 0 || tl.planned == 0 || reads == 0 || commits != reads || tl.done == 0 {
+		b.Fatalf("the sync's debug log lacks its timeline (ready %v, planned %v, %d pages read, %d committed, done %v):\n%s",
+			tl.startup, tl.planned, reads, commits, tl.done, tail(stderr, 3000))
+	}
+	tl.counts = fmt.Sprintf("%d pages read and committed", reads)
+	return tl
+}
+
+// selfCPU is this process's CPU time (user + system) so far.
+func selfCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // defaultSyncPageSize is the sync command's --page-size default.
