@@ -7,6 +7,7 @@
 package conn
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -61,6 +62,25 @@ type Options struct {
 	// Retry shapes the BC client's retries (bc.Options.Retry); zero values take bc's
 	// defaults.
 	Retry bc.RetryOptions
+	// TokenErrorFunc, when set, hears of every token request of the BC client that
+	// failed (after entra's retries), e.g. to notice an express connection's consent
+	// revoked. It runs on the request's goroutine and must return quickly.
+	TokenErrorFunc func(err error)
+}
+
+// watchedTokens is the BC client's token source telling TokenErrorFunc of failures; it
+// passes Invalidate through, so the client still refreshes after a 401.
+type watchedTokens struct {
+	entra.Bearer
+	onErr func(error)
+}
+
+func (w watchedTokens) Token(ctx context.Context) (string, error) {
+	t, err := w.Bearer.Token(ctx)
+	if err != nil && ctx.Err() == nil {
+		w.onErr(err)
+	}
+	return t, err
 }
 
 // Open builds the clients of a connection with its credential: a client secret, or a
@@ -98,9 +118,13 @@ func Open(c store.Connection, cred secret.Credential, opt Options) (*Conn, error
 	if lim == nil && opt.Limiters != nil {
 		lim = opt.Limiters.Limiter(store.BudgetKey{TenantID: c.TenantID, ClientID: c.ClientID, Environment: c.Environment})
 	}
+	var bearer bc.TokenSource = entra.Bearer{Source: tokens}
+	if opt.TokenErrorFunc != nil {
+		bearer = watchedTokens{entra.Bearer{Source: tokens}, opt.TokenErrorFunc}
+	}
 	client, err := bc.New(bc.Options{
 		BaseURL: c.BCBaseURL, TenantID: c.TenantID, Environment: c.Environment,
-		Tokens: entra.Bearer{Source: tokens}, HTTPClient: hc, Limiter: lim,
+		Tokens: bearer, HTTPClient: hc, Limiter: lim,
 		Logger: opt.Logger, Now: opt.Now, Retry: opt.Retry,
 	})
 	if err != nil {

@@ -274,6 +274,7 @@ func (r *run) checkToken(ctx context.Context, c *Check) {
 	c.Evidence = &Evidence{AADSTS: ee.Codes, EntraError: ee.ErrorCode, Description: ee.Description, TraceID: ee.TraceID, CorrelationID: ee.CorrelationID, HTTPStatus: ee.StatusCode}
 	if r.cfg.Express != nil {
 		c.Step, c.Problem, c.Fix = expressAdvice(ee, r.in, r.cfg.Express)
+		r.rep.ConsentRevoked = ConsentRevokedBy(ee, r.cfg.Express.Consent.State)
 		if c.Step == guide.ConnectionSettings {
 			c.Retype = []string{"tenant ID"}
 		}
@@ -471,6 +472,7 @@ func (r *run) checkRoles(c *Check) {
 		// Bizzjoiner's app requests the right permission; only the grant can be missing.
 		c.Status, c.Step = Failed, guide.Step5Consent
 		c.Problem, c.Fix = r.cfg.Express.rolesAdvice(r.in)
+		r.rep.ConsentRevoked = hadConsent(r.cfg.Express.Consent.State)
 		return
 	}
 	// §0.1/§0.2: Entra issues a token without roles when the app has only delegated

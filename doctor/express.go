@@ -87,7 +87,7 @@ func expressAdvice(ee *entra.Error, in guide.Checked, x *Express) (guide.Step, s
 		switch {
 		case x.Consent.State == store.ConsentRefused:
 			return guide.Step5Consent, fmt.Sprintf("admin consent was not granted: Entra answered %s (%s)", x.Consent.Error, x.Consent.ErrorDescription), grant
-		case x.Consent.State == store.ConsentGranted || ee.Scenario == entra.ScenarioServicePrincipalMissing:
+		case hadConsent(x.Consent.State) || ee.Scenario == entra.ScenarioServicePrincipalMissing:
 			return guide.Step5Consent, fmt.Sprintf("consent was revoked: %s (client ID %s) is no longer in tenant %s (its enterprise application was deleted)", app, in.ClientID, in.TenantID),
 				"grant it again: " + grant
 		}
@@ -103,6 +103,22 @@ func expressAdvice(ee *entra.Error, in guide.Checked, x *Express) (guide.Step, s
 			"give the customer's Directory (tenant) ID (Entra admin center → Overview) or a verified domain such as contoso.onmicrosoft.com"
 	}
 	return entraAdvice(ee, in)
+}
+
+// ConsentRevokedBy reports whether Entra's refusal of an express connection's token
+// request means its admin consent, granted before (state), was revoked: the app's service
+// principal is gone from the tenant (AADSTS7000229) or Entra does not know the app there
+// (AADSTS700016, which before a consent means "never consented", bc-entra-facts §1.4).
+func ConsentRevokedBy(ee *entra.Error, state store.ConsentState) bool {
+	if ee == nil || !hadConsent(state) {
+		return false
+	}
+	return ee.Scenario == entra.ScenarioServicePrincipalMissing || ee.Scenario == entra.ScenarioClientUnknown
+}
+
+// hadConsent: the consent callback said granted, whether or not it was seen revoked since.
+func hadConsent(s store.ConsentState) bool {
+	return s == store.ConsentGranted || s == store.ConsentRevoked
 }
 
 func firstLine(s string) string {

@@ -100,11 +100,15 @@ type Report struct {
 	FailedStep *guide.Step `json:"failedStep,omitempty"`
 	Checks     []Check     `json:"checks"`
 	// CompanyID and CompanyName are the resolved company, when found.
-	CompanyID   string    `json:"companyId,omitempty"`
-	CompanyName string    `json:"companyName,omitempty"`
-	Companies   []string  `json:"companies,omitempty"`
-	Started     time.Time `json:"started"`
-	Finished    time.Time `json:"finished"`
+	CompanyID   string   `json:"companyId,omitempty"`
+	CompanyName string   `json:"companyName,omitempty"`
+	Companies   []string `json:"companies,omitempty"`
+	// ConsentRevoked is set for an express connection whose consent had been granted
+	// and is gone now (Entra no longer knows the app in the tenant, or its token has no
+	// role): the service records the consent as revoked.
+	ConsentRevoked bool      `json:"consentRevoked,omitempty"`
+	Started        time.Time `json:"started"`
+	Finished       time.Time `json:"finished"`
 }
 
 // Retype returns the values to enter again to fix the failed step (Check.Retype of the

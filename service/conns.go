@@ -17,8 +17,10 @@ func (s *Impl) defaultOpen(_ context.Context, c store.Connection, cred secret.Cr
 // connOptions are the options every client of connection c is built with: the BC limiter
 // shared by every connection of one app and environment (and, with Options.Limiters, by
 // every process on the database), the metrics wrapper, the clock and the logger.
-func (s *Impl) connOptions(store.Connection) conn.Options {
-	return conn.Options{HTTPClient: s.hc, WrapTransport: s.wrap, Transports: &s.transports, Limiters: s.limiters, Logger: s.log, Now: s.now}
+// A failed token request is checked for an express connection's revoked consent.
+func (s *Impl) connOptions(c store.Connection) conn.Options {
+	return conn.Options{HTTPClient: s.hc, WrapTransport: s.wrap, Transports: &s.transports, Limiters: s.limiters, Logger: s.log, Now: s.now,
+		TokenErrorFunc: func(err error) { s.tokenRefused(c.ID, err) }}
 }
 
 // Conn returns the live clients of a stored connection, opened once and shared, so every

@@ -137,10 +137,35 @@ func (s *Impl) runExpressDoctor(ctx context.Context, c store.Connection, cons st
 	cfg.HTTPClient, cfg.Limiters, cfg.OnCheck, cfg.Now, cfg.Logger = s.hc, s.limiters, onCheck, s.now, s.log
 	rep := doctor.Run(ctx, cfg)
 	s.saveReport(ctx, c.ID, rep)
+	switch {
+	case rep.ConsentRevoked:
+		s.consentRevoked(ctx, cons, "the setup check: "+revocationSeen(rep))
+	case rep.OK && cons.State == store.ConsentRevoked:
+		// Granted again without the link (Enterprise applications → Permissions).
+		cons.State, cons.Error, cons.ErrorDescription = store.ConsentGranted, "", ""
+		if _, err := s.st.SetConsent(ctx, cons); err != nil {
+			return rep, err
+		}
+	}
 	if rep.OK {
 		if err := s.pinCompany(ctx, c, rep); err != nil {
 			return rep, err
 		}
 	}
 	return rep, nil
+}
+
+// revocationSeen is the evidence of the first failed check: Entra's AADSTS code and
+// message, or the token's missing role.
+func revocationSeen(rep *doctor.Report) string {
+	for _, c := range rep.Checks {
+		if c.Status != doctor.Failed {
+			continue
+		}
+		if c.Evidence != nil && c.Evidence.Description != "" {
+			return firstLine(c.Evidence.Description)
+		}
+		return c.Problem
+	}
+	return "consent revoked"
 }

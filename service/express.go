@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/doctor"
+	"github.com/bizzjoiner/bcconnector/entra"
 	"github.com/bizzjoiner/bcconnector/guide"
 	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/store"
@@ -67,7 +68,10 @@ type ExpressStatus struct {
 
 // ExpressView is the express side of a connection.
 type ExpressView struct {
-	// Consent is "pending", "granted" or "refused"; ConsentError Entra's answer on refusal.
+	// Consent is "pending", "granted", "refused" or "revoked" (granted, then seen gone by
+	// the doctor or a token request); ConsentError is Entra's answer on refusal or what
+	// showed the revocation; ConsentAt when the state was recorded (for revoked, when it
+	// was first seen).
 	Consent      string    `json:"consent"`
 	ConsentError string    `json:"consentError,omitempty"`
 	ConsentAt    time.Time `json:"consentAt"`
@@ -189,8 +193,11 @@ func (s *Impl) expressView(ctx context.Context, v *ConnectionView, c store.Conse
 	x := &ExpressView{Consent: string(c.State), ConsentAt: c.UpdatedAt,
 		Step6: Step6Values{Page: guide.BCPageName, Environment: v.Environment, ClientID: v.ClientID,
 			Description: guide.BCAppDescription, State: "Enabled", PermissionSet: guide.PermissionSetName}}
-	if c.State == store.ConsentRefused {
+	switch c.State {
+	case store.ConsentRefused:
 		x.ConsentError = strings.TrimSpace(c.Error + ": " + c.ErrorDescription)
+	case store.ConsentRevoked:
+		x.ConsentError = c.ErrorDescription
 	}
 	if app, _, err := s.st.OperatorApp(ctx); err == nil && app.ClientID == v.ClientID {
 		x.ConsentURL = guide.ExpressConsentURL(v.AuthorityHost, v.TenantID, app.ClientID, app.RedirectURI, consentState(c))
@@ -243,6 +250,48 @@ func (s *Impl) RecordConsent(ctx context.Context, q url.Values) (ConsentResult, 
 		return ConsentResult{}, err
 	}
 	return res, nil
+}
+
+// consentRevoked records an express connection's consent as revoked, once: the record
+// keeps when it was first seen and what showed it, until a new consent (the callback)
+// or a passing setup check grants it again.
+func (s *Impl) consentRevoked(ctx context.Context, cons store.Consent, seen string) {
+	if cons.State != store.ConsentGranted {
+		return
+	}
+	if len(seen) > 2000 {
+		seen = seen[:2000]
+	}
+	cons.State, cons.Error, cons.ErrorDescription = store.ConsentRevoked, "revoked", seen
+	if _, err := s.st.SetConsent(ctx, cons); err != nil {
+		s.log.Warn("express consent revoked, not recorded", "connection", cons.ConnectionID, "err", err)
+		return
+	}
+	s.log.Warn("express consent revoked in the customer's tenant", "connection", cons.ConnectionID, "seen", seen)
+}
+
+// tokenRefused checks a failed token request of a connection's BC client: Entra no longer
+// knowing an express app whose consent was granted means the consent was revoked.
+func (s *Impl) tokenRefused(id string, err error) {
+	var ee *entra.Error
+	if !errors.As(err, &ee) || (ee.Scenario != entra.ScenarioServicePrincipalMissing && ee.Scenario != entra.ScenarioClientUnknown) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cons, cerr := s.st.Consent(ctx, id)
+	if cerr != nil || !doctor.ConsentRevokedBy(ee, cons.State) {
+		return
+	}
+	s.consentRevoked(store.WithActor(ctx, store.Actor{Kind: store.ActorSystem}), cons, "a token request: "+firstLine(ee.Description))
+}
+
+// firstLine is s up to its first line break (Entra's descriptions go on with trace IDs).
+func firstLine(s string) string {
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 // expressDoctor is the doctor's Config of an express connection.

@@ -239,3 +239,83 @@ func TestExpressRestrictedAndOperator(t *testing.T) {
 		t.Errorf("CreateExpress without an operator app: %v", err)
 	}
 }
+
+// TestExpressConsentRevokedRecorded: a token request or the setup check that sees the
+// customer's consent gone records it (revoked, when first seen, what showed it) instead of
+// leaving the record "granted"; a new consent, or a passing check after a grant in the
+// portal, restores it.
+func TestExpressConsentRevokedRecorded(t *testing.T) {
+	t.Parallel()
+	es := newExpressSetup(t)
+	ctx := t.Context()
+	x := es.sb.Express()
+	tenant := es.sb.Credentials().TenantID
+	v, err := es.svc.CreateExpress(ctx, es.input(emulator.DemoTenantDomain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	es.consent(t, v.ID, "grant")
+	es.sb.RegisterInBC(tenant, emulator.DemoEnvironment, x.ClientID)
+	if rep, _ := es.svc.RunDoctor(ctx, v.ID, nil); !rep.OK {
+		t.Fatalf("setup: %+v", failed(t, rep))
+	}
+	consent := func() ExpressView {
+		t.Helper()
+		got, err := es.svc.GetConnection(ctx, v.ID)
+		if err != nil || got.Express == nil {
+			t.Fatalf("GetConnection: %+v %v", got.Express, err)
+		}
+		return *got.Express
+	}
+
+	// The customer deletes the enterprise application; the next token request (the cached
+	// token expired) is refused, and that is recorded without any doctor run.
+	es.sb.RevokeExpress(tenant)
+	es.svc.forget(v.ID)
+	c, err := es.svc.Conn(ctx, v.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := time.Now().Add(-time.Second)
+	if _, err := c.BC.Companies(ctx); err == nil {
+		t.Fatal("companies after revocation: no error")
+	}
+	got := consent()
+	if got.Consent != "revoked" || got.ConsentAt.Before(before) || !strings.Contains(got.ConsentError, "a token request: AADSTS7000229") {
+		t.Fatalf("after a refused token request: %+v", got)
+	}
+	// The doctor sees it too; the record keeps when it was first seen.
+	if rep, _ := es.svc.RunDoctor(ctx, v.ID, nil); !rep.ConsentRevoked {
+		t.Errorf("doctor after revocation: ConsentRevoked not set: %+v", failed(t, rep))
+	}
+	if again := consent(); again.Consent != "revoked" || !again.ConsentAt.Equal(got.ConsentAt) {
+		t.Errorf("a second sighting changed the record: %+v, was %+v", again, got)
+	}
+
+	// A new consent restores it.
+	if res := es.consent(t, v.ID, "grant"); res.Connection.Express.Consent != "granted" {
+		t.Fatalf("consent again: %+v", res.Connection.Express)
+	}
+	if rep, _ := es.svc.RunDoctor(ctx, v.ID, nil); !rep.OK {
+		t.Fatalf("after consenting again: %+v", failed(t, rep))
+	}
+
+	// The grant removed (service principal kept): the doctor's token without roles.
+	if err := es.sb.Directory().SetConsent(tenant, x.ClientID, false); err != nil {
+		t.Fatal(err)
+	}
+	es.svc.RunDoctor(ctx, v.ID, nil)
+	if got := consent(); got.Consent != "revoked" || !strings.Contains(got.ConsentError, "the setup check: ") || !strings.Contains(got.ConsentError, "no API.ReadWrite.All role") {
+		t.Fatalf("grant removed: %+v", got)
+	}
+	// Granted again in the portal, without the link: a passing check restores it.
+	if err := es.sb.Directory().SetConsent(tenant, x.ClientID, true); err != nil {
+		t.Fatal(err)
+	}
+	if rep, _ := es.svc.RunDoctor(ctx, v.ID, nil); !rep.OK {
+		t.Fatalf("after the grant in the portal: %+v", failed(t, rep))
+	}
+	if got := consent(); got.Consent != "granted" || got.ConsentError != "" {
+		t.Errorf("after a passing check: %+v", got)
+	}
+}

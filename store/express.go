@@ -70,6 +70,12 @@ const (
 	// ConsentRefused: Entra redirected back with an error (declined, or a user who may not
 	// consent: AADSTS90094/90095).
 	ConsentRefused ConsentState = "refused"
+	// ConsentRevoked: consent had been granted, and then the doctor or a token request saw
+	// it gone in the customer's tenant (the enterprise application deleted: AADSTS7000229
+	// or AADSTS700016; or the grant removed: a token without roles, bc-entra-facts §1.4,
+	// §1.6). UpdatedAt is when that was first seen; Error is "revoked" and
+	// ErrorDescription what was seen. A new consent (the callback) grants it again.
+	ConsentRevoked ConsentState = "revoked"
 )
 
 // Consent is an express connection's admin-consent record: its presence makes the
@@ -77,7 +83,7 @@ const (
 type Consent struct {
 	// ConnectionID is the express connection.
 	ConnectionID string
-	// State is pending, granted or refused.
+	// State is pending, granted, refused or revoked.
 	State ConsentState
 	// Nonce is the secret part of the consent link's state parameter; the callback must
 	// bring it back (the link's state is ConnectionID + "." + Nonce).

@@ -239,8 +239,11 @@ func (c *ConnectionListCmd) Run(ctx context.Context, g *Globals) error {
 func (a *app) kindSummary(ctx context.Context, connID string) (store.ConnectionKind, string) {
 	if cons, err := a.db.Consent(ctx, connID); err == nil {
 		s := "Bizzjoiner's app; consent " + string(cons.State)
-		if cons.State == store.ConsentRefused {
+		switch cons.State {
+		case store.ConsentRefused:
 			s += " (" + cons.ErrorDescription + ")"
+		case store.ConsentRevoked:
+			s += " " + cons.UpdatedAt.UTC().Format("2006-01-02 15:04") + " UTC (seen by " + cons.ErrorDescription + "); grant it again: bcconnector consent-url NAME"
 		}
 		return store.KindExpress, s
 	}

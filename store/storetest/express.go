@@ -190,6 +190,19 @@ func testConsent(t *testing.T, open Opener) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Consent seen revoked is a state of its own, with what was seen; a new consent
+	// grants it again.
+	rv, err := s.SetConsent(ctx, store.Consent{ConnectionID: c.ID, State: store.ConsentRevoked, Nonce: nonce, Tenant: g.Tenant,
+		Error: "revoked", ErrorDescription: "AADSTS7000229: The client application is missing service principal in the tenant."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Consent(ctx, c.ID); err != nil || got != rv || got.State != store.ConsentRevoked {
+		t.Fatalf("Consent after revocation = %+v %v, want %+v", got, err, rv)
+	}
+	if g, err = s.SetConsent(ctx, store.Consent{ConnectionID: c.ID, State: store.ConsentGranted, Nonce: nonce, Tenant: g.Tenant}); err != nil {
+		t.Fatal(err)
+	}
 	all, err := s.Consents(ctx)
 	if err != nil || len(all) != 1 || all[c.ID] != g {
 		t.Fatalf("Consents = %+v %v", all, err)

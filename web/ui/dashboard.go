@@ -123,8 +123,12 @@ func (h *handler) row(v service.ConnectionView) connRow {
 		// Express: no secret of the customer's; what stands for it is the consent.
 		c.CredentialLabel, c.Thumbprint, c.ExpiryClass = "Express (Bizzjoiner's app)", "", ""
 		c.ExpiryText = "consent " + x.Consent
-		if x.Consent == "refused" {
+		switch x.Consent {
+		case "refused":
 			c.ExpiryClass = "bad"
+		case "revoked":
+			c.ExpiryClass = "bad"
+			c.ExpiryText = "consent revoked " + x.ConsentAt.UTC().Format("2006-01-02 15:04") + " UTC"
 		}
 	}
 	now := h.now()

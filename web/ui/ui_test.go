@@ -18,6 +18,7 @@ import (
 	"github.com/bizzjoiner/bcconnector/doctor"
 	"github.com/bizzjoiner/bcconnector/guide"
 	"github.com/bizzjoiner/bcconnector/service"
+	"github.com/bizzjoiner/bcconnector/store"
 )
 
 const (
@@ -624,6 +625,20 @@ func TestRemoveConnectionLeavesWebhooks(t *testing.T) {
 	if !e.fake.called("DeleteConnection " + id) {
 		t.Fatal("DeleteConnection not called")
 	}
+}
+
+// TestExpressConsentRevokedShown: an express connection whose consent was seen revoked
+// says so, with when and what showed it, on the dashboard and its express page.
+func TestExpressConsentRevokedShown(t *testing.T) {
+	e := setup(t)
+	id := created(t, e)
+	e.fake.mu.Lock()
+	e.fake.conns[id].Kind = store.KindExpress
+	e.fake.conns[id].Express = &service.ExpressView{Consent: "revoked", ConsentAt: time.Date(2026, 9, 1, 11, 30, 0, 0, time.UTC),
+		ConsentError: "a token request: AADSTS7000229: The client application is missing service principal in the tenant."}
+	e.fake.mu.Unlock()
+	want(t, e.get("/"), 200, "consent revoked 2026-09-01 11:30 UTC")
+	want(t, e.get("/wizard/express/"+id), 200, `data-consent="revoked"`, "Consent was revoked", "a token request: AADSTS7000229", "a new consent restores it")
 }
 
 func TestSameName(t *testing.T) {

@@ -355,8 +355,8 @@ func CheckConsent(c store.Consent) error {
 	switch {
 	case c.ConnectionID == "":
 		return fmt.Errorf("%w: consent: the connection ID is empty", store.ErrInvalid)
-	case c.State != store.ConsentPending && c.State != store.ConsentGranted && c.State != store.ConsentRefused:
-		return fmt.Errorf("%w: consent state %q must be pending, granted or refused", store.ErrInvalid, c.State)
+	case c.State != store.ConsentPending && c.State != store.ConsentGranted && c.State != store.ConsentRefused && c.State != store.ConsentRevoked:
+		return fmt.Errorf("%w: consent state %q must be pending, granted, refused or revoked", store.ErrInvalid, c.State)
 	case len(c.Nonce) < 16:
 		return fmt.Errorf("%w: consent nonce must be at least 16 characters (store.NewID gives 16)", store.ErrInvalid)
 	case len(c.Error) > 200 || len(c.ErrorDescription) > 2000 || len(c.Tenant) > 256:

@@ -365,6 +365,7 @@ const (
 	ExpressConsentGranted ExpressConsent = "granted"
 	ExpressConsentPending ExpressConsent = "pending"
 	ExpressConsentRefused ExpressConsent = "refused"
+	ExpressConsentRevoked ExpressConsent = "revoked"
 )
 
 // Valid indicates whether the value is a known member of the ExpressConsent enum.
@@ -375,6 +376,8 @@ func (e ExpressConsent) Valid() bool {
 	case ExpressConsentPending:
 		return true
 	case ExpressConsentRefused:
+		return true
+	case ExpressConsentRevoked:
 		return true
 	default:
 		return false
@@ -1085,11 +1088,13 @@ type ErrorCode string
 
 // Express The express side of a connection.
 type Express struct {
-	// Consent The last answer Entra sent to the consent callback: none yet, admin_consent=True, or an error.
-	Consent   ExpressConsent `json:"consent"`
-	ConsentAt time.Time      `json:"consentAt"`
+	// Consent The last answer Entra sent to the consent callback (none yet, admin_consent=True, or an error), or revoked: consent had been granted and the setup check or a token request saw it gone (the app's enterprise application deleted, AADSTS7000229/700016, or its grant removed: a token without roles). A new consent grants it again.
+	Consent ExpressConsent `json:"consent"`
 
-	// ConsentError Entra's error on refusal, e.g. 'access_denied: AADSTS90094: …' when the tenant's admin restricted consent.
+	// ConsentAt When the consent state was recorded; for revoked, when the revocation was first seen.
+	ConsentAt time.Time `json:"consentAt"`
+
+	// ConsentError Entra's error on refusal, e.g. 'access_denied: AADSTS90094: …' when the tenant's admin restricted consent; for revoked, what showed the revocation.
 	ConsentError *string `json:"consentError,omitempty"`
 
 	// ConsentUrl The admin-consent link (GET {authority}/{tenant}/adminconsent?client_id=…&redirect_uri=…&state=…) the customer's admin opens (Step 5); absent when no express app is configured.
@@ -1099,7 +1104,7 @@ type Express struct {
 	Step6 Step6 `json:"step6"`
 }
 
-// ExpressConsent The last answer Entra sent to the consent callback: none yet, admin_consent=True, or an error.
+// ExpressConsent The last answer Entra sent to the consent callback (none yet, admin_consent=True, or an error), or revoked: consent had been granted and the setup check or a token request saw it gone (the app's enterprise application deleted, AADSTS7000229/700016, or its grant removed: a token without roles). A new consent grants it again.
 type ExpressConsent string
 
 // ExpressInput Express setup: the customer's tenant, environment and company; no client ID or secret (Bizzjoiner's app and the operator's credential are used).
