@@ -67,10 +67,11 @@ type DB struct {
 
 	listen listener // the Notifier's LISTEN side
 
-	sq                *sqlstore.Store // what the two SQL stores share, on driver{db}
-	sqlstore.AuditLog                 // store.AuditStore
-	sqlstore.Express                  // store.ExpressStore
-	sqlstore.Outbound                 // store.OutboundStore
+	sq                 *sqlstore.Store // what the two SQL stores share, on driver{db}
+	sqlstore.AuditLog                  // store.AuditStore
+	sqlstore.Express                   // store.ExpressStore
+	sqlstore.Outbound                  // store.OutboundStore
+	sqlstore.Retention                 // the change log's retention (store.ReplicaStore)
 
 	marksPruned atomic.Int64 // when this process last pruned replica_marks, Unix milliseconds
 }
@@ -108,7 +109,7 @@ func Open(ctx context.Context, url string, kr *secret.Keyring, opt Options) (*DB
 		db.log = slog.New(slog.DiscardHandler)
 	}
 	db.sq = sqlstore.New(driver{db}, kr, db.now, db.log)
-	db.AuditLog, db.Express, db.Outbound = db.sq.AuditLog(), db.sq.Express(), db.sq.Outbound()
+	db.AuditLog, db.Express, db.Outbound, db.Retention = db.sq.AuditLog(), db.sq.Express(), db.sq.Outbound(), db.sq.Retention()
 	if db.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("postgres: connect: %s", redact(err))
 	}
