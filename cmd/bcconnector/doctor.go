@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/bizzjoiner/bcconnector/doctor"
@@ -95,6 +97,7 @@ type PermissionSetCmd struct {
 	Entities []string `sep:"," help:"Entity sets read (default: the sync defaults)."`
 	Write    []string `sep:"," help:"Entity sets written (granted read, insert, modify, delete)."`
 	ObjectID int      `name:"object-id" default:"50100" help:"AL object ID in the per-tenant range 50000–99999."`
+	Custom   []string `name:"custom-table" sep:"none" placeholder:"PUBLISHER/GROUP/VERSION/SET=TABLE" help:"The table behind a custom API page (its SourceTable in the extension's source), e.g. contoso/warehouse/v1.0/binContents='Bin Content'; repeat it per page. The set is granted that table (RIMD when in --write); it is read when in neither list. A custom set without it is listed as not covered."`
 	Output   string   `short:"o" placeholder:"FILE" help:"Write to FILE instead of standard output."`
 }
 
@@ -104,8 +107,17 @@ func (c *PermissionSetCmd) Run(g *Globals) error {
 	if len(read) == 0 {
 		read = doctor.DefaultEntities
 	}
+	custom, err := permset.ParseCustomTables(c.Custom)
+	if err != nil {
+		return fmt.Errorf("--custom-table %v", err)
+	}
+	for _, set := range slices.Sorted(maps.Keys(custom)) {
+		if !slices.Contains(read, set) && !slices.Contains(c.Write, set) {
+			read = append(slices.Clip(read), set)
+		}
+	}
 	var b strings.Builder
-	if err := permset.Generate(&b, read, c.Write, permset.Options{ObjectID: c.ObjectID}); err != nil {
+	if err := permset.Generate(&b, read, c.Write, permset.Options{ObjectID: c.ObjectID, Custom: custom}); err != nil {
 		return err
 	}
 	if c.Output == "" {

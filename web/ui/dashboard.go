@@ -281,6 +281,22 @@ type connData struct {
 	Pending *pendingCertificate
 	// Schedule is the schedule form.
 	Schedule scheduleForm
+	// CustomTables prefills the permission set's form, one "set=" line per custom API
+	// set the connection syncs or writes, for the admin to name the table behind each
+	// page; empty when it has none.
+	CustomTables string
+}
+
+// customTablesOf lists the connection's custom API sets ("publisher/group/version/set")
+// as "set=" lines.
+func customTablesOf(c store.Connection) string {
+	var lines []string
+	for _, set := range append(slices.Clone(c.Entities), c.WriteEntities...) {
+		if line := set + "="; strings.Count(set, "/") == 3 && !slices.Contains(lines, line) {
+			lines = append(lines, line)
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 // pendingCertificate is what the connection page shows of a pending certificate.
@@ -292,7 +308,7 @@ type pendingCertificate struct {
 func (h *handler) connData(ctx context.Context, v service.ConnectionView) connData {
 	row := h.row(v)
 	h.samples.record(v.ID, h.now(), row.Rows, row.Requests, row.Throttled)
-	cd := connData{connRow: row, Chart: renderChart(h.samples.get(v.ID)), Schedule: scheduleFormOf(v.Connection)}
+	cd := connData{connRow: row, Chart: renderChart(h.samples.get(v.ID)), Schedule: scheduleFormOf(v.Connection), CustomTables: customTablesOf(v.Connection)}
 	cd.Changes = h.tail.recent(ctx, h.svc, 15, v.ID)
 	if run := h.doctors.get(v.ID); run != nil {
 		cd.Progress = progress(run, "/connections/"+url.PathEscape(v.ID)+"/doctor", "", nil)

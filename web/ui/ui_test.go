@@ -711,3 +711,30 @@ func TestWizardWarnsBeforeDuplicate(t *testing.T) {
 		t.Error("a connection to another environment is taken for a duplicate")
 	}
 }
+
+// TestPermissionSetCustomTables: a connection of custom API sets gets a form on its page,
+// one "set=" line per custom set; the download grants the tables named, leaves a line without a table not covered, and a malformed line answers 400
+// naming the field and the expected form.
+func TestPermissionSetCustomTables(t *testing.T) {
+	e := setup(t)
+	v, _, err := e.fake.CreateConnection(context.Background(), service.ConnectionInput{Name: "Custom", TenantID: testTenant, ClientID: testClient,
+		Secret: testSecret, SecretEndDate: "2026-09-20", Environment: "Production", Company: e.fake.companies[0][0],
+		Entities: []string{"customers", "contoso/warehouse/v1.0/binContents", "fabrikam/pricing/v2.0/priceListLines"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "/connections/" + v.ID
+	want(t, e.get(base), 200, `id="custom-tables"`, "contoso/warehouse/v1.0/binContents=\nfabrikam/pricing/v2.0/priceListLines=</textarea>")
+	q := url.Values{"customTables": {"contoso/warehouse/v1.0/binContents=Bin Content\r\nfabrikam/pricing/v2.0/priceListLines=\r\n"}}
+	r := e.get(base + "/permission-set.al?" + q.Encode())
+	want(t, r, 200, `tabledata "Bin Content" = R,`, "tabledata Customer = R", "Not covered", "fabrikam/pricing/v2.0/priceListLines")
+	q = url.Values{"customTables": {"binContents=Bin Content"}}
+	want(t, e.get(base+"/permission-set.al?"+q.Encode()), 400, "Tables behind custom API pages", "publisher/group/version/entitySet=Table Name")
+	// Without custom sets there is no form.
+	id := created(t, e)
+	if r := e.get("/connections/" + id); strings.Contains(r.Body, `id="custom-tables"`) {
+		t.Error("a connection without custom sets shows the custom tables form")
+	}
+	q = url.Values{"customTable": {`a/b/v1.0/c="Sales Header"`}}
+	want(t, e.get("/wizard/permission-set.al?entity=customers&"+q.Encode()), 200, `tabledata "Sales Header" = R`)
+}

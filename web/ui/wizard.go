@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -397,9 +399,29 @@ func (h *handler) wizardPermset(w http.ResponseWriter, r *http.Request) {
 	h.writePermset(w, r, sets, nil)
 }
 
+// writePermset answers the permission set of read and write; the tables behind custom API
+// pages come from customTable parameters and customTables lines ("set=Table Name" each; a
+// line with no table after '=' leaves its set not covered), and a set given only there
+// is read.
 func (h *handler) writePermset(w http.ResponseWriter, r *http.Request, read, write []string) {
+	given := r.URL.Query()["customTable"]
+	for line := range strings.SplitSeq(r.URL.Query().Get("customTables"), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasSuffix(line, "=") {
+			given = append(given, line)
+		}
+	}
+	custom, err := permset.ParseCustomTables(given)
+	if err != nil {
+		http.Error(w, "Tables behind custom API pages: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	for _, set := range slices.Sorted(maps.Keys(custom)) {
+		if !slices.Contains(read, set) && !slices.Contains(write, set) {
+			read = append(slices.Clip(read), set)
+		}
+	}
 	var b strings.Builder
-	if err := permset.Generate(&b, read, write, permset.Options{}); err != nil {
+	if err := permset.Generate(&b, read, write, permset.Options{Custom: custom}); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
