@@ -151,17 +151,24 @@ func clockMinutes(s string) (int, bool) {
 	return hh*60 + mm, true
 }
 
+// parsed returns the window's time zone and its start and end in minutes after midnight;
+// false when it is not valid.
+func (q *QuietWindow) parsed() (loc *time.Location, start, end int, ok bool) {
+	loc, err := q.Location()
+	if err != nil {
+		return nil, 0, 0, false
+	}
+	start, ok1 := clockMinutes(q.Start)
+	end, ok2 := clockMinutes(q.End)
+	return loc, start, end, ok1 && ok2 && start != end
+}
+
 // Until returns the end of the window when t is inside it, else the zero time. The
 // window's times are read on t's day in the window's time zone (a wall-clock time that
 // daylight saving skips counts as the moment after the jump).
 func (q *QuietWindow) Until(t time.Time) time.Time {
-	loc, err := q.Location()
-	if err != nil {
-		return time.Time{}
-	}
-	start, ok1 := clockMinutes(q.Start)
-	end, ok2 := clockMinutes(q.End)
-	if !ok1 || !ok2 || start == end {
+	loc, start, end, ok := q.parsed()
+	if !ok {
 		return time.Time{}
 	}
 	lt := t.In(loc)
@@ -180,6 +187,23 @@ func (q *QuietWindow) Until(t time.Time) time.Time {
 	}
 	if e := at(0, end); t.Before(e) {
 		return e
+	}
+	return time.Time{}
+}
+
+// NextStart returns the first start of the window after t (on t's day or the next, in
+// the window's time zone), or the zero time when the window is not valid. A pass running
+// then stops at its next page boundary (syncer.Worker).
+func (q *QuietWindow) NextStart(t time.Time) time.Time {
+	loc, start, _, ok := q.parsed()
+	if !ok {
+		return time.Time{}
+	}
+	lt := t.In(loc)
+	for day := range 3 { // a day that daylight saving shortens may put tomorrow's start first
+		if s := time.Date(lt.Year(), lt.Month(), lt.Day()+day, start/60, start%60, 0, 0, loc); s.After(t) {
+			return s
+		}
 	}
 	return time.Time{}
 }

@@ -23,6 +23,10 @@ type SyncArgs struct {
 	EntitySet    string `json:"entity_set" river:"unique"`
 	// Mode is "" (whatever the target needs), "full" (restart), or "reconcile".
 	Mode Mode `json:"mode,omitempty"`
+	// Scheduled marks a job the scheduler queued (its moment, or a webhook hint), which
+	// keeps its set's quiet window ([Worker.Schedules]); a job a person asked for (the UI's
+	// or the API's sync, the CLI) does not. Not part of the job's uniqueness.
+	Scheduled bool `json:"scheduled,omitempty"`
 }
 
 // Kind implements river.JobArgs.
@@ -92,10 +96,69 @@ type Worker struct {
 	// incremental, reconcile), its outcome ([Outcome]) and how long it took (serve's
 	// metrics).
 	PassFunc func(mode Mode, outcome string, d time.Duration)
+	// Schedules, when set, gives a job's connection, whose schedule
+	// (store.Connection.ScheduleFor) holds a scheduled job ([SyncArgs.Scheduled]) to its
+	// set's quiet window: one due inside the window snoozes until after its end, and one
+	// running when the window starts stops at its next page boundary, its pages committed
+	// with their checkpoints, and snoozes likewise, to continue from those checkpoints.
+	// Without it, quiet windows are the scheduler's alone (a pass running when one starts
+	// finishes).
+	Schedules ConnectionGetter
+	// Interval is serve's --interval (default 1 minute): a job held back by a quiet window
+	// resumes after its end at the target's phase of the shorter of this and its own
+	// interval, as the scheduler queues it ([Phase]), so targets are spread after the
+	// window.
+	Interval time.Duration
+	// Now is the clock of time slices and quiet windows; default time.Now.
+	Now func() time.Time
 
 	mu      sync.Mutex
 	snoozes int64
 	running map[string]int // jobs running per connection
+}
+
+// ConnectionGetter reads a stored connection (store.ConnectionStore has this method).
+type ConnectionGetter interface {
+	GetConnection(ctx context.Context, idOrName string) (store.Connection, error)
+}
+
+func (w *Worker) now() time.Time {
+	if w.Now != nil {
+		return w.Now()
+	}
+	return time.Now()
+}
+
+// quietSchedule returns the schedule of a scheduled job's set when it has a quiet window.
+func (w *Worker) quietSchedule(ctx context.Context, args SyncArgs) (store.Schedule, bool) {
+	if !args.Scheduled || w.Schedules == nil || args.Mode == ModeFull {
+		return store.Schedule{}, false
+	}
+	c, err := w.Schedules.GetConnection(ctx, args.ConnectionID)
+	if err != nil {
+		return store.Schedule{}, false
+	}
+	sc := c.ScheduleFor(args.EntitySet)
+	return sc, sc.Quiet != nil
+}
+
+// quietWait returns how long a job of t waits when now is inside the quiet window of sc:
+// until the target's moment after the window's end (see Interval), as the scheduler
+// would queue it.
+func (w *Worker) quietWait(t Target, sc store.Schedule, now time.Time) (time.Duration, bool) {
+	end := sc.Quiet.Until(now)
+	if end.IsZero() {
+		return 0, false
+	}
+	def := w.Interval
+	if def <= 0 {
+		def = time.Minute
+	}
+	interval := sc.Every()
+	if interval <= 0 {
+		interval = def
+	}
+	return nextRun(t, min(interval, def), end).Sub(now), true
 }
 
 // DefaultMaxPerConnection is the default of Worker.MaxPerConnection.
@@ -157,6 +220,19 @@ func (w *Worker) Snoozes() int64 {
 // Work implements river.Worker.
 func (w *Worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	t := job.Args.Target()
+	now := w.now()
+	deadline := now.Add(w.runFor())
+	sc, quiet := w.quietSchedule(ctx, job.Args)
+	if quiet {
+		if d, ok := w.quietWait(t, sc, now); ok {
+			w.logQuiet(t, sc, d, "a scheduled job waits for the end of the quiet window")
+			return river.JobSnooze(d)
+		}
+		// The run stops at its first page boundary inside the window.
+		if start := sc.Quiet.NextStart(now); !start.IsZero() && start.Before(deadline) {
+			deadline = start
+		}
+	}
 	// A full re-sync is not refused: a snoozed job's next run counts as a continuation,
 	// which would turn the full pass asked for into an incremental one.
 	if job.Args.Mode != ModeFull {
@@ -173,7 +249,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	if err != nil {
 		return fmt.Errorf("connection %s: %w", t.ConnectionID, err)
 	}
-	ctx = withYield(ctx, time.Now().Add(w.runFor()))
+	ctx = withYield(ctx, deadline, w.now)
 	mode := job.Args.Mode
 	if mode == ModeFull && !firstRun(job.JobRow) {
 		// A continuation (after a yield) or a rescue: resume the full pass that the first
@@ -203,6 +279,12 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 			w.PassFunc(m, Outcome(err), time.Since(start))
 		}
 		if errors.Is(err, ErrYielded) {
+			if quiet {
+				if d, ok := w.quietWait(t, sc, w.now()); ok {
+					w.logQuiet(t, sc, d, "the quiet window started: the run stopped at a page boundary and continues from its checkpoints after it")
+					return river.JobSnooze(d)
+				}
+			}
 			return river.JobSnooze(0) // continue at once, from the checkpoints
 		}
 		if err != nil {
@@ -216,6 +298,12 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 			return nil
 		}
 		mode = "" // a hint during the run: catch up incrementally
+	}
+}
+
+func (w *Worker) logQuiet(t Target, sc store.Schedule, d time.Duration, msg string) {
+	if w.Logger != nil {
+		w.Logger.Info(msg, append(targetAttrs(t), "quietStart", sc.Quiet.Start, "quietEnd", sc.Quiet.End, "timeZone", sc.Quiet.TimeZone, "waitMs", d.Milliseconds())...)
 	}
 }
 

@@ -270,7 +270,7 @@ func (s *Scheduler) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) error 
 				// River holds no job for a long interval's whole length.
 				continue
 			}
-			args := SyncArgs{ConnectionID: t.ConnectionID, CompanyID: t.CompanyID, EntitySet: t.EntitySet}
+			args := SyncArgs{ConnectionID: t.ConnectionID, CompanyID: t.CompanyID, EntitySet: t.EntitySet, Scheduled: true}
 			res, err := s.opt.Queue.Enqueue(ctx, args, at)
 			if err != nil {
 				return err
@@ -324,7 +324,7 @@ func (s *Scheduler) Hint(ctx context.Context, h Hint) {
 	if err := s.opt.Store.UpdateSyncState(ctx, t.key(), func(st *store.SyncState) { st.Dirty = true }); err != nil {
 		s.opt.Logger.Warn("webhook hint: mark the target dirty", append(targetAttrs(t), "err", err)...)
 	}
-	args := SyncArgs{ConnectionID: t.ConnectionID, CompanyID: t.CompanyID, EntitySet: t.EntitySet}
+	args := SyncArgs{ConnectionID: t.ConnectionID, CompanyID: t.CompanyID, EntitySet: t.EntitySet, Scheduled: true}
 	if h.Reconcile {
 		args.Mode = ModeReconcile
 	}

@@ -86,7 +86,7 @@ func TestSchedulerEnqueuesUnpausedTargets(t *testing.T) {
 	if err := s.Work(t.Context(), &river.Job[syncer.ScheduleArgs]{}); err != nil {
 		t.Fatal(err)
 	}
-	want := []syncer.SyncArgs{{ConnectionID: "c1", CompanyID: "co1", EntitySet: "customers"}}
+	want := []syncer.SyncArgs{{ConnectionID: "c1", CompanyID: "co1", EntitySet: "customers", Scheduled: true}}
 	if !slices.Equal(q.args, want) {
 		t.Errorf("enqueued %+v, want %+v", q.args, want)
 	}
@@ -109,8 +109,8 @@ func TestSchedulerHint(t *testing.T) {
 	tg := syncer.Target{ConnectionID: "c1", CompanyID: "co1", EntitySet: "customers"}
 	s.Hint(t.Context(), syncer.Hint{Target: tg})
 	s.Hint(t.Context(), syncer.Hint{Target: tg, Reconcile: true})
-	want := []syncer.SyncArgs{{ConnectionID: "c1", CompanyID: "co1", EntitySet: "customers"},
-		{ConnectionID: "c1", CompanyID: "co1", EntitySet: "customers", Mode: syncer.ModeReconcile}}
+	want := []syncer.SyncArgs{{ConnectionID: "c1", CompanyID: "co1", EntitySet: "customers", Scheduled: true},
+		{ConnectionID: "c1", CompanyID: "co1", EntitySet: "customers", Mode: syncer.ModeReconcile, Scheduled: true}}
 	if !slices.Equal(q.args, want) {
 		t.Errorf("enqueued %+v, want %+v", q.args, want)
 	}
@@ -322,7 +322,7 @@ func TestSchedulerPerConnectionSchedules(t *testing.T) {
 	firstAfter := map[time.Time]int{}
 	for _, c := range list {
 		for _, set := range []string{"set0", "set1"} {
-			a := syncer.SyncArgs{ConnectionID: c.ID, CompanyID: "co1", EntitySet: set}
+			a := syncer.SyncArgs{ConnectionID: c.ID, CompanyID: "co1", EntitySet: set, Scheduled: true}
 			runs := q.runs[a]
 			switch {
 			case c.ID == "default":

@@ -248,16 +248,25 @@ var ErrYielded = errors.New("syncer: the run yielded after its time slice; it co
 
 type yieldKey struct{}
 
+// yieldAt is when a run yields, on its clock.
+type yieldAt struct {
+	at  time.Time
+	now func() time.Time
+}
+
 // withYield makes full and incremental runs under ctx stop after their page in flight
-// once at has passed, returning ErrYielded.
-func withYield(ctx context.Context, at time.Time) context.Context {
-	return context.WithValue(ctx, yieldKey{}, at)
+// once at has passed on the clock now (nil: time.Now), returning ErrYielded.
+func withYield(ctx context.Context, at time.Time, now func() time.Time) context.Context {
+	if now == nil {
+		now = time.Now
+	}
+	return context.WithValue(ctx, yieldKey{}, yieldAt{at: at, now: now})
 }
 
 // yieldDue reports whether the run's time slice has ended.
 func yieldDue(ctx context.Context) bool {
-	at, ok := ctx.Value(yieldKey{}).(time.Time)
-	return ok && !time.Now().Before(at)
+	y, ok := ctx.Value(yieldKey{}).(yieldAt)
+	return ok && !y.now().Before(y.at)
 }
 
 // entity returns the schema entity of a target and its line sets.

@@ -169,7 +169,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	warnExpressExpiry(ctx, s.svc, log)
 	s.onClose(func() error { s.svc.Close(); return nil })
 	s.out = outbound.New(outbound.Options{Store: a.db, AllowPrivate: c.AllowPrivateWebhookTargets || c.Sandbox, Logger: log})
-	worker := &syncer.Worker{Syncer: sy, Clients: s.svc, Logger: log, RunFor: c.Slice,
+	worker := &syncer.Worker{Syncer: sy, Clients: s.svc, Logger: log, RunFor: c.Slice, Schedules: a.db, Interval: c.Interval,
 		PassFunc: func(mode syncer.Mode, outcome string, d time.Duration) { metrics.SyncPass(string(mode), outcome, d) }}
 	schedOpt := syncer.SchedulerOptions{Store: a.db, Queue: jobs, Interval: c.Interval, Clients: s.svc, Syncer: sy, Logger: log,
 		TargetsFunc: func(ctx context.Context, id string) ([]syncer.Target, error) {
