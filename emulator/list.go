@@ -35,6 +35,7 @@ func (e *Emulator) serveList(w http.ResponseWriter, r *http.Request, rc *request
 	tab := e.tableOf(t.company, ent)
 	keep := rowPredicate(q.filter, t.link, permFilter)
 	rng := planRange(tab, ent, q.filter, t.link)
+	rng.exact = permFilter == nil && len(t.link) == 0 && exactRange(tab, ent, q.filter)
 	q.ent = ent // the schema now: a table keeps the entity it was made with
 
 	writeJSONHeaders(w)
@@ -203,6 +204,24 @@ func planRange(tab *table, ent *bcschema.Entity, f *odata.Filter, link map[strin
 		rng.hi = rng.lo
 	}
 	return rng
+}
+
+// exactRange reports whether planRange's index range of f is exactly the base rows f
+// matches: f is nothing but comparisons (odata.Filter.OnlyConstraints) and each narrowed
+// the range through the base's index. A full sync's page of a ledger's entryNumber range
+// is one; its rows then need no evaluation of the filter.
+func exactRange(tab *table, ent *bcschema.Entity, f *odata.Filter) bool {
+	if !f.OnlyConstraints() {
+		return false
+	}
+	for _, fl := range ent.Fields {
+		for _, c := range f.Constraints(fl.Name) {
+			if _, _, ok := tab.src.IndexRange(fl.Name, c.Op, c.Value); !ok {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // rowPredicate combines the $filter, a containment link and the permission filter.

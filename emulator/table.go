@@ -2,7 +2,6 @@ package emulator
 
 import (
 	"encoding/base64"
-	"hash/fnv"
 	"sort"
 	"strconv"
 	"sync"
@@ -62,14 +61,24 @@ func newTable(ent *bcschema.Entity, src baseSource) *table {
 // baseETag is the deterministic ETag of an unmodified generated row, in BC's shape: a weak
 // ETag over base64 of `'20;<number>;00;'` (bc-entra-facts §4.4; opaque to clients).
 func baseETag(id string) string {
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(id))
-	return formatETag(h.Sum64())
+	// FNV-1a, 64 bits (hash/fnv's New64a), without a hash.Hash per row.
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(id); i++ {
+		h ^= uint64(id[i])
+		h *= 1099511628211
+	}
+	return formatETag(h)
 }
 
+// formatETag is the ETag of version n: one allocation, the string itself.
 func formatETag(n uint64) string {
-	raw := "'20;" + strconv.FormatUint(n, 10) + ";00;'"
-	return `W/"` + base64.StdEncoding.EncodeToString([]byte(raw)) + `"`
+	var raw, out [64]byte
+	r := append(raw[:0], "'20;"...)
+	r = strconv.AppendUint(r, n, 10)
+	r = append(r, ";00;'"...)
+	o := append(out[:0], `W/"`...)
+	o = base64.StdEncoding.AppendEncode(o, r)
+	return string(append(o, '"'))
 }
 
 // get returns the live row with the given id.
@@ -99,6 +108,9 @@ func (t *table) getLocked(id string) (rowRef, bool) {
 type scanRange struct {
 	after  string
 	lo, hi int
+	// exact: every base row in [lo, hi) matches the scan's predicate (the filter is an
+	// index range, exactRange), so next applies it to overlay rows only.
+	exact bool
 }
 
 // next returns up to max rows in id order that match keep, starting after r.after, and the
@@ -138,7 +150,8 @@ func (t *table) next(r scanRange, max int, keep func(map[string]any) bool) (rows
 			return rows, last, true
 		}
 		var ref rowRef
-		if baseRow != nil && (j >= len(t.live) || baseID < t.live[j]) {
+		fromBase := baseRow != nil && (j >= len(t.live) || baseID < t.live[j])
+		if fromBase {
 			ref = rowRef{row: baseRow, etag: baseETag(baseID)}
 			last = baseID
 			baseRow = nil
@@ -148,7 +161,7 @@ func (t *table) next(r scanRange, max int, keep func(map[string]any) bool) (rows
 			last = t.live[j]
 			j++
 		}
-		if keep == nil || keep(ref.row) {
+		if keep == nil || (fromBase && r.exact) || keep(ref.row) {
 			rows = append(rows, ref)
 		}
 	}

@@ -50,7 +50,7 @@ func appendValue(b []byte, f *bcschema.Field, v any) []byte {
 	case bool:
 		return strconv.AppendBool(b, x)
 	case time.Time:
-		return appendString(b, formatDateTime(x))
+		return appendDateTime(b, x)
 	default:
 		return append(b, "null"...)
 	}
@@ -80,6 +80,36 @@ func formatDateTime(t time.Time) string {
 		return "0001-01-01T00:00:00Z"
 	}
 	return t.UTC().Truncate(time.Millisecond).Format("2006-01-02T15:04:05.999Z")
+}
+
+// appendDateTime appends formatDateTime(t) as a JSON string, without allocating for the
+// years 0–9999.
+func appendDateTime(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return append(b, `"0001-01-01T00:00:00Z"`...)
+	}
+	t = t.UTC()
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		return appendString(b, formatDateTime(t))
+	}
+	h, mi, s := t.Clock()
+	two := func(b []byte, n int) []byte { return append(b, byte('0'+n/10), byte('0'+n%10)) }
+	b = append(b, '"', byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-')
+	b = append(two(b, int(mo)), '-')
+	b = append(two(b, d), 'T')
+	b = append(two(b, h), ':')
+	b = append(two(b, mi), ':')
+	b = two(b, s)
+	// .999: milliseconds without trailing zeros, none at all on a whole second.
+	if ms := t.Nanosecond() / int(time.Millisecond); ms > 0 {
+		digits := []byte{'.', byte('0' + ms/100), byte('0' + ms/10%10), byte('0' + ms%10)}
+		for digits[len(digits)-1] == '0' {
+			digits = digits[:len(digits)-1]
+		}
+		b = append(b, digits...)
+	}
+	return append(b, 'Z', '"')
 }
 
 const hexDigits = "0123456789abcdef"

@@ -199,6 +199,27 @@ func (f *Filter) Constraints(field string) []Comparison {
 	return out
 }
 
+// OnlyConstraints reports whether the filter is nothing but Constraints: a top-level `and`
+// chain (or one term) of plain-field comparisons with literals that Constraints returns.
+// A row whose values satisfy every Constraint then matches, so a caller that found all
+// of them as an exact index range need not Match the rows inside it.
+func (f *Filter) OnlyConstraints() bool {
+	if f == nil || f.root == nil {
+		return true
+	}
+	terms := []node{f.root}
+	if and, ok := f.root.(andNode); ok {
+		terms = and
+	}
+	for _, t := range terms {
+		c, ok := t.(*cmpNode)
+		if !ok || c.v.field == "" || c.op == opNe || !c.v.exact() {
+			return false
+		}
+	}
+	return true
+}
+
 // FieldsOf is the FieldLookup of a schema entity: its fields with their wire EDM types
 // (enums as Edm.String, bcschema.Field.Type).
 func FieldsOf(e *bcschema.Entity) FieldLookup {

@@ -519,3 +519,36 @@ func TestErrorInterface(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestOnlyConstraints: a filter is only Constraints when every top-level `and` term is one;
+// anything else (or, not, ne, functions, case-insensitive text) needs Match.
+func TestOnlyConstraints(t *testing.T) {
+	t.Parallel()
+	fields, base := setup(t)
+	for filter, want := range map[string]bool{
+		"": true,
+		"entryNumber ge 1 and entryNumber lt 5001":                              true,
+		"5001 gt entryNumber":                                                   true,
+		"(entryNumber ge 1 and entryNumber le 9) and postingDate ge 2024-01-01": true,
+		"entryNumber ge 1 and contains(documentNumber,'X')":                     false,
+		"entryNumber ne 5":                                                      false,
+		"entryNumber eq 1 or entryNumber eq 2":                                  false,
+		"not (entryNumber lt 5)":                                                false,
+		"tolower(documentNumber) eq 'x'":                                        false,
+		"entryNumber eq 1.5":                                                    false,
+	} {
+		f, err := ParseFilter(filter, fields, base)
+		if err != nil {
+			t.Errorf("ParseFilter(%q): %v", filter, err)
+			continue
+		}
+		if got := f.OnlyConstraints(); got != want {
+			t.Errorf("ParseFilter(%q).OnlyConstraints() = %v, want %v", filter, got, want)
+		}
+	}
+	opt := base
+	opt.CaseInsensitive = true
+	if f, err := ParseFilter("documentNumber eq 'X'", fields, opt); err != nil || f.OnlyConstraints() {
+		t.Errorf("a case-insensitive text comparison: OnlyConstraints true or %v, want false", err)
+	}
+}
