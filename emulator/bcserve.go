@@ -75,6 +75,7 @@ func (e *Emulator) serveBC(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
+	e.stats.countResource(rc.appID, rest)
 	// bc-entra-facts §5: the latency model is the time a request holds one of the app's
 	// processing slots; the per-row part is spent while rows stream out. It is BC's whole
 	// server time, so the emulator's own work (generating and encoding rows) counts

@@ -2,8 +2,11 @@ package emulator
 
 import (
 	"log/slog"
+	"maps"
 	"math"
 	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -161,6 +164,9 @@ type requestStats struct {
 	requests  atomic.Int64
 	throttled atomic.Int64
 	rows      atomic.Int64
+
+	mu        sync.Mutex
+	resources map[string]map[string]int64 // app (lower case) → resource → requests admitted
 }
 
 // Stats is a snapshot of what the BC side served.
@@ -173,6 +179,36 @@ type Stats struct {
 // Stats returns counters of the BC side.
 func (e *Emulator) Stats() Stats {
 	return Stats{Requests: e.stats.requests.Load(), Throttled: e.stats.throttled.Load(), Rows: e.stats.rows.Load()}
+}
+
+// countResource counts a request of app admitted by the limiter, by what it asks for: the
+// last segment of its path below the API root without a key ("companies", "customers",
+// "salesOrders", "$batch", "$metadata"; "" for the service document).
+func (s *requestStats) countResource(app string, rest []string) {
+	res := ""
+	if len(rest) > 0 {
+		res, _, _ = strings.Cut(rest[len(rest)-1], "(")
+	}
+	app = strings.ToLower(app)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.resources == nil {
+		s.resources = map[string]map[string]int64{}
+	}
+	if s.resources[app] == nil {
+		s.resources[app] = map[string]int64{}
+	}
+	s.resources[app][res]++
+}
+
+// AppResources returns how many requests of an app (its client ID) BC admitted, by what
+// each asked for: the last segment of its path below the API root without a key
+// ("companies" for the company list, "customers", "$batch"…). A harness tells a
+// connection's syncs of a set from its other requests with it.
+func (e *Emulator) AppResources(clientID string) map[string]int64 {
+	e.stats.mu.Lock()
+	defer e.stats.mu.Unlock()
+	return maps.Clone(e.stats.resources[strings.ToLower(clientID)])
 }
 
 func levelFor(status int) slog.Level {

@@ -93,11 +93,14 @@ func TestServeSchedules(t *testing.T) {
 		}
 		return
 	}
+	// sent is how many reads of customers BC admitted from c's app since serve started
+	// (serve also reads a connection's company list now and then: not a pass).
 	sent := func(st control.Stats, c *connInfo) int64 {
-		return st.Apps[strings.ToLower(c.client)].Requests - base.Apps[strings.ToLower(c.client)].Requests
+		app := strings.ToLower(c.client)
+		return st.Apps[app].Resources["customers"] - base.Apps[app].Resources["customers"]
 	}
 	// idle says why c has a run in flight ("" when it has none): the emulator counted more
-	// of its app's requests than its finished runs report.
+	// of its app's reads of customers than its finished runs report requests.
 	idle := func(c *connInfo) string {
 		reported, _, _, _ := state(c)
 		if n := sent(h.stats(), c); n != reported {

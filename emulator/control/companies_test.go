@@ -98,6 +98,9 @@ func TestControlStats(t *testing.T) {
 	if got := after.Apps[app].Requests - before.Apps[app].Requests; got != 3 {
 		t.Errorf("app %s: %d requests counted, want 3 (%+v)", app, got, after.Apps)
 	}
+	if got := after.Apps[app].Resources["companies"] - before.Apps[app].Resources["companies"]; got != 3 || len(after.Apps[app].Resources) != 1 {
+		t.Errorf("app %s: %d requests of the company list counted, want 3 (%v)", app, got, after.Apps[app].Resources)
+	}
 	if got := after.Requests - before.Requests; got != 3 {
 		t.Errorf("%d BC requests counted, want 3", got)
 	}

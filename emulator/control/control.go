@@ -219,7 +219,8 @@ func Handler(emu *emulator.Emulator, now func() time.Time) http.Handler {
 		out := Stats{Requests: st.Requests, Throttled: st.Throttled, Rows: st.Rows, TokenRequests: emu.TokenRequests(), Apps: map[string]AppStats{}}
 		for _, k := range emu.Limiter().Keys() {
 			ls := emu.Limiter().Stats(k)
-			out.Apps[strings.ToLower(k)] = AppStats{Requests: ls.Admitted + int64(ls.Queued), MaxInProcess: ls.MaxOpen, Throttled: ls.Rejected429}
+			out.Apps[strings.ToLower(k)] = AppStats{Requests: ls.Admitted + int64(ls.Queued), MaxInProcess: ls.MaxOpen, Throttled: ls.Rejected429,
+				Resources: emu.AppResources(k)}
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(out)
@@ -276,6 +277,10 @@ type AppStats struct {
 	MaxInProcess int `json:"maxInProcess"`
 	// Throttled counts the 429s BC's limits sent the app.
 	Throttled int64 `json:"throttled"`
+	// Resources counts the app's admitted requests by what each asked for: the last
+	// segment of its path without a key ("companies" for the company list, "customers",
+	// "$batch", "$metadata"…).
+	Resources map[string]int64 `json:"resources,omitempty"`
 }
 
 func fail(w http.ResponseWriter, status int, msg string) {
