@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/bizzjoiner/bcconnector/guide"
 	"github.com/bizzjoiner/bcconnector/store"
@@ -91,12 +92,20 @@ func resolveCompanies(want []store.Company, all bool, list [][2]string) ([]store
 	return out, nil
 }
 
+// CompanyNamesEvery is how often RefreshCompanies reads BC's list of companies for a
+// connection of chosen companies, to show a company renamed in BC by its new name (one of
+// all companies reads it at every refresh).
+const CompanyNamesEvery = 10 * time.Minute
+
 // RefreshCompanies brings a connection's companies up to date with BC's list: with
 // AllCompanies, every company the environment has now (one added since is synced from
 // this run on; one removed is no longer synced, its replica stays until the connection
-// is deleted); otherwise it resolves the IDs of companies stored by name only. The
-// connection is stored again only when its list changed. The scheduler calls it at every
-// run, so "all companies" includes companies added later.
+// is deleted); otherwise it resolves the IDs of companies stored by name only, and every
+// CompanyNamesEvery takes the names BC gives the companies' IDs now. A company is its ID,
+// a GUID BC never changes: a rename in BC keeps its replica, sync state and change feed
+// (nothing is read again or logged), and the connection shows, and finds the company by,
+// the new name from then on. The connection is stored again only when its list changed.
+// The scheduler calls it at every run, so "all companies" includes companies added later.
 func (s *Impl) RefreshCompanies(ctx context.Context, id string) (store.Connection, error) {
 	c, err := s.st.GetConnection(ctx, id)
 	if err != nil {
@@ -104,47 +113,83 @@ func (s *Impl) RefreshCompanies(ctx context.Context, id string) (store.Connectio
 	}
 	cos := c.SyncCompanies()
 	unresolved := slices.ContainsFunc(cos, func(co store.Company) bool { return co.ID == "" })
-	if !c.AllCompanies && !unresolved {
+	namesOnly := !c.AllCompanies && !unresolved
+	if namesOnly && !s.namesDue(c.ID) {
 		return c, nil
 	}
 	if err := s.checkActiveCredential(ctx, c); err != nil {
+		if namesOnly {
+			return c, nil // a draft: the names can wait for its check to pass
+		}
 		return c, err
 	}
 	list, err := s.Companies(ctx, c.ID)
 	if err != nil {
+		if namesOnly {
+			return c, nil // the names are read again at the next due refresh
+		}
 		return c, fmt.Errorf("list the companies of %s: %w", c.Name, err)
 	}
-	want, lost := cos, false
-	if c.AllCompanies {
-		// Every company BC lists, the connection's own first; its own company is kept even
-		// when BC no longer lists it (the doctor says so), the others are dropped.
-		want = nil
-		if slices.ContainsFunc(list, func(l [2]string) bool {
-			return strings.EqualFold(l[0], cos[0].ID) || cos[0].ID == "" && l[1] == cos[0].Name
-		}) {
-			want = cos[:1]
-		} else {
-			lost = true
+	var got []store.Company
+	if namesOnly {
+		// The names BC gives the companies' IDs now; one BC no longer lists keeps its
+		// name (the doctor says it is gone).
+		got = slices.Clone(cos)
+		for i := range got {
+			if j := slices.IndexFunc(list, func(l [2]string) bool { return strings.EqualFold(l[0], got[i].ID) }); j >= 0 {
+				got[i].Name = list[j][1]
+			}
 		}
-	}
-	got, err := resolveCompanies(want, c.AllCompanies, list)
-	if err != nil {
-		return c, err
-	}
-	if lost {
-		got = append([]store.Company{cos[0]}, slices.DeleteFunc(got, func(co store.Company) bool { return co.ID == cos[0].ID })...)
+	} else {
+		want, lost := cos, false
+		if c.AllCompanies {
+			// Every company BC lists, the connection's own first; its own company is kept
+			// even when BC no longer lists it (the doctor says so), the others are dropped.
+			want = nil
+			if slices.ContainsFunc(list, func(l [2]string) bool {
+				return strings.EqualFold(l[0], cos[0].ID) || cos[0].ID == "" && l[1] == cos[0].Name
+			}) {
+				want = cos[:1]
+			} else {
+				lost = true
+			}
+		}
+		if got, err = resolveCompanies(want, c.AllCompanies, list); err != nil {
+			return c, err
+		}
+		if lost {
+			got = append([]store.Company{cos[0]}, slices.DeleteFunc(got, func(co store.Company) bool { return co.ID == cos[0].ID })...)
+		}
 	}
 	if slices.Equal(got, cos) {
 		return c, nil
 	}
 	c.CompanyID, c.CompanyName = got[0].ID, got[0].Name
-	c.Companies = got
+	if len(c.Companies) > 0 || len(got) > 1 {
+		c.Companies = got
+	}
 	updated, err := s.st.UpdateConnection(ctx, c)
 	if err != nil {
 		return c, err
 	}
 	s.log.Info("connection companies updated from BC", "connection", c.ID, "companies", len(updated.SyncCompanies()))
 	return updated, nil
+}
+
+// namesDue reports whether a connection of chosen companies is due a read of BC's
+// company names (CompanyNamesEvery), and if so counts it as read now.
+func (s *Impl) namesDue(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	if last, ok := s.namesRead[id]; ok && now.Sub(last) < CompanyNamesEvery {
+		return false
+	}
+	if s.namesRead == nil {
+		s.namesRead = map[string]time.Time{}
+	}
+	s.namesRead[id] = now
+	return true
 }
 
 // company returns the connection's company that idOrName names ("" its own company), or

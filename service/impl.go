@@ -120,6 +120,10 @@ type Impl struct {
 	limiters *budget.Limiters
 	unsub    func() // ends the subscriptions to connection and change log news
 
+	// namesRead is when RefreshCompanies last read BC's company names for a connection
+	// of chosen companies, by connection ID (see CompanyNamesEvery).
+	namesRead map[string]time.Time
+
 	recheck    time.Duration   // Options.ChangesRecheck
 	transports conn.Transports // shared by connections that trust the same CAs
 	grewMu     sync.Mutex

@@ -480,6 +480,9 @@ func (h *e2e) converged(conn string, companies map[string]string, within time.Du
 			if s.LastError != "" {
 				return fmt.Sprintf("%s of %s: %s", s.EntitySet, s.CompanyID, s.LastError)
 			}
+			if s.CompanyName != companies[s.CompanyID] {
+				return fmt.Sprintf("the sync status names company %s %q, BC %q", s.CompanyID, s.CompanyName, companies[s.CompanyID])
+			}
 			if s.FullSyncDone {
 				done[s.CompanyID]++
 			}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -79,8 +80,8 @@ func TestConnectionCompanies(t *testing.T) {
 
 	var st struct {
 		Sets []struct {
-			CompanyID, EntitySet string
-			Rows                 int64
+			CompanyID, CompanyName, EntitySet string
+			Rows                              int64
 		}
 	}
 	e.do("GET", "/connections/"+v.ID+"/sync", e.token, nil, 200, &st)
@@ -88,6 +89,9 @@ func TestConnectionCompanies(t *testing.T) {
 		t.Errorf("sync status: %+v, want currencies of each company", st.Sets)
 	}
 	for _, s := range st.Sets {
+		if want := v.Companies[slices.IndexFunc(v.Companies, func(co store.Company) bool { return co.ID == s.CompanyID })].Name; s.CompanyName != want {
+			t.Errorf("sync status of company %s names it %q, want %q", s.CompanyID, s.CompanyName, want)
+		}
 		if n := e.emu.Count(ref, "currencies"); s.CompanyID == amp.ID && s.Rows != int64(n) {
 			t.Errorf("rows of %s = %d, want %d", amp.Name, s.Rows, n)
 		}

@@ -45,6 +45,7 @@ func (a *api) syncStatus(w http.ResponseWriter, r *http.Request) error {
 type syncSet struct {
 	EntitySet     string    `json:"entitySet"`
 	CompanyID     string    `json:"companyId"`
+	CompanyName   string    `json:"companyName,omitempty"`
 	Rows          int64     `json:"rows"`
 	FullSyncDone  bool      `json:"fullSyncDone"`
 	Watermark     time.Time `json:"watermark,omitzero"`
@@ -61,9 +62,13 @@ func (a *api) writeSync(w http.ResponseWriter, r *http.Request, id string, statu
 	if err != nil {
 		return err
 	}
+	names := map[string]string{}
+	for _, co := range v.SyncCompanies() {
+		names[co.ID] = co.Name
+	}
 	sets := make([]syncSet, 0, len(v.Sync))
 	for _, st := range v.Sync {
-		sets = append(sets, syncSet{EntitySet: st.Key.EntitySet, CompanyID: st.Key.CompanyID, Rows: v.CompanyCounts[st.Key.CompanyID][st.Key.EntitySet],
+		sets = append(sets, syncSet{EntitySet: st.Key.EntitySet, CompanyID: st.Key.CompanyID, CompanyName: names[st.Key.CompanyID], Rows: v.CompanyCounts[st.Key.CompanyID][st.Key.EntitySet],
 			FullSyncDone: st.FullSyncDone, Watermark: st.Watermark, LastRunAt: st.LastRunAt, LastSuccessAt: st.LastSuccessAt,
 			LastError: st.LastError, Throttled: st.Throttled, Requests: st.Requests, Paused: st.Paused})
 	}

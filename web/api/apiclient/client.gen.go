@@ -1296,7 +1296,10 @@ type SyncStatus struct {
 	ConnectionId string `json:"connectionId"`
 	Paused       bool   `json:"paused"`
 	Sets         []struct {
-		CompanyId     string     `json:"companyId"`
+		CompanyId string `json:"companyId"`
+
+		// CompanyName The company's name as BC lists it now (a company renamed in BC keeps its ID, replica and sync state, and shows the new name once the connection's companies are refreshed); absent for a company the connection no longer syncs.
+		CompanyName   *string    `json:"companyName,omitempty"`
 		EntitySet     string     `json:"entitySet"`
 		FullSyncDone  bool       `json:"fullSyncDone"`
 		LastError     *string    `json:"lastError,omitempty"`
