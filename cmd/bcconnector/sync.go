@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -28,10 +29,25 @@ type SyncCmd struct {
 	Full       bool     `help:"Start a full sync over. Without it an unfinished full sync resumes (also one started with --full and interrupted), and a finished one is followed incrementally."`
 	Reconcile  bool     `help:"Also list ids to find records deleted in BC."`
 	PageSize   int      `name:"page-size" default:"5000" help:"Records per page for full syncs."`
+	CPUProfile string   `name:"cpuprofile" hidden:"" type:"path" help:"Write a CPU profile of the run to this file (go tool pprof)."`
 }
 
 // Run syncs each target, showing progress on a terminal and log lines otherwise.
 func (c *SyncCmd) Run(ctx context.Context, g *Globals) error {
+	if c.CPUProfile != "" {
+		f, err := os.Create(c.CPUProfile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
 	// What the first request to BC needs anyway is made ready while the store opens: the
 	// system's root certificates (parsed once per process; tens of milliseconds) and the
 	// API schema.

@@ -1,8 +1,9 @@
 // Package sqlite implements store.Store on an embedded SQLite database file
 // (modernc.org/sqlite, pure Go, no cgo).
 //
-// The database runs in WAL mode with synchronous=NORMAL, foreign keys on and a busy
-// timeout. Writes go through a single connection whose transactions start with BEGIN
+// The database runs in WAL mode with synchronous=NORMAL (a commit survives a crash of the
+// process; a power loss may undo the last commits, whole), foreign keys on, a busy
+// timeout and, for a new file, 16 KiB pages. Writes go through a single connection whose transactions start with BEGIN
 // IMMEDIATE, so writers queue instead of failing with SQLITE_BUSY; reads use a separate
 // pool of query-only connections that WAL lets run alongside the writer. Other processes
 // (for example `bcconnector key rotate` next to a running server) wait up to the busy
@@ -34,6 +35,14 @@ import (
 	"modernc.org/sqlite" // the "sqlite" database/sql driver and its errors
 	sqlite3 "modernc.org/sqlite/lib"
 )
+
+// pageSize is the page size of a new database file: 16 KiB, not SQLite's 4 KiB. A
+// replica row is about 600 bytes and a sync writes every page twice (to the WAL, then to
+// the file at a checkpoint), one system call per page each time: 16 KiB pages made a
+// first full sync's write path about 20% cheaper in CPU with 4 times fewer system calls
+// (BenchmarkFirstSync, docs/BENCHMARKS.md), while a look-up by id still reads one page
+// per B-tree level (three levels for a million rows instead of four).
+const pageSize = 16384
 
 // EnvDB is the environment variable that overrides [DefaultPath].
 const EnvDB = "BCC_DB"
@@ -160,6 +169,12 @@ func Open(ctx context.Context, path string, kr *secret.Keyring, opt Options) (*D
 	db.write.SetConnMaxLifetime(0)
 	db.write.SetConnMaxIdleTime(0)
 
+	// A new database gets pageSize pages; an existing one keeps its own (SQLite changes
+	// the page size of a WAL database only by VACUUM in another journal mode).
+	if _, err := db.write.ExecContext(ctx, "PRAGMA page_size = "+strconv.Itoa(pageSize)); err != nil {
+		db.write.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
 	mode, err := setWAL(ctx, db.write, busy)
 	if err != nil {
 		db.write.Close()

@@ -518,3 +518,41 @@ func TestOperatorAppNeverInClear(t *testing.T) {
 		t.Fatal("no database file was scanned")
 	}
 }
+
+// TestPageSize: a new database gets 16 KiB pages; one made with SQLite's default 4 KiB
+// keeps them and still opens, migrates and takes writes.
+func TestPageSize(t *testing.T) {
+	t.Parallel()
+	pageSizeOf := func(t *testing.T, db *DB) int {
+		t.Helper()
+		var n int
+		if err := db.read.QueryRowContext(t.Context(), "PRAGMA page_size").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	t.Run("new", func(t *testing.T) {
+		db := openTest(t, filepath.Join(t.TempDir(), "new.db"), secret.GenerateKeyring(), Options{})
+		if got := pageSizeOf(t, db); got != pageSize {
+			t.Fatalf("page size %d, want %d", got, pageSize)
+		}
+	})
+	t.Run("existing", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "old.db")
+		old, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := old.ExecContext(t.Context(), "PRAGMA journal_mode=WAL; CREATE TABLE before_us (x)"); err != nil {
+			t.Fatal(err)
+		}
+		old.Close()
+		db := openTest(t, path, secret.GenerateKeyring(), Options{})
+		if got := pageSizeOf(t, db); got != 4096 {
+			t.Fatalf("page size %d, want the file's 4096", got)
+		}
+		if err := db.EnsureReplica(t.Context(), storetest.Entity(t, "customers")); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -114,4 +115,90 @@ func Report(b *testing.B, c *CPUTimer, rows int, heap0 uint64) {
 	b.ReportMetric(float64(rows*b.N)/c.Total.Seconds(), "rows/cpu-s")
 	b.ReportMetric(float64(int64(LiveHeap())-int64(heap0))/(1<<20), "heap-MB")
 	b.ReportMetric(0, "ns/op")
+}
+
+// Range fills dst with rows [lo, hi).
+func (s *GL) Range(dst []store.ReplicaRow, lo, hi int) []store.ReplicaRow {
+	dst = dst[:0]
+	for i := lo; i < min(hi, s.n); i++ {
+		dst = append(dst, s.Row(i))
+	}
+	return dst
+}
+
+// Page is one page of a full sync as FirstSyncPages orders them: rows [Lo, Hi) of
+// partition Part.
+type Page struct{ Part, Lo, Hi int }
+
+// FirstSyncPages returns the pages of a first full sync of n rows in the order the
+// syncer's committers apply them: the rows split into parts partitions of consecutive
+// row numbers (entryNumber ranges), workers partitions read at once, their pages
+// (Batch rows each) interleaved round-robin, and a worker that finishes a partition
+// taking the next.
+func FirstSyncPages(n, parts, workers int) []Page {
+	size := (n + parts - 1) / parts
+	type cursor struct{ part, next, end int }
+	var active []*cursor
+	nextPart := 0
+	take := func() *cursor {
+		for nextPart < parts {
+			lo := nextPart * size
+			nextPart++
+			if lo < n {
+				return &cursor{part: nextPart - 1, next: lo, end: min(lo+size, n)}
+			}
+		}
+		return nil
+	}
+	for range workers {
+		if c := take(); c != nil {
+			active = append(active, c)
+		}
+	}
+	var out []Page
+	for len(active) > 0 {
+		for i := 0; i < len(active); i++ {
+			c := active[i]
+			hi := min(c.next+Batch, c.end)
+			out = append(out, Page{Part: c.part, Lo: c.next, Hi: hi})
+			c.next = hi
+			if c.next == c.end {
+				if nc := take(); nc != nil {
+					active[i] = nc
+				} else {
+					active = append(active[:i], active[i+1:]...)
+					i--
+				}
+			}
+		}
+	}
+	return out
+}
+
+// IO is the process's I/O counters from /proc/self/io (zero where it is missing).
+type IO struct{ WriteCalls, ReadCalls, WriteBytes int64 }
+
+// IONow reads the process's I/O counters.
+func IONow() IO {
+	raw, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return IO{}
+	}
+	var io IO
+	for _, line := range strings.Split(string(raw), "\n") {
+		name, v, ok := strings.Cut(line, ": ")
+		if !ok {
+			continue
+		}
+		n, _ := strconv.ParseInt(v, 10, 64)
+		switch name {
+		case "syscw":
+			io.WriteCalls = n
+		case "syscr":
+			io.ReadCalls = n
+		case "wchar":
+			io.WriteBytes = n
+		}
+	}
+	return io
 }
