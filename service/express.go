@@ -169,6 +169,9 @@ func (s *Impl) CreateExpress(ctx context.Context, in ConnectionInput) (Connectio
 	if guide.IsGUID(company) {
 		cn.CompanyID, cn.CompanyName = strings.ToLower(company), ""
 	}
+	if err := s.checkExpressDuplicate(ctx, cn); err != nil {
+		return ConnectionView{}, err
+	}
 	created, err := s.st.CreateConnection(ctx, cn)
 	if err != nil {
 		return ConnectionView{}, err

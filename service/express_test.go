@@ -319,3 +319,41 @@ func TestExpressConsentRevokedRecorded(t *testing.T) {
 		t.Errorf("after a passing check: %+v", got)
 	}
 }
+
+// TestExpressDuplicateTenantTypedTwoWays: the same tenant typed as its domain and as its
+// GUID is one tenant: a second express connection to the same environment and company is
+// refused naming the first, whichever way either was typed; another company is not a
+// duplicate, and a tenant Entra does not know is refused naming the field.
+func TestExpressDuplicateTenantTypedTwoWays(t *testing.T) {
+	t.Parallel()
+	es := newExpressSetup(t)
+	ctx := t.Context()
+	guid := es.sb.Credentials().TenantID
+	first, err := es.svc.CreateExpress(ctx, es.input(emulator.DemoTenantDomain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fe *guide.FieldError
+	_, err = es.svc.CreateExpress(ctx, es.input(strings.ToUpper(guid)))
+	if !errors.As(err, &fe) || fe.Field != "tenant ID" || !strings.Contains(fe.Problem, first.Name) ||
+		!strings.Contains(fe.Problem, "typed there as "+emulator.DemoTenantDomain) || !strings.Contains(fe.Fix, "consent-url") {
+		t.Fatalf("the same tenant as its GUID: %v", err)
+	}
+	// Another company of the same tenant is another connection.
+	in := es.input(guid)
+	in.Company, in.Name = "Fabrikam & O'Brien Ltd.", "fabrikam"
+	second, err := es.svc.CreateExpress(ctx, in)
+	if err != nil {
+		t.Fatalf("another company: %v", err)
+	}
+	// Typed the other way round, after the consent callback named the tenant's ID.
+	es.consent(t, second.ID, "grant")
+	in.TenantID, in.Name = emulator.DemoTenantDomain, "fabrikam again"
+	if _, err = es.svc.CreateExpress(ctx, in); !errors.As(err, &fe) || !strings.Contains(fe.Problem, `"fabrikam"`) {
+		t.Fatalf("the same tenant as its domain: %v", err)
+	}
+	in.TenantID, in.Name = "no-such-tenant.onmicrosoft.com", "nobody"
+	if _, err = es.svc.CreateExpress(ctx, in); !errors.As(err, &fe) || fe.Field != "tenant ID" || !strings.Contains(fe.Problem, "does not know") {
+		t.Fatalf("an unknown tenant: %v", err)
+	}
+}

@@ -85,8 +85,17 @@ func TestExpressBinaryEndToEnd(t *testing.T) {
 		Express  struct{ Consent, ConsentURL string }
 	}
 	var api view
-	callAPI(t, p.URL, token, "POST", "/connections/express", map[string]any{"name": "api-express", "tenantId": emulator.DemoTenantDomain,
+	// The CLI's company again, with the tenant typed as its GUID: the same tenant, so the
+	// same connection, refused naming it.
+	var dup struct{ Field, Detail string }
+	callAPI(t, p.URL, token, "POST", "/connections/express", map[string]any{"name": "api-express", "tenantId": e.srv.Credentials().TenantID,
 		"environment": emulator.DemoEnvironment, "company": emulator.DemoCompany, "entities": []string{"customers"},
+		"authorityHost": e.srv.AuthorityHost(), "bcBaseUrl": e.srv.BCBaseURL(), "caPem": string(e.srv.CAPEM)}, 422, &dup)
+	if dup.Field != "tenant ID" || !strings.Contains(dup.Detail, `"cli-express"`) {
+		t.Errorf("a duplicate express connection: %+v", dup)
+	}
+	callAPI(t, p.URL, token, "POST", "/connections/express", map[string]any{"name": "api-express", "tenantId": emulator.DemoTenantDomain,
+		"environment": emulator.DemoEnvironment, "company": emulator.DemoCompanyAmpersand, "entities": []string{"customers"},
 		"authorityHost": e.srv.AuthorityHost(), "bcBaseUrl": e.srv.BCBaseURL(), "caPem": string(e.srv.CAPEM)}, 201, &api)
 	if api.Kind != "express" || api.Express.Consent != "pending" || !strings.Contains(api.Express.ConsentURL, "/adminconsent?") || cliLink == "" {
 		t.Fatalf("express connections: API %+v, CLI link %q", api, cliLink)
