@@ -84,6 +84,30 @@ func (e *Emulator) pageByID(out *rowWriter, tab *table, rng scanRange, keep func
 		skip = q.skip
 	}
 	sent, last := 0, ""
+	if wc := tab.wireFor(q); wc != nil && (keep == nil || rng.exact) {
+		for sent < limit {
+			want := min(chunkRows, limit-sent+skip)
+			rows, lastScanned, done := tab.nextWire(wc, rng, want, keep)
+			for _, ref := range rows {
+				if skip > 0 {
+					skip--
+					continue
+				}
+				if ref.base >= 0 {
+					out.raw(wc.row(ref.base))
+				} else {
+					out.row(q.entity(tab), ref.rowRef, q)
+				}
+				sent++
+				last = ref.id
+			}
+			out.chunkDone(len(rows))
+			if done {
+				return ""
+			}
+			rng.after = lastScanned
+		}
+	}
 	for sent < limit {
 		want := min(chunkRows, limit-sent+skip)
 		rows, lastScanned, done := tab.next(rng, want, keep)

@@ -35,6 +35,18 @@ func (o *rowWriter) row(ent *bcschema.Entity, ref rowRef, q *listQuery) {
 	}
 }
 
+// raw writes one entity already in its wire form (wireCache).
+func (o *rowWriter) raw(entity []byte) {
+	if o.n > 0 {
+		o.buf = append(o.buf, ',')
+	}
+	o.n++
+	o.buf = append(o.buf, entity...)
+	if len(o.buf) >= flushBytes {
+		o.flush()
+	}
+}
+
 // entity writes a single-entity response body.
 func (o *rowWriter) entity(context string, ent *bcschema.Entity, ref rowRef, q *listQuery) {
 	o.buf = append(o.buf, `{"@odata.context":`...)

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/bizzjoiner/bcconnector/bcschema"
 )
@@ -49,6 +50,8 @@ type table struct {
 	mu      sync.RWMutex
 	overlay map[string]*record
 	live    []string // sorted ids of live overlay rows
+
+	wire atomic.Pointer[wireCache] // the generated rows' wire form, once Prewarm made it
 }
 
 func newTable(ent *bcschema.Entity, src baseSource) *table {

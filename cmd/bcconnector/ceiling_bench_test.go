@@ -102,7 +102,7 @@ func runCeiling(b *testing.B, profile string, rows, pageSize int) {
 	bin := buildBinary(b)
 	dir := b.TempDir()
 	emu := startSoakEmulator(b, bin, filepath.Join(dir, "ca.pem"), "--seed", "14",
-		"--data-size", fmt.Sprintf("small,generalLedgerEntries=%d", rows), "--latency-profile", profile)
+		"--data-size", fmt.Sprintf("small,generalLedgerEntries=%d", rows), "--latency-profile", profile, "--prewarm", "generalLedgerEntries")
 	bt, err := newBCTruth(emu)
 	if err != nil {
 		b.Fatal(err)

@@ -44,6 +44,7 @@ type EmulatorCmd struct {
 	CaseSensitiveEnvs   bool          `name:"case-sensitive-environments" env:"BCC_EMULATOR_CASE_SENSITIVE_ENVIRONMENTS" help:"Environment names in URLs match only in their exact case (UNCONFIRMED; default: any case)."`
 	AnyCaseCompanies    bool          `name:"case-insensitive-company-names" env:"BCC_EMULATOR_CASE_INSENSITIVE_COMPANY_NAMES" help:"?company= and the Company header find a company by its name in any case (UNCONFIRMED; default: the exact name)."`
 	ExpressRedirectURIs []string      `name:"express-redirect-uri" sep:"," env:"BCC_EMULATOR_EXPRESS_REDIRECT_URIS" placeholder:"URL,..." help:"Redirect URIs registered on Bizzjoiner's multi-tenant app (express setup): admin consent returns only to one of them, e.g. the --public-base-url of serve + /consent/callback. With --admin, POST /_emulator/tenants/{vendor}/apps/{client}/redirect-uris adds more while it runs."`
+	Prewarm             []string      `sep:"," env:"BCC_EMULATOR_PREWARM" placeholder:"SET,..." help:"Entity sets of the scenario's company whose generated rows are encoded at start (about 0.5 KB of memory a row), so serving their pages costs the emulator a copy: benchmarks of a client keep the emulator's CPU out of its figures."`
 	Admin               bool          `env:"BCC_EMULATOR_ADMIN" help:"Serve the admin surface for test harnesses under /_emulator/ (revoke consent, disable the BC app, expire secrets, upload a certificate, rename or add a company, read BC's request counters; see package emulator/control). It has no authentication: off unless given."`
 }
 
@@ -70,6 +71,9 @@ func (c *EmulatorCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer srv.Close()
+	if err := srv.Emulator.Prewarm(srv.Emulator.DemoCompanyRef(), c.Prewarm...); err != nil {
+		return fmt.Errorf("--prewarm: %w", err)
+	}
 	printBanner(g, srv, c)
 	if c.Admin {
 		fmt.Fprintf(g.Stdout, "Admin surface (no authentication; for test harnesses): %s%s\n", srv.URL, control.Prefix)
