@@ -18,6 +18,7 @@ var _ sqlstore.Driver = driver{}
 func (driver) Name() string              { return "postgres" }
 func (driver) ForUpdate() string         { return " FOR UPDATE" }
 func (driver) IsUnique(err error) bool   { return isUnique(err) }
+func (driver) SecretSeq() string         { return "seq" }
 func (d driver) Read() sqlstore.Executor { return executor{d.db.pool} }
 
 func (d driver) WithTx(ctx context.Context, fn func(sqlstore.Tx) error) error {

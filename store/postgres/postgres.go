@@ -67,11 +67,8 @@ type DB struct {
 
 	listen listener // the Notifier's LISTEN side
 
-	sq                 *sqlstore.Store // what the two SQL stores share, on driver{db}
-	sqlstore.AuditLog                  // store.AuditStore
-	sqlstore.Express                   // store.ExpressStore
-	sqlstore.Outbound                  // store.OutboundStore
-	sqlstore.Retention                 // the change log's retention (store.ReplicaStore)
+	sq              *sqlstore.Store // what the two SQL stores share, on driver{db}
+	sqlstore.Stores                 // the store interfaces implemented in sqlstore
 
 	marksPruned atomic.Int64 // when this process last pruned replica_marks, Unix milliseconds
 }
@@ -109,7 +106,7 @@ func Open(ctx context.Context, url string, kr *secret.Keyring, opt Options) (*DB
 		db.log = slog.New(slog.DiscardHandler)
 	}
 	db.sq = sqlstore.New(driver{db}, kr, db.now, db.log)
-	db.AuditLog, db.Express, db.Outbound, db.Retention = db.sq.AuditLog(), db.sq.Express(), db.sq.Outbound(), db.sq.Retention()
+	db.Stores = db.sq.Stores()
 	if db.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("postgres: connect: %s", redact(err))
 	}

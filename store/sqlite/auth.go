@@ -238,7 +238,7 @@ func (db *DB) BeginIdempotent(ctx context.Context, connID, key, requestHash stri
 		err := tx.QueryRowContext(ctx, `SELECT request_hash, status, body, created_at FROM idempotency_keys WHERE connection_id = ? AND key = ?`,
 			connID, key).Scan(&rec.RequestHash, &rec.Status, &body, &created)
 		if errors.Is(err, sql.ErrNoRows) {
-			if err := connectionExists(ctx, tx, connID); err != nil {
+			if err := db.sq.LockConnection(ctx, executor{tx}, connID); err != nil {
 				return err
 			}
 			now := db.stamp()

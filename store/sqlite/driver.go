@@ -22,6 +22,7 @@ func (driver) Name() string { return "sqlite" }
 func (driver) ForUpdate() string { return "" }
 
 func (driver) IsUnique(err error) bool { return isUnique(err) }
+func (driver) SecretSeq() string       { return "rowid" }
 
 func (d driver) Read() sqlstore.Executor { return executor{d.db.read} }
 

@@ -40,7 +40,7 @@ func (db *DB) SetHealthState(ctx context.Context, h store.HealthState) error {
 		return fmt.Errorf("%w: health state needs a kind, a state and a version of 1 or more", store.ErrInvalid)
 	}
 	return db.withTx(ctx, func(tx *sql.Tx) error {
-		if err := connectionExists(ctx, tx, h.ConnectionID); err != nil {
+		if err := db.sq.LockConnection(ctx, executor{tx}, h.ConnectionID); err != nil {
 			return err
 		}
 		var stored int64

@@ -79,11 +79,8 @@ type DB struct {
 
 	hub sqlstore.Hub // subscribers of Publish (in-process)
 
-	sq                 *sqlstore.Store // what the two SQL stores share, on driver{db}
-	sqlstore.AuditLog                  // store.AuditStore
-	sqlstore.Express                   // store.ExpressStore
-	sqlstore.Outbound                  // store.OutboundStore
-	sqlstore.Retention                 // the change log's retention (store.ReplicaStore)
+	sq              *sqlstore.Store // what the two SQL stores share, on driver{db}
+	sqlstore.Stores                 // the store interfaces implemented in sqlstore
 
 	marksPruned atomic.Int64 // when replica_marks was last pruned, Unix milliseconds
 }
@@ -146,7 +143,7 @@ func Open(ctx context.Context, path string, kr *secret.Keyring, opt Options) (*D
 		db.log = slog.New(slog.DiscardHandler)
 	}
 	db.sq = sqlstore.New(driver{db}, kr, db.now, db.log)
-	db.AuditLog, db.Express, db.Outbound, db.Retention = db.sq.AuditLog(), db.sq.Express(), db.sq.Outbound(), db.sq.Retention()
+	db.Stores = db.sq.Stores()
 	busy := opt.BusyTimeout
 	if busy <= 0 {
 		busy = 5 * time.Second

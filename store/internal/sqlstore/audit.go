@@ -24,9 +24,6 @@ type AuditLog struct{ s *Store }
 
 var _ store.AuditStore = AuditLog{}
 
-// AuditLog returns the store's store.AuditStore.
-func (s *Store) AuditLog() AuditLog { return AuditLog{s} }
-
 // Audit implements store.AuditStore. IDs are taken at insert, so on PostgreSQL an entry
 // of a transaction that commits late may appear below a page already read; the log is
 // for people, not a feed.

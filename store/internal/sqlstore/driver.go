@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/secret"
+	"github.com/bizzjoiner/bcconnector/store"
 )
 
 // The shared implementations (AuditLog, ...) run one SQL text on both stores through the
@@ -40,6 +41,9 @@ type Dialect interface {
 	ForUpdate() string
 	// IsUnique reports whether err is a unique constraint violation.
 	IsUnique(err error) bool
+	// SecretSeq is the column of client_secrets that numbers its rows in the order they
+	// were added: SQLite's rowid, an identity column on PostgreSQL.
+	SecretSeq() string
 }
 
 // Executor runs SQL: a store's reads outside a transaction, or a transaction. Arguments
@@ -135,6 +139,9 @@ func (s *Store) errorf(format string, args ...any) error {
 	return fmt.Errorf(s.drv.Name()+": "+format, args...)
 }
 
+// isNotFound reports whether err is (or wraps) store.ErrNotFound.
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
+
 // isNoRows reports whether err says that QueryRow found no row.
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
@@ -168,4 +175,19 @@ func NullTime(t time.Time) *time.Time {
 	}
 	u := t.UTC().Truncate(time.Microsecond)
 	return &u
+}
+
+// Stores are the implementations of store interfaces the two SQL stores share; each
+// store's DB embeds them, so their methods are its own.
+type Stores struct {
+	AuditLog  // store.AuditStore
+	Express   // store.ExpressStore
+	Outbound  // store.OutboundStore
+	Retention // the change log's retention of store.ReplicaStore
+	Secrets   // store.SecretStore
+}
+
+// Stores returns the shared implementations on s.
+func (s *Store) Stores() Stores {
+	return Stores{AuditLog{s}, Express{s}, Outbound{s}, Retention{s}, Secrets{s}}
 }

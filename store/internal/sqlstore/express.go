@@ -14,9 +14,6 @@ type Express struct{ s *Store }
 
 var _ store.ExpressStore = Express{}
 
-// Express returns the store's store.ExpressStore.
-func (s *Store) Express() Express { return Express{s} }
-
 // SetOperatorApp implements store.ExpressStore.
 func (x Express) SetOperatorApp(ctx context.Context, app store.OperatorApp, value secret.Secret) (store.OperatorApp, error) {
 	s := x.s

@@ -16,9 +16,6 @@ type Outbound struct{ s *Store }
 
 var _ store.OutboundStore = Outbound{}
 
-// Outbound returns the store's store.OutboundStore.
-func (s *Store) Outbound() Outbound { return Outbound{s} }
-
 // CreateEndpoint implements store.OutboundStore. The endpoint starts after the last
 // change logged so far (after_seq): it is sent what happens from now on.
 func (o Outbound) CreateEndpoint(ctx context.Context, e store.Endpoint, signing secret.Secret) (store.Endpoint, error) {

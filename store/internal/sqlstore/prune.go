@@ -56,9 +56,6 @@ func CursorExpired(since, through int64) error {
 // and ChangesPrunedThrough.
 type Retention struct{ s *Store }
 
-// Retention returns the store's change log retention.
-func (s *Store) Retention() Retention { return Retention{s} }
-
 // PruneChanges implements store.ReplicaStore: rounds of at most PruneRound segments,
 // each one write transaction, until a round prunes less than a full round. Each round
 // locks change_pruned's row first (Dialect.ForUpdate), so instances pruning at once take
