@@ -157,10 +157,24 @@ func (s *Service) CheckHealth(ctx context.Context) (int, error) {
 		}
 		for _, o := range obs {
 			prev, ok := known[[2]string{o.kind, o.subject}]
+			held := known[[2]string{o.kind + heldSuffix, o.subject}]
 			if (!ok && o.state == stateOK) || prev.State == o.state {
+				if held.State != "" && held.State != stateNone {
+					// It went back before the hold was over: a flap, no event.
+					s.hold(ctx, c.ID, o, held, stateNone, now)
+				}
 				continue
 			}
-			n, err := s.transition(ctx, c.ID, prev, o, eps, now)
+			if o.kind != healthCredential && s.healthHold > 0 {
+				if held.State != o.state {
+					s.hold(ctx, c.ID, o, held, o.state, now) // first sighting: the hold starts
+					continue
+				}
+				if now.Sub(held.Since) < s.healthHold {
+					continue
+				}
+			}
+			n, err := s.transition(ctx, c.ID, prev, held, o, eps, now)
 			added += n
 			if err != nil {
 				errs = append(errs, err)
@@ -168,6 +182,30 @@ func (s *Service) CheckHealth(ctx context.Context) (int, error) {
 		}
 	}
 	return added, errors.Join(errs...)
+}
+
+// Hysteresis: a setup or sync condition that changes makes its event only once the new
+// state has held for Options.HealthHold (default DefaultHealthHold) at every check since
+// it was first seen, and a recovery likewise; a condition that flaps back within the hold
+// makes none. The state being held is kept in the store (as the condition's kind +
+// heldSuffix, with Since its first sighting), so every instance holds the same clock and
+// a restart does not start the hold again. Credential expiry follows the clock, never
+// flaps, and is sent at once.
+const (
+	// DefaultHealthHold is the default Options.HealthHold: with the checks a minute apart,
+	// a change is sent when the second check in a row still sees it.
+	DefaultHealthHold = time.Minute
+	heldSuffix        = ":held"
+	stateNone         = "-" // no state being held
+)
+
+// hold records the state a condition is held in (or stateNone); another instance that
+// recorded it first wins (ErrConflict), which is as good.
+func (s *Service) hold(ctx context.Context, connID string, o observation, prev store.HealthState, state string, now time.Time) {
+	h := store.HealthState{ConnectionID: connID, Kind: o.kind + heldSuffix, Subject: o.subject, State: state, Version: prev.Version + 1, Since: now}
+	if err := s.st.SetHealthState(ctx, h); err != nil && !errors.Is(err, store.ErrConflict) {
+		s.log.Warn("connection health: hold not recorded", "connection", connID, "kind", o.kind, "subject", o.subject, "err", err)
+	}
 }
 
 // observe reads a connection's conditions.
@@ -256,7 +294,8 @@ func (s *Service) observe(ctx context.Context, c store.Connection, now time.Time
 }
 
 // transition records a condition's change and makes its events.
-func (s *Service) transition(ctx context.Context, connID string, prev store.HealthState, o observation, eps []store.Endpoint, now time.Time) (int, error) {
+// The state it was held in is cleared.
+func (s *Service) transition(ctx context.Context, connID string, prev, held store.HealthState, o observation, eps []store.Endpoint, now time.Time) (int, error) {
 	h := store.HealthState{ConnectionID: connID, Kind: o.kind, Subject: o.subject, State: o.state, Version: prev.Version + 1, Since: now}
 	typ, data := o.event(prev.State)
 	var ds []store.Delivery
@@ -283,6 +322,9 @@ func (s *Service) transition(ctx context.Context, connID string, prev store.Heal
 	}
 	if err := s.st.SetHealthState(ctx, h); err != nil && !errors.Is(err, store.ErrConflict) {
 		return len(ds), err
+	}
+	if held.State != "" && held.State != stateNone {
+		s.hold(ctx, connID, o, held, stateNone, now)
 	}
 	if typ != "" {
 		s.log.Info("connection health event", "connection", connID, "event", typ, "subject", o.subject, "endpoints", len(ds))

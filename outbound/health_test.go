@@ -40,6 +40,17 @@ func (e *env) healthEvents(sec string) []map[string]any {
 	return out
 }
 
+// heldEvents runs a health check, which must send nothing (the change is held), then
+// another one the hold later and returns its events.
+func (e *env) heldEvents(sec string) []map[string]any {
+	e.t.Helper()
+	if evs := e.healthEvents(sec); len(evs) != 0 {
+		e.t.Fatalf("a change sent before it held for %s: %v", outbound.DefaultHealthHold, evs)
+	}
+	e.clock.Advance(outbound.DefaultHealthHold)
+	return e.healthEvents(sec)
+}
+
 func wantEvent(t *testing.T, evs []map[string]any, typ string, fields map[string]any) {
 	t.Helper()
 	if len(evs) != 1 || evs[0]["type"] != typ {
@@ -99,10 +110,10 @@ func TestHealthEvents(t *testing.T) {
 	failed := doctor.Report{OK: false, FailedStep: &step, Finished: e.clock.Now(), Checks: []doctor.Check{
 		{ID: "token", Title: "Token request", Step: step, Status: doctor.Failed, Problem: "the client secret has expired", Fix: "create a new one"}}}
 	saveReport(t, e, c.ID, failed)
-	wantEvent(t, e.healthEvents(sec), outbound.SetupFailed, map[string]any{"step": "Step 3", "stepTitle": step.String(),
+	wantEvent(t, e.heldEvents(sec), outbound.SetupFailed, map[string]any{"step": "Step 3", "stepTitle": step.String(),
 		"problem": "the client secret has expired", "fix": "create a new one"})
 	saveReport(t, e, c.ID, doctor.Report{OK: true, Finished: e.clock.Now()})
-	wantEvent(t, e.healthEvents(sec), outbound.SetupRecovered, map[string]any{"connectionId": c.ID})
+	wantEvent(t, e.heldEvents(sec), outbound.SetupRecovered, map[string]any{"connectionId": c.ID})
 
 	// A set's sync fails, then succeeds.
 	key := store.ReplicaKey{ConnectionID: c.ID, CompanyID: storetest.Company, EntitySet: "customers"}
@@ -112,9 +123,41 @@ func TestHealthEvents(t *testing.T) {
 		}
 	}
 	setSync("BC answered 401")
-	wantEvent(t, e.healthEvents(sec), outbound.SyncFailing, map[string]any{"entitySet": "customers", "error": "BC answered 401"})
+	wantEvent(t, e.heldEvents(sec), outbound.SyncFailing, map[string]any{"entitySet": "customers", "error": "BC answered 401"})
 	setSync("")
-	wantEvent(t, e.healthEvents(sec), outbound.SyncRecovered, map[string]any{"entitySet": "customers"})
+	wantEvent(t, e.heldEvents(sec), outbound.SyncRecovered, map[string]any{"entitySet": "customers"})
+
+	// Flapping between checks sends nothing: failing, ok, failing, ok… a check apart.
+	for i := range 6 {
+		if i%2 == 0 {
+			setSync("BC answered 503")
+		} else {
+			setSync("")
+		}
+		if evs := e.healthEvents(sec); len(evs) != 0 {
+			t.Fatalf("flap %d sent %v", i, evs)
+		}
+		e.clock.Advance(outbound.DefaultHealthHold)
+	}
+	// Failing at two checks in a row (the hold) is sent, once.
+	setSync("BC answered 503")
+	wantEvent(t, e.heldEvents(sec), outbound.SyncFailing, map[string]any{"error": "BC answered 503"})
+	e.clock.Advance(outbound.DefaultHealthHold)
+	if evs := e.healthEvents(sec); len(evs) != 0 {
+		t.Fatalf("failing sent again: %v", evs)
+	}
+	// A recovery that fails again within the hold is no recovery.
+	setSync("")
+	e.healthEvents(sec)
+	e.clock.Advance(outbound.DefaultHealthHold / 2)
+	setSync("BC answered 503")
+	if evs := e.healthEvents(sec); len(evs) != 0 {
+		t.Fatalf("a recovery of half the hold sent %v", evs)
+	}
+	e.clock.Advance(outbound.DefaultHealthHold)
+	if evs := e.healthEvents(sec); len(evs) != 0 {
+		t.Fatalf("still failing sent %v", evs)
+	}
 	for _, r := range e.rcv.requests() {
 		if r.Path == "/records" {
 			t.Fatalf("an endpoint for record events got %s", r.Body)
@@ -138,16 +181,24 @@ func TestHealthInstancesAgree(t *testing.T) {
 	c, _ := e.db.CreateConnection(t.Context(), storetest.NewConnection("acme"))
 	e.endpoint(outbound.EndpointInput{EventTypes: []string{"*"}})
 	saveReport(t, e, c.ID, doctor.Report{OK: false, Finished: e.clock.Now()})
-	var wg sync.WaitGroup
-	for range 4 {
-		other := outbound.New(outbound.Options{Store: e.db, Queue: e.q, Now: e.clock.Now})
-		wg.Go(func() {
-			if _, err := other.CheckHealth(t.Context()); err != nil {
-				t.Error(err)
-			}
-		})
+	checkAll := func() {
+		var wg sync.WaitGroup
+		for range 4 {
+			other := outbound.New(outbound.Options{Store: e.db, Queue: e.q, Now: e.clock.Now})
+			wg.Go(func() {
+				if _, err := other.CheckHealth(t.Context()); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
 	}
-	wg.Wait()
+	checkAll()
+	if list, _ := e.db.Deliveries(t.Context(), store.DeliveryQuery{}); len(list) != 0 {
+		t.Fatalf("deliveries %+v before the change held", list)
+	}
+	e.clock.Advance(outbound.DefaultHealthHold)
+	checkAll()
 	list, _ := e.db.Deliveries(t.Context(), store.DeliveryQuery{})
 	if len(list) != 1 || list[0].EventType != outbound.SetupFailed {
 		t.Fatalf("deliveries %+v, want one setup.failed", list)

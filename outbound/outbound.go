@@ -75,6 +75,10 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives delivery outcomes (never a secret or a payload); nil discards.
 	Logger *slog.Logger
+	// HealthHold is how long a setup or sync condition's new state (failing, or
+	// recovered) must hold, seen by every check, before its event is sent; 0 means
+	// DefaultHealthHold (a minute: the next check), negative sends every change at once.
+	HealthHold time.Duration
 }
 
 // Service is outbound webhooks: endpoints and their secrets, deliveries and replays.
@@ -87,12 +91,16 @@ type Service struct {
 	nowFn        func() time.Time
 	log          *slog.Logger
 	cache        endpointCache
+	healthHold   time.Duration
 }
 
 // New returns the service.
 func New(opt Options) *Service {
 	s := &Service{st: opt.Store, queue: opt.Queue, allowPrivate: opt.AllowPrivate, client: opt.Client,
-		schedule: opt.Schedule, nowFn: opt.Now, log: opt.Logger}
+		schedule: opt.Schedule, nowFn: opt.Now, log: opt.Logger, healthHold: opt.HealthHold}
+	if s.healthHold == 0 {
+		s.healthHold = DefaultHealthHold
+	}
 	if s.client == nil {
 		s.client = NewClient(ClientOptions{AllowPrivate: opt.AllowPrivate, TLS: opt.TLS})
 	}
