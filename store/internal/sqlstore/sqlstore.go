@@ -1,7 +1,9 @@
-// Package sqlstore is the logic the SQL implementations of package store share
-// (store/sqlite and store/postgres): everything about applying a batch, numbering the
-// change log, sealing secrets and merging sync state that does not depend on the SQL
-// dialect. Each implementation keeps only its SQL.
+// Package sqlstore is what the SQL implementations of package store share (store/sqlite
+// and store/postgres): the logic that does not depend on the SQL dialect (applying a
+// batch, numbering the change log, sealing secrets, merging sync state), and whole
+// implementations of store interfaces written once on a small driver layer (driver.go):
+// the audit log, express setup, outbound endpoints, client secrets, re-sealing and the
+// change log's retention ([Stores]). Each store keeps its own SQL for the rest.
 package sqlstore
 
 import (
