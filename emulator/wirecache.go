@@ -2,8 +2,11 @@ package emulator
 
 import (
 	"fmt"
+	"runtime"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/bizzjoiner/bcconnector/bcschema"
 )
@@ -14,14 +17,28 @@ import (
 // rows the overlay shadows, $select, $expand, filters the index does not answer and a
 // schema changed since (extension fields) all take the ordinary path.
 type wireCache struct {
-	ent *bcschema.Entity // the entity the rows were encoded with
-	ids []string         // ids[i]: base row i's id
-	off []int            // base row i is buf[off[i]:off[i+1]], with its closing brace
+	ent    *bcschema.Entity // the entity the rows were encoded with
+	ids    []string         // ids[i]: base row i's id
+	chunks []wireChunk      // base row i is in chunks[i/wireChunkRows]
+}
+
+// wireChunkRows is how many rows one chunk of a wireCache holds; chunks are encoded in
+// parallel.
+const wireChunkRows = 4096
+
+// wireChunk is the wire form of consecutive rows: row k of the chunk is
+// buf[off[k]:off[k+1]], with its closing brace.
+type wireChunk struct {
+	off []int
 	buf []byte
 }
 
 // row is base row i as the page writer appends it.
-func (c *wireCache) row(i int) []byte { return c.buf[c.off[i]:c.off[i+1]] }
+func (c *wireCache) row(i int) []byte {
+	ch := &c.chunks[i/wireChunkRows]
+	k := i % wireChunkRows
+	return ch.buf[ch.off[k]:ch.off[k+1]]
+}
 
 // Prewarm encodes the generated rows of entity sets in a company once, so that pages of
 // them cost the emulator a copy (about 0.5 KB of memory per row). A benchmark of a
@@ -37,15 +54,33 @@ func (e *Emulator) Prewarm(ref CompanyRef, entitySets ...string) error {
 		}
 		tab := e.tableOf(c, ent)
 		n := tab.src.Count()
-		wc := &wireCache{ent: ent, ids: make([]string, n), off: make([]int, 0, n+1)}
-		for i := range n {
-			row := tab.src.Row(i)
-			id, _ := row["id"].(string)
-			wc.ids[i] = strings.Clone(id) // not the generator's buffer it was cut from
-			wc.off = append(wc.off, len(wc.buf))
-			wc.buf = append(appendRow(wc.buf, ent, row, baseETag(id), nil), '}')
+		wc := &wireCache{ent: ent, ids: make([]string, n), chunks: make([]wireChunk, (n+wireChunkRows-1)/wireChunkRows)}
+		next := make(chan int)
+		var wg sync.WaitGroup
+		for range runtime.GOMAXPROCS(0) {
+			wg.Go(func() {
+				for ci := range next {
+					lo, hi := ci*wireChunkRows, min(n, (ci+1)*wireChunkRows)
+					ch := wireChunk{off: make([]int, 0, hi-lo+1)}
+					for i := lo; i < hi; i++ {
+						row := tab.src.Row(i)
+						id, _ := row["id"].(string)
+						wc.ids[i] = strings.Clone(id) // not the generator's buffer it was cut from
+						ch.off = append(ch.off, len(ch.buf))
+						ch.buf = append(appendRow(ch.buf, ent, row, baseETag(id), nil), '}')
+						if i == lo {
+							ch.buf = slices.Grow(ch.buf, len(ch.buf)*(hi-lo)*9/8)
+						}
+					}
+					wc.chunks[ci] = wireChunk{off: append(ch.off, len(ch.buf)), buf: ch.buf}
+				}
+			})
 		}
-		wc.off = append(wc.off, len(wc.buf))
+		for ci := range wc.chunks {
+			next <- ci
+		}
+		close(next)
+		wg.Wait()
 		if !sort.StringsAreSorted(wc.ids) {
 			return fmt.Errorf("emulator: prewarm %s: generated ids are not in index order", set)
 		}

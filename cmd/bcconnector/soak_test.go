@@ -879,6 +879,13 @@ var bannerField = regexp.MustCompile(`^\s+(Authority host|BC API base URL|CA fil
 // startSoakEmulator runs the binary's emulator on a free port and reads its banner.
 func startSoakEmulator(t testing.TB, bin, caFile string, args ...string) *soakEmulator {
 	t.Helper()
+	return startEmulatorWithin(t, 30*time.Second, bin, caFile, args...)
+}
+
+// startEmulatorWithin is startSoakEmulator for an emulator whose start takes longer
+// (--prewarm on a busy machine): it waits up to wait for the banner.
+func startEmulatorWithin(t testing.TB, wait time.Duration, bin, caFile string, args ...string) *soakEmulator {
+	t.Helper()
 	e := &soakEmulator{out: &testlog.Buffer{}, quietC: make(chan string, 1), exited: make(chan struct{})}
 	e.cmd = exec.Command(bin, append([]string{"emulator", "--listen", "127.0.0.1:0", "--ca-file", caFile, "--webhook-delay", "0"}, args...)...)
 	e.cmd.Stderr = e.out
@@ -936,8 +943,8 @@ func startSoakEmulator(t testing.TB, bin, caFile string, args ...string) *soakEm
 	case <-ready:
 	case <-e.exited:
 		t.Fatalf("the emulator exited before its banner:\n%s", e.out.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("no emulator banner within 30s:\n%s", e.out.String())
+	case <-time.After(wait):
+		t.Fatalf("no emulator banner within %s:\n%s", wait, e.out.String())
 	}
 	if e.secret == "" || e.authority == "" || e.tenant == "" || e.secretEnd == "" {
 		t.Fatalf("could not read the emulator's banner:\n%s", e.out.String())
