@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -177,7 +179,8 @@ func BenchmarkBrowsePage(b *testing.B) {
 // BenchmarkFirstSync is the replica write path of a first full sync as the syncer drives
 // it (issue 14): BCC_BENCH_ROWS G/L entries (default 200,000) in 5,000-row AssumeNew
 // pages with the change log and each partition's checkpoint, in the order the syncer's
-// committers apply them (benchrows.FirstSyncPages: 20 partitions, 5 at a time), into a
+// committers apply them (benchrows.FirstSyncPages: 20 partitions, 5 at a time;
+// BCC_BENCH_PAGE_SIZE rows a page, default 5,000), into a
 // fresh database. It reports our CPU per row (user + system, the figure issue 14 bounds
 // at 8 µs for the whole sync), write system calls and bytes written per row:
 //
@@ -188,7 +191,14 @@ func BenchmarkFirstSync(b *testing.B) {
 	key := store.ReplicaKey{ConnectionID: storetest.Conn, CompanyID: benchCompany, EntitySet: "generalLedgerEntries"}
 	ent := storetest.Entity(b, "generalLedgerEntries")
 	all := firstSyncRows(n)
-	pages := benchrows.FirstSyncPages(n, 20, 5)
+	pageRows := benchrows.Batch
+	if v := os.Getenv("BCC_BENCH_PAGE_SIZE"); v != "" {
+		var err error
+		if pageRows, err = strconv.Atoi(v); err != nil || pageRows <= 0 {
+			b.Fatalf("BCC_BENCH_PAGE_SIZE=%q: want a positive row count", v)
+		}
+	}
+	pages := benchrows.FirstSyncPages(n, 20, 5, pageRows)
 	var io benchrows.IO
 	heap0 := benchrows.LiveHeap()
 	b.ResetTimer()

@@ -133,9 +133,9 @@ type Page struct{ Part, Lo, Hi int }
 // FirstSyncPages returns the pages of a first full sync of n rows in the order the
 // syncer's committers apply them: the rows split into parts partitions of consecutive
 // row numbers (entryNumber ranges), workers partitions read at once, their pages
-// (Batch rows each) interleaved round-robin, and a worker that finishes a partition
-// taking the next.
-func FirstSyncPages(n, parts, workers int) []Page {
+// (pageRows rows each, the sync's --page-size) interleaved round-robin, and a worker that
+// finishes a partition taking the next.
+func FirstSyncPages(n, parts, workers, pageRows int) []Page {
 	size := (n + parts - 1) / parts
 	type cursor struct{ part, next, end int }
 	var active []*cursor
@@ -159,7 +159,7 @@ func FirstSyncPages(n, parts, workers int) []Page {
 	for len(active) > 0 {
 		for i := 0; i < len(active); i++ {
 			c := active[i]
-			hi := min(c.next+Batch, c.end)
+			hi := min(c.next+pageRows, c.end)
 			out = append(out, Page{Part: c.part, Lo: c.next, Hi: hi})
 			c.next = hi
 			if c.next == c.end {
