@@ -5,6 +5,7 @@ import (
 	"errors"
 	"hash/fnv"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -108,6 +109,10 @@ type Scheduler struct {
 
 	mu     sync.Mutex
 	queued map[Target]time.Time // the moment each target was last queued for by this process
+	// skipped is why each connection was last skipped, so a connection that stays
+	// skipped for the same reason (a certificate waiting for its upload) is logged once,
+	// not every run; its runs after that are at debug.
+	skipped map[string]string
 }
 
 // NewScheduler returns a Scheduler.
@@ -216,6 +221,43 @@ func (s *Scheduler) wasQueued(t Target, at time.Time) bool {
 	return s.queued[t].Equal(at)
 }
 
+// noteSkipped logs a connection skipped (err) or taken up again (nil) when that changes:
+// a warning the first run it is skipped for a reason, debug on the runs after, and one
+// line when it is scheduled again.
+func (s *Scheduler) noteSkipped(id string, err error) {
+	s.mu.Lock()
+	prev, was := s.skipped[id]
+	switch {
+	case err != nil:
+		if s.skipped == nil {
+			s.skipped = map[string]string{}
+		}
+		s.skipped[id] = err.Error()
+	case was:
+		delete(s.skipped, id)
+	}
+	s.mu.Unlock()
+	switch {
+	case err != nil && (!was || prev != err.Error()):
+		s.opt.Logger.Warn("schedule: connection skipped", "connection", id, "err", err)
+	case err != nil:
+		s.opt.Logger.Debug("schedule: connection still skipped", "connection", id, "err", err)
+	case was:
+		s.opt.Logger.Info("schedule: connection scheduled again", "connection", id)
+	}
+}
+
+// forgetSkipped drops what noteSkipped knows of connections that are gone.
+func (s *Scheduler) forgetSkipped(conns []store.Connection) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id := range s.skipped {
+		if !slices.ContainsFunc(conns, func(c store.Connection) bool { return c.ID == id }) {
+			delete(s.skipped, id)
+		}
+	}
+}
+
 func (s *Scheduler) markQueued(t Target, at time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -239,10 +281,11 @@ func (s *Scheduler) Work(ctx context.Context, _ *river.Job[ScheduleArgs]) error 
 	if err != nil {
 		return err
 	}
+	s.forgetSkipped(conns)
 	for _, c := range conns {
 		targets, err := s.opt.TargetsFunc(ctx, c.ID)
+		s.noteSkipped(c.ID, err)
 		if err != nil {
-			s.opt.Logger.Warn("schedule: connection skipped", "connection", c.ID, "err", err)
 			continue
 		}
 		sets := map[string][]string{} // company ID → the sets it syncs

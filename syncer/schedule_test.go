@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/bc"
+	"github.com/bizzjoiner/bcconnector/internal/testlog"
 	"github.com/bizzjoiner/bcconnector/store"
 	"github.com/bizzjoiner/bcconnector/syncer"
 	"github.com/riverqueue/river"
@@ -92,6 +94,54 @@ func TestSchedulerEnqueuesUnpausedTargets(t *testing.T) {
 	}
 	if !slices.Equal(ensured, []string{"c1/co1:customers"}) {
 		t.Errorf("ensured %v", ensured)
+	}
+}
+
+// TestSchedulerLogsSkipOnce: a connection skipped run after run for the same reason (a
+// certificate waiting for its upload) is logged once, at debug after that; taken up again,
+// it is logged once more, and skipped again for a new reason it warns again.
+func TestSchedulerLogsSkipOnce(t *testing.T) {
+	t.Parallel()
+	logs := &testlog.Buffer{}
+	var mu sync.Mutex
+	why := "connection \"broken\" has no usable credential: a certificate waits for its upload"
+	s, err := syncer.NewScheduler(syncer.SchedulerOptions{Store: &schedStore{}, Queue: &recQueue{}, Logger: logs.Logger(),
+		TargetsFunc: func(_ context.Context, id string) ([]syncer.Target, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if id == "broken" && why != "" {
+				return nil, errors.New(why)
+			}
+			return nil, nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(n int) {
+		for range n {
+			if err := s.Work(t.Context(), &river.Job[syncer.ScheduleArgs]{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	count := func(msg string) int { return strings.Count(logs.String(), `"msg":"`+msg+`"`) }
+	run(5)
+	if n, d := count("schedule: connection skipped"), count("schedule: connection still skipped"); n != 1 || d != 4 {
+		t.Errorf("5 runs skipping for one reason: %d warnings, %d debug lines; want 1, 4\n%s", n, d, logs)
+	}
+	mu.Lock()
+	why = ""
+	mu.Unlock()
+	run(3)
+	if n := count("schedule: connection scheduled again"); n != 1 {
+		t.Errorf("taken up again: %d lines, want 1\n%s", n, logs)
+	}
+	mu.Lock()
+	why = "BC answered 401"
+	mu.Unlock()
+	run(2)
+	if n := count("schedule: connection skipped"); n != 2 {
+		t.Errorf("skipped again: %d warnings in all, want 2\n%s", n, logs)
 	}
 }
 

@@ -175,11 +175,15 @@ func (s *Server) Open(ctx context.Context) (err error) {
 		TargetsFunc: func(ctx context.Context, id string) ([]syncer.Target, error) {
 			// "All companies" includes companies added later: BC's list is read at every run
 			// (a failure leaves the companies known so far syncing).
-			if _, err := s.svc.RefreshCompanies(ctx, id); err != nil {
-				log.Warn("schedule: companies not refreshed", "connection", id, "err", err)
-			}
+			_, rerr := s.svc.RefreshCompanies(ctx, id)
 			_, ts, err := s.svc.Targets(ctx, id, nil)
-			return ts, err
+			if err != nil {
+				return nil, err // the scheduler logs a skipped connection once per reason
+			}
+			if rerr != nil {
+				log.Warn("schedule: companies not refreshed", "connection", id, "err", rerr)
+			}
+			return ts, nil
 		}}
 	var sched *syncer.Scheduler
 	if c.PublicURL != "" {
