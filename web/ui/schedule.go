@@ -14,15 +14,21 @@ import (
 )
 
 // scheduleForm is the connection page's schedule form: the connection's interval, its
-// quiet window and the sets' own intervals ("set=interval" per line), as stored or as
-// posted.
+// quiet window and the sets' own schedules, one line per set (setScheduleForm), as stored
+// or as posted.
 type scheduleForm struct {
-	Interval, QuietStart, QuietEnd, TimeZone, SetIntervals string
-	// Summary words the schedule in force, e.g. "every 15m, quiet 22:00–06:00 (Europe/Berlin)".
+	Interval, QuietStart, QuietEnd, TimeZone, SetSchedules string
+	// Summary words the schedule in force, e.g. "every 15m, nothing starts 22:00–06:00
+	// (Europe/Berlin); generalLedgerEntries every 6h".
 	Summary string
 	// Problem is why the posted schedule was refused, naming the field and the fix.
 	Problem string
 }
+
+// setScheduleForm is the form of a set's line: "set=interval", "set=interval quiet
+// HH:MM-HH:MM Zone" or "set=quiet HH:MM-HH:MM Zone" (its own quiet window, in place of
+// the connection's).
+const setScheduleForm = "set=interval, set=interval quiet HH:MM-HH:MM Zone or set=quiet HH:MM-HH:MM Zone, one per line, e.g. generalLedgerEntries=6h quiet 01:00-05:00 Europe/Berlin"
 
 // scheduleFormOf fills the form from a stored connection.
 func scheduleFormOf(c store.Connection) scheduleForm {
@@ -30,13 +36,6 @@ func scheduleFormOf(c store.Connection) scheduleForm {
 	if q := c.Schedule.Quiet; q != nil {
 		f.QuietStart, f.QuietEnd, f.TimeZone = q.Start, q.End, q.TimeZone
 	}
-	var lines []string
-	for _, set := range slices.Sorted(maps.Keys(c.SetSchedules)) {
-		if iv := c.SetSchedules[set].Interval; iv != "" {
-			lines = append(lines, set+"="+iv)
-		}
-	}
-	f.SetIntervals = strings.Join(lines, "\n")
 	f.Summary = "at serve's --interval"
 	if c.Schedule.Interval != "" {
 		f.Summary = "every " + c.Schedule.Interval
@@ -44,16 +43,31 @@ func scheduleFormOf(c store.Connection) scheduleForm {
 	if q := c.Schedule.Quiet; q != nil {
 		f.Summary += fmt.Sprintf(", nothing starts %s–%s (%s)", q.Start, q.End, q.TimeZone)
 	}
-	for _, l := range lines {
-		set, iv, _ := strings.Cut(l, "=")
-		f.Summary += "; " + set + " every " + iv
+	var lines []string
+	for _, set := range slices.Sorted(maps.Keys(c.SetSchedules)) {
+		sc := c.SetSchedules[set]
+		var words, said []string
+		if sc.Interval != "" {
+			words = append(words, sc.Interval)
+			said = append(said, "every "+sc.Interval)
+		}
+		if q := sc.Quiet; q != nil {
+			words = append(words, "quiet", q.Start+"-"+q.End, q.TimeZone)
+			said = append(said, fmt.Sprintf("nothing starts %s–%s (%s)", q.Start, q.End, q.TimeZone))
+		}
+		if len(words) == 0 {
+			continue
+		}
+		lines = append(lines, set+"="+strings.Join(words, " "))
+		f.Summary += "; " + set + " " + strings.Join(said, ", ")
 	}
+	f.SetSchedules = strings.Join(lines, "\n")
 	return f
 }
 
-// input reads the posted form into a schedule update; set lines keep other fields of a
-// set's stored schedule (a set's own quiet window, from the API).
-func (f scheduleForm) input(stored store.Connection) (service.ConnectionInput, error) {
+// input reads the posted form into a schedule update; a set not listed has no schedule
+// of its own.
+func (f scheduleForm) input() (service.ConnectionInput, error) {
 	sc := store.Schedule{Interval: strings.TrimSpace(f.Interval)}
 	if f.QuietStart != "" || f.QuietEnd != "" {
 		sc.Quiet = &store.QuietWindow{Start: f.QuietStart, End: f.QuietEnd, TimeZone: f.TimeZone}
@@ -61,25 +75,57 @@ func (f scheduleForm) input(stored store.Connection) (service.ConnectionInput, e
 		return service.ConnectionInput{}, errors.New("quiet window: a time zone without start and end; give both times (HH:MM) or clear the time zone")
 	}
 	sets := map[string]store.Schedule{}
-	for set, s := range stored.SetSchedules {
-		if s.Quiet != nil {
-			sets[set] = store.Schedule{Quiet: s.Quiet}
-		}
-	}
-	for line := range strings.SplitSeq(f.SetIntervals, "\n") {
+	for line := range strings.SplitSeq(f.SetSchedules, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" {
 			continue
 		}
-		set, iv, ok := strings.Cut(line, "=")
-		if !ok {
-			return service.ConnectionInput{}, fmt.Errorf("set intervals: %q is not set=interval; write one per line, e.g. generalLedgerEntries=6h", line)
+		set, s, err := parseSetSchedule(line)
+		if err != nil {
+			return service.ConnectionInput{}, err
 		}
-		s := sets[strings.TrimSpace(set)]
-		s.Interval = strings.TrimSpace(iv)
-		sets[strings.TrimSpace(set)] = s
+		if _, dup := sets[set]; dup {
+			return service.ConnectionInput{}, fmt.Errorf("set schedules: %s has two lines; give each set one line (%s)", set, setScheduleForm)
+		}
+		sets[set] = s
 	}
 	return service.ConnectionInput{Schedule: &sc, SetSchedules: sets}, nil
+}
+
+// parseSetSchedule reads one line of the sets' schedules (setScheduleForm). The values
+// themselves (duration, times, time zone) are checked by the store, whose errors name the
+// field (setSchedules.SET.quiet.timeZone …).
+func parseSetSchedule(line string) (string, store.Schedule, error) {
+	bad := func(why string) error {
+		return fmt.Errorf("set schedules: %q %s; write %s", line, why, setScheduleForm)
+	}
+	set, rest, ok := strings.Cut(line, "=")
+	set = strings.TrimSpace(set)
+	if !ok || set == "" {
+		return "", store.Schedule{}, bad("is not set=schedule")
+	}
+	words := strings.Fields(rest)
+	var s store.Schedule
+	if len(words) > 0 && !strings.EqualFold(words[0], "quiet") {
+		s.Interval, words = words[0], words[1:]
+	}
+	switch {
+	case len(words) == 0 && s.Interval == "":
+		return "", store.Schedule{}, bad("gives no interval and no quiet window")
+	case len(words) == 0:
+	case !strings.EqualFold(words[0], "quiet") || len(words) < 2 || len(words) > 3:
+		return "", store.Schedule{}, bad("is not understood after the interval")
+	default:
+		start, end, ok := strings.Cut(words[1], "-")
+		if !ok {
+			return "", store.Schedule{}, bad(fmt.Sprintf("has the quiet window %q, not HH:MM-HH:MM", words[1]))
+		}
+		s.Quiet = &store.QuietWindow{Start: start, End: end}
+		if len(words) == 3 {
+			s.Quiet.TimeZone = words[2]
+		}
+	}
+	return set, s, nil
 }
 
 // connectionSchedule stores the schedule posted from the connection page; a refused one
@@ -92,8 +138,8 @@ func (h *handler) connectionSchedule(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := scheduleForm{Interval: r.FormValue("interval"), QuietStart: r.FormValue("quietStart"), QuietEnd: r.FormValue("quietEnd"),
-		TimeZone: r.FormValue("timeZone"), SetIntervals: r.FormValue("setIntervals")}
-	in, err := f.input(v.Connection)
+		TimeZone: r.FormValue("timeZone"), SetSchedules: r.FormValue("setSchedules")}
+	in, err := f.input()
 	if err == nil {
 		_, err = h.svc.UpdateConnection(r.Context(), id, in)
 	}

@@ -770,7 +770,7 @@ type Connection struct {
 	SecretEndDate  *time.Time             `json:"secretEndDate,omitempty"`
 	SecretExpiry   ConnectionSecretExpiry `json:"secretExpiry"`
 
-	// SetSchedules Schedules of some entity sets by name (document sets: lines sync with their documents; a line set answers 400 naming its document).
+	// SetSchedules Schedules of some entity sets by name, each with its own interval, its own quiet window (in place of the connection's) or both (document sets: lines sync with their documents; a line set answers 400 naming its document).
 	SetSchedules  *map[string]Schedule      `json:"setSchedules,omitempty"`
 	Sync          *[]map[string]interface{} `json:"sync,omitempty"`
 	TenantId      string                    `json:"tenantId"`
@@ -816,7 +816,7 @@ type ConnectionInput struct {
 	Secret        *string   `json:"secret,omitempty"`
 	SecretEndDate *string   `json:"secretEndDate,omitempty"`
 
-	// SetSchedules Schedules of some entity sets by name (document sets: lines sync with their documents; a line set answers 400 naming its document). Left out in an update: unchanged; given, it replaces the stored one (an empty object clears it).
+	// SetSchedules Schedules of some entity sets by name, each with its own interval, its own quiet window (in place of the connection's) or both (document sets: lines sync with their documents; a line set answers 400 naming its document). Left out in an update: unchanged; given, it replaces the stored one (an empty object clears it).
 	SetSchedules  *map[string]Schedule `json:"setSchedules,omitempty"`
 	TenantId      *string              `json:"tenantId,omitempty"`
 	WriteEntities *[]string            `json:"writeEntities,omitempty"`
