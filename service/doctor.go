@@ -105,8 +105,18 @@ func (s *Impl) pinCompany(ctx context.Context, c store.Connection, rep *doctor.R
 		return nil
 	}
 	c.CompanyID, c.CompanyName = rep.CompanyID, rep.CompanyName
-	_, err := s.st.UpdateConnection(ctx, c)
-	return err
+	updated, err := s.st.UpdateConnection(ctx, c)
+	if err != nil {
+		return err
+	}
+	if len(updated.SyncCompanies()) > 1 || updated.AllCompanies {
+		// Its other companies (an express connection's, named before consent), or every
+		// company: resolved now that BC answers, else by the scheduler's next run.
+		if _, err := s.RefreshCompanies(ctx, updated.ID); err != nil {
+			s.log.Warn("the connection's other companies are not resolved yet", "connection", updated.ID, "err", err)
+		}
+	}
+	return nil
 }
 
 // LastDoctor returns the connection's last doctor report; store.ErrNotFound if none.

@@ -28,9 +28,11 @@ type ExpressService interface {
 	// ExpressStatus says whether express setup is offered and how the operator's
 	// credential stands (never its value).
 	ExpressStatus(ctx context.Context) (ExpressStatus, error)
-	// CreateExpress stores an express connection for in's tenant, environment, company and
-	// entity sets (in.ClientID, Secret and Credential must be empty: the operator's app is
-	// used) with its consent pending. Nothing is checked yet: consent comes first. The view
+	// CreateExpress stores an express connection for in's tenant, environment, company (or
+	// companies, or all companies with the connection's own named) and entity sets
+	// (in.ClientID, Secret and Credential must be empty: the operator's app is used) with
+	// its consent pending; its companies are resolved to their IDs after the first passing
+	// check. Nothing is checked yet: consent comes first. The view
 	// carries the consent link and the Step 6 values.
 	CreateExpress(ctx context.Context, in ConnectionInput) (ConnectionView, error)
 	// RecordConsent records the answer Entra sent to the consent callback (its query);
@@ -143,6 +145,22 @@ func (s *Impl) CreateExpress(ctx context.Context, in ConnectionInput) (Connectio
 	if err := readCA(&in); err != nil {
 		return ConnectionView{}, err
 	}
+	// Several companies, or all: BC's list cannot be read before consent, so the companies
+	// are kept by name (or ID) and resolved after the first passing check; the first is
+	// the connection's own, which that check tries.
+	companies, err := parseCompanies(in.Companies)
+	if err != nil {
+		return ConnectionView{}, err
+	}
+	if strings.TrimSpace(in.Company) == "" && len(companies) > 0 {
+		in.Company = companies[0].Label()
+	}
+	allCompanies := in.AllCompanies != nil && *in.AllCompanies
+	if strings.TrimSpace(in.Company) == "" && allCompanies {
+		return ConnectionView{}, &guide.FieldError{Field: "company", Step: guide.ConnectionSettings,
+			Problem: "all companies, but none named: an express connection cannot read BC's list of companies before the admin's consent",
+			Fix:     "name one company as BC lists it (the connection's own, which the setup check tries and writes use); every other company is added after the consent"}
+	}
 	var errs []error
 	tenant, fe := guide.CheckTenant(strings.TrimSpace(in.TenantID))
 	if fe != nil {
@@ -165,7 +183,14 @@ func (s *Impl) CreateExpress(ctx context.Context, in ConnectionInput) (Connectio
 	}
 	cn := store.Connection{Name: strings.TrimSpace(in.Name), TenantID: tenant, ClientID: app.ClientID, Environment: env,
 		CompanyName: company, AuthorityHost: in.AuthorityHost, BCBaseURL: in.BCBaseURL, CAPEM: in.CAPEM,
-		Entities: in.Entities, WriteEntities: in.WriteEntities}
+		Entities: in.Entities, WriteEntities: in.WriteEntities, Companies: companies, AllCompanies: allCompanies,
+		SetSchedules: in.SetSchedules}
+	if in.Schedule != nil {
+		cn.Schedule = *in.Schedule
+	}
+	if err := s.checkScheduleSets(cn.SetSchedules); err != nil {
+		return ConnectionView{}, err
+	}
 	if guide.IsGUID(company) {
 		cn.CompanyID, cn.CompanyName = strings.ToLower(company), ""
 	}

@@ -57,6 +57,18 @@ type ConnectionAddCmd struct {
 	Endpoints
 }
 
+// companiesAndSchedule puts the companies after the first (--company repeated), the
+// choice of all companies and the schedule flags into in.
+func (c *ConnectionAddCmd) companiesAndSchedule(in *service.ConnectionInput) error {
+	if len(c.Company) > 1 {
+		in.Companies = c.Company
+	}
+	if c.AllCompanies {
+		in.AllCompanies = &c.AllCompanies
+	}
+	return c.ScheduleFlags.apply(in, store.Connection{})
+}
+
 // Run validates, diagnoses, and stores the connection with its secret sealed (through
 // the same service the wizard and the API use).
 func (c *ConnectionAddCmd) Run(ctx context.Context, g *Globals) error {
@@ -84,13 +96,7 @@ func (c *ConnectionAddCmd) Run(ctx context.Context, g *Globals) error {
 	if len(c.Company) > 0 {
 		in.Company = c.Company[0]
 	}
-	if len(c.Company) > 1 {
-		in.Companies = c.Company
-	}
-	if c.AllCompanies {
-		in.AllCompanies = &c.AllCompanies
-	}
-	if err := c.ScheduleFlags.apply(&in, store.Connection{}); err != nil {
+	if err := c.companiesAndSchedule(&in); err != nil {
 		return err
 	}
 	if c.Certificate != "" {

@@ -153,11 +153,15 @@ func (c *ConnectionAddCmd) addExpress(ctx context.Context, g *Globals, svc *serv
 	if c.ClientID != "" || c.SecretEndDate != "" || c.SecretFile != "" || c.SecretStdin || c.Certificate != "" || c.NoCheck {
 		return errors.New("--express uses Bizzjoiner's own app and the operator's credential: leave out --client-id, the secret flags, --certificate and --no-check")
 	}
-	if len(c.Company) != 1 || c.AllCompanies {
-		return errors.New("--express takes exactly one --company (the company's name as BC lists it, or its ID); --all-companies and several companies are for connections of the customer's own app for now")
+	if len(c.Company) == 0 {
+		return errors.New("--express needs --company: the company's name as BC lists it (or its ID), the connection's own; repeat --company for several, and add --all-companies for every company of the environment (BC's list is read after the admin's consent)")
 	}
-	v, err := svc.CreateExpress(ctx, service.ConnectionInput{Name: c.Name, TenantID: c.Tenant, Environment: c.Environment, Company: c.Company[0],
-		Entities: c.Entities, WriteEntities: c.WriteEntities, AuthorityHost: c.AuthorityHost, BCBaseURL: c.BCBaseURL, CAFile: c.CAFile})
+	in := service.ConnectionInput{Name: c.Name, TenantID: c.Tenant, Environment: c.Environment, Company: c.Company[0],
+		Entities: c.Entities, WriteEntities: c.WriteEntities, AuthorityHost: c.AuthorityHost, BCBaseURL: c.BCBaseURL, CAFile: c.CAFile}
+	if err := c.companiesAndSchedule(&in); err != nil {
+		return err
+	}
+	v, err := svc.CreateExpress(ctx, in)
 	if err != nil {
 		if errors.Is(err, service.ErrExpressOff) {
 			return err

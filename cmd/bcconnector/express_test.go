@@ -55,6 +55,17 @@ func TestCLIExpressApp(t *testing.T) {
 	if code, _, errOut = e.run(x.ClientSecret+"\n", "connection", "rotate-secret", "express", "--secret-stdin"); code == 0 || !strings.Contains(errOut, "express connection") {
 		t.Errorf("rotate-secret on express: %d %s", code, errOut)
 	}
+	// Several companies (one with & ' and spaces), and all of them; the first connection
+	// goes first, as a second express connection to the same company is refused.
+	if code, out, errOut = e.run("", "connection", "remove", "express"); code != 0 {
+		t.Fatalf("remove: %d %s %s", code, out, errOut)
+	}
+	code, out, errOut = e.run("", "connection", "add", "--express", "--name", "express-multi", "--tenant", emulator.DemoTenantDomain,
+		"--company", "Company X", "--company", emulator.DemoCompanyAmpersand, "--all-companies",
+		"--authority-host", e.srv.AuthorityHost(), "--bc-base-url", e.srv.BCBaseURL(), "--ca-file", e.srv.CAFile)
+	if code != 0 || !strings.Contains(out, "all companies") || !strings.Contains(out, emulator.DemoCompanyAmpersand) {
+		t.Errorf("connection add --express of several companies: %d\n%s\n%s", code, out, errOut)
+	}
 	if strings.Contains(e.printed.String(), x.ClientSecret) {
 		t.Error("the express app's secret was printed")
 	}

@@ -14,6 +14,8 @@ type expressInput struct {
 	TenantID      string   `json:"tenantId"`
 	Environment   string   `json:"environment"`
 	Company       string   `json:"company"`
+	Companies     []string `json:"companies,omitempty"`
+	AllCompanies  *bool    `json:"allCompanies,omitempty"`
 	Entities      []string `json:"entities,omitempty"`
 	WriteEntities []string `json:"writeEntities,omitempty"`
 	AuthorityHost string   `json:"authorityHost,omitempty"`
@@ -61,7 +63,7 @@ func (a *api) createExpress(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v, err := x.CreateExpress(r.Context(), service.ConnectionInput{Name: in.Name, TenantID: in.TenantID, Environment: in.Environment,
-		Company: in.Company, Entities: in.Entities, WriteEntities: in.WriteEntities, AuthorityHost: in.AuthorityHost,
+		Company: in.Company, Companies: in.Companies, AllCompanies: in.AllCompanies, Entities: in.Entities, WriteEntities: in.WriteEntities, AuthorityHost: in.AuthorityHost,
 		BCBaseURL: in.BCBaseURL, CAPEM: in.CAPEM})
 	if err != nil {
 		return err

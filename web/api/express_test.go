@@ -70,5 +70,26 @@ func TestExpressAPI(t *testing.T) {
 	if err := json.Unmarshal(raw, &rep); err != nil || rep.OK || rep.FailedStep != "Step 5" {
 		t.Errorf("doctor before consent: %+v %v", rep, err)
 	}
+	// Several companies (one with & ' and spaces), and all: kept by name until consent;
+	// all without a company named is refused naming the field. (The first connection goes:
+	// a second express connection to the same tenant and company is refused.)
+	e.do("DELETE", "/connections/"+v.ID, e.token, nil, 200, nil)
+	multi := map[string]any{"name": "Express Multi", "tenantId": emulator.DemoTenantDomain, "environment": emulator.DemoEnvironment,
+		"companies": []string{emulator.DemoCompany, emulator.DemoCompanyAmpersand}, "allCompanies": true,
+		"authorityHost": e.sb.AuthorityHost(), "bcBaseUrl": e.sb.BCBaseURL()}
+	var mv struct {
+		Kind, CompanyName string
+		AllCompanies      bool
+		Companies         []store.Company
+	}
+	e.do("POST", "/connections/express", e.token, multi, http.StatusCreated, &mv)
+	if mv.Kind != "express" || !mv.AllCompanies || mv.CompanyName != emulator.DemoCompany || len(mv.Companies) != 2 || mv.Companies[1].Name != emulator.DemoCompanyAmpersand {
+		t.Errorf("express of several companies: %+v", mv)
+	}
+	none := map[string]any{"name": "Express None", "tenantId": emulator.DemoTenantDomain, "environment": emulator.DemoEnvironment, "allCompanies": true}
+	e.do("POST", "/connections/express", e.token, none, http.StatusUnprocessableEntity, &fe)
+	if fe.Field != "company" {
+		t.Errorf("all companies without one named: %+v", fe)
+	}
 	e.scanSecrets(x.ClientSecret)
 }

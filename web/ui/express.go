@@ -21,7 +21,11 @@ import (
 type expressStartData struct {
 	Offered                            bool
 	Tenant, Environment, Company, Name string
-	Problems                           []string
+	// Others are more companies, one per line; All syncs every company of the
+	// environment, also companies added later.
+	Others   string
+	All      bool
+	Problems []string
 }
 
 // expressData is an express connection's page.
@@ -61,13 +65,19 @@ func (h *handler) expressCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	f := r.PostForm
 	d := expressStartData{Offered: true, Tenant: strings.TrimSpace(f.Get("tenant")), Environment: strings.TrimSpace(f.Get("environment")),
-		Company: strings.TrimSpace(f.Get("company")), Name: strings.TrimSpace(f.Get("name"))}
+		Company: strings.TrimSpace(f.Get("company")), Name: strings.TrimSpace(f.Get("name")), Others: f.Get("companies"), All: f.Get("allCompanies") == "on"}
 	x, ok := h.expressSvc()
 	if !ok {
 		h.fail(w, r, service.ErrExpressOff)
 		return
 	}
 	in := h.endpoints.apply(service.ConnectionInput{Name: d.Name, TenantID: d.Tenant, Environment: d.Environment, Company: d.Company})
+	if others := companyLines(d.Others); len(others) > 0 {
+		in.Companies = append([]string{d.Company}, others...)
+	}
+	if d.All {
+		in.AllCompanies = &d.All
+	}
 	v, err := x.CreateExpress(r.Context(), in)
 	if err != nil {
 		if errors.Is(err, service.ErrExpressOff) {
@@ -180,4 +190,15 @@ func (h *handler) expressWarning(ctx context.Context) string {
 		return "The credential of Bizzjoiner's express app expired on " + st.EndDate.Format("2006-01-02") + ": every express connection fails." + fix
 	}
 	return fmt.Sprintf("The credential of Bizzjoiner's express app expires in %d days (%s).%s", st.DaysLeft, st.EndDate.Format("2006-01-02"), fix)
+}
+
+// companyLines reads companies typed one per line (names keep their &, ' and spaces).
+func companyLines(s string) []string {
+	var out []string
+	for line := range strings.SplitSeq(s, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			out = append(out, line)
+		}
+	}
+	return out
 }

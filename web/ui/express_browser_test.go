@@ -19,7 +19,8 @@ import (
 
 // TestBrowserExpressSetup walks express setup in a real Chromium: the wizard's first page
 // offers both paths; express asks for tenant, environment and company; the consent link
-// leads to the (emulated) Entra consent prompt, whose Accept returns to bcconnector's
+// leads to the (emulated) Entra consent prompt (the connection of two companies typed, one
+// with & and ', and all others), whose Accept returns to bcconnector's
 // callback, which records it and shows the Step 6 values; the doctor then names Step 6
 // until the app is registered in BC, passes, and the sync starts and brings rows. Consent
 // revoked, the doctor names Step 5; consented again through the same link, it passes.
@@ -88,6 +89,7 @@ func TestBrowserExpressSetup(t *testing.T) {
 	shoot(t, ctx, dir, "express-1-first-page")
 	do("express form", chromedp.Click(chromedp.CSS("#express-start")), chromedp.WaitVisible(chromedp.CSS("#express-form")),
 		w.typeInto("#x-tenant", emulator.DemoTenantDomain), w.typeInto("#x-environment", emulator.DemoEnvironment), w.typeInto("#x-company", emulator.DemoCompany),
+		w.typeInto("#x-companies", emulator.DemoCompanyAmpersand), chromedp.Click(chromedp.CSS("#x-all-companies")),
 		w.typeInto("#x-name", "Express Contoso"))
 	shoot(t, ctx, dir, "express-2-form")
 	do("create", chromedp.Click(chromedp.CSS("#express-create")), chromedp.WaitVisible(chromedp.CSS("#consent-link")))
@@ -129,6 +131,22 @@ func TestBrowserExpressSetup(t *testing.T) {
 	do("register in BC", chromedp.Click(chromedp.CSS("#sandbox-register")), chromedp.WaitVisible(chromedp.CSS(".flash")))
 	check(`#express-report[data-ok="true"]`)
 	shoot(t, ctx, dir, "express-6-passes")
+	// Several companies, and all of them: named before consent, resolved by the passing
+	// check, every company of the environment with the two typed first.
+	xid := page[strings.LastIndex(page, "/")+1:]
+	xv, err := svc.GetConnection(ctx, xid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cos, env := xv.SyncCompanies(), sb.Companies(sb.Creds.TenantID, emulator.DemoEnvironment)
+	if !xv.AllCompanies || len(cos) != len(env) || len(cos) < 2 || cos[0].Name != emulator.DemoCompany || cos[1].Name != emulator.DemoCompanyAmpersand {
+		t.Fatalf("express companies after the check: all %v, %+v; the environment has %v", xv.AllCompanies, cos, env)
+	}
+	for _, co := range cos {
+		if co.ID == "" {
+			t.Errorf("company %q is not resolved after the passing check", co.Name)
+		}
+	}
 	do("sync", chromedp.Click(chromedp.CSS("#express-sync")), chromedp.WaitVisible(chromedp.CSS("#credential")))
 	id := page[strings.LastIndex(page, "/")+1:]
 	deadline := time.Now().Add(60 * time.Second)

@@ -1107,14 +1107,19 @@ type Express struct {
 // ExpressConsent The last answer Entra sent to the consent callback (none yet, admin_consent=True, or an error), or revoked: consent had been granted and the setup check or a token request saw it gone (the app's enterprise application deleted, AADSTS7000229/700016, or its grant removed: a token without roles). A new consent grants it again.
 type ExpressConsent string
 
-// ExpressInput Express setup: the customer's tenant, environment and company; no client ID or secret (Bizzjoiner's app and the operator's credential are used).
+// ExpressInput Express setup: the customer's tenant, environment and company (or companies, or all of them); no client ID or secret (Bizzjoiner's app and the operator's credential are used).
 type ExpressInput struct {
+	// AllCompanies Sync every company of the environment, also companies added later (BC's list is read after consent and at every scheduling run). The connection's own company must still be named (company or companies).
+	AllCompanies  *bool   `json:"allCompanies,omitempty"`
 	AuthorityHost *string `json:"authorityHost,omitempty"`
 	BcBaseUrl     *string `json:"bcBaseUrl,omitempty"`
 	CaPem         *string `json:"caPem,omitempty"`
 
-	// Company Company name or ID; resolved to its ID and pinned by the first passing doctor run.
-	Company     string    `json:"company"`
+	// Companies Every company the connection syncs (names exactly as BC lists them, with spaces, & and ', or IDs), company's first. BC's list cannot be read before the admin's consent, so they are kept as given and resolved to their IDs after the first passing doctor run; if one is not a company of the environment, serve's log names it with the environment's companies, and the companies after the first stay unresolved (not synced) until the list is corrected (PATCH companies).
+	Companies *[]string `json:"companies,omitempty"`
+
+	// Company The connection's own company: its name exactly as BC lists it, or its ID; resolved to its ID and pinned by the first passing doctor run. Default the first of companies; one of the two is required (422 invalid_field, field company, otherwise).
+	Company     *string   `json:"company,omitempty"`
 	Entities    *[]string `json:"entities,omitempty"`
 	Environment string    `json:"environment"`
 	Name        *string   `json:"name,omitempty"`
