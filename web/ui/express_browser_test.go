@@ -100,6 +100,9 @@ func TestBrowserExpressSetup(t *testing.T) {
 	if got := text("#step6-client-id"); got != x.ClientID {
 		t.Errorf("Step 6 client ID %q, want %s", got, x.ClientID)
 	}
+	if got := text("#express-companies"); !strings.Contains(got, emulator.DemoCompany) || !strings.Contains(got, emulator.DemoCompanyAmpersand) || !strings.Contains(got, "every other company") {
+		t.Errorf("the express page's companies: %q", got)
+	}
 	if got := text("#consent-state"); !strings.Contains(got, "Waiting") {
 		t.Errorf("consent state before: %q", got)
 	}
