@@ -2,11 +2,14 @@ package sqlite
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -180,7 +183,9 @@ func BenchmarkBrowsePage(b *testing.B) {
 // it (issue 14): BCC_BENCH_ROWS G/L entries (default 200,000) in 5,000-row AssumeNew
 // pages with the change log and each partition's checkpoint, in the order the syncer's
 // committers apply them (benchrows.FirstSyncPages: 20 partitions, 5 at a time;
-// BCC_BENCH_PAGE_SIZE rows a page, default 5,000), into a
+// BCC_BENCH_PAGE_SIZE rows a page, default 5,000; BCC_BENCH_RANDOM_IDS=1 gives the rows
+// random GUIDs, sorted within each page, as BC's ids are, where the emulator's grow with
+// the entry number), into a
 // fresh database. It reports our CPU per row (user + system, the figure issue 14 bounds
 // at 8 µs for the whole sync), write system calls and bytes written per row:
 //
@@ -199,6 +204,9 @@ func BenchmarkFirstSync(b *testing.B) {
 		}
 	}
 	pages := benchrows.FirstSyncPages(n, 20, 5, pageRows)
+	if os.Getenv("BCC_BENCH_RANDOM_IDS") != "" {
+		all = randomIDs(all, pages)
+	}
 	var io benchrows.IO
 	heap0 := benchrows.LiveHeap()
 	b.ResetTimer()
@@ -264,3 +272,17 @@ var firstSyncRows = func() func(n int) []store.ReplicaRow {
 		return rows
 	}
 }()
+
+// randomIDs returns a copy of rows whose ids are random GUIDs (derived from the old ones),
+// sorted within each page: BC's ids are random, and a page comes in id order.
+func randomIDs(rows []store.ReplicaRow, pages []benchrows.Page) []store.ReplicaRow {
+	out := slices.Clone(rows)
+	for i := range out {
+		h := sha256.Sum256([]byte(out[i].ID))
+		out[i].ID = fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+	}
+	for _, p := range pages {
+		slices.SortFunc(out[p.Lo:p.Hi], func(a, b store.ReplicaRow) int { return strings.Compare(a.ID, b.ID) })
+	}
+	return out
+}
