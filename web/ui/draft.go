@@ -34,10 +34,13 @@ func (d *draft) snapshot() service.ConnectionInput {
 	return in
 }
 
-// draftStore keeps drafts in memory; idle drafts expire with their secret.
+// draftStore keeps drafts in memory; idle drafts expire with their secret. A draft that
+// holds a generated certificate is kept for certTTL instead: the admin may have uploaded
+// the .cer to Entra already, and a new certificate would mean uploading again.
 type draftStore struct {
-	ttl time.Duration
-	now func() time.Time
+	ttl     time.Duration
+	certTTL time.Duration
+	now     func() time.Time
 
 	mu sync.Mutex
 	m  map[string]*draft
@@ -81,7 +84,13 @@ func (s *draftStore) remove(id string) {
 func (s *draftStore) sweepLocked() {
 	now := s.now()
 	for id, d := range s.m {
-		if now.Sub(d.touched) > s.ttl {
+		d.mu.Lock()
+		ttl := s.ttl
+		if d.in.Certificate != nil && s.certTTL > ttl {
+			ttl = s.certTTL
+		}
+		d.mu.Unlock()
+		if now.Sub(d.touched) > ttl {
 			d.wipe()
 			delete(s.m, id)
 		}

@@ -37,6 +37,10 @@ import (
 //go:embed templates static
 var files embed.FS
 
+// DefaultDraftCertificateTTL is how long an idle wizard draft holding a generated
+// certificate is kept by default.
+const DefaultDraftCertificateTTL = 24 * time.Hour
+
 // Options configures the UI.
 type Options struct {
 	// Service does the work; required.
@@ -68,6 +72,10 @@ type Options struct {
 	// DraftTTL is how long an idle wizard draft (and the secret it holds) is kept;
 	// zero means 30 minutes.
 	DraftTTL time.Duration
+	// DraftCertificateTTL is how long an idle draft holding a generated certificate (its
+	// private key) is kept, since the admin may have uploaded the certificate to Entra
+	// already; zero means DefaultDraftCertificateTTL (24 hours).
+	DraftCertificateTTL time.Duration
 	// Outbound shows the platform's webhook endpoints and deliveries; nil shows the page
 	// as not enabled.
 	Outbound *outbound.Service
@@ -153,7 +161,11 @@ func New(opt Options) (http.Handler, error) {
 	if ttl <= 0 {
 		ttl = 30 * time.Minute
 	}
-	h.drafts = &draftStore{ttl: ttl, now: h.now, m: map[string]*draft{}}
+	certTTL := opt.DraftCertificateTTL
+	if certTTL <= 0 {
+		certTTL = DefaultDraftCertificateTTL
+	}
+	h.drafts = &draftStore{ttl: ttl, certTTL: certTTL, now: h.now, m: map[string]*draft{}}
 	if err := h.parse(); err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/bizzjoiner/bcconnector/doctor"
 	"github.com/bizzjoiner/bcconnector/guide"
+	"github.com/bizzjoiner/bcconnector/secret"
 	"github.com/bizzjoiner/bcconnector/service"
 	"github.com/bizzjoiner/bcconnector/store"
 )
@@ -287,6 +288,38 @@ func TestWizardExpiredDraft(t *testing.T) {
 	if ds.get(dr.ID) != nil || dr.in.Secret != "" {
 		t.Error("draft not expired after 31 minutes, or secret not wiped")
 	}
+}
+
+// TestDraftKeepsCertificate: a draft holding a generated certificate outlives the idle
+// half hour (the admin may have uploaded the .cer to Entra already) for its own TTL, then
+// goes with its private key; Step 3 says how long it is kept.
+func TestDraftKeepsCertificate(t *testing.T) {
+	e := setup(t)
+	h := e.h.(*handler)
+	now := time.Date(2026, 9, 1, 12, 0, 0, 0, time.UTC)
+	ds := &draftStore{ttl: 30 * time.Minute, certTTL: DefaultDraftCertificateTTL, now: func() time.Time { return now }, m: map[string]*draft{}}
+	plain, withCert := ds.create(), ds.create()
+	cert, err := secret.GenerateCertificate(secret.CertificateOptions{Subject: "draft", NotAfter: now.AddDate(1, 0, 0), Bits: 2048, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	withCert.in.Certificate = &cert
+	now = now.Add(31 * time.Minute)
+	if ds.get(plain.ID) != nil {
+		t.Error("a draft without a certificate outlived 30 minutes")
+	}
+	now = now.Add(23 * time.Hour)
+	if ds.get(withCert.ID) == nil || withCert.snapshot().Certificate == nil {
+		t.Fatal("a draft holding a certificate is gone after 23 hours")
+	}
+	now = now.Add(24*time.Hour + time.Minute)
+	if ds.get(withCert.ID) != nil || withCert.in.Certificate != nil {
+		t.Error("a draft holding a certificate outlived its TTL, or kept the key")
+	}
+
+	d := e.startDraft()
+	h.drafts.get(d).in.Certificate = &cert
+	want(t, e.get("/wizard/step/3?d="+d+"&kind=certificate"), 200, `id="cert-kept"`, "for 24 hours without activity", "a restart of the server loses it")
 }
 
 func TestWizardCheckAndFinish(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/bizzjoiner/bcconnector/doctor"
 	"github.com/bizzjoiner/bcconnector/guide"
@@ -52,6 +53,8 @@ type wizardData struct {
 	Steps     []stepLink
 	In        service.ConnectionInput // Secret and Certificate always cleared
 	HasSecret bool
+	// CertificateKept says how long an idle draft keeps its generated certificate.
+	CertificateKept string
 	// Certificate is what Step 3 shows of a generated certificate; nil for a secret.
 	Certificate *certificateData
 	// Kind is the credential Step 3 shows: "secret" or "certificate".
@@ -118,6 +121,17 @@ func stepURL(n int, draftID string) string {
 }
 
 // wizard builds the view data of a draft; the secret is never copied into it.
+// keptFor says a draft's life in words: "24 hours", "90 minutes".
+func keptFor(d time.Duration) string {
+	if d%time.Hour == 0 {
+		if d == time.Hour {
+			return "1 hour"
+		}
+		return fmt.Sprintf("%d hours", d/time.Hour)
+	}
+	return fmt.Sprintf("%d minutes", d/time.Minute)
+}
+
 func (h *handler) wizard(d *draft, step int) *wizardData {
 	in := d.snapshot()
 	hasSecret := in.Secret != ""
@@ -128,7 +142,7 @@ func (h *handler) wizard(d *draft, step int) *wizardData {
 	d.mu.Unlock()
 	wd := &wizardData{
 		Draft: d.ID, Step: step, In: in, HasSecret: hasSecret, CompanyName: company, Certificate: cert, Kind: service.CredentialSecret,
-		Guide: theGuide, Fields: map[string]*field{}, Entities: in.Entities,
+		Guide: theGuide, Fields: map[string]*field{}, Entities: in.Entities, CertificateKept: keptFor(h.drafts.certTTL),
 	}
 	if wd.Entities == nil {
 		wd.Entities = doctor.DefaultEntities
