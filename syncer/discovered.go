@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -133,11 +134,19 @@ func (s *Syncer) syncCustom(ctx context.Context, c *bc.Client, t Target, api bc.
 	res := Result{Target: t, Mode: ModeFull}
 	var watermark, reconciled time.Time
 	run := func() error {
-		m, err := c.Metadata(ctx, api)
+		cached, err := s.metadataOf(ctx, c, t.ConnectionID, api)
 		if err != nil {
 			return err
 		}
-		es, ok := m.EntitySet(set)
+		es, ok := cached.m.EntitySet(set)
+		if !ok && s.markStale(t.ConnectionID, api, cached) {
+			// Maybe read before the set was installed (for another set of the API): read
+			// it again once.
+			if cached, err = s.metadataOf(ctx, c, t.ConnectionID, api); err != nil {
+				return err
+			}
+			es, ok = cached.m.EntitySet(set)
+		}
 		switch {
 		case !ok:
 			return fmt.Errorf("the $metadata of api/%s has no entity set %s any more (was the extension uninstalled or the API renamed?); remove %s/%s from the connection's entity sets", api.Route(), set, api.Route(), set)
@@ -146,11 +155,17 @@ func (s *Syncer) syncCustom(ctx context.Context, c *bc.Client, t Target, api bc.
 		}
 		ent := es.Entity()
 		ent.EntitySet = t.EntitySet
-		if err := s.opt.Store.EnsureReplica(ctx, ent); err != nil {
-			return err
-		}
-		if _, err := s.opt.Store.ApplyBatch(ctx, store.ReplicaBatch{Key: t.key(), Schema: storeSchema(api, es), Now: s.opt.Now()}); err != nil {
-			return err
+		s.mu.Lock()
+		done := s.recorded[t] == cached
+		s.mu.Unlock()
+		if !done {
+			if err := s.opt.Store.EnsureReplica(ctx, ent); err != nil {
+				return err
+			}
+			if _, err := s.opt.Store.ApplyBatch(ctx, store.ReplicaBatch{Key: t.key(), Schema: storeSchema(api, es), Now: s.opt.Now()}); err != nil {
+				return err
+			}
+			s.remember(t, cached)
 		}
 		st, err := s.opt.Store.SyncState(ctx, t.key())
 		if err != nil {
@@ -169,6 +184,9 @@ func (s *Syncer) syncCustom(ctx context.Context, c *bc.Client, t Target, api bc.
 				return err
 			}
 			b := store.ReplicaBatch{Key: t.key(), Now: s.opt.Now()}
+			if len(page.Records) > 0 {
+				s.staleOnNewField(t, api, set, page.Records[0])
+			}
 			for _, rec := range page.Records {
 				id, err := keyOf(rec, es.Key)
 				if err != nil {
@@ -234,35 +252,26 @@ func (s *Syncer) syncCustom(ctx context.Context, c *bc.Client, t Target, api bc.
 	})
 }
 
-// extend reads the standard API's $metadata (at most every Options.SchemaMaxAge per
-// connection) and, when a table extension added fields to t's set, makes the replica's
-// view carry them as typed columns; every pass records the set's schema, so a field
-// added or removed makes a new version and a schema.changed entry. entity() then returns
-// the set with its extension fields.
+// extend makes t's replica carry the fields table extensions added to its standard set:
+// from the standard API's $metadata (metadataOf: cached per connection), the set's
+// extension fields become typed columns of the replica's view and the set's schema is
+// recorded, so a field added or removed makes a new version and a schema.changed entry.
+// entity() then returns the set with its extension fields. While the cached document is
+// the one this target last recorded, a pass writes nothing (idle passes stay free).
 func (s *Syncer) extend(ctx context.Context, c *bc.Client, t Target) error {
 	static, ok := s.opt.Schema.EntitySet(t.EntitySet)
 	if !ok || static.Parent != nil {
 		return nil
 	}
-	s.mu.Lock()
-	cached, fresh := s.metadata[t.ConnectionID], false
-	if cached != nil && s.opt.Now().Sub(cached.at) < s.opt.SchemaMaxAge {
-		fresh = true
+	cached, err := s.metadataOf(ctx, c, t.ConnectionID, bc.StandardAPI)
+	if err != nil {
+		return fmt.Errorf("read the standard API's $metadata for extension fields: %w", err)
 	}
+	s.mu.Lock()
+	done := s.recorded[t] == cached
 	s.mu.Unlock()
-	if !fresh {
-		m, err := c.Metadata(ctx, bc.StandardAPI)
-		if err != nil {
-			return fmt.Errorf("read the standard API's $metadata for extension fields: %w", err)
-		}
-		bc.MarkExtensions(m, s.opt.Schema)
-		cached = &metadataCache{m: m, at: s.opt.Now()}
-		s.mu.Lock()
-		if s.metadata == nil {
-			s.metadata = map[string]*metadataCache{}
-		}
-		s.metadata[t.ConnectionID] = cached
-		s.mu.Unlock()
+	if done {
+		return nil
 	}
 	es, ok := cached.m.EntitySet(t.EntitySet)
 	if !ok {
@@ -299,12 +308,129 @@ func (s *Syncer) extend(ctx context.Context, c *bc.Client, t Target) error {
 	if err := s.opt.Store.EnsureReplica(ctx, ent); err != nil {
 		return err
 	}
-	_, err := s.opt.Store.ApplyBatch(ctx, store.ReplicaBatch{Key: t.key(), Schema: storeSchema(bc.StandardAPI, es), Now: s.opt.Now()})
-	return err
+	if _, err := s.opt.Store.ApplyBatch(ctx, store.ReplicaBatch{Key: t.key(), Schema: storeSchema(bc.StandardAPI, es), Now: s.opt.Now()}); err != nil {
+		return err
+	}
+	s.remember(t, cached)
+	return nil
 }
 
-// metadataCache is a connection's standard $metadata and when it was read.
+// The $metadata cache.
+//
+// An API's $metadata (the standard API's for extension fields, a custom API's for its
+// sets) is read once per connection and API and reused by every pass of every set of the
+// connection, in every company, until one of these comes first:
+//
+//   - it is older than Options.SchemaMaxAge (10 minutes by default: serve's
+//     --schema-refresh), so a field added or removed reaches the replica, the schema
+//     version and schema.changed within that time even if no record changes;
+//   - a page brought a record with a field the cached document does not list (checked on
+//     the first record of each page of incremental and custom passes, at no request's
+//     cost): an extension added a field and a record already carries it, so the next
+//     pass reads $metadata again (staleOnNewField);
+//   - the process restarts (the cache is in memory; each instance has its own).
+//
+// So an idle pass costs no $metadata request: with a 1-minute interval, one set per
+// connection pays one extra request every 10 passes at most, shared by all its sets.
+
+// metadataKey names a cached $metadata document: a connection's API.
+type metadataKey struct {
+	conn string
+	api  bc.API
+}
+
+// metadataCache is a connection's $metadata of one API and when it was read; stale is
+// set when a record showed a field the document does not list.
 type metadataCache struct {
-	m  *bc.Metadata
-	at time.Time
+	m     *bc.Metadata
+	at    time.Time
+	stale bool
+}
+
+// metadataOf returns the cached $metadata of api for a connection, reading it again when
+// it is missing, older than Options.SchemaMaxAge or marked stale. The standard API's has
+// its extension fields marked (bc.MarkExtensions).
+func (s *Syncer) metadataOf(ctx context.Context, c *bc.Client, conn string, api bc.API) (*metadataCache, error) {
+	k := metadataKey{conn, api}
+	s.mu.Lock()
+	cached := s.metadata[k]
+	fresh := cached != nil && !cached.stale && s.opt.Now().Sub(cached.at) < s.opt.SchemaMaxAge
+	s.mu.Unlock()
+	if fresh {
+		return cached, nil
+	}
+	m, err := c.Metadata(ctx, api)
+	if err != nil {
+		return nil, err
+	}
+	if api == bc.StandardAPI {
+		bc.MarkExtensions(m, s.opt.Schema)
+	}
+	cached = &metadataCache{m: m, at: s.opt.Now()}
+	s.mu.Lock()
+	if s.metadata == nil {
+		s.metadata = map[metadataKey]*metadataCache{}
+	}
+	s.metadata[k] = cached
+	s.mu.Unlock()
+	return cached, nil
+}
+
+// markStale marks cached, the $metadata of api for a connection, stale if it is still
+// the cached one; it reports whether it did.
+func (s *Syncer) markStale(conn string, api bc.API, cached *metadataCache) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.metadata[metadataKey{conn, api}] != cached || cached.stale {
+		return false
+	}
+	cached.stale = true
+	return true
+}
+
+// remember notes that t's schema was recorded from cached, so passes reusing the same
+// document skip recording it again.
+func (s *Syncer) remember(t Target, cached *metadataCache) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.recorded == nil {
+		s.recorded = map[Target]*metadataCache{}
+	}
+	s.recorded[t] = cached
+}
+
+// staleOnNewField marks the cached $metadata of api for t's connection stale when rec (the
+// first record of a page of set) has a field the document does not list for set:
+// annotations ("@odata.etag", "field@odata.…") and expanded lines (arrays and objects the
+// document does not list) are not fields. A field the document lists that a record lacks
+// is left to the cache's age, since BC may leave fields out of a record (streams).
+func (s *Syncer) staleOnNewField(t Target, api bc.API, set string, rec bc.Record) {
+	s.mu.Lock()
+	cached := s.metadata[metadataKey{t.ConnectionID, api}]
+	stale := cached == nil || cached.stale
+	s.mu.Unlock()
+	if stale {
+		return
+	}
+	es, ok := cached.m.EntitySet(set)
+	if !ok {
+		return
+	}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(rec.Raw, &fields) != nil {
+		return
+	}
+	for name, v := range fields {
+		if strings.Contains(name, "@") || len(v) > 0 && (v[0] == '[' || v[0] == '{') {
+			continue
+		}
+		if !slices.ContainsFunc(es.Fields, func(f bc.FieldSchema) bool { return f.Name == name }) {
+			if !s.markStale(t.ConnectionID, api, cached) {
+				return
+			}
+			s.opt.Logger.Info("a record has a field $metadata does not list: $metadata is read again at the next pass",
+				append(targetAttrs(t), "field", name)...)
+			return
+		}
+	}
 }

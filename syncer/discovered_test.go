@@ -4,7 +4,9 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/bizzjoiner/bcconnector/bc"
 	"github.com/bizzjoiner/bcconnector/bcschema"
@@ -49,6 +51,21 @@ func (w *world) run(t *testing.T, tg syncer.Target) syncer.Result {
 		t.Fatalf("Sync(%s): %v", tg.EntitySet, err)
 	}
 	return res
+}
+
+// setGold writes loyaltyTier "Gold" (an extension field) on the first customer in BC and
+// returns its id.
+func (w *world) setGold(t *testing.T) string {
+	t.Helper()
+	var id string
+	for row := range w.emu.Rows(w.ref, "customers") {
+		id = row["id"].(string)
+		break
+	}
+	if _, err := w.emu.Update(w.ref, "customers", id, map[string]any{"loyaltyTier": "Gold"}); err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
 
 func (w *world) emuCount(set string) int {
@@ -179,14 +196,7 @@ func TestSyncExtensionField(t *testing.T) {
 	if err := w.emu.AddExtensionField("customers", bcschema.Field{Name: "loyaltyTier", Type: bcschema.TypeString, MaxLength: 20}); err != nil {
 		t.Fatal(err)
 	}
-	var id string
-	for row := range w.emu.Rows(w.ref, "customers") {
-		id = row["id"].(string)
-		break
-	}
-	if _, err := w.emu.Update(w.ref, "customers", id, map[string]any{"loyaltyTier": "Gold"}); err != nil {
-		t.Fatal(err)
-	}
+	id := w.setGold(t)
 	res := w.run(t, tg)
 	if res.Updated != 1 {
 		t.Fatalf("pass after the extension: %+v", res)
@@ -233,5 +243,87 @@ func TestSyncExtensionField(t *testing.T) {
 	}
 	if st, _ := w.db.SyncState(ctx, key); st.LastError != "" {
 		t.Fatalf("sync error: %s", st.LastError)
+	}
+}
+
+// TestMetadataIsCached: $metadata is read once per connection and API, not at every pass:
+// idle passes of a standard set (with extension fields on) and of custom sets cost what
+// they cost without schema discovery (one request), a record showing a field $metadata
+// did not list makes the next pass read it again (and version the schema), and so does
+// the cache's age (Options.SchemaMaxAge).
+func TestMetadataIsCached(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}
+	w := newWorld(t, emulator.Config{}, "", syncer.Options{ExtensionFields: true, Now: clock, ReconcileEvery: -1, ReconcileInterval: -1})
+	ctx := t.Context()
+	requests := func(tg syncer.Target) int64 {
+		t.Helper()
+		before := w.client.Stats().Requests
+		w.run(t, tg)
+		return w.client.Stats().Requests - before
+	}
+	customers, levels, bins := w.target("customers"), w.customTarget(t, "contoso/inventory/v1.0/inventoryLevels"), w.customTarget(t, "contoso/warehouse/v1.0/binContents")
+	for _, tg := range []syncer.Target{customers, levels, bins} {
+		requests(tg) // first passes: $metadata of each API once, then the full reads
+	}
+	for pass := range 3 {
+		for _, tg := range []syncer.Target{customers, levels, bins} {
+			if n := requests(tg); n != 1 {
+				t.Errorf("idle pass %d of %s: %d requests, want 1 ($metadata cached)", pass, tg.EntitySet, n)
+			}
+		}
+	}
+	version := func() int {
+		t.Helper()
+		ss, err := w.db.ReplicaSchemas(ctx, w.connID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range ss {
+			if s.Key.EntitySet == "customers" {
+				return s.Version
+			}
+		}
+		t.Fatal("no schema recorded for customers")
+		return 0
+	}
+
+	// An extension adds a field: no record shows it yet, the cache stands.
+	if err := w.emu.AddExtensionField("customers", bcschema.Field{Name: "loyaltyTier", Type: bcschema.TypeString}); err != nil {
+		t.Fatal(err)
+	}
+	if n := requests(customers); n != 1 || version() != 1 {
+		t.Fatalf("pass after the extension: %d requests, schema version %d; want 1, 1", n, version())
+	}
+	// A record written with it: the pass that reads it marks the cache stale, the next
+	// reads $metadata again and versions the schema.
+	w.setGold(t)
+	if n := requests(customers); n != 1 {
+		t.Fatalf("pass reading the record with the new field: %d requests, want 1", n)
+	}
+	if n := requests(customers); n != 2 || version() != 2 {
+		t.Fatalf("pass after the hint: %d requests, schema version %d; want 2 ($metadata and the page), 2", n, version())
+	}
+	key := store.ReplicaKey{ConnectionID: w.connID, CompanyID: w.ref.CompanyID, EntitySet: "customers"}
+	if rows, err := w.db.ReplicaQuery(ctx, key, []store.FieldFilter{{Field: "loyaltyTier", Op: "eq", Value: "Gold"}}, "", 10); err != nil || len(rows) != 1 {
+		t.Fatalf("query by the extension field: %v %v", rows, err)
+	}
+	if n := requests(customers); n != 1 {
+		t.Errorf("idle pass after the schema change: %d requests, want 1", n)
+	}
+	// The cache's age: the next pass of each API reads it again.
+	mu.Lock()
+	now = now.Add(11 * time.Minute)
+	mu.Unlock()
+	for _, tg := range []syncer.Target{customers, levels, bins} {
+		if n := requests(tg); n != 2 {
+			t.Errorf("pass of %s after SchemaMaxAge: %d requests, want 2", tg.EntitySet, n)
+		}
 	}
 }

@@ -86,6 +86,9 @@ func (s *Syncer) incremental(ctx context.Context, c *bc.Client, t Target, ent *b
 		if err != nil {
 			return err
 		}
+		if s.opt.ExtensionFields && len(page.Records) > 0 {
+			s.staleOnNewField(t, bc.StandardAPI, t.EntitySet, page.Records[0])
+		}
 		b, err := batchFromPage(t, children, page.Records)
 		if err != nil {
 			return err

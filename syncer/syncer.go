@@ -81,13 +81,15 @@ type Options struct {
 	// With webhooks off, this and ReconcileEvery bound how long a delete in BC takes to
 	// reach the replica and the change log. Ledgers (append-only) are never reconciled.
 	ReconcileInterval time.Duration
-	// ExtensionFields makes every pass of a standard set read the standard API's $metadata
-	// (at most every SchemaMaxAge per connection) so fields table extensions added become
-	// typed columns of the replica and schema changes are versioned (schema.changed);
-	// default off. Custom API sets always read their $metadata.
+	// ExtensionFields makes passes of standard sets use the standard API's $metadata (read
+	// once per connection and reused, see "The $metadata cache" in discovered.go) so fields
+	// table extensions added become typed columns of the replica and schema changes are
+	// versioned (schema.changed); default off (serve and the sync command turn it on).
+	// Custom API sets always use their API's $metadata, cached the same way.
 	ExtensionFields bool
-	// SchemaMaxAge is how long a connection's standard $metadata is reused; default 10
-	// minutes, negative: read at every pass.
+	// SchemaMaxAge is how long a connection's $metadata of an API is reused (unless a
+	// record showed a field it does not list); default 10 minutes, negative: read at every
+	// pass.
 	SchemaMaxAge time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
@@ -123,7 +125,8 @@ type Syncer struct {
 
 	mu       sync.Mutex
 	passes   map[Target]int // incremental passes since the last reconciliation
-	metadata map[string]*metadataCache
+	metadata map[metadataKey]*metadataCache
+	recorded map[Target]*metadataCache   // the $metadata each target's schema was last recorded from
 	extended map[Target]*bcschema.Entity // standard sets with extension fields
 }
 

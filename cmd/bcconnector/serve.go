@@ -20,6 +20,7 @@ type ServeCmd struct {
 
 	ReconcileEvery         int           `name:"reconcile-every" default:"10" env:"BCC_RECONCILE_EVERY" help:"Reconcile a set's ids (find records deleted in BC) after this many incremental passes; 0 turns the count off (both 0: the defaults)."`
 	ReconcileInterval      time.Duration `name:"reconcile-interval" default:"15m" env:"BCC_RECONCILE_INTERVAL" help:"Reconcile a set's ids when the last reconciliation is this old; 0 turns the age off. With webhooks off this bounds how long a delete in BC takes to reach the replica."`
+	SchemaRefresh          time.Duration `name:"schema-refresh" default:"10m" env:"BCC_SCHEMA_REFRESH" help:"How long a connection's $metadata of an API (the standard API's, for fields table extensions add, and each custom API's) is reused before a pass reads it again; a record with a field it does not list makes the next pass read it at once. Passes in between cost no extra request."`
 	Sandbox                bool          `help:"Also start the emulator with a demo tenant and a demo connection that syncs (data changes by itself). Uses a temporary database unless --db is given."`
 	Grace                  time.Duration `default:"10s" help:"How long shutdown waits for calls and sync pages in flight."`
 	ChangeRetention        time.Duration `name:"change-retention" default:"720h" env:"BCC_CHANGE_RETENTION" help:"Prune changes older than this from the change log (GET /changes; a cursor before what is kept answers 410 cursor_expired). 0 turns the age bound off."`

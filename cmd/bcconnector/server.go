@@ -140,7 +140,17 @@ func (s *Server) Open(ctx context.Context) (err error) {
 			}
 			return hooks.Stats()
 		}})
-	sy, err := syncer.New(syncer.Options{Store: a.db, Logger: log, ReconcileEvery: orNever(c.ReconcileEvery), ReconcileInterval: orNever(c.ReconcileInterval)})
+	if c.SchemaRefresh == 0 {
+		c.SchemaRefresh = 10 * time.Minute // a ServeCmd built in code
+	}
+	if c.SchemaRefresh < 0 {
+		return fmt.Errorf("--schema-refresh must be positive (e.g. 10m), got %s", c.SchemaRefresh)
+	}
+	// Extension fields are always followed: a field a table extension adds is the
+	// customer's data, and a cached $metadata makes it cost about nothing (see
+	// syncer/discovered.go, "The $metadata cache").
+	sy, err := syncer.New(syncer.Options{Store: a.db, Logger: log, ReconcileEvery: orNever(c.ReconcileEvery), ReconcileInterval: orNever(c.ReconcileInterval),
+		ExtensionFields: true, SchemaMaxAge: c.SchemaRefresh})
 	if err != nil {
 		return err
 	}

@@ -82,7 +82,7 @@ func (c *SyncCmd) Run(ctx context.Context, g *Globals) error {
 			bars.companies[co.ID] = co.Label()
 		}
 	}
-	s, err := syncer.New(syncer.Options{Store: a.db, PageSize: c.PageSize, Logger: a.log, Progress: bars.update})
+	s, err := syncer.New(syncer.Options{Store: a.db, PageSize: c.PageSize, Logger: a.log, Progress: bars.update, ExtensionFields: true})
 	if err != nil {
 		return err
 	}
