@@ -297,3 +297,31 @@ func TestOpenErrorsHidePassword(t *testing.T) {
 		t.Errorf("empty URL: %v, want an error naming %s", err, EnvURL)
 	}
 }
+
+// TestViewStableAcrossConnections: two connections whose customers differ in an
+// extension field alternate their passes; after the first round the view is never
+// re-created (its oid stays: no DDL flip-flop), and it has both fields' typed columns.
+func TestViewStableAcrossConnections(t *testing.T) {
+	t.Parallel()
+	db := openTest(t, secret.GenerateKeyring(), Options{})
+	view := func() (oid uint32, types map[string]string) {
+		t.Helper()
+		if err := db.pool.QueryRow(t.Context(), `SELECT to_regclass(quote_ident('replica_customers'))::oid`).Scan(&oid); err != nil {
+			t.Fatal(err)
+		}
+		types, err := db.viewColumnTypes(t.Context(), "replica_customers")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return oid, types
+	}
+	storetest.AlternateExtensionFields(t, db, 1)
+	oid, types := view()
+	if types["loyaltyTier"] != "text" || types["creditScore"] != "numeric" {
+		t.Fatalf("view columns loyaltyTier %q, creditScore %q; want text, numeric", types["loyaltyTier"], types["creditScore"])
+	}
+	storetest.AlternateExtensionFields(t, db, 3)
+	if oid2, _ := view(); oid2 != oid {
+		t.Fatalf("the view was re-created by alternating passes (oid %d → %d)", oid, oid2)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/bizzjoiner/bcconnector/bcschema"
 	"github.com/bizzjoiner/bcconnector/store"
+	"github.com/bizzjoiner/bcconnector/store/internal/sqlstore"
 )
 
 var filterOps = map[string]string{"eq": "IS NOT DISTINCT FROM", "ne": "IS DISTINCT FROM", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
@@ -39,14 +41,22 @@ func (db *DB) ReplicaQueryOrdered(ctx context.Context, key store.ReplicaKey, fil
 		return nil, err
 	}
 	view, _ := ReplicaView(key.EntitySet)
-	cols, err := db.viewColumnNames(ctx, view)
+	cols, err := db.viewColumnTypes(ctx, view)
 	if err != nil {
 		return nil, err
+	}
+	readable, err := db.readable(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	usable := func(field string) bool {
+		_, ok := cols[field]
+		return ok && field != "raw" && (readable(field) || slices.Contains(sqlstore.ReplicaKeyColumns, field))
 	}
 	var where strings.Builder
 	args := []any{key.ConnectionID, key.CompanyID, after}
 	for _, f := range filters {
-		if !cols[f.Field] || f.Field == "raw" {
+		if !usable(f.Field) {
 			return nil, fmt.Errorf("%w: filter field %q is not a field of %s", store.ErrInvalid, f.Field, key.EntitySet)
 		}
 		op, ok := filterOps[f.Op]
@@ -61,19 +71,10 @@ func (db *DB) ReplicaQueryOrdered(ctx context.Context, key store.ReplicaKey, fil
 	}
 	order, idAfter := "id", " AND id > $3"
 	if orderBy != "" {
-		if !cols[orderBy] || orderBy == "raw" {
+		if !usable(orderBy) {
 			return nil, fmt.Errorf("%w: order field %q is not a field of %s", store.ErrInvalid, orderBy, key.EntitySet)
 		}
-		var f *bcschema.Field
-		if sch, err := bcschema.Load(); err == nil {
-			if ent, ok := sch.EntitySet(key.EntitySet); ok {
-				f, _ = ent.Field(orderBy)
-			}
-		}
-		if f == nil {
-			return nil, fmt.Errorf("%w: order field %q is not a field of %s", store.ErrInvalid, orderBy, key.EntitySet)
-		}
-		c := naturalKeyExpr(f, quoteIdent(orderBy))
+		c := naturalKeyExpr(&bcschema.Field{Name: orderBy, Type: edmOfColumn(cols[orderBy])}, quoteIdent(orderBy))
 		order, idAfter = c+" NULLS FIRST, id", " AND $3::text IS NOT NULL"
 		if after != "" {
 			// The position is the previous page's last row: its value, bound as a
@@ -110,20 +111,21 @@ func (db *DB) ReplicaQueryOrdered(ctx context.Context, key store.ReplicaKey, fil
 	return out, nil
 }
 
-// viewColumnNames returns the columns of a view in the current schema.
-func (db *DB) viewColumnNames(ctx context.Context, view string) (map[string]bool, error) {
-	rows, err := db.pool.Query(ctx, `SELECT column_name FROM information_schema.columns
+// viewColumnTypes returns the columns of a view in the current schema with their SQL
+// types (data_type).
+func (db *DB) viewColumnTypes(ctx context.Context, view string) (map[string]string, error) {
+	rows, err := db.pool.Query(ctx, `SELECT column_name, data_type FROM information_schema.columns
 		WHERE table_schema = current_schema() AND table_name = $1`, view)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: columns of %s: %w", view, err)
 	}
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
+	out := map[string]string{}
+	var name, typ string
+	if _, err := pgx.ForEachRow(rows, []any{&name, &typ}, func() error {
+		out[name] = typ
+		return nil
+	}); err != nil {
 		return nil, fmt.Errorf("postgres: columns of %s: %w", view, err)
-	}
-	out := make(map[string]bool, len(names))
-	for _, n := range names {
-		out[n] = true
 	}
 	return out, nil
 }

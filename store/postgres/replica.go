@@ -69,20 +69,81 @@ func validSet(entitySet string) error {
 // rowsTable is the table that holds the rows of entitySet (a valid name).
 func rowsTable(entitySet string) string { return "replica_" + entitySet + "_rows" }
 
-// viewColumns returns the view's field columns of ent with their SQL expressions.
-func (db *DB) viewColumns(ent *bcschema.Entity) ([]string, error) {
-	fields, err := sqlstore.ViewFields(ent, 63, false, func(field string) {
+// viewFields returns the fields of ent that get a column in its view.
+func (db *DB) viewFields(ent *bcschema.Entity) ([]*bcschema.Field, error) {
+	return sqlstore.ViewFields(ent, 63, false, func(field string) {
 		db.log.Warn("replica: field has no column in the view because its name is taken; read it from raw",
 			"entitySet", ent.EntitySet, "field", field)
 	})
-	if err != nil {
-		return nil, err
-	}
+}
+
+// viewColumns returns the view's field columns of fields with their SQL expressions.
+func viewColumns(fields []*bcschema.Field) []string {
 	cols := make([]string, len(fields))
 	for i, f := range fields {
 		cols[i] = fieldExpr(f) + " AS " + quoteIdent(f.Name)
 	}
-	return cols, nil
+	return cols
+}
+
+// viewFieldsOf returns the field columns of a replica view in order, typed back from
+// their SQL types (numeric, bigint, boolean, text: what fieldExpr makes of them).
+func viewFieldsOf(ctx context.Context, tx pgx.Tx, view string) ([]*bcschema.Field, error) {
+	rows, err := tx.Query(ctx, `SELECT column_name, data_type FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position`, view)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: columns of %s: %w", view, err)
+	}
+	var out []*bcschema.Field
+	var name, typ string
+	_, err = pgx.ForEachRow(rows, []any{&name, &typ}, func() error {
+		if !slices.Contains(sqlstore.ReplicaKeyColumns, name) {
+			out = append(out, &bcschema.Field{Name: name, Type: edmOfColumn(typ)})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: columns of %s: %w", view, err)
+	}
+	return out, nil
+}
+
+// edmOfColumn is the EDM type whose fieldExpr has the SQL type typ.
+func edmOfColumn(typ string) string {
+	switch typ {
+	case "numeric":
+		return bcschema.TypeDecimal
+	case "bigint":
+		return bcschema.TypeInt64
+	case "boolean":
+		return bcschema.TypeBoolean
+	}
+	return bcschema.TypeString
+}
+
+// lockReplica makes instances changing a set's replica tables or view take turns, until
+// tx ends.
+func lockReplica(ctx context.Context, tx pgx.Tx, set string) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('bcconnector replica ' || current_schema() || ' ' || $1))`, set); err != nil {
+		return fmt.Errorf("postgres: lock replica %s: %w", set, err)
+	}
+	return nil
+}
+
+// recreateView replaces a replica's view by one with fields, inside tx (which holds
+// lockReplica).
+func (db *DB) recreateView(ctx context.Context, tx pgx.Tx, set string, fields []*bcschema.Field, now time.Time) error {
+	view, viewSQL := "replica_"+set, createViewSQL(set, viewColumns(fields))
+	for _, s := range []string{"DROP VIEW IF EXISTS " + quoteIdent(view), viewSQL} {
+		if _, err := tx.Exec(ctx, s); err != nil {
+			return fmt.Errorf("postgres: replica %s: re-create view for the changed fields: %w", set, err)
+		}
+	}
+	if _, err := tx.Exec(ctx, `UPDATE replicas SET view_sql = $1, updated_at = $2 WHERE entity_set = $3`, viewSQL, now, set); err != nil {
+		return fmt.Errorf("postgres: replica %s: %w", set, err)
+	}
+	db.log.Info("replica view re-created for changed fields", "entitySet", set, "fields", len(fields))
+	return nil
 }
 
 // fieldExpr is the typed value of a field in t.raw. The field name is an identifier, so
@@ -125,9 +186,11 @@ func createViewSQL(entitySet string, cols []string) string {
 }
 
 // EnsureReplica implements store.ReplicaStore. It creates the entity set's table of rows
-// and its view (see [ReplicaView]), or, when they exist, re-creates the view if the
-// fields changed; the rows are untouched either way. Instances doing it at once take
-// turns on an advisory lock.
+// and its view (see [ReplicaView]), or, when they exist, re-creates the view if ent has
+// fields the view lacks, keeping the columns it has with their types (other connections'
+// fields, see sqlstore.MergeViewFields; a field two connections type differently keeps
+// the first one's column type); the rows are untouched either way. Instances doing it at
+// once take turns on an advisory lock.
 func (db *DB) EnsureReplica(ctx context.Context, ent *bcschema.Entity) error {
 	if ent == nil {
 		return fmt.Errorf("%w: EnsureReplica needs an entity", store.ErrInvalid)
@@ -136,36 +199,32 @@ func (db *DB) EnsureReplica(ctx context.Context, ent *bcschema.Entity) error {
 	if err != nil {
 		return err
 	}
-	cols, err := db.viewColumns(ent)
+	fields, err := db.viewFields(ent)
 	if err != nil {
 		return err
 	}
-	set, table, viewSQL := ent.EntitySet, rowsTable(ent.EntitySet), createViewSQL(ent.EntitySet, cols)
+	set, table := ent.EntitySet, rowsTable(ent.EntitySet)
 	now := db.stamp()
 	err = db.withTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('bcconnector replica ' || current_schema() || ' ' || $1))`, set); err != nil {
-			return fmt.Errorf("postgres: ensure replica %s: %w", set, err)
+		if err := lockReplica(ctx, tx, set); err != nil {
+			return err
 		}
 		var have string
 		err := tx.QueryRow(ctx, `SELECT view_sql FROM replicas WHERE entity_set = $1`, set).Scan(&have)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return createReplica(ctx, tx, set, table, view, viewSQL, now)
+			return createReplica(ctx, tx, set, table, view, createViewSQL(set, viewColumns(fields)), now)
 		} else if err != nil {
 			return fmt.Errorf("postgres: ensure replica %s: %w", set, err)
 		}
-		if have == viewSQL {
+		current, err := viewFieldsOf(ctx, tx, view)
+		if err != nil {
+			return err
+		}
+		merged, _ := sqlstore.MergeViewFields(current, fields, false)
+		if have == createViewSQL(set, viewColumns(merged)) {
 			return nil
 		}
-		for _, s := range []string{"DROP VIEW IF EXISTS " + quoteIdent(view), viewSQL} {
-			if _, err := tx.Exec(ctx, s); err != nil {
-				return fmt.Errorf("postgres: replica %s: re-create view for the new fields: %w", set, err)
-			}
-		}
-		if _, err := tx.Exec(ctx, `UPDATE replicas SET view_sql = $1, updated_at = $2 WHERE entity_set = $3`, viewSQL, now, set); err != nil {
-			return fmt.Errorf("postgres: replica %s: %w", set, err)
-		}
-		db.log.Info("replica view re-created for changed fields", "entitySet", set, "fields", len(cols))
-		return nil
+		return db.recreateView(ctx, tx, set, merged, now)
 	})
 	if err != nil {
 		return err
@@ -255,6 +314,7 @@ func (db *DB) scopeOf(ctx context.Context, key store.ReplicaKey, create bool) (s
 // batchTx is one ApplyBatch transaction.
 type batchTx struct {
 	assumeNew bool
+	db        *DB
 	ctx       context.Context
 	tx        pgx.Tx
 	res       store.ApplyResult
@@ -343,7 +403,7 @@ func (db *DB) applyBatch(ctx context.Context, b store.ReplicaBatch) (store.Apply
 	slices.Sort(lock)
 	lock = slices.Compact(lock)
 
-	w := &batchTx{ctx: ctx, assumeNew: b.AssumeNew, channel: db.listen.channel, marks: sqlstore.Marks{On: !b.AssumeNew, Scope: scopes[0]}}
+	w := &batchTx{db: db, ctx: ctx, assumeNew: b.AssumeNew, channel: db.listen.channel, marks: sqlstore.Marks{On: !b.AssumeNew, Scope: scopes[0]}}
 	err := db.withTx(ctx, func(tx pgx.Tx) error {
 		w.tx = tx
 		// A batch of pages assumed new (a full sync's, whose partitions write disjoint ids

@@ -5,10 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/bizzjoiner/bcconnector/store"
+	"github.com/bizzjoiner/bcconnector/store/internal/sqlstore"
 )
 
 var filterOps = map[string]string{"eq": "=", "ne": "IS NOT", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
@@ -39,11 +41,15 @@ func (db *DB) ReplicaQueryOrdered(ctx context.Context, key store.ReplicaKey, fil
 	if err != nil {
 		return nil, err
 	}
+	readable, err := db.readable(ctx, key)
+	if err != nil {
+		return nil, err
+	}
 	var where strings.Builder
 	args := []any{key.ConnectionID, key.CompanyID, after}
 	for _, f := range filters {
 		col, ok := cols[strings.ToLower(f.Field)]
-		if !ok || col == "raw" {
+		if !ok || col == "raw" || !readable(col) && !isKeyColumn(col) {
 			return nil, fmt.Errorf("%w: filter field %q is not a field of %s", store.ErrInvalid, f.Field, key.EntitySet)
 		}
 		op, ok := filterOps[f.Op]
@@ -70,7 +76,7 @@ func (db *DB) ReplicaQueryOrdered(ctx context.Context, key store.ReplicaKey, fil
 	order := "id"
 	if orderBy != "" {
 		col, ok := cols[strings.ToLower(orderBy)]
-		if !ok || col == "raw" {
+		if !ok || col == "raw" || !readable(col) && !isKeyColumn(col) {
 			return nil, fmt.Errorf("%w: order field %q is not a field of %s", store.ErrInvalid, orderBy, key.EntitySet)
 		}
 		if err := db.orderIndex(ctx, rowsTable, col); err != nil {
@@ -163,4 +169,10 @@ func (db *DB) orderIndex(ctx context.Context, table, col string) error {
 	}
 	db.indexes.Store(name, true)
 	return nil
+}
+
+// isKeyColumn reports whether col is a view column that is not a field (id, etag, …):
+// those every key may filter by.
+func isKeyColumn(col string) bool {
+	return slices.Contains(sqlstore.ReplicaKeyColumns, strings.ToLower(col))
 }

@@ -98,10 +98,11 @@ func createViewSQL(entitySet string, fields []string) string {
 }
 
 // EnsureReplica implements store.ReplicaStore. It creates the entity set's table of rows
-// and its view (see [ReplicaView]), or, when they exist, re-creates the view if the
-// fields changed; the rows are untouched either way. Two entity sets whose names differ
-// only in case cannot both be replicated (SQLite's names are case-insensitive): the
-// second yields an error wrapping store.ErrConflict.
+// and its view (see [ReplicaView]), or, when they exist, re-creates the view if ent has
+// fields the view lacks, keeping the columns it has (other connections' fields, see
+// sqlstore.MergeViewFields); the rows are untouched either way. Two entity sets whose
+// names differ only in case cannot both be replicated (SQLite's names are
+// case-insensitive): the second yields an error wrapping store.ErrConflict.
 func (db *DB) EnsureReplica(ctx context.Context, ent *bcschema.Entity) error {
 	if ent == nil {
 		return fmt.Errorf("%w: EnsureReplica needs an entity", store.ErrInvalid)
@@ -114,7 +115,7 @@ func (db *DB) EnsureReplica(ctx context.Context, ent *bcschema.Entity) error {
 	if err != nil {
 		return err
 	}
-	set, table, viewSQL := ent.EntitySet, rowsTable(ent.EntitySet), createViewSQL(ent.EntitySet, fields)
+	set, table := ent.EntitySet, rowsTable(ent.EntitySet)
 	now := fmtTime(db.stamp())
 	err = db.withTx(ctx, func(tx *sql.Tx) error {
 		var other string
@@ -129,28 +130,77 @@ func (db *DB) EnsureReplica(ctx context.Context, ent *bcschema.Entity) error {
 		var have sql.NullString
 		if err := tx.QueryRowContext(ctx, `SELECT (SELECT sql FROM sqlite_schema WHERE type = 'view' AND name = ?)
 			FROM replicas WHERE entity_set = ?`, view, set).Scan(&have); errors.Is(err, sql.ErrNoRows) {
-			return createReplica(ctx, tx, set, table, view, viewSQL, now)
+			return createReplica(ctx, tx, set, table, view, createViewSQL(set, fields), now)
 		} else if err != nil {
 			return fmt.Errorf("sqlite: ensure replica %s: %w", set, err)
 		}
+		current, err := viewFieldNames(ctx, tx, view)
+		if err != nil {
+			return err
+		}
+		merged := mergeNames(current, fields)
+		viewSQL := createViewSQL(set, merged)
 		if have.String == viewSQL {
 			return nil
 		}
-		for _, s := range []string{"DROP VIEW IF EXISTS " + quoteIdent(view), viewSQL} {
-			if _, err := tx.ExecContext(ctx, s); err != nil {
-				return fmt.Errorf("sqlite: replica %s: re-create view for the new fields: %w", set, err)
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE replicas SET updated_at = ? WHERE entity_set = ?`, now, set); err != nil {
-			return fmt.Errorf("sqlite: replica %s: %w", set, err)
-		}
-		db.log.Info("replica view re-created for changed fields", "entitySet", set, "fields", len(fields))
-		return nil
+		return recreateView(ctx, tx, db, set, merged, now)
 	})
 	if err != nil {
 		return err
 	}
 	db.tables.Store(set, table)
+	return nil
+}
+
+// viewFieldNames returns the field columns of a replica view, in order.
+func viewFieldNames(ctx context.Context, q queryer, view string) ([]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT name FROM pragma_table_xinfo(?) ORDER BY cid`, view)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: columns of %s: %w", view, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, fmt.Errorf("sqlite: columns of %s: %w", view, err)
+		}
+		if !slices.Contains(sqlstore.ReplicaKeyColumns, strings.ToLower(n)) {
+			out = append(out, n)
+		}
+	}
+	return out, rows.Err()
+}
+
+// mergeNames is sqlstore.MergeViewFields of field names, compared case-insensitively.
+func mergeNames(current, wanted []string) []string {
+	asFields := func(names []string) []*bcschema.Field {
+		out := make([]*bcschema.Field, len(names))
+		for i, n := range names {
+			out[i] = &bcschema.Field{Name: n}
+		}
+		return out
+	}
+	merged, _ := sqlstore.MergeViewFields(asFields(current), asFields(wanted), true)
+	names := make([]string, len(merged))
+	for i, f := range merged {
+		names[i] = f.Name
+	}
+	return names
+}
+
+// recreateView replaces a replica's view by one with fields, inside tx.
+func recreateView(ctx context.Context, tx *sql.Tx, db *DB, set string, fields []string, now string) error {
+	view := "replica_" + set
+	for _, s := range []string{"DROP VIEW IF EXISTS " + quoteIdent(view), createViewSQL(set, fields)} {
+		if _, err := tx.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("sqlite: replica %s: re-create view for the changed fields: %w", set, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE replicas SET updated_at = ? WHERE entity_set = ?`, now, set); err != nil {
+		return fmt.Errorf("sqlite: replica %s: %w", set, err)
+	}
+	db.log.Info("replica view re-created for changed fields", "entitySet", set, "fields", len(fields))
 	return nil
 }
 
@@ -273,6 +323,7 @@ type tableStmts struct {
 type batchTx struct {
 	// assumeNew inserts ascending pages without reading stored ETags (ReplicaBatch.AssumeNew).
 	assumeNew bool
+	db        *DB
 	ctx       context.Context
 	tx        *sql.Tx
 	at        string
@@ -362,7 +413,7 @@ func (db *DB) applyBatch(ctx context.Context, b store.ReplicaBatch) (store.Apply
 		tables[k.EntitySet] = ts
 	}
 
-	w := &batchTx{ctx: ctx, at: fmtTime(at), assumeNew: b.AssumeNew, marks: sqlstore.Marks{On: !b.AssumeNew}}
+	w := &batchTx{db: db, ctx: ctx, at: fmtTime(at), assumeNew: b.AssumeNew, marks: sqlstore.Marks{On: !b.AssumeNew}}
 	scopes := make([]int64, len(keys))
 	var start int64
 	err := db.withTx(ctx, func(tx *sql.Tx) error {

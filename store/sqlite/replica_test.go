@@ -442,3 +442,28 @@ func TestMarksPruned(t *testing.T) {
 		return db, func() int { return countMarks(t, db) }
 	})
 }
+
+// TestViewStableAcrossConnections: two connections whose customers differ in an
+// extension field alternate their passes; after the first round the view is never
+// re-created (no DDL flip-flop), and it has both fields' columns.
+func TestViewStableAcrossConnections(t *testing.T) {
+	t.Parallel()
+	db := openReplica(t)
+	viewSQL := func() (sql, updated string) {
+		t.Helper()
+		if err := db.read.QueryRowContext(t.Context(), `SELECT (SELECT sql FROM sqlite_schema WHERE type = 'view' AND name = 'replica_customers'), updated_at
+			FROM replicas WHERE entity_set = 'customers'`).Scan(&sql, &updated); err != nil {
+			t.Fatal(err)
+		}
+		return sql, updated
+	}
+	storetest.AlternateExtensionFields(t, db, 1)
+	sql, updated := viewSQL()
+	if !strings.Contains(sql, `"loyaltyTier"`) || !strings.Contains(sql, `"creditScore"`) {
+		t.Fatalf("the view lacks a connection's field:\n%s", sql)
+	}
+	storetest.AlternateExtensionFields(t, db, 3)
+	if sql2, updated2 := viewSQL(); sql2 != sql || updated2 != updated {
+		t.Fatalf("the view was re-created by alternating passes (updated %s → %s):\n%s\n→\n%s", updated, updated2, sql, sql2)
+	}
+}

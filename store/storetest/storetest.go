@@ -41,7 +41,8 @@ type Opener func(t *testing.T, kr *secret.Keyring) store.Store
 // Run runs the conformance suite of every store interface against the stores open
 // returns: RunConnections, RunSecrets, RunReplica, RunChangeLog, RunSyncState,
 // RunWebhooks, RunTokens, RunUsers, RunAttempts, RunLeases, RunIdempotency, RunDoctorReports, RunRecords, RunBudget, RunNotifier,
-// RunOutbound, RunDeliveries, RunHealth, RunChangeRetention, RunExpress and RunSchemas.
+// RunOutbound, RunDeliveries, RunHealth, RunChangeRetention, RunExpress, RunSchemas and
+// RunSchemaViews.
 // Subtests run in parallel, each on its own store.
 func Run(t *testing.T, open Opener) {
 	t.Helper()
@@ -72,6 +73,7 @@ func Run(t *testing.T, open Opener) {
 		{"Express", func(t *testing.T) { RunExpress(t, open) }},
 		{"Audit", func(t *testing.T) { RunAudit(t, open) }},
 		{"Schemas", func(t *testing.T) { RunSchemas(t, one) }},
+		{"SchemaViews", func(t *testing.T) { RunSchemaViews(t, one) }},
 	}
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -412,4 +413,64 @@ func JSONList(names []string) string {
 	}
 	b, _ := json.Marshal(names)
 	return string(b)
+}
+
+// One replica view per entity set serves every connection.
+//
+// Connections differ in the fields they see of one set: a table extension installed in
+// one tenant and not another, another version of a custom API. The view's columns are
+// the union of them, which grows and shrinks only with a schema, never with who called
+// last: EnsureReplica adds the columns of the fields its entity has that the view lacks
+// and drops none (MergeViewFields), and a batch whose schema removed fields drops those
+// columns only when no stored schema of the set lists them any more. Rows of a
+// connection without a field read NULL in its column. What a connection may filter and
+// order by is its own fields (Readable): those of its stored schema, or, for a set that
+// never recorded one (synced before schema discovery), the view's columns but the
+// extension fields other connections' schemas brought.
+
+// MergeViewFields returns the fields of a set's view after EnsureReplica of an entity
+// whose view fields are wanted: the current view's fields in their order, then each
+// wanted field the view lacks, in wanted's order (names compared case-insensitively when
+// fold is set, as SQLite compares them). changed reports whether a field was added.
+func MergeViewFields(current, wanted []*bcschema.Field, fold bool) (out []*bcschema.Field, changed bool) {
+	norm := func(s string) string {
+		if fold {
+			return strings.ToLower(s)
+		}
+		return s
+	}
+	have := make(map[string]bool, len(current))
+	for _, f := range current {
+		have[norm(f.Name)] = true
+	}
+	out = slices.Clone(current)
+	for _, f := range wanted {
+		if !have[norm(f.Name)] {
+			have[norm(f.Name)] = true
+			out = append(out, f)
+			changed = true
+		}
+	}
+	return out, changed
+}
+
+// Readable returns which view columns a replica key may filter and order by: with own,
+// its stored schema, the fields it lists; without, every column but the names in
+// foreign (the extension fields other connections' schemas list). fold compares names
+// case-insensitively.
+func Readable(own *store.SetSchema, foreign map[string]bool, fold bool) func(field string) bool {
+	norm := func(s string) string {
+		if fold {
+			return strings.ToLower(s)
+		}
+		return s
+	}
+	if own == nil {
+		return func(field string) bool { return !foreign[norm(field)] }
+	}
+	mine := make(map[string]bool, len(own.Fields))
+	for _, f := range own.Fields {
+		mine[norm(f.Name)] = true
+	}
+	return func(field string) bool { return mine[norm(field)] }
 }
