@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/bizzjoiner/bcconnector/bcschema"
 	"github.com/bizzjoiner/bcconnector/store"
+	"github.com/bizzjoiner/bcconnector/syncer"
 )
 
 // MaxRecordsLimit caps a page of Records.
@@ -23,6 +25,90 @@ func (s *Impl) entitySet(name string) (*bcschema.Entity, error) {
 		return nil, fmt.Errorf("%w: %q is not an entity set of API v2.0", store.ErrNotFound, name)
 	}
 	return e, nil
+}
+
+// replicaEntity returns the entity to read a replicated set of a connection's company by:
+// a standard set with the fields table extensions added in the connection's tenant, or a
+// custom API set (its replica name, publisher__group__version__entitySet), both as the
+// schema the syncer last recorded for it (store.SchemaStore). A set that is neither, or a
+// custom set never synced in that company, is an error naming it.
+func (s *Impl) replicaEntity(ctx context.Context, c store.Connection, companyID, name string) (*bcschema.Entity, error) {
+	static, isStatic := s.schema.EntitySet(name)
+	_, _, custom := syncer.CustomSet(name)
+	if !isStatic && !custom {
+		return nil, fmt.Errorf("%w: %q is not an entity set of API v2.0, nor a custom API set's replica (publisher__group__version__entitySet, as the change feed names it)", store.ErrNotFound, name)
+	}
+	stored, err := s.st.ReplicaSchemas(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	var sch *store.SetSchema
+	for i := range stored {
+		if stored[i].Key.CompanyID == companyID && stored[i].Key.EntitySet == name {
+			sch = &stored[i].Schema
+		}
+	}
+	if custom {
+		if sch != nil {
+			return entityOfSchema(name, sch, nil), nil
+		}
+		for _, entry := range c.Entities {
+			if n, ok, _ := syncer.ParseCustomEntry(entry); ok && n == name {
+				return nil, fmt.Errorf("%w: %s (%s) of connection %s was never synced in company %s; start a sync with POST /api/v1/connections/%s/sync {\"entities\":[\"%s\"]}",
+					ErrNotSynced, name, entry, c.Name, companyID, c.ID, entry)
+			}
+		}
+		return nil, fmt.Errorf("%w: %q is not a custom API set connection %s replicates; list it in its entity sets as publisher/group/version/entitySet (GET /api/v1/connections/%s/schema names each set's pick)",
+			store.ErrNotFound, name, c.Name, c.ID)
+	}
+	if sch == nil || !slices.ContainsFunc(sch.Fields, func(f store.SchemaField) bool { return f.Extension }) {
+		return static, nil
+	}
+	return entityOfSchema(name, sch, static), nil
+}
+
+// entityOfSchema makes an entity of a stored schema: static's fields and the schema's
+// extension fields for a standard set (static non-nil), or all the schema's fields for a
+// custom API set. Enums are strings (their wire form).
+func entityOfSchema(name string, sch *store.SetSchema, static *bcschema.Entity) *bcschema.Entity {
+	e := &bcschema.Entity{EntitySet: name, Entity: name, Key: slices.Clone(sch.Key), Scope: "company"}
+	if static != nil {
+		clone := *static
+		clone.Fields = slices.Clone(static.Fields)
+		e = &clone
+	}
+	for _, f := range sch.Fields {
+		if static != nil && !f.Extension {
+			continue
+		}
+		if static != nil {
+			if _, ok := static.Field(f.Name); ok {
+				continue
+			}
+		}
+		bf := &bcschema.Field{Name: f.Name, Type: f.Type, MaxLength: f.MaxLength, ReadOnly: f.ReadOnly}
+		if !strings.HasPrefix(f.Type, "Edm.") {
+			bf.EdmType, bf.Type = f.Type, bcschema.TypeString
+		}
+		e.Fields = append(e.Fields, bf)
+	}
+	// Index the fields (Entity.Field, NaturalKey); a stored schema has unique names.
+	if sch, err := bcschema.FromEntities([]*bcschema.Entity{e}); err == nil {
+		e, _ = sch.EntitySet(name)
+	}
+	return e
+}
+
+// naturalOrder is the field Browse lists a set in the order of: the first field of a key
+// other than id (a custom API page's ODataKeyFields), otherwise the natural key ("" for
+// id order).
+func naturalOrder(ent *bcschema.Entity) string {
+	if len(ent.Key) > 0 && ent.Key[0] != "id" {
+		if f, ok := ent.Field(ent.Key[0]); ok && f.Type != bcschema.TypeStream {
+			return f.Name
+		}
+	}
+	return ent.NaturalKey()
 }
 
 // Records implements Service. cursor is the id of the last record of the previous page.
@@ -46,7 +132,7 @@ func (s *Impl) records(ctx context.Context, id, companyIDOrName, entitySet, filt
 	if err != nil {
 		return RecordsPage{}, err
 	}
-	ent, err := s.entitySet(entitySet)
+	ent, err := s.replicaEntity(ctx, c, co.ID, entitySet)
 	if err != nil {
 		return RecordsPage{}, err
 	}
@@ -65,7 +151,7 @@ func (s *Impl) records(ctx context.Context, id, companyIDOrName, entitySet, filt
 	}
 	var orderBy string
 	if natural {
-		orderBy = ent.NaturalKey()
+		orderBy = naturalOrder(ent)
 	}
 	rows, err := s.st.ReplicaQueryOrdered(ctx, key, filters, orderBy, cursor, limit)
 	if err != nil {
@@ -91,7 +177,7 @@ func (s *Impl) Record(ctx context.Context, id, companyIDOrName, entitySet, recor
 	if err != nil {
 		return nil, err
 	}
-	ent, err := s.entitySet(entitySet)
+	ent, err := s.replicaEntity(ctx, c, co.ID, entitySet)
 	if err != nil {
 		return nil, err
 	}

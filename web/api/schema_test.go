@@ -1,7 +1,11 @@
 package api_test
 
 import (
+	"encoding/json"
+	"fmt"
+	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/bizzjoiner/bcconnector/bcschema"
@@ -75,5 +79,95 @@ func TestSchema(t *testing.T) {
 	tok := e.newToken("other", []string{"nothing"})
 	if st, _, body := e.call("GET", "/connections/"+id+"/schema", tok, nil); st != 404 {
 		t.Errorf("another connection's token: %d %s", st, body)
+	}
+}
+
+// TestRecordsOfDiscoveredSets: the records API reads what schema discovery replicates:
+// a custom API set by its replica name (filters on its own fields, one record by id or
+// by a composite key's predicate, the data browser's order by its key), a standard set
+// with the fields a table extension added (filterable, in the JSON); an unknown set is a
+// 404 naming it, a field the set does not have a 400 naming it.
+func TestRecordsOfDiscoveredSets(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	id := e.createConn("Discovered")
+	if err := e.emu.AddExtensionField("customers", bcschema.Field{Name: "loyaltyTier", Type: bcschema.TypeString}); err != nil {
+		t.Fatal(err)
+	}
+	ref := e.sb.Company()
+	var gold string
+	for row := range e.emu.Rows(ref, "customers") {
+		gold = row["id"].(string)
+		break
+	}
+	if _, err := e.emu.Update(ref, "customers", gold, map[string]any{"loyaltyTier": "Gold"}); err != nil {
+		t.Fatal(err)
+	}
+	const bins, prices = "contoso__warehouse__v1_0__binContents", "fabrikam__pricing__v2_0__priceListLines"
+	e.do("POST", "/connections/"+id+"/sync", e.token, map[string]any{"entities": []string{"customers", "contoso/warehouse/v1.0/binContents", "fabrikam/pricing/v2.0/priceListLines"}}, 202, nil)
+	for _, set := range []string{"customers", bins, prices} {
+		e.waitRows(id, set)
+	}
+
+	type page struct {
+		Records    []map[string]any
+		NextCursor string
+	}
+	var p page
+	e.do("GET", "/connections/"+id+"/entities/customers/records?filter="+url.QueryEscape("loyaltyTier eq 'Gold'"), e.token, nil, 200, &p)
+	if len(p.Records) != 1 || p.Records[0]["id"] != gold || p.Records[0]["loyaltyTier"] != "Gold" {
+		t.Fatalf("customers by the extension field: %+v", p.Records)
+	}
+
+	var want int
+	for range e.emu.Rows(ref, "binContents") {
+		want++
+	}
+	e.do("GET", "/connections/"+id+"/entities/"+bins+"/records?limit=1000", e.token, nil, 200, &p)
+	if len(p.Records) != want || want == 0 {
+		t.Fatalf("%d bin contents, BC has %d", len(p.Records), want)
+	}
+	bin := p.Records[0]
+	e.do("GET", "/connections/"+id+"/entities/"+bins+"/records?filter="+url.QueryEscape(fmt.Sprintf("binCode eq '%s'", bin["binCode"])), e.token, nil, 200, &p)
+	if len(p.Records) == 0 || !slices.ContainsFunc(p.Records, func(r map[string]any) bool { return r["id"] == bin["id"] }) {
+		t.Fatalf("bin contents by binCode %v: %+v", bin["binCode"], p.Records)
+	}
+	var one map[string]any
+	e.do("GET", "/connections/"+id+"/entities/"+bins+"/records/"+bin["id"].(string), e.token, nil, 200, &one)
+	if one["binCode"] != bin["binCode"] {
+		t.Fatalf("one bin content: %+v", one)
+	}
+	e.do("GET", "/connections/"+id+"/entities/"+prices+"/records/"+url.PathEscape("priceListCode='P00001',lineNumber=10000"), e.token, nil, 200, &one)
+	if one["priceListCode"] != "P00001" || one["lineNumber"] != float64(10000) {
+		t.Fatalf("a price line by its composite key: %+v", one)
+	}
+
+	// The data browser lists a composite-keyed set in its key's order.
+	bp, err := e.svc.Browse(t.Context(), id, "", prices, "", "", 1000)
+	if err != nil || bp.OrderBy != "priceListCode" || len(bp.Records) == 0 {
+		t.Fatalf("browse price lines: order %q, %d records, %v", bp.OrderBy, len(bp.Records), err)
+	}
+	last := ""
+	for _, raw := range bp.Records {
+		var r map[string]any
+		if err := json.Unmarshal(raw, &r); err != nil {
+			t.Fatal(err)
+		}
+		if code := r["priceListCode"].(string); code < last {
+			t.Fatalf("browse order: %s after %s", code, last)
+		} else {
+			last = code
+		}
+	}
+
+	for path, want := range map[string]string{
+		"/entities/contoso__nope__v1_0__things/records":                                     "contoso__nope__v1_0__things",
+		"/entities/noSuchSet/records":                                                       "noSuchSet",
+		"/entities/" + bins + "/records?filter=" + url.QueryEscape("loyaltyTier eq 'Gold'"): "loyaltyTier",
+	} {
+		st, _, body := e.call("GET", "/connections/"+id+path, e.token, nil)
+		if (st != 404 && st != 400) || !strings.Contains(string(body), want) {
+			t.Errorf("GET %s: %d %s; want 404 or 400 naming %s", path, st, body, want)
+		}
 	}
 }

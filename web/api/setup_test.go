@@ -82,7 +82,7 @@ func setup(t testing.TB) *env {
 	}
 	t.Cleanup(func() { db.Close() })
 	e.db = db
-	sy, err := syncer.New(syncer.Options{Store: db, PageSize: 200, Logger: logger})
+	sy, err := syncer.New(syncer.Options{Store: db, PageSize: 200, Logger: logger, ExtensionFields: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1442,7 +1442,7 @@ type ListRecordsParams struct {
 	// Company The company (its ID, or its name exactly as BC lists it: spaces, & and ' as they are, URL-encoded) of a connection of several; default the connection's own (companyId). 404 naming the connection's companies when it has no such company.
 	Company *string `form:"company,omitempty" json:"company,omitempty"`
 
-	// Filter field op value [and …], op eq|ne|gt|ge|lt|le; strings in single quotes.
+	// Filter field op value [and …], op eq|ne|gt|ge|lt|le; strings in single quotes. Fields are those of the set's schema as last synced for the connection: API v2.0's with its extension fields, or a custom API set's own; another field answers 400 naming it.
 	Filter *string `form:"filter,omitempty" json:"filter,omitempty"`
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 
@@ -2114,7 +2114,7 @@ type ClientInterface interface {
 
 	// ListRecords Replicated records, in id order, with a cursor.
 	//
-	// A set of which no sync ever started answers 409 with error code not_synced, naming how to start one (its replica is empty for want of reading, not because BC has no records).
+	// A set of which no sync ever started answers 409 with error code not_synced, naming how to start one (its replica is empty for want of reading, not because BC has no records). Records are BC's JSON as replicated, with the fields table extensions added in the connection's tenant; an unknown set answers 404 naming it.
 	//
 	// Corresponds with GET /api/v1/connections/{id}/entities/{set}/records (the `ListRecords` operationId).
 	ListRecords(ctx context.Context, id ConnectionID, set string, params *ListRecordsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2688,7 +2688,7 @@ func (c *Client) RunDoctor(ctx context.Context, id ConnectionID, reqEditors ...R
 
 // ListRecords Replicated records, in id order, with a cursor.
 //
-// A set of which no sync ever started answers 409 with error code not_synced, naming how to start one (its replica is empty for want of reading, not because BC has no records).
+// A set of which no sync ever started answers 409 with error code not_synced, naming how to start one (its replica is empty for want of reading, not because BC has no records). Records are BC's JSON as replicated, with the fields table extensions added in the connection's tenant; an unknown set answers 404 naming it.
 //
 // Corresponds with GET /api/v1/connections/{id}/entities/{set}/records (the `ListRecords` operationId).
 func (c *Client) ListRecords(ctx context.Context, id ConnectionID, set string, params *ListRecordsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5632,7 +5632,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListRecordsWithResponse Replicated records, in id order, with a cursor.
 	//
-	// A set of which no sync ever started answers 409 with error code not_synced, naming how to start one (its replica is empty for want of reading, not because BC has no records).
+	// A set of which no sync ever started answers 409 with error code not_synced, naming how to start one (its replica is empty for want of reading, not because BC has no records). Records are BC's JSON as replicated, with the fields table extensions added in the connection's tenant; an unknown set answers 404 naming it.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8788,7 +8788,7 @@ func (c *ClientWithResponses) RunDoctorWithResponse(ctx context.Context, id Conn
 
 // ListRecordsWithResponse Replicated records, in id order, with a cursor.
 //
-// A set of which no sync ever started answers 409 with error code not_synced, naming how to start one (its replica is empty for want of reading, not because BC has no records).
+// A set of which no sync ever started answers 409 with error code not_synced, naming how to start one (its replica is empty for want of reading, not because BC has no records). Records are BC's JSON as replicated, with the fields table extensions added in the connection's tenant; an unknown set answers 404 naming it.
 //
 // Returns a wrapper object for the known response body format(s).
 //
