@@ -216,8 +216,19 @@ func (s *Syncer) Sync(ctx context.Context, c *bc.Client, t Target) (Result, erro
 		return s.syncCustom(ctx, c, t, api, set)
 	}
 	if s.opt.ExtensionFields {
+		before := c.Stats()
 		if err := s.extend(ctx, c, t); err != nil {
-			return Result{Target: t}, s.finish(ctx, t, c, c.Stats(), err, nil)
+			return Result{Target: t}, s.finish(ctx, t, c, before, err, nil)
+		}
+		// The $metadata read (when the cache was due) is the set's request too: the run
+		// that follows counts from its own start.
+		if d := c.Stats(); d.Requests > before.Requests {
+			if err := s.opt.Store.UpdateSyncState(ctx, t.key(), func(st *store.SyncState) {
+				st.Requests += d.Requests - before.Requests
+				st.Throttled += d.Throttled - before.Throttled
+			}); err != nil {
+				return Result{Target: t}, err
+			}
 		}
 	}
 	st, err := s.opt.Store.SyncState(ctx, t.key())

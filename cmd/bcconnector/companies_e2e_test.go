@@ -47,14 +47,7 @@ func newE2E(t *testing.T, emuArgs ...string) *e2e {
 	h := &e2e{t: t, bin: buildBinary(t), dir: t.TempDir(), api: &http.Client{Timeout: 30 * time.Second}}
 	h.db, h.key = filepath.Join(h.dir, "bcc.db"), filepath.Join(h.dir, "master.key")
 	h.emu = startSoakEmulator(t, h.bin, filepath.Join(h.dir, "ca.pem"), append([]string{"--admin"}, emuArgs...)...)
-	for line := range strings.SplitSeq(h.emu.out.String(), "\n") {
-		if _, u, ok := strings.Cut(line, "Admin surface (no authentication; for test harnesses): "); ok {
-			h.admin = strings.TrimSpace(u)
-		}
-	}
-	if h.admin == "" {
-		t.Fatalf("the emulator's banner has no admin surface line:\n%s", h.emu.out.String())
-	}
+	h.admin = emulatorAdminURL(h.emu)
 	var err error
 	if h.bc, err = newBCTruth(h.emu); err != nil {
 		t.Fatal(err)
