@@ -164,10 +164,13 @@ func TestDiscoveredSetsEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := truth.get(ctx, custom+"?$top=1", &binList); err != nil || len(binList.Value) != 1 {
-		t.Fatalf("read a bin content: %v", err)
+	if err := truth.get(ctx, custom+"?$top=2", &binList); err != nil || len(binList.Value) != 2 {
+		t.Fatalf("read two bin contents: %v", err)
 	}
 	gone := binList.Value[0]
+	if gone["id"] == created["id"] {
+		gone = binList.Value[1]
+	}
 	if _, err := truth.send(ctx, "DELETE", custom+"("+gone["id"].(string)+")", gone["@odata.etag"].(string), nil); err != nil {
 		t.Fatal(err)
 	}
