@@ -95,7 +95,19 @@ func TestCLISeveralCompanies(t *testing.T) {
 	if code == 0 || !strings.Contains(errOut, "schedule.quiet.timeZone") || !strings.Contains(errOut, "Europe/Berlin") {
 		t.Errorf("a bad time zone: %d %s %s, want an error naming the field and an example", code, out, errOut)
 	}
-	code, out, _ = e.run("", "connection", "update", "contoso", "--interval", "default", "--quiet", "none", "--set-interval", "customers=default")
+	code, out, errOut = e.run("", "connection", "update", "contoso", "--set-quiet", "customers=1:00-05:00 Asia/Tokyo")
+	if want := "customers every 6h, quiet 01:00–05:00 Asia/Tokyo."; code != 0 || !strings.Contains(out, want) {
+		t.Errorf("a set's own quiet window: %d %s %s, want %q", code, out, errOut, want)
+	}
+	code, out, errOut = e.run("", "connection", "update", "contoso", "--set-quiet", "customers=01:00-05:00 Tokyo")
+	if code == 0 || !strings.Contains(errOut, "setSchedules.customers.quiet.timeZone") {
+		t.Errorf("a set's bad time zone: %d %s %s, want an error naming the field", code, out, errOut)
+	}
+	code, out, errOut = e.run("", "connection", "update", "contoso", "--set-quiet", "customers=01:00-05:00")
+	if code == 0 || !strings.Contains(errOut, "--set-quiet") || !strings.Contains(errOut, "HH:MM-HH:MM ZONE") {
+		t.Errorf("a set's window without a zone: %d %s %s, want an error naming the flag and the form", code, out, errOut)
+	}
+	code, out, _ = e.run("", "connection", "update", "contoso", "--interval", "default", "--quiet", "none", "--set-interval", "customers=default", "--set-quiet", "customers=none")
 	if code != 0 || !strings.Contains(out, "schedule serve's --interval.") {
 		t.Errorf("back to the default schedule: %d %s", code, out)
 	}

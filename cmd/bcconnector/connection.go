@@ -488,11 +488,12 @@ type ScheduleFlags struct {
 	Quiet       string   `placeholder:"HH:MM-HH:MM" help:"A daily window in the customer's time zone (--time-zone) in which no scheduled pass starts, e.g. 22:00-06:00 ('none' removes it)."`
 	TimeZone    string   `name:"time-zone" placeholder:"IANA" help:"The customer's time zone for --quiet, an IANA name such as Europe/Berlin or America/New_York."`
 	SetInterval []string `name:"set-interval" placeholder:"SET=DURATION" help:"An entity set's own interval, e.g. generalLedgerEntries=6h ('SET=default' removes it); repeat for several."`
+	SetQuiet    []string `name:"set-quiet" sep:"none" placeholder:"SET=HH:MM-HH:MM ZONE" help:"An entity set's own quiet window, in place of the connection's, e.g. generalLedgerEntries='01:00-05:00 Europe/Berlin' ('SET=none' removes it); repeat for several."`
 }
 
 // apply puts the flags given into in, on top of the stored connection's schedule.
 func (f ScheduleFlags) apply(in *service.ConnectionInput, stored store.Connection) error {
-	if f.Interval == "" && f.Quiet == "" && f.TimeZone == "" && len(f.SetInterval) == 0 {
+	if f.Interval == "" && f.Quiet == "" && f.TimeZone == "" && len(f.SetInterval) == 0 && len(f.SetQuiet) == 0 {
 		return nil
 	}
 	sc := stored.Schedule
@@ -528,10 +529,24 @@ func (f ScheduleFlags) apply(in *service.ConnectionInput, stored store.Connectio
 		sc.Quiet = &q
 	}
 	in.Schedule = &sc
-	if len(f.SetInterval) > 0 {
+	if len(f.SetInterval) > 0 || len(f.SetQuiet) > 0 {
 		sets := map[string]store.Schedule{}
 		for k, v := range stored.SetSchedules {
 			sets[k] = v
+		}
+		for _, kv := range f.SetQuiet {
+			set, w, ok := strings.Cut(kv, "=")
+			window, zone, _ := strings.Cut(strings.TrimSpace(w), " ")
+			start, end, okw := strings.Cut(window, "-")
+			if set = strings.TrimSpace(set); !ok || set == "" || (w != "none" && (!okw || strings.TrimSpace(zone) == "")) {
+				return fmt.Errorf("--set-quiet %q: give SET='HH:MM-HH:MM ZONE' with an IANA time zone, e.g. generalLedgerEntries='01:00-05:00 Europe/Berlin' (SET=none removes it)", kv)
+			}
+			o := sets[set]
+			o.Quiet = nil
+			if w != "none" {
+				o.Quiet = &store.QuietWindow{Start: start, End: end, TimeZone: strings.TrimSpace(zone)}
+			}
+			sets[set] = o
 		}
 		for _, kv := range f.SetInterval {
 			set, d, ok := strings.Cut(kv, "=")
