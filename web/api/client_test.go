@@ -70,7 +70,7 @@ func TestGeneratedClient(t *testing.T) {
 	if r0.OdataEtag == nil || r0.AdditionalProperties["code"] == nil || r0.AdditionalProperties["displayName"] == nil {
 		t.Errorf("a record lost BC's fields: %+v", r0)
 	}
-	one, err := c.GetRecordWithResponse(ctx, id, "currencies", r0.Id, nil)
+	one, err := c.GetRecordWithResponse(ctx, id, "currencies", r0.Id.String(), nil)
 	if err != nil || one.JSON200 == nil || one.JSON200.Id != r0.Id || one.JSON200.AdditionalProperties["code"] != r0.AdditionalProperties["code"] {
 		t.Errorf("one record: %v %s", err, one.Body)
 	}

@@ -2143,7 +2143,7 @@ type ClientInterface interface {
 	// 404 with code not_found if the replica has no record with this id; 409 with code not_synced if no sync of the set ever started.
 	//
 	// Corresponds with GET /api/v1/connections/{id}/entities/{set}/records/{rid} (the `GetRecord` operationId).
-	GetRecord(ctx context.Context, id ConnectionID, set string, rid openapi_types.UUID, params *GetRecordParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetRecord(ctx context.Context, id ConnectionID, set string, rid string, params *GetRecordParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateRecordWithBody Update a record in BC with If-Match.
 	//
@@ -2757,7 +2757,7 @@ func (c *Client) DeleteRecord(ctx context.Context, id ConnectionID, set string, 
 // 404 with code not_found if the replica has no record with this id; 409 with code not_synced if no sync of the set ever started.
 //
 // Corresponds with GET /api/v1/connections/{id}/entities/{set}/records/{rid} (the `GetRecord` operationId).
-func (c *Client) GetRecord(ctx context.Context, id ConnectionID, set string, rid openapi_types.UUID, params *GetRecordParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *Client) GetRecord(ctx context.Context, id ConnectionID, set string, rid string, params *GetRecordParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetRecordRequest(c.Server, id, set, rid, params)
 	if err != nil {
 		return nil, err
@@ -4419,7 +4419,7 @@ func NewDeleteRecordRequest(server string, id ConnectionID, set string, rid open
 }
 
 // NewGetRecordRequest constructs an http.Request for the GetRecord method
-func NewGetRecordRequest(server string, id ConnectionID, set string, rid openapi_types.UUID, params *GetRecordParams) (*http.Request, error) {
+func NewGetRecordRequest(server string, id ConnectionID, set string, rid string, params *GetRecordParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -4438,7 +4438,7 @@ func NewGetRecordRequest(server string, id ConnectionID, set string, rid openapi
 
 	var pathParam2 string
 
-	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "rid", rid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "rid", rid, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
 	if err != nil {
 		return nil, err
 	}
@@ -5667,7 +5667,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/v1/connections/{id}/entities/{set}/records/{rid} (the `GetRecord` operationId).
-	GetRecordWithResponse(ctx context.Context, id ConnectionID, set string, rid openapi_types.UUID, params *GetRecordParams, reqEditors ...RequestEditorFn) (*GetRecordResponse, error)
+	GetRecordWithResponse(ctx context.Context, id ConnectionID, set string, rid string, params *GetRecordParams, reqEditors ...RequestEditorFn) (*GetRecordResponse, error)
 
 	// UpdateRecordWithBodyWithResponse Update a record in BC with If-Match.
 	//
@@ -8847,7 +8847,7 @@ func (c *ClientWithResponses) DeleteRecordWithResponse(ctx context.Context, id C
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /api/v1/connections/{id}/entities/{set}/records/{rid} (the `GetRecord` operationId).
-func (c *ClientWithResponses) GetRecordWithResponse(ctx context.Context, id ConnectionID, set string, rid openapi_types.UUID, params *GetRecordParams, reqEditors ...RequestEditorFn) (*GetRecordResponse, error) {
+func (c *ClientWithResponses) GetRecordWithResponse(ctx context.Context, id ConnectionID, set string, rid string, params *GetRecordParams, reqEditors ...RequestEditorFn) (*GetRecordResponse, error) {
 	rsp, err := c.GetRecord(ctx, id, set, rid, params, reqEditors...)
 	if err != nil {
 		return nil, err
