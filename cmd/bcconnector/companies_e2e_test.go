@@ -227,6 +227,37 @@ func (h *e2e) bcSet(companyID, set string) map[string]map[string]any {
 	return out
 }
 
+// bcPatch changes a record in BC, as a user would (read for its ETag, then PATCH with
+// If-Match), and returns its new ETag.
+func (h *e2e) bcPatch(companyID, set, id, body string) string {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	u := h.bc.api + "/companies(" + companyID + ")/" + set + "(" + id + ")"
+	var rec map[string]any
+	if err := h.bc.get(ctx, u, &rec); err != nil {
+		h.t.Fatal(err)
+	}
+	tok, err := h.bc.accessToken(ctx)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	req, _ := http.NewRequestWithContext(ctx, "PATCH", u, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("If-Match", fmt.Sprint(rec["@odata.etag"]))
+	resp, err := h.bc.hc.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
+		h.t.Fatalf("PATCH %s: %d %v %v", u, resp.StatusCode, err, out)
+	}
+	return fmt.Sprint(out["@odata.etag"])
+}
+
 // replicaOf reads every record of a company's set through our API (company: id or name).
 func (h *e2e) replicaOf(conn, company, set string) (map[string]map[string]any, error) {
 	return readReplica(func(path string, v any) error {
@@ -383,6 +414,27 @@ func TestServeAllCompanies(t *testing.T) {
 	}
 	if status, body := h.call("GET", "/connections/"+url.PathEscape(conn)+"/entities/customers/records?company="+url.QueryEscape("Müller Bäckerei GmbH"), nil); status != http.StatusNotFound {
 		t.Errorf("records by the old company name: %d %s, want 404 naming the companies", status, body)
+	}
+	// A change in BC in the company named with & and ' reaches its replica by an
+	// incremental pass, and the feed names that company only.
+	last = max(last, lastSeq(h.feed(last, url.Values{"connection": {conn}})))
+	var cust string
+	for id := range h.bcSet(fab, "customers") {
+		cust = id
+		break
+	}
+	etag := h.bcPatch(fab, "customers", cust, `{"displayName":"Changed in BC & O'Brien's"}`)
+	h.waitFor("the change in BC in the feed", 2*time.Minute, func() string {
+		for _, e := range h.feed(last, url.Values{"connection": {conn}}) {
+			if e.ID == cust && e.Op == "update" && e.ETag == etag {
+				return ""
+			}
+		}
+		return "no update of customer " + cust + " with ETag " + etag
+	})
+	changed := h.feed(last, url.Values{"connection": {conn}})
+	if len(changed) != 1 || changed[0].CompanyID != fab || changed[0].EntitySet != "customers" {
+		t.Errorf("after one change in BC the feed has %+v, want one update of customer %s in company %s", changed, cust, fab)
 	}
 	h.checkUI(conn, companies)
 	h.serve().stop(t)
