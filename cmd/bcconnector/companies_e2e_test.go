@@ -305,10 +305,11 @@ func TestServeAllCompanies(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the real binary and the emulator as processes for about a minute")
 	}
-	// 60 ms per request and 10-row pages: each company's first full sync takes seconds, so
-	// the kill lands while several of them run.
-	h := newE2E(t, "--seed", "12", "--data-size", "small,customers=150,vendors=150,salesOrders=40",
-		"--latency-profile", "60ms+0.2ms/row", "--max-page-size", "10")
+	// 120 ms per request and 10-row pages: the first full syncs take about 50 requests per
+	// company, through BC's 5 slots of the app, so 4 s or more even on an idle machine
+	// (polled every 300 ms): the kill lands while several of them run.
+	h := newE2E(t, "--seed", "12", "--data-size", "small,customers=200,vendors=200,salesOrders=40",
+		"--latency-profile", "120ms+0.2ms/row", "--max-page-size", "10")
 	const conn = "all & every's"
 	h.cli(h.emu.secret+"\n", "connection", "add", "--name", conn, "--tenant", h.emu.tenant, "--client-id", h.emu.clientID,
 		"--environment", h.emu.env, "--company", "Company X", "--all-companies", "--secret-stdin", "--secret-end-date", h.emu.secretEnd,
