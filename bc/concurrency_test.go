@@ -38,7 +38,7 @@ func TestTheSixthConcurrentCallWaits(t *testing.T) {
 	if elapsed < 2*serverTime {
 		t.Errorf("6 calls took %v: the 6th did not wait for a slot (each holds one for %v)", elapsed, serverTime)
 	}
-	if s := e.emu.Limiter().Stats(e.creds.ClientID); s.Rejected429 != 0 || s.Canceled != 0 {
+	if s := e.emu.AppLimitStats(e.creds.ClientID); s.Rejected429 != 0 || s.Canceled != 0 {
 		t.Errorf("BC's limiter: %+v", s)
 	}
 }

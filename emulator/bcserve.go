@@ -3,10 +3,12 @@ package emulator
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/bizzjoiner/bcconnector/emulator/idp"
+	"github.com/bizzjoiner/bcconnector/emulator/throttle"
 )
 
 // apiKind is which API family a request addresses (bc-entra-facts §4.1).
@@ -35,6 +37,54 @@ type requestContext struct {
 	txn       *txn // set inside a transactional $batch
 	batch     bool // inside a $batch (no nested $batch, no extra throttling)
 	host      string
+}
+
+// limitKey is what BC counts its limits per: the app (its service principal) in one
+// environment. bc-entra-facts §5: the OData/API limits are per user, app users alike, and
+// "limits are per environment, not per company" [DOC]: the same app in two environments
+// has two budgets. Stats by app (AppLimitStats) add its environments up.
+func limitKey(appID string, env *environment) string {
+	k := strings.ToLower(appID)
+	if env != nil {
+		k += "@" + strings.ToLower(env.TenantID) + "/" + strings.ToLower(env.Name)
+	}
+	return k
+}
+
+// AppLimitStats is the limiter's Stats of an app (client ID) over its environments: counts
+// and busy time added up, InFlight, Queued and InWindow added, MaxOpen the highest of one
+// environment (each environment has its own 5 slots and 95 queued).
+func (e *Emulator) AppLimitStats(clientID string) throttle.Stats {
+	var out throttle.Stats
+	for _, k := range e.limiter.Keys() {
+		if app, _, _ := strings.Cut(k, "@"); app != strings.ToLower(clientID) {
+			continue
+		}
+		s := e.limiter.Stats(k)
+		out.InFlight += s.InFlight
+		out.Queued += s.Queued
+		out.InWindow += s.InWindow
+		out.Admitted += s.Admitted
+		out.Rejected429 += s.Rejected429
+		out.Rejected503 += s.Rejected503
+		out.Canceled += s.Canceled
+		out.MaxOpen = max(out.MaxOpen, s.MaxOpen)
+		out.Busy += s.Busy
+	}
+	return out
+}
+
+// LimitedApps lists the client IDs (lower case) the limiter has seen, sorted.
+func (e *Emulator) LimitedApps() []string {
+	var out []string
+	for _, k := range e.limiter.Keys() {
+		app, _, _ := strings.Cut(k, "@")
+		if !slices.Contains(out, app) {
+			out = append(out, app)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // serveBC handles /v2.0/{tenant?}/{environment}/api/... (bc-entra-facts §4.1).
@@ -67,7 +117,7 @@ func (e *Emulator) serveBC(w http.ResponseWriter, r *http.Request) {
 		e.logRequest(r, aerr.Status, start, rc.appID)
 		return
 	}
-	release, rej := e.limiter.Acquire(r.Context(), rc.appID)
+	release, rej := e.limiter.Acquire(r.Context(), limitKey(rc.appID, rc.env))
 	if rej != nil {
 		e.stats.throttled.Add(1)
 		writeError(w, &apiError{Status: rej.Status, Code: rej.Code, Message: rej.Message, RetryAfter: rej.RetryAfter})

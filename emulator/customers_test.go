@@ -56,11 +56,11 @@ func TestCustomers(t *testing.T) {
 		t.Errorf("customer 1's token in customer 2's tenant: %d %s; want a refusal", status, body)
 	}
 	for _, c := range cs {
-		if s := srv.Emulator.Limiter().Stats(c.ClientID); s.Admitted == 0 || s.MaxOpen != 1 {
+		if s := srv.Emulator.AppLimitStats(c.ClientID); s.Admitted == 0 || s.MaxOpen != 1 {
 			t.Errorf("throttle stats of %s's app: %+v, want its own requests, one at a time", c.TenantDomain, s)
 		}
 	}
-	if keys := srv.Emulator.Limiter().Keys(); len(keys) != 3 {
+	if keys := srv.Emulator.LimitedApps(); len(keys) != 3 {
 		t.Errorf("throttle keys = %v, want the 3 customers' apps", keys)
 	}
 }

@@ -231,13 +231,13 @@ func TestLedgerPagePerRange(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, emulator.Config{Latency: throttle.Latency{Overhead: 20 * time.Millisecond, PerRow: 250 * time.Microsecond}},
 		"small,generalLedgerEntries=2100", syncer.Options{PageSize: 200})
-	before := w.emu.Limiter().Stats(w.sb.Creds.ClientID)
+	before := w.emu.AppLimitStats(w.sb.Creds.ClientID)
 	res, err := w.sync.Full(context.Background(), w.client, w.target("generalLedgerEntries"), false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.assertEqual("generalLedgerEntries")
-	after := w.emu.Limiter().Stats(w.sb.Creds.ClientID)
+	after := w.emu.AppLimitStats(w.sb.Creds.ClientID)
 	// 10 ranges of 200 and the last of 100 (ranges of two pages each would be 12 pages).
 	if got := after.Admitted - before.Admitted; res.Pages != 11 || got != 2+11 {
 		t.Errorf("%d pages in %d requests, want 11 pages in 13 (2 probes, one request per range)", res.Pages, got)

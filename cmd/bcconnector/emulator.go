@@ -210,8 +210,8 @@ func goQuiet(e *emulator.Emulator) QuietReport {
 	faults := e.Faults().Injected()
 	e.Faults().Reset()
 	apps := map[string]QuietApp{}
-	for _, k := range e.Limiter().Keys() {
-		ls := e.Limiter().Stats(k)
+	for _, k := range e.LimitedApps() {
+		ls := e.AppLimitStats(k)
 		apps[strings.ToLower(k)] = QuietApp{Requests: ls.Admitted + int64(ls.Queued), MaxInProcess: ls.MaxOpen, Throttled: ls.Rejected429, BusyMs: ls.Busy.Milliseconds()}
 	}
 	return QuietReport{MutationStats: st, Changes: st.Changes(), Faults: faults, Requests: e.Stats().Requests, TokenRequests: e.TokenRequests(), Apps: apps}

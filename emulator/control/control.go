@@ -217,8 +217,8 @@ func Handler(emu *emulator.Emulator, now func() time.Time) http.Handler {
 	m.HandleFunc("GET "+Prefix+"stats", func(w http.ResponseWriter, _ *http.Request) {
 		st := emu.Stats()
 		out := Stats{Requests: st.Requests, Throttled: st.Throttled, Rows: st.Rows, TokenRequests: emu.TokenRequests(), Apps: map[string]AppStats{}}
-		for _, k := range emu.Limiter().Keys() {
-			ls := emu.Limiter().Stats(k)
+		for _, k := range emu.LimitedApps() {
+			ls := emu.AppLimitStats(k)
 			out.Apps[strings.ToLower(k)] = AppStats{Requests: ls.Admitted + int64(ls.Queued), MaxInProcess: ls.MaxOpen, Throttled: ls.Rejected429,
 				Resources: emu.AppResources(k)}
 		}
