@@ -327,6 +327,7 @@ type batchTx struct {
 	ctx       context.Context
 	tx        *sql.Tx
 	at        string
+	now       time.Time // at, as a time (sqlstore.PutSchema)
 	seq       int64
 	res       store.ApplyResult
 	args      []any
@@ -413,7 +414,7 @@ func (db *DB) applyBatch(ctx context.Context, b store.ReplicaBatch) (store.Apply
 		tables[k.EntitySet] = ts
 	}
 
-	w := &batchTx{db: db, ctx: ctx, at: fmtTime(at), assumeNew: b.AssumeNew, marks: sqlstore.Marks{On: !b.AssumeNew}}
+	w := &batchTx{db: db, ctx: ctx, at: fmtTime(at), now: at, assumeNew: b.AssumeNew, marks: sqlstore.Marks{On: !b.AssumeNew}}
 	scopes := make([]int64, len(keys))
 	var start int64
 	err := db.withTx(ctx, func(tx *sql.Tx) error {
